@@ -1,0 +1,11 @@
+//! Types shared by the Chorus backend and its web console.
+//!
+//! This crate does no I/O and compiles for `wasm32-unknown-unknown` as well as natively:
+//! - [`labels`]: labels kept sorted, and label matchers with a compiled, fully anchored regex;
+//! - [`series`]: samples and time ranges, in milliseconds since the Unix epoch;
+//! - [`api`]: the Prometheus HTTP API envelope and the response types Chorus serves.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod labels;
+pub mod series;
