@@ -1,1 +1,6 @@
 //! (being written)
+
+/// Placeholder until the module lands; replaced by the module's real entry point.
+pub async fn run(_args: crate::cli::SidecarArgs, _shutdown: tokio_util::sync::CancellationToken) -> Result<(), std::io::Error> {
+    Err(std::io::Error::other("not built yet"))
+}
