@@ -1,0 +1,182 @@
+//! Typed configuration of `chorus query`, built once from the command-line flags.
+//!
+//! `cli` mirrors and validates the flags; this module turns them into the values the querier's
+//! parts take (durations as `Option` where 0 means "off", the partial-response policy as an enum,
+//! replica labels normalised). It does no I/O and knows nothing of gRPC or HTTP.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use crate::cli::QueryArgs;
+use crate::storeapi::PartialResponse;
+
+/// How often endpoints are health-checked, and how long one check may take
+/// (Thanos's hidden `--endpoint.info-timeout`, 5 s; THANOS.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthCheckConfig {
+    /// Time between two checks of the same endpoint.
+    pub interval: Duration,
+    /// Deadline of one `Info` call.
+    pub info_timeout: Duration,
+}
+
+impl Default for HealthCheckConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(5),
+            info_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The flags could not be turned into a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `--query.max-concurrent` must allow at least one query.
+    #[error("--query.max-concurrent must be at least 1")]
+    ZeroMaxConcurrent,
+}
+
+/// Everything `chorus query` needs, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryConfig {
+    /// `--endpoint` and `--store` specs, in the order given (may use `dns+`/`dnssrv+` forms).
+    pub endpoint_specs: Vec<String>,
+    /// `--store.sd-files`.
+    pub sd_files: Vec<String>,
+    /// `--store.sd-interval`: how often SD files are re-read.
+    pub sd_interval: Duration,
+    /// `--store.sd-dns-interval`: how often names are re-resolved.
+    pub dns_interval: Duration,
+    /// `--query.replica-label`: split on commas, empties dropped, sorted, unique (THANOS.md §2).
+    pub replica_labels: Vec<String>,
+    /// Policy used when a request does not choose one (`--[no-]query.partial-response`).
+    pub partial_response: PartialResponse,
+    /// `--store.response-timeout`; `None` when 0 (off).
+    pub store_response_timeout: Option<Duration>,
+    /// `--query.timeout`.
+    pub query_timeout: Duration,
+    /// `--query.max-concurrent`: queries evaluated at once by the HTTP API.
+    pub max_concurrent: NonZeroUsize,
+    /// `--grpc-address`.
+    pub grpc_address: SocketAddr,
+    /// `--http-address`.
+    pub http_address: SocketAddr,
+    /// `--web.route-prefix`, falling back to `--web.external-prefix`.
+    pub route_prefix: String,
+    /// Endpoint health checking.
+    pub health: HealthCheckConfig,
+}
+
+impl QueryConfig {
+    /// Builds the configuration from parsed flags.
+    pub fn from_args(args: &QueryArgs) -> Result<Self, ConfigError> {
+        let max_concurrent =
+            NonZeroUsize::new(args.max_concurrent).ok_or(ConfigError::ZeroMaxConcurrent)?;
+        let route_prefix = if args.route_prefix.is_empty() {
+            args.external_prefix.clone()
+        } else {
+            args.route_prefix.clone()
+        };
+        Ok(Self {
+            endpoint_specs: args.all_endpoints(),
+            sd_files: args.sd_files.clone(),
+            sd_interval: args.sd_interval,
+            dns_interval: args.sd_dns_interval,
+            replica_labels: normalise_replica_labels(&args.replica_labels),
+            partial_response: if args.partial_response_enabled() {
+                PartialResponse::Warn
+            } else {
+                PartialResponse::Abort
+            },
+            store_response_timeout: (!args.store_response_timeout.is_zero())
+                .then_some(args.store_response_timeout),
+            query_timeout: args.query_timeout,
+            max_concurrent,
+            grpc_address: args.grpc_address,
+            http_address: args.http_address,
+            route_prefix,
+            health: HealthCheckConfig::default(),
+        })
+    }
+}
+
+/// Splits flag values on commas, drops empties, sorts and removes duplicates (Thanos's
+/// `cmd/thanos/query.go` handling of `--query.replica-label`).
+fn normalise_replica_labels(values: &[String]) -> Vec<String> {
+    let mut labels: Vec<String> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    labels.sort();
+    labels.dedup();
+    labels
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn config(args: &[&str]) -> Result<QueryConfig, ConfigError> {
+        let cli = Cli::try_parse_from(["chorus", "query"].iter().chain(args.iter()))
+            .expect("flags parse");
+        let Command::Query(args) = cli.command else {
+            panic!("not a query command")
+        };
+        QueryConfig::from_args(&args)
+    }
+
+    #[test]
+    fn replica_labels_are_split_sorted_and_unique() {
+        let c = config(&[
+            "--query.replica-label=replica,prometheus_replica",
+            "--query.replica-label=replica,",
+        ])
+        .expect("valid");
+        assert_eq!(c.replica_labels, ["prometheus_replica", "replica"]);
+    }
+
+    #[test]
+    fn zero_response_timeout_means_off() {
+        assert_eq!(config(&[]).expect("valid").store_response_timeout, None);
+        let c = config(&["--store.response-timeout=2s"]).expect("valid");
+        assert_eq!(c.store_response_timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn partial_response_policy_follows_the_flag() {
+        assert_eq!(
+            config(&[]).expect("valid").partial_response,
+            PartialResponse::Warn
+        );
+        let c = config(&["--no-query.partial-response"]).expect("valid");
+        assert_eq!(c.partial_response, PartialResponse::Abort);
+    }
+
+    #[test]
+    fn route_prefix_defaults_to_external_prefix() {
+        assert_eq!(
+            config(&["--web.external-prefix=/thanos"])
+                .expect("valid")
+                .route_prefix,
+            "/thanos"
+        );
+        let c = config(&["--web.external-prefix=/thanos", "--web.route-prefix=/r"]).expect("valid");
+        assert_eq!(c.route_prefix, "/r");
+    }
+
+    #[test]
+    fn zero_max_concurrent_is_rejected() {
+        assert_eq!(
+            config(&["--query.max-concurrent=0"]),
+            Err(ConfigError::ZeroMaxConcurrent)
+        );
+    }
+}
