@@ -659,3 +659,288 @@ impl From<StoreInfo> for pb::InfoResponse {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(kind: i32, name: &str, value: &str) -> pb::LabelMatcher {
+        pb::LabelMatcher {
+            r#type: kind,
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    fn series_request(
+        edit: impl FnOnce(&mut pb::SeriesRequest),
+    ) -> Result<SeriesRequest, ConvertError> {
+        let mut request = pb::SeriesRequest {
+            min_time: 0,
+            max_time: 10,
+            ..Default::default()
+        };
+        edit(&mut request);
+        SeriesRequest::try_from(request)
+    }
+
+    #[test]
+    fn bad_series_requests_are_rejected() {
+        let unknown_type = series_request(|r| r.matchers.push(matcher(7, "a", "b"))).unwrap_err();
+        assert_eq!(
+            unknown_type,
+            ConvertError::UnknownEnum {
+                field: "LabelMatcher.Type",
+                value: 7
+            }
+        );
+        let bad_regex = series_request(|r| r.matchers.push(matcher(2, "a", "("))).unwrap_err();
+        assert!(
+            matches!(bad_regex, ConvertError::InvalidMatcher(_)),
+            "{bad_regex}"
+        );
+        let inverted = series_request(|r| r.min_time = 11).unwrap_err();
+        assert_eq!(
+            inverted,
+            ConvertError::InvalidTimeRange {
+                min_ms: 11,
+                max_ms: 10
+            }
+        );
+        assert_eq!(
+            series_request(|r| r.limit = -1).unwrap_err(),
+            ConvertError::NegativeLimit(-1)
+        );
+        let aggr = series_request(|r| r.aggregates = vec![1, 6]).unwrap_err();
+        assert_eq!(
+            aggr,
+            ConvertError::UnknownEnum {
+                field: "Aggr",
+                value: 6
+            }
+        );
+        let strategy = series_request(|r| r.partial_response_strategy = 2).unwrap_err();
+        assert_eq!(
+            strategy,
+            ConvertError::UnknownEnum {
+                field: "PartialResponseStrategy",
+                value: 2
+            }
+        );
+    }
+
+    #[test]
+    fn series_request_fields_are_carried_over() {
+        let request = series_request(|r| {
+            r.matchers = vec![matcher(0, "job", "api"), matcher(3, "env", "dev|test")];
+            r.aggregates = vec![1, 2];
+            r.limit = 0;
+            r.skip_chunks = true;
+            r.partial_response_disabled = true;
+        })
+        .unwrap();
+        assert_eq!(request.range, TimeRange::new(0, 10).unwrap());
+        assert_eq!(request.matchers[1].op(), MatchOp::NotRegex);
+        assert!(request.matchers[1].matches("prod") && !request.matchers[1].matches("test"));
+        assert_eq!(request.aggregates, vec![Aggregate::Count, Aggregate::Sum]);
+        assert_eq!(request.limit, None, "limit 0 means no limit");
+        assert_eq!(
+            request.partial_response,
+            PartialResponse::Abort,
+            "the deprecated flag still aborts"
+        );
+        assert!(request.skip_chunks);
+        assert_eq!(series_request(|r| r.limit = 3).unwrap().limit, Some(3));
+    }
+
+    #[test]
+    fn label_requests_are_validated() {
+        let names = pb::LabelNamesRequest {
+            start: 5,
+            end: 4,
+            ..Default::default()
+        };
+        assert!(matches!(
+            LabelNamesRequest::try_from(names),
+            Err(ConvertError::InvalidTimeRange { .. })
+        ));
+        let values = pb::LabelValuesRequest {
+            label: String::new(),
+            end: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            LabelValuesRequest::try_from(values).unwrap_err(),
+            ConvertError::EmptyLabelName
+        );
+        let values = pb::LabelValuesRequest {
+            label: "job".into(),
+            end: 4,
+            limit: -2,
+            ..Default::default()
+        };
+        assert_eq!(
+            LabelValuesRequest::try_from(values).unwrap_err(),
+            ConvertError::NegativeLimit(-2)
+        );
+    }
+
+    fn wire_series(labels: &[(&str, &str)], encoding: i32) -> pb::Series {
+        pb::Series {
+            labels: labels
+                .iter()
+                .map(|(n, v)| pb::Label {
+                    name: (*n).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+            chunks: vec![pb::AggrChunk {
+                min_time: 1,
+                max_time: 2,
+                raw: Some(pb::Chunk {
+                    r#type: encoding,
+                    data: vec![0, 1].into(),
+                    hash: 9,
+                }),
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn response_frames_expand_batches_and_skip_hints() {
+        use pb::series_response::Result as Frame;
+        let batch = pb::SeriesBatch {
+            series: vec![
+                wire_series(&[("b", "2"), ("a", "1")], 1),
+                wire_series(&[], 2),
+            ],
+        };
+        let frames = series_frames_from_proto(pb::SeriesResponse {
+            result: Some(Frame::Batch(batch)),
+        })
+        .unwrap();
+        let [SeriesFrame::Series(first), SeriesFrame::Series(second)] = frames.as_slice() else {
+            panic!("expected two series, got {frames:?}");
+        };
+        assert_eq!(
+            first.labels,
+            Labels::from_pairs([("a", "1"), ("b", "2")]),
+            "unsorted labels are sorted"
+        );
+        assert_eq!(
+            first.chunks[0].raw.as_ref().map(|c| c.encoding),
+            Some(ChunkEncoding::Histogram)
+        );
+        assert_eq!(
+            second.chunks[0].raw.as_ref().map(|c| c.encoding),
+            Some(ChunkEncoding::FloatHistogram)
+        );
+
+        let hints = pb::SeriesResponse {
+            result: Some(Frame::Hints(prost_types::Any::default())),
+        };
+        assert!(series_frames_from_proto(hints).unwrap().is_empty());
+        let warning = pb::SeriesResponse {
+            result: Some(Frame::Warning("careful".into())),
+        };
+        assert_eq!(
+            series_frames_from_proto(warning).unwrap(),
+            vec![SeriesFrame::Warning("careful".into())]
+        );
+        let unknown = pb::SeriesResponse {
+            result: Some(Frame::Series(wire_series(&[("a", "1")], 3))),
+        };
+        assert_eq!(
+            series_frames_from_proto(unknown).unwrap_err(),
+            ConvertError::UnknownEnum {
+                field: "Chunk.Encoding",
+                value: 3
+            }
+        );
+    }
+
+    fn store_info(time_range: Option<TimeRange>) -> StoreInfo {
+        StoreInfo {
+            component: ComponentType::Sidecar,
+            label_sets: vec![Labels::from_pairs([("cluster", "eu")])],
+            time_range,
+            supports_without_replica_labels: time_range.is_some(),
+            serves_metadata: true,
+        }
+    }
+
+    #[test]
+    fn info_sub_messages_announce_served_apis() {
+        let served = infopb::InfoResponse::from(store_info(TimeRange::new(1, 2)));
+        assert_eq!(served.component_type, "sidecar");
+        assert!(served.metric_metadata.is_some());
+        assert_eq!(
+            served.store.as_ref().map(|s| (s.min_time, s.max_time)),
+            Some((1, 2))
+        );
+        assert_eq!(StoreInfo::from(served), store_info(TimeRange::new(1, 2)));
+
+        let no_series = infopb::InfoResponse::from(store_info(None));
+        assert!(no_series.store.is_none());
+        assert_eq!(StoreInfo::from(no_series), store_info(None));
+
+        let odd = infopb::InfoResponse {
+            component_type: "something-new".into(),
+            store: Some(infopb::StoreInfo {
+                min_time: 5,
+                max_time: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let odd = StoreInfo::from(odd);
+        assert_eq!(
+            (odd.component, odd.time_range),
+            (ComponentType::Unknown, None)
+        );
+    }
+
+    #[test]
+    fn legacy_info_round_trips_what_it_can_say() {
+        let legacy = pb::InfoResponse::from(store_info(TimeRange::new(1, 2)));
+        assert_eq!(legacy.store_type, pb::StoreType::Sidecar as i32);
+        assert_eq!(
+            legacy.labels,
+            vec![pb::Label {
+                name: "cluster".into(),
+                value: "eu".into()
+            }]
+        );
+        let back = StoreInfo::from(legacy);
+        assert_eq!(back.label_sets, store_info(None).label_sets);
+        assert_eq!(back.time_range, TimeRange::new(1, 2));
+        assert!(!back.serves_metadata && !back.supports_without_replica_labels);
+
+        assert_eq!(
+            StoreInfo::from(pb::InfoResponse::from(store_info(None))).time_range,
+            None
+        );
+
+        let flat_only = pb::InfoResponse {
+            labels: vec![
+                pb::Label {
+                    name: "b".into(),
+                    value: "2".into(),
+                },
+                pb::Label {
+                    name: "a".into(),
+                    value: "1".into(),
+                },
+            ],
+            store_type: 42,
+            ..Default::default()
+        };
+        let flat_only = StoreInfo::from(flat_only);
+        assert_eq!(
+            flat_only.label_sets,
+            vec![Labels::from_pairs([("a", "1"), ("b", "2")])]
+        );
+        assert_eq!(flat_only.component, ComponentType::Unknown);
+    }
+}
