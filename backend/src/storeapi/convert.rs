@@ -686,7 +686,8 @@ mod tests {
 
     #[test]
     fn bad_series_requests_are_rejected() {
-        let unknown_type = series_request(|r| r.matchers.push(matcher(7, "a", "b"))).unwrap_err();
+        let unknown_type = series_request(|r| r.matchers.push(matcher(7, "a", "b")))
+            .expect_err("must be rejected");
         assert_eq!(
             unknown_type,
             ConvertError::UnknownEnum {
@@ -694,12 +695,13 @@ mod tests {
                 value: 7
             }
         );
-        let bad_regex = series_request(|r| r.matchers.push(matcher(2, "a", "("))).unwrap_err();
+        let bad_regex = series_request(|r| r.matchers.push(matcher(2, "a", "(")))
+            .expect_err("must be rejected");
         assert!(
             matches!(bad_regex, ConvertError::InvalidMatcher(_)),
             "{bad_regex}"
         );
-        let inverted = series_request(|r| r.min_time = 11).unwrap_err();
+        let inverted = series_request(|r| r.min_time = 11).expect_err("must be rejected");
         assert_eq!(
             inverted,
             ConvertError::InvalidTimeRange {
@@ -708,10 +710,10 @@ mod tests {
             }
         );
         assert_eq!(
-            series_request(|r| r.limit = -1).unwrap_err(),
+            series_request(|r| r.limit = -1).expect_err("must be rejected"),
             ConvertError::NegativeLimit(-1)
         );
-        let aggr = series_request(|r| r.aggregates = vec![1, 6]).unwrap_err();
+        let aggr = series_request(|r| r.aggregates = vec![1, 6]).expect_err("must be rejected");
         assert_eq!(
             aggr,
             ConvertError::UnknownEnum {
@@ -719,7 +721,8 @@ mod tests {
                 value: 6
             }
         );
-        let strategy = series_request(|r| r.partial_response_strategy = 2).unwrap_err();
+        let strategy =
+            series_request(|r| r.partial_response_strategy = 2).expect_err("must be rejected");
         assert_eq!(
             strategy,
             ConvertError::UnknownEnum {
@@ -738,8 +741,8 @@ mod tests {
             r.skip_chunks = true;
             r.partial_response_disabled = true;
         })
-        .unwrap();
-        assert_eq!(request.range, TimeRange::new(0, 10).unwrap());
+        .expect("valid");
+        assert_eq!(request.range, TimeRange::new(0, 10).expect("valid"));
         assert_eq!(request.matchers[1].op(), MatchOp::NotRegex);
         assert!(request.matchers[1].matches("prod") && !request.matchers[1].matches("test"));
         assert_eq!(request.aggregates, vec![Aggregate::Count, Aggregate::Sum]);
@@ -750,7 +753,10 @@ mod tests {
             "the deprecated flag still aborts"
         );
         assert!(request.skip_chunks);
-        assert_eq!(series_request(|r| r.limit = 3).unwrap().limit, Some(3));
+        assert_eq!(
+            series_request(|r| r.limit = 3).expect("valid").limit,
+            Some(3)
+        );
     }
 
     #[test]
@@ -770,7 +776,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            LabelValuesRequest::try_from(values).unwrap_err(),
+            LabelValuesRequest::try_from(values).expect_err("must be rejected"),
             ConvertError::EmptyLabelName
         );
         let values = pb::LabelValuesRequest {
@@ -780,7 +786,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            LabelValuesRequest::try_from(values).unwrap_err(),
+            LabelValuesRequest::try_from(values).expect_err("must be rejected"),
             ConvertError::NegativeLimit(-2)
         );
     }
@@ -819,7 +825,7 @@ mod tests {
         let frames = series_frames_from_proto(pb::SeriesResponse {
             result: Some(Frame::Batch(batch)),
         })
-        .unwrap();
+        .expect("valid");
         let [SeriesFrame::Series(first), SeriesFrame::Series(second)] = frames.as_slice() else {
             panic!("expected two series, got {frames:?}");
         };
@@ -840,19 +846,19 @@ mod tests {
         let hints = pb::SeriesResponse {
             result: Some(Frame::Hints(prost_types::Any::default())),
         };
-        assert!(series_frames_from_proto(hints).unwrap().is_empty());
+        assert!(series_frames_from_proto(hints).expect("valid").is_empty());
         let warning = pb::SeriesResponse {
             result: Some(Frame::Warning("careful".into())),
         };
         assert_eq!(
-            series_frames_from_proto(warning).unwrap(),
+            series_frames_from_proto(warning).expect("valid"),
             vec![SeriesFrame::Warning("careful".into())]
         );
         let unknown = pb::SeriesResponse {
             result: Some(Frame::Series(wire_series(&[("a", "1")], 3))),
         };
         assert_eq!(
-            series_frames_from_proto(unknown).unwrap_err(),
+            series_frames_from_proto(unknown).expect_err("must be rejected"),
             ConvertError::UnknownEnum {
                 field: "Chunk.Encoding",
                 value: 3
