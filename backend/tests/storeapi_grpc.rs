@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chorus::storeapi::client::{GrpcStore, GrpcStoreConfig};
-use chorus::storeapi::server::{self, ServerError};
+use chorus::storeapi::server;
 use chorus::storeapi::{
     AggrChunk, Chunk, ChunkEncoding, ComponentType, LabelNamesRequest, LabelValuesRequest,
     LabelsResponse, PartialResponse, Series, SeriesFrame, SeriesRequest, SeriesStream, Store,
@@ -114,11 +114,28 @@ impl Store for MemStore {
 struct ScriptedStore {
     error: StoreError,
     frames: Mutex<Option<mpsc::Receiver<Result<SeriesFrame, StoreError>>>>,
+    /// Info never answers.
+    hang_info: bool,
+}
+
+impl ScriptedStore {
+    fn failing(error: StoreError) -> Self {
+        Self {
+            error,
+            frames: Mutex::new(None),
+            hang_info: false,
+        }
+    }
 }
 
 impl Store for ScriptedStore {
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
-        Box::pin(async move { Err(self.error.clone()) })
+        Box::pin(async move {
+            if self.hang_info {
+                futures::future::pending::<()>().await;
+            }
+            Err(self.error.clone())
+        })
     }
 
     fn series(&self, _request: SeriesRequest) -> BoxFuture<'_, Result<SeriesStream, StoreError>> {
@@ -150,7 +167,7 @@ impl Store for ScriptedStore {
 struct Running {
     address: String,
     shutdown: CancellationToken,
-    task: JoinHandle<Result<(), ServerError>>,
+    task: JoinHandle<Result<(), String>>,
 }
 
 impl Running {
@@ -160,7 +177,8 @@ impl Running {
             .expect("bind loopback");
         let address = listener.local_addr().expect("bound address").to_string();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(server::serve(listener, store, shutdown.clone()));
+        let serving = server::serve(listener, store, shutdown.clone());
+        let task = tokio::spawn(async move { serving.await.map_err(|e| e.to_string()) });
         Self {
             address,
             shutdown,
@@ -185,10 +203,7 @@ impl Running {
                     token.cancelled_owned(),
                 )
                 .await
-                .map_err(|source| ServerError::Transport {
-                    address: "127.0.0.1:0".parse().expect("literal"),
-                    source,
-                })
+                .map_err(|e| e.to_string())
         });
         Self {
             address,
@@ -435,10 +450,7 @@ async fn store_errors_keep_their_kind_across_the_wire() {
         StoreError::Internal("boom".into()),
     ];
     for error in cases {
-        let store = ScriptedStore {
-            error: error.clone(),
-            frames: Mutex::new(None),
-        };
+        let store = ScriptedStore::failing(error.clone());
         let server = Running::start(Arc::new(store)).await;
         let client = server.client();
         let got = client.info().await.expect_err("scripted failure");
@@ -464,8 +476,8 @@ async fn store_errors_keep_their_kind_across_the_wire() {
 async fn series_stream_is_streamed_and_ends_with_the_store_error() {
     let (tx, rx) = mpsc::channel(1);
     let store = ScriptedStore {
-        error: StoreError::Internal("unused".into()),
         frames: Mutex::new(Some(rx)),
+        ..ScriptedStore::failing(StoreError::Internal("unused".into()))
     };
     let server = Running::start(Arc::new(store)).await;
     let mut frames = server
@@ -502,6 +514,33 @@ async fn series_stream_is_streamed_and_ends_with_the_store_error() {
 }
 
 #[tokio::test]
+async fn info_gives_up_after_the_info_timeout() {
+    let store = ScriptedStore {
+        hang_info: true,
+        ..ScriptedStore::failing(StoreError::Internal("unused".into()))
+    };
+    let server = Running::start(Arc::new(store)).await;
+    let config = GrpcStoreConfig {
+        info_timeout: Duration::from_millis(200),
+        ..GrpcStoreConfig::default()
+    };
+    let client = GrpcStore::new(server.address.clone(), config).expect("valid address");
+    let started = std::time::Instant::now();
+    match client.info().await {
+        Err(StoreError::DeadlineExceeded(message)) => {
+            assert!(message.contains(&server.address), "{message}")
+        }
+        other => panic!("expected DeadlineExceeded, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_closed_port_is_unavailable() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -512,7 +551,12 @@ async fn a_closed_port_is_unavailable() {
     let client =
         GrpcStore::new(address.clone(), GrpcStoreConfig::default()).expect("valid address");
     match client.info().await {
-        Err(StoreError::Unavailable(message)) => assert!(message.contains(&address), "{message}"),
+        Err(StoreError::Unavailable(message)) => {
+            assert!(
+                message.contains(&address) && message.contains("connect"),
+                "{message}"
+            )
+        }
         other => panic!("expected Unavailable, got {other:?}"),
     }
     match client.series(request(Vec::new())).await {

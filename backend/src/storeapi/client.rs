@@ -156,16 +156,39 @@ where
     Fut: Future<Output = Result<Response<Res>, Status>>,
 {
     let mut request = Request::new(message);
-    let response = match timeout {
-        Some(limit) => {
-            request.set_timeout(limit);
-            tokio::time::timeout(limit, call(request))
-                .await
-                .map_err(|_| Status::deadline_exceeded(format!("no answer within {limit:?}")))?
-        }
-        None => call(request).await,
+    let Some(limit) = timeout else {
+        return call(request).await.map(Response::into_inner);
     };
-    response.map(Response::into_inner)
+    request.set_timeout(limit);
+    let started = tokio::time::Instant::now();
+    let expired = || Status::deadline_exceeded(format!("no answer within {limit:?}"));
+    match tokio::time::timeout(limit, call(request)).await {
+        Ok(Ok(response)) => Ok(response.into_inner()),
+        // A tonic server answers an expired `grpc-timeout` with CANCELLED; it is still our deadline.
+        Ok(Err(status)) if status.code() == Code::Cancelled && started.elapsed() >= limit => {
+            Err(expired())
+        }
+        Ok(Err(status)) => Err(status),
+        Err(_elapsed) => Err(expired()),
+    }
+}
+
+/// The status message followed by the messages of its sources that add something, e.g.
+/// "tcp connect error: Connection refused (os error 111)".
+fn describe(status: &Status) -> String {
+    let mut text = status.message().to_owned();
+    let mut source = status.source();
+    while let Some(error) = source {
+        let part = error.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        source = error.source();
+    }
+    text
 }
 
 /// Whether the status stands for a failure to reach the peer rather than an answer from it.
@@ -184,13 +207,13 @@ fn is_transport_failure(status: &Status) -> bool {
 /// [`StoreError`] variant map to it; a transport failure is `Unavailable`; the rest is
 /// `Internal`. Errors the caller reports per endpoint carry the address.
 fn store_error(address: &str, status: Status) -> StoreError {
-    let message = status.message();
+    let message = describe(&status);
     match status.code() {
-        Code::InvalidArgument => StoreError::InvalidArgument(message.to_owned()),
+        Code::InvalidArgument => StoreError::InvalidArgument(message),
         Code::Unavailable => StoreError::Unavailable(format!("{address}: {message}")),
         Code::DeadlineExceeded => StoreError::DeadlineExceeded(format!("{address}: {message}")),
-        Code::Aborted => StoreError::Aborted(message.to_owned()),
-        Code::Cancelled => StoreError::Cancelled(message.to_owned()),
+        Code::Aborted => StoreError::Aborted(message),
+        Code::Cancelled => StoreError::Cancelled(message),
         Code::Unimplemented => StoreError::Unimplemented(format!("{address}: {message}")),
         _ if is_transport_failure(&status) => {
             StoreError::Unavailable(format!("{address}: {message}"))
