@@ -69,6 +69,10 @@ pub enum ClientError {
 }
 
 /// A remote StoreAPI endpoint, reached over gRPC (plain HTTP/2).
+///
+/// Cloning is cheap and shares the connection. Info and the label calls are bounded by
+/// [`GrpcStoreConfig`]; a Series stream is not (its length depends on the query), so the caller
+/// bounds it, as the querier does with its query timeout. Dropping the stream cancels the call.
 #[derive(Debug, Clone)]
 pub struct GrpcStore {
     address: Arc<str>,
