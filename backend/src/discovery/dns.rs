@@ -180,7 +180,11 @@ pub async fn resolve_spec<R: Resolver + ?Sized>(
                 let target = HostPort::new(record.target, srv_port(srv, record.port));
                 match add_ips(&mut addresses, resolver, &target, IpFamilies::Default).await {
                     Err(DnsError::NotFound { .. }) => {
-                        tracing::warn!(srv = srv.name(), target = target.host(), "SRV target has no addresses");
+                        tracing::warn!(
+                            srv = srv.name(),
+                            target = target.host(),
+                            "SRV target has no addresses"
+                        );
                     }
                     other => other?,
                 }
@@ -225,7 +229,9 @@ pub struct HickoryResolver {
 
 impl fmt::Debug for HickoryResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HickoryResolver").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("HickoryResolver")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -248,7 +254,10 @@ impl HickoryResolver {
                         NameServerConfig::new(server.ip(), true, vec![udp, tcp])
                     })
                     .collect();
-                TokioResolver::builder_with_config(HickoryConfig::from_name_servers(servers), provider)
+                TokioResolver::builder_with_config(
+                    HickoryConfig::from_name_servers(servers),
+                    provider,
+                )
             }
         };
         let options: &mut ResolverOpts = builder.options_mut();
@@ -260,12 +269,23 @@ impl HickoryResolver {
             ResolverKind::MiekgDns => ResolveHosts::Never,
         };
         let inner = builder.build().map_err(DnsError::Build)?;
-        Ok(Self { inner, kind: config.kind })
+        Ok(Self {
+            inner,
+            kind: config.kind,
+        })
     }
 
     /// Addresses of one family, or `NotFound` when there are none.
-    async fn lookup_family(&self, host: &str, record_type: RecordType) -> Result<Vec<IpAddr>, DnsError> {
-        let lookup = self.inner.lookup(host, record_type).await.map_err(|err| lookup_error(host, "A/AAAA", err))?;
+    async fn lookup_family(
+        &self,
+        host: &str,
+        record_type: RecordType,
+    ) -> Result<Vec<IpAddr>, DnsError> {
+        let lookup = self
+            .inner
+            .lookup(host, record_type)
+            .await
+            .map_err(|err| lookup_error(host, "A/AAAA", err))?;
         let ips: Vec<IpAddr> = lookup
             .answers()
             .iter()
@@ -276,7 +296,10 @@ impl HickoryResolver {
             })
             .collect();
         if ips.is_empty() {
-            return Err(DnsError::NotFound { name: host.to_owned(), record: "A/AAAA" });
+            return Err(DnsError::NotFound {
+                name: host.to_owned(),
+                record: "A/AAAA",
+            });
         }
         Ok(ips)
     }
@@ -292,7 +315,8 @@ impl HickoryResolver {
                 v6.extend(v4);
                 Ok(v6)
             }
-            (Ok(ips), Err(DnsError::NotFound { .. })) | (Err(DnsError::NotFound { .. }), Ok(ips)) => Ok(ips),
+            (Ok(ips), Err(DnsError::NotFound { .. }))
+            | (Err(DnsError::NotFound { .. }), Ok(ips)) => Ok(ips),
             (Err(err), _) | (_, Err(err)) => Err(err),
         }
     }
@@ -301,9 +325,16 @@ impl HickoryResolver {
 /// Maps hickory's "no records" answers to [`DnsError::NotFound`].
 fn lookup_error(name: &str, record: &'static str, err: NetError) -> DnsError {
     if err.is_no_records_found() {
-        DnsError::NotFound { name: name.to_owned(), record }
+        DnsError::NotFound {
+            name: name.to_owned(),
+            record,
+        }
     } else {
-        DnsError::Lookup { name: name.to_owned(), record, source: Box::new(err) }
+        DnsError::Lookup {
+            name: name.to_owned(),
+            record,
+            source: Box::new(err),
+        }
     }
 }
 
@@ -334,17 +365,27 @@ impl Resolver for HickoryResolver {
 
     fn lookup_srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<SrvTarget>, DnsError>> {
         Box::pin(async move {
-            let lookup = self.inner.srv_lookup(name).await.map_err(|err| lookup_error(name, "SRV", err))?;
+            let lookup = self
+                .inner
+                .srv_lookup(name)
+                .await
+                .map_err(|err| lookup_error(name, "SRV", err))?;
             let targets: Vec<SrvTarget> = lookup
                 .answers()
                 .iter()
                 .filter_map(|record| match &record.data {
-                    RData::SRV(srv) => Some(SrvTarget { target: srv.target.to_string(), port: srv.port }),
+                    RData::SRV(srv) => Some(SrvTarget {
+                        target: srv.target.to_string(),
+                        port: srv.port,
+                    }),
                     _ => None,
                 })
                 .collect();
             if targets.is_empty() {
-                return Err(DnsError::NotFound { name: name.to_owned(), record: "SRV" });
+                return Err(DnsError::NotFound {
+                    name: name.to_owned(),
+                    record: "SRV",
+                });
             }
             Ok(targets)
         })
@@ -367,18 +408,35 @@ mod tests {
     }
 
     impl Resolver for FakeResolver {
-        fn lookup_ip<'a>(&'a self, host: &'a str, _: IpFamilies) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsError>> {
+        fn lookup_ip<'a>(
+            &'a self,
+            host: &'a str,
+            _: IpFamilies,
+        ) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsError>> {
             Box::pin(async move {
                 if self.failing == Some(host) {
-                    return Err(DnsError::Lookup { name: host.into(), record: "A/AAAA", source: "timeout".into() });
+                    return Err(DnsError::Lookup {
+                        name: host.into(),
+                        record: "A/AAAA",
+                        source: "timeout".into(),
+                    });
                 }
-                self.ips.get(host).cloned().ok_or(DnsError::NotFound { name: host.into(), record: "A/AAAA" })
+                self.ips.get(host).cloned().ok_or(DnsError::NotFound {
+                    name: host.into(),
+                    record: "A/AAAA",
+                })
             })
         }
 
-        fn lookup_srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<SrvTarget>, DnsError>> {
+        fn lookup_srv<'a>(
+            &'a self,
+            name: &'a str,
+        ) -> BoxFuture<'a, Result<Vec<SrvTarget>, DnsError>> {
             Box::pin(async move {
-                self.srv.get(name).cloned().ok_or(DnsError::NotFound { name: name.into(), record: "SRV" })
+                self.srv.get(name).cloned().ok_or(DnsError::NotFound {
+                    name: name.into(),
+                    record: "SRV",
+                })
             })
         }
     }
@@ -387,17 +445,33 @@ mod tests {
         let v4 = |d| IpAddr::V4(Ipv4Addr::new(10, 0, 0, d));
         let mut fake = FakeResolver::default();
         fake.ips.insert("store-a.", vec![v4(2), v4(1)]);
-        fake.ips.insert("store-b.", vec![IpAddr::V6(Ipv6Addr::LOCALHOST), v4(1)]);
+        fake.ips
+            .insert("store-b.", vec![IpAddr::V6(Ipv6Addr::LOCALHOST), v4(1)]);
         fake.ips.insert("flaky.", vec![v4(9)]);
         fake.srv.insert(
             "_grpc._tcp.stores",
             vec![
-                SrvTarget { target: "store-a.".into(), port: 10901 },
-                SrvTarget { target: "store-b.".into(), port: 10902 },
-                SrvTarget { target: "gone.".into(), port: 10903 },
+                SrvTarget {
+                    target: "store-a.".into(),
+                    port: 10901,
+                },
+                SrvTarget {
+                    target: "store-b.".into(),
+                    port: 10902,
+                },
+                SrvTarget {
+                    target: "gone.".into(),
+                    port: 10903,
+                },
             ],
         );
-        fake.srv.insert("_grpc._tcp.flaky", vec![SrvTarget { target: "flaky.".into(), port: 1 }]);
+        fake.srv.insert(
+            "_grpc._tcp.flaky",
+            vec![SrvTarget {
+                target: "flaky.".into(),
+                port: 1,
+            }],
+        );
         fake.failing = Some("flaky.");
         fake
     }
@@ -408,18 +482,31 @@ mod tests {
 
     #[tokio::test]
     async fn dns_uses_the_spec_port_for_every_address() {
-        assert_eq!(resolve("dns+store-a.:7").await.expect("resolves"), ["10.0.0.1:7", "10.0.0.2:7"]);
-        assert_eq!(resolve("dnsdualstack+store-b.:7").await.expect("resolves"), ["10.0.0.1:7", "[::1]:7"]);
+        assert_eq!(
+            resolve("dns+store-a.:7").await.expect("resolves"),
+            ["10.0.0.1:7", "10.0.0.2:7"]
+        );
+        assert_eq!(
+            resolve("dnsdualstack+store-b.:7").await.expect("resolves"),
+            ["10.0.0.1:7", "[::1]:7"]
+        );
     }
 
     #[tokio::test]
     async fn srv_takes_ports_from_records_and_skips_targets_without_addresses() {
         assert_eq!(
             resolve("dnssrv+_grpc._tcp.stores").await.expect("resolves"),
-            ["10.0.0.1:10901", "10.0.0.1:10902", "10.0.0.2:10901", "[::1]:10902"]
+            [
+                "10.0.0.1:10901",
+                "10.0.0.1:10902",
+                "10.0.0.2:10901",
+                "[::1]:10902"
+            ]
         );
         assert_eq!(
-            resolve("dnssrv+_grpc._tcp.stores:5").await.expect("resolves"),
+            resolve("dnssrv+_grpc._tcp.stores:5")
+                .await
+                .expect("resolves"),
             ["10.0.0.1:5", "10.0.0.2:5", "[::1]:5"]
         );
     }
@@ -427,16 +514,27 @@ mod tests {
     #[tokio::test]
     async fn srv_no_a_strips_the_trailing_dot() {
         assert_eq!(
-            resolve("dnssrvnoa+_grpc._tcp.stores").await.expect("resolves"),
+            resolve("dnssrvnoa+_grpc._tcp.stores")
+                .await
+                .expect("resolves"),
             ["gone:10903", "store-a:10901", "store-b:10902"]
         );
     }
 
     #[tokio::test]
     async fn missing_names_and_failed_targets_are_errors() {
-        assert!(matches!(resolve("dns+nowhere.:1").await, Err(DnsError::NotFound { .. })));
-        assert!(matches!(resolve("dnssrv+_grpc._tcp.nowhere").await, Err(DnsError::NotFound { .. })));
-        assert!(matches!(resolve("dnssrv+_grpc._tcp.flaky").await, Err(DnsError::Lookup { .. })));
+        assert!(matches!(
+            resolve("dns+nowhere.:1").await,
+            Err(DnsError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve("dnssrv+_grpc._tcp.nowhere").await,
+            Err(DnsError::NotFound { .. })
+        ));
+        assert!(matches!(
+            resolve("dnssrv+_grpc._tcp.flaky").await,
+            Err(DnsError::Lookup { .. })
+        ));
     }
 
     #[tokio::test]
@@ -449,6 +547,9 @@ mod tests {
         for kind in [ResolverKind::Golang, ResolverKind::MiekgDns] {
             assert_eq!(kind.as_str().parse::<ResolverKind>().expect("known"), kind);
         }
-        assert!(matches!("bind".parse::<ResolverKind>(), Err(DnsError::UnknownResolverKind(_))));
+        assert!(matches!(
+            "bind".parse::<ResolverKind>(),
+            Err(DnsError::UnknownResolverKind(_))
+        ));
     }
 }

@@ -12,6 +12,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -92,15 +93,22 @@ impl SdFilePattern {
             .file_name()
             .and_then(|name| name.to_str())
             .filter(|_| Format::of(path).is_some())
-            .ok_or_else(|| FileSdError::Extension { pattern: pattern.to_owned() })?;
+            .ok_or_else(|| FileSdError::Extension {
+                pattern: pattern.to_owned(),
+            })?;
         let dir = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if dir.to_string_lossy().contains(['*', '?']) {
-            return Err(FileSdError::WildcardInDirectory { pattern: pattern.to_owned() });
+            return Err(FileSdError::WildcardInDirectory {
+                pattern: pattern.to_owned(),
+            });
         }
-        Ok(Self { dir, file_name: file_name.to_owned() })
+        Ok(Self {
+            dir,
+            file_name: file_name.to_owned(),
+        })
     }
 
     /// The directory to watch for changes.
@@ -111,7 +119,9 @@ impl SdFilePattern {
     /// Whether `path`'s file name matches the pattern's. Directories are not compared, since
     /// watchers may report them canonicalised; a stray match only costs one extra reload.
     pub fn matches(&self, path: &Path) -> bool {
-        path.file_name().and_then(|name| name.to_str()).is_some_and(|name| wildcard_match(&self.file_name, name))
+        path.file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| wildcard_match(&self.file_name, name))
     }
 
     fn has_wildcard(&self) -> bool {
@@ -124,17 +134,31 @@ impl SdFilePattern {
         if !self.has_wildcard() {
             return Ok(vec![self.dir.join(&self.file_name)]);
         }
-        let read_error = |source| FileSdError::Read { path: self.dir.clone(), source };
+        let read_error = |source| FileSdError::Read {
+            path: self.dir.clone(),
+            source,
+        };
         let mut paths = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
-            let matches = entry.file_name().to_str().is_some_and(|name| wildcard_match(&self.file_name, name));
+            let matches = entry
+                .file_name()
+                .to_str()
+                .is_some_and(|name| wildcard_match(&self.file_name, name));
             if matches && entry.file_type().map_err(read_error)?.is_file() {
                 paths.push(entry.path());
             }
         }
         paths.sort();
         Ok(paths)
+    }
+}
+
+impl FromStr for SdFilePattern {
+    type Err = FileSdError;
+
+    fn from_str(pattern: &str) -> Result<Self, FileSdError> {
+        Self::new(pattern)
     }
 }
 
@@ -177,19 +201,36 @@ struct TargetGroup {
 
 /// Reads one SD file into endpoint specs, in file order.
 pub fn read_file(path: &Path) -> Result<Vec<EndpointSpec>, FileSdError> {
-    let format = Format::of(path).ok_or_else(|| FileSdError::Extension { pattern: path.display().to_string() })?;
-    let bytes = fs::read(path).map_err(|source| FileSdError::Read { path: path.to_owned(), source })?;
-    let parse_error = |message: String| FileSdError::Parse { path: path.to_owned(), message };
+    let format = Format::of(path).ok_or_else(|| FileSdError::Extension {
+        pattern: path.display().to_string(),
+    })?;
+    let bytes = fs::read(path).map_err(|source| FileSdError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let parse_error = |message: String| FileSdError::Parse {
+        path: path.to_owned(),
+        message,
+    };
     let groups: Vec<TargetGroup> = match format {
-        Format::Json => serde_json::from_slice(&bytes).map_err(|err| parse_error(err.to_string()))?,
+        Format::Json => {
+            serde_json::from_slice(&bytes).map_err(|err| parse_error(err.to_string()))?
+        }
         // An empty YAML document is an empty list, as in Prometheus.
         Format::Yaml if bytes.iter().all(u8::is_ascii_whitespace) => Vec::new(),
-        Format::Yaml => serde_yaml::from_slice(&bytes).map_err(|err| parse_error(err.to_string()))?,
+        Format::Yaml => {
+            serde_yaml::from_slice(&bytes).map_err(|err| parse_error(err.to_string()))?
+        }
     };
     groups
         .iter()
         .flat_map(|group| &group.targets)
-        .map(|target| target.parse().map_err(|source| FileSdError::Target { path: path.to_owned(), source }))
+        .map(|target| {
+            target.parse().map_err(|source| FileSdError::Target {
+                path: path.to_owned(),
+                source,
+            })
+        })
         .collect()
 }
 
@@ -210,31 +251,54 @@ mod tests {
 
     #[test]
     fn patterns_are_validated() {
-        assert!(matches!(SdFilePattern::new("targets.txt"), Err(FileSdError::Extension { .. })));
-        assert!(matches!(SdFilePattern::new("/etc/*/t.yaml"), Err(FileSdError::WildcardInDirectory { .. })));
+        assert!(matches!(
+            SdFilePattern::new("targets.txt"),
+            Err(FileSdError::Extension { .. })
+        ));
+        assert!(matches!(
+            SdFilePattern::new("/etc/*/t.yaml"),
+            Err(FileSdError::WildcardInDirectory { .. })
+        ));
         let plain = SdFilePattern::new("targets.yml").expect("valid");
         assert_eq!(plain.dir(), Path::new("."));
-        assert_eq!(plain.expand().expect("plain"), [PathBuf::from("./targets.yml")]);
+        assert_eq!(
+            plain.expand().expect("plain"),
+            [PathBuf::from("./targets.yml")]
+        );
     }
 
     #[test]
     fn reads_yaml_and_json_and_expands_globs() {
         let dir = tempfile::tempdir().expect("tempdir");
         let yaml = dir.path().join("a.yaml");
-        fs::write(&yaml, "- targets: ['store-0:10901', 'dns+store.svc:10901']\n  labels: {zone: a}\n- targets: []\n")
-            .expect("write");
+        let content = "- targets: ['store-0:10901', 'dns+store.svc:10901']\n  labels: {zone: a}\n\
+                       - targets: []\n";
+        fs::write(&yaml, content).expect("write");
         let json = dir.path().join("b.json");
-        fs::write(&json, r#"[{"targets": ["dnssrv+_grpc._tcp.store"], "labels": {"zone": "b"}}]"#).expect("write");
+        fs::write(
+            &json,
+            r#"[{"targets": ["dnssrv+_grpc._tcp.store"], "labels": {"zone": "b"}}]"#,
+        )
+        .expect("write");
         fs::write(dir.path().join("c.txt"), "ignored").expect("write");
 
-        let specs: Vec<String> = read_file(&yaml).expect("yaml").iter().map(ToString::to_string).collect();
+        let specs: Vec<String> = read_file(&yaml)
+            .expect("yaml")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(specs, ["store-0:10901", "dns+store.svc:10901"]);
-        let specs: Vec<String> = read_file(&json).expect("json").iter().map(ToString::to_string).collect();
+        let specs: Vec<String> = read_file(&json)
+            .expect("json")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(specs, ["dnssrv+_grpc._tcp.store"]);
 
         let pattern = SdFilePattern::new(&format!("{}/*", dir.path().display()));
         assert!(pattern.is_err(), "a pattern without extension is rejected");
-        let pattern = SdFilePattern::new(&format!("{}/*.yaml", dir.path().display())).expect("valid");
+        let pattern =
+            SdFilePattern::new(&format!("{}/*.yaml", dir.path().display())).expect("valid");
         assert_eq!(pattern.expand().expect("glob"), [yaml]);
     }
 
@@ -244,13 +308,28 @@ mod tests {
         let bad_target = dir.path().join("t.yml");
         fs::write(&bad_target, "- targets: ['xyz+store:1']\n").expect("write");
         let err = read_file(&bad_target).expect_err("bad target");
-        assert!(matches!(&err, FileSdError::Target { source: SpecError::UnknownPrefix { .. }, .. }), "{err}");
+        assert!(
+            matches!(
+                &err,
+                FileSdError::Target {
+                    source: SpecError::UnknownPrefix { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert!(err.to_string().contains("t.yml"), "{err}");
 
         let bad_json = dir.path().join("t.json");
         fs::write(&bad_json, "{\"targets\": 1}").expect("write");
-        assert!(matches!(read_file(&bad_json), Err(FileSdError::Parse { .. })));
-        assert!(matches!(read_file(&dir.path().join("missing.yaml")), Err(FileSdError::Read { .. })));
+        assert!(matches!(
+            read_file(&bad_json),
+            Err(FileSdError::Parse { .. })
+        ));
+        assert!(matches!(
+            read_file(&dir.path().join("missing.yaml")),
+            Err(FileSdError::Read { .. })
+        ));
 
         let empty = dir.path().join("empty.yaml");
         fs::write(&empty, "\n").expect("write");

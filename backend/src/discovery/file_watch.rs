@@ -29,7 +29,9 @@ impl FileWatch {
         let (tx, signals) = mpsc::channel(1);
         let owned = patterns.to_vec();
         let handler = move |event: notify::Result<Event>| match event {
-            Ok(event) if is_change(&event.kind) && event.paths.iter().any(|p| matches_any(&owned, p)) => {
+            Ok(event)
+                if is_change(&event.kind) && event.paths.iter().any(|p| matches_any(&owned, p)) =>
+            {
                 // A full channel already holds a pending reload, which will see this change.
                 let _ = tx.try_send(());
             }
@@ -42,17 +44,28 @@ impl FileWatch {
         let mut watcher = match notify::recommended_watcher(handler) {
             Ok(watcher) => watcher,
             Err(err) => {
-                tracing::warn!(error = %err, "cannot watch SD files; relying on --store.sd-interval");
+                tracing::warn!(
+                    error = %err,
+                    "cannot watch SD files; re-reading every --store.sd-interval"
+                );
                 return None;
             }
         };
         let dirs: BTreeSet<&Path> = patterns.iter().map(SdFilePattern::dir).collect();
         for dir in dirs {
             if let Err(err) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-                tracing::warn!(dir = %dir.display(), error = %err, "cannot watch SD directory; relying on --store.sd-interval");
+                let dir = dir.display();
+                tracing::warn!(
+                    %dir,
+                    error = %err,
+                    "cannot watch SD directory; re-reading every --store.sd-interval"
+                );
             }
         }
-        Some(Self { _watcher: watcher, signals })
+        Some(Self {
+            _watcher: watcher,
+            signals,
+        })
     }
 
     /// Waits for the next change signal. Pending forever if the watcher thread is gone.
@@ -84,9 +97,15 @@ mod tests {
 
     #[test]
     fn reads_are_not_changes() {
-        assert!(!is_change(&EventKind::Access(AccessKind::Open(AccessMode::Any))));
-        assert!(!is_change(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
-        assert!(is_change(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
         assert!(is_change(&EventKind::Create(CreateKind::File)));
         assert!(is_change(&EventKind::Modify(ModifyKind::Any)));
     }

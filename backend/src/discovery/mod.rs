@@ -32,7 +32,9 @@ mod file_watch;
 pub mod provider;
 pub mod spec;
 
-pub use dns::{DnsError, HickoryResolver, Nameservers, Resolver, ResolverConfig, ResolverKind, resolve_spec};
+pub use dns::{
+    DnsError, HickoryResolver, Nameservers, Resolver, ResolverConfig, ResolverKind, resolve_spec,
+};
 pub use file_sd::{FileSdError, SdFilePattern};
 pub use provider::{Addresses, Discovery, DiscoveryConfig, DiscoveryError};
 pub use spec::{EndpointSpec, HostPort, SpecError, SrvName};

@@ -96,7 +96,12 @@ impl Addresses {
 
 impl FromIterator<String> for Addresses {
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
-        Self(iter.into_iter().collect::<BTreeSet<_>>().into_iter().collect())
+        Self(
+            iter.into_iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        )
     }
 }
 
@@ -121,7 +126,10 @@ impl Discovery {
     /// Starts discovery with a hickory resolver built from `config.resolver`. Must be called
     /// within a Tokio runtime. The channel starts with the static addresses (specs that need
     /// no lookup) and gets the first full result as soon as the initial refresh finishes.
-    pub fn spawn(config: DiscoveryConfig, cancel: CancellationToken) -> Result<Self, DiscoveryError> {
+    pub fn spawn(
+        config: DiscoveryConfig,
+        cancel: CancellationToken,
+    ) -> Result<Self, DiscoveryError> {
         let resolver = HickoryResolver::new(&config.resolver)?;
         Self::spawn_with_resolver(config, Arc::new(resolver), cancel)
     }
@@ -133,10 +141,14 @@ impl Discovery {
         cancel: CancellationToken,
     ) -> Result<Self, DiscoveryError> {
         if config.sd_interval.is_zero() {
-            return Err(DiscoveryError::ZeroInterval { flag: "--store.sd-interval" });
+            return Err(DiscoveryError::ZeroInterval {
+                flag: "--store.sd-interval",
+            });
         }
         if config.dns_interval.is_zero() {
-            return Err(DiscoveryError::ZeroInterval { flag: "--store.sd-dns-interval" });
+            return Err(DiscoveryError::ZeroInterval {
+                flag: "--store.sd-dns-interval",
+            });
         }
         let initial = config
             .static_specs
@@ -198,8 +210,24 @@ struct State {
 }
 
 impl State {
-    async fn run(mut self, sd_interval: Duration, dns_interval: Duration, cancel: CancellationToken) {
-        let mut watch = if self.patterns.is_empty() { None } else { FileWatch::start(&self.patterns) };
+    async fn run(
+        mut self,
+        sd_interval: Duration,
+        dns_interval: Duration,
+        cancel: CancellationToken,
+    ) {
+        tracing::info!(
+            specs = self.static_specs.len(),
+            sd_files = self.patterns.len(),
+            ?dns_interval,
+            ?sd_interval,
+            "discovery started"
+        );
+        let mut watch = if self.patterns.is_empty() {
+            None
+        } else {
+            FileWatch::start(&self.patterns)
+        };
         let start = Instant::now();
         let mut sd_tick = interval_at(start + sd_interval, sd_interval);
         let mut dns_tick = interval_at(start + dns_interval, dns_interval);
@@ -239,25 +267,26 @@ impl State {
             return;
         }
         let patterns = Arc::clone(&self.patterns);
-        let previous = std::mem::take(&mut self.file_specs);
-        let fallback = previous.clone();
-        self.file_specs = match tokio::task::spawn_blocking(move || load_files(&patterns, previous)).await {
-            Ok(file_specs) => file_specs,
-            Err(err) => {
-                tracing::error!(error = %err, "reading SD files failed");
-                fallback
-            }
-        };
+        let previous = self.file_specs.clone();
+        match tokio::task::spawn_blocking(move || load_files(&patterns, previous)).await {
+            Ok(file_specs) => self.file_specs = file_specs,
+            Err(err) => tracing::error!(error = %err, "reading SD files failed"),
+        }
     }
 
     /// Resolves every current spec (`all`) or only those without a result yet, and forgets
     /// specs that are gone.
     async fn resolve(&mut self, all: bool) {
-        let specs: BTreeSet<EndpointSpec> =
-            self.static_specs.iter().chain(self.file_specs.values().flatten()).cloned().collect();
+        let specs: BTreeSet<EndpointSpec> = self
+            .static_specs
+            .iter()
+            .chain(self.file_specs.values().flatten())
+            .cloned()
+            .collect();
         let mut previous = std::mem::take(&mut self.resolved);
-        let (known, due): (Vec<_>, Vec<_>) =
-            specs.into_iter().partition(|spec| !all && spec.is_dynamic() && previous.contains_key(spec));
+        let (known, due): (Vec<_>, Vec<_>) = specs
+            .into_iter()
+            .partition(|spec| !all && spec.is_dynamic() && previous.contains_key(spec));
         for spec in known {
             if let Some(addresses) = previous.remove(&spec) {
                 self.resolved.insert(spec, addresses);
@@ -280,7 +309,13 @@ impl State {
                 }
                 Err(err) => {
                     let kept = previous.remove(&spec);
-                    tracing::warn!(%spec, error = %err, kept = kept.as_ref().map_or(0, Vec::len), "DNS resolution failed; keeping previous addresses");
+                    let kept_count = kept.as_ref().map_or(0, Vec::len);
+                    tracing::warn!(
+                        %spec,
+                        error = %err,
+                        kept = kept_count,
+                        "DNS lookup failed; keeping old addresses"
+                    );
                     if let Some(addresses) = kept {
                         self.resolved.insert(spec, addresses);
                     }
@@ -323,10 +358,12 @@ fn load_files(
             Ok(paths) => paths,
             Err(err) => {
                 tracing::warn!(error = %err, "listing SD files failed; keeping previous targets");
-                let dir = pattern.dir();
-                let kept: Vec<PathBuf> =
-                    previous.keys().filter(|path| path.parent() == Some(dir) && pattern.matches(path)).cloned().collect();
-                kept
+                // Re-reading the files it named last time keeps what can still be read.
+                previous
+                    .keys()
+                    .filter(|path| pattern.matches(path))
+                    .cloned()
+                    .collect()
             }
         };
         for path in paths {
@@ -365,7 +402,10 @@ mod tests {
     impl TableResolver {
         fn set(&self, host: &str, ips: &[&str]) {
             let ips = ips.iter().map(|ip| ip.parse().expect("test IP")).collect();
-            self.ips.lock().expect("not poisoned").insert(host.to_owned(), ips);
+            self.ips
+                .lock()
+                .expect("not poisoned")
+                .insert(host.to_owned(), ips);
         }
 
         fn remove(&self, host: &str) {
@@ -374,18 +414,38 @@ mod tests {
     }
 
     impl Resolver for TableResolver {
-        fn lookup_ip<'a>(&'a self, host: &'a str, _: IpFamilies) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsError>> {
+        fn lookup_ip<'a>(
+            &'a self,
+            host: &'a str,
+            _: IpFamilies,
+        ) -> BoxFuture<'a, Result<Vec<IpAddr>, DnsError>> {
             let found = self.ips.lock().expect("not poisoned").get(host).cloned();
-            Box::pin(async move { found.ok_or(DnsError::NotFound { name: host.to_owned(), record: "A/AAAA" }) })
+            Box::pin(async move {
+                found.ok_or(DnsError::NotFound {
+                    name: host.to_owned(),
+                    record: "A/AAAA",
+                })
+            })
         }
 
-        fn lookup_srv<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Vec<SrvTarget>, DnsError>> {
-            Box::pin(async move { Err(DnsError::NotFound { name: name.to_owned(), record: "SRV" }) })
+        fn lookup_srv<'a>(
+            &'a self,
+            name: &'a str,
+        ) -> BoxFuture<'a, Result<Vec<SrvTarget>, DnsError>> {
+            Box::pin(async move {
+                Err(DnsError::NotFound {
+                    name: name.to_owned(),
+                    record: "SRV",
+                })
+            })
         }
     }
 
     fn specs(texts: &[&str]) -> Vec<EndpointSpec> {
-        texts.iter().map(|text| text.parse().expect("test spec")).collect()
+        texts
+            .iter()
+            .map(|text| text.parse().expect("test spec"))
+            .collect()
     }
 
     async fn next(rx: &mut watch::Receiver<Addresses>) -> Vec<String> {
@@ -402,36 +462,139 @@ mod tests {
         table.set("a", &["10.0.0.1"]);
         table.set("b", &["10.0.0.2"]);
         let config = DiscoveryConfig {
-            static_specs: specs(&["static:1", "dns+a:7", "dns+b:8", "dns+missing:9", "static:1"]),
+            static_specs: specs(&[
+                "static:1",
+                "dns+a:7",
+                "dns+b:8",
+                "dns+missing:9",
+                "static:1",
+            ]),
             dns_interval: Duration::from_millis(50),
             ..DiscoveryConfig::default()
         };
         let cancel = CancellationToken::new();
-        let discovery = Discovery::spawn_with_resolver(config, table.clone(), cancel.clone()).expect("starts");
+        let discovery =
+            Discovery::spawn_with_resolver(config, table.clone(), cancel.clone()).expect("starts");
         let mut rx = discovery.subscribe();
         assert_eq!(rx.borrow_and_update().as_slice(), ["static:1"]);
-        assert_eq!(next(&mut rx).await, ["10.0.0.1:7", "10.0.0.2:8", "static:1"]);
+        assert_eq!(
+            next(&mut rx).await,
+            ["10.0.0.1:7", "10.0.0.2:8", "static:1"]
+        );
 
         table.set("a", &["10.0.0.3", "10.0.0.1"]);
         table.remove("b");
-        assert_eq!(next(&mut rx).await, ["10.0.0.1:7", "10.0.0.2:8", "10.0.0.3:7", "static:1"]);
+        assert_eq!(
+            next(&mut rx).await,
+            ["10.0.0.1:7", "10.0.0.2:8", "10.0.0.3:7", "static:1"]
+        );
 
         cancel.cancel();
-        tokio::time::timeout(Duration::from_secs(5), discovery.stopped()).await.expect("stops on cancel");
+        tokio::time::timeout(Duration::from_secs(5), discovery.stopped())
+            .await
+            .expect("stops on cancel");
+    }
+
+    /// Rewrites `path` by renaming a complete file over it, as config tools do.
+    fn replace_file(path: &std::path::Path, content: &str) {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, content).expect("write");
+        std::fs::rename(&tmp, path).expect("rename");
+    }
+
+    #[tokio::test]
+    async fn sd_files_are_reloaded_when_they_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("stores.yaml");
+        std::fs::write(&file, "- targets: ['store-0:10901', 'dns+a:7']\n").expect("write");
+        let table = Arc::new(TableResolver::default());
+        table.set("a", &["10.0.0.1"]);
+        let config = DiscoveryConfig {
+            static_specs: specs(&["static:1"]),
+            sd_files: vec![
+                SdFilePattern::new(&format!("{}/*.yaml", dir.path().display())).expect("pattern"),
+            ],
+            // Long intervals: only change notifications can explain the updates below.
+            sd_interval: Duration::from_secs(3600),
+            dns_interval: Duration::from_secs(3600),
+            ..DiscoveryConfig::default()
+        };
+        let cancel = CancellationToken::new();
+        let discovery =
+            Discovery::spawn_with_resolver(config, table.clone(), cancel.clone()).expect("starts");
+        let mut rx = discovery.subscribe();
+        assert_eq!(
+            next(&mut rx).await,
+            ["10.0.0.1:7", "static:1", "store-0:10901"]
+        );
+
+        // A changed file: a new static target and a new DNS spec, resolved right away.
+        table.set("b", &["10.0.0.2"]);
+        replace_file(
+            &file,
+            "- targets: ['store-1:10901', 'dns+a:7', 'dns+b:8']\n",
+        );
+        assert_eq!(
+            next(&mut rx).await,
+            ["10.0.0.1:7", "10.0.0.2:8", "static:1", "store-1:10901"]
+        );
+
+        // A broken file keeps its targets; a new file matching the glob adds its own.
+        replace_file(&file, "- targets: ['xyz+broken:1']\n");
+        std::fs::write(
+            dir.path().join("more.yaml"),
+            "- targets: ['store-2:10901']\n",
+        )
+        .expect("write");
+        assert_eq!(
+            next(&mut rx).await,
+            [
+                "10.0.0.1:7",
+                "10.0.0.2:8",
+                "static:1",
+                "store-1:10901",
+                "store-2:10901"
+            ]
+        );
+
+        // A removed file takes its targets with it.
+        std::fs::remove_file(&file).expect("remove");
+        assert_eq!(next(&mut rx).await, ["static:1", "store-2:10901"]);
+
+        cancel.cancel();
+        discovery.stopped().await;
     }
 
     #[test]
     fn zero_intervals_are_rejected() {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
         let _guard = runtime.enter();
-        let config = DiscoveryConfig { dns_interval: Duration::ZERO, ..DiscoveryConfig::default() };
-        let result = Discovery::spawn_with_resolver(config, Arc::new(TableResolver::default()), CancellationToken::new());
-        assert!(matches!(result, Err(DiscoveryError::ZeroInterval { flag: "--store.sd-dns-interval" })));
+        let config = DiscoveryConfig {
+            dns_interval: Duration::ZERO,
+            ..DiscoveryConfig::default()
+        };
+        let result = Discovery::spawn_with_resolver(
+            config,
+            Arc::new(TableResolver::default()),
+            CancellationToken::new(),
+        );
+        assert!(matches!(
+            result,
+            Err(DiscoveryError::ZeroInterval {
+                flag: "--store.sd-dns-interval"
+            })
+        ));
     }
 
     #[test]
     fn addresses_are_sorted_and_unique() {
-        let addresses: Addresses = ["b:1", "a:2", "b:1"].into_iter().map(String::from).collect();
+        let addresses: Addresses = ["b:1", "a:2", "b:1"]
+            .into_iter()
+            .map(String::from)
+            .collect();
         assert_eq!(addresses.as_slice(), ["a:2", "b:1"]);
     }
 }

@@ -44,7 +44,10 @@ impl HostPort {
     /// Joins a host and a port. `host` is an unbracketed name or IP address; the caller
     /// vouches for it (it comes from DNS or from a parsed spec).
     pub fn new(host: impl Into<String>, port: u16) -> Self {
-        Self { host: host.into(), port }
+        Self {
+            host: host.into(),
+            port,
+        }
     }
 
     /// The host, without brackets.
@@ -109,6 +112,9 @@ impl fmt::Display for EndpointSpec {
     }
 }
 
+/// The lookup types, for error messages.
+const KNOWN_PREFIXES: &str = "expected dns, dnssrv, dnssrvnoa or dnsdualstack";
+
 /// Why an endpoint spec was rejected; every variant carries the offending text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
@@ -117,7 +123,8 @@ pub enum SpecError {
     Empty,
     /// The text before `+` is not a known lookup type.
     #[error(
-        "endpoint {spec:?}: unknown lookup type {prefix:?} (expected dns, dnssrv, dnssrvnoa or dnsdualstack)"
+        "endpoint {spec:?}: unknown lookup type {prefix:?} ({})",
+        KNOWN_PREFIXES
     )]
     UnknownPrefix {
         /// The whole spec.
@@ -164,7 +171,10 @@ impl FromStr for EndpointSpec {
             "dnsdualstack" => parse_host_port(spec, rest).map(Self::DnsDualStack),
             "dnssrv" => parse_srv_name(spec, rest).map(Self::DnsSrv),
             "dnssrvnoa" => parse_srv_name(spec, rest).map(Self::DnsSrvNoA),
-            _ => Err(SpecError::UnknownPrefix { spec: spec.to_owned(), prefix: prefix.to_owned() }),
+            _ => Err(SpecError::UnknownPrefix {
+                spec: spec.to_owned(),
+                prefix: prefix.to_owned(),
+            }),
         }
     }
 }
@@ -172,7 +182,10 @@ impl FromStr for EndpointSpec {
 /// Splits `text` into host and optional port text. `[v6]` and `[v6]:port` keep the brackets
 /// out of the host; an unbracketed text with one `:` is `host:port`.
 fn split_host_port<'a>(spec: &str, text: &'a str) -> Result<(&'a str, Option<&'a str>), SpecError> {
-    let invalid_host = || SpecError::InvalidHost { spec: spec.to_owned(), host: text.to_owned() };
+    let invalid_host = || SpecError::InvalidHost {
+        spec: spec.to_owned(),
+        host: text.to_owned(),
+    };
     if let Some(bracketed) = text.strip_prefix('[') {
         let (host, after) = bracketed.split_once(']').ok_or_else(invalid_host)?;
         if host.parse::<Ipv6Addr>().is_err() {
@@ -180,7 +193,10 @@ fn split_host_port<'a>(spec: &str, text: &'a str) -> Result<(&'a str, Option<&'a
         }
         return match after {
             "" => Ok((host, None)),
-            _ => after.strip_prefix(':').map(|port| (host, Some(port))).ok_or_else(invalid_host),
+            _ => after
+                .strip_prefix(':')
+                .map(|port| (host, Some(port)))
+                .ok_or_else(invalid_host),
         };
     }
     match text.split_once(':') {
@@ -194,7 +210,10 @@ fn split_host_port<'a>(spec: &str, text: &'a str) -> Result<(&'a str, Option<&'a
 fn parse_port(spec: &str, port: &str) -> Result<u16, SpecError> {
     match port.parse::<u16>() {
         Ok(n) if n != 0 && port.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(SpecError::InvalidPort { spec: spec.to_owned(), port: port.to_owned() }),
+        _ => Err(SpecError::InvalidPort {
+            spec: spec.to_owned(),
+            port: port.to_owned(),
+        }),
     }
 }
 
@@ -202,18 +221,25 @@ fn parse_port(spec: &str, port: &str) -> Result<u16, SpecError> {
 fn check_host(spec: &str, host: &str) -> Result<(), SpecError> {
     let valid = !host.is_empty()
         && (host.contains(':')
-            || host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')));
     if valid {
         Ok(())
     } else {
-        Err(SpecError::InvalidHost { spec: spec.to_owned(), host: host.to_owned() })
+        Err(SpecError::InvalidHost {
+            spec: spec.to_owned(),
+            host: host.to_owned(),
+        })
     }
 }
 
 fn parse_host_port(spec: &str, text: &str) -> Result<HostPort, SpecError> {
     let (host, port) = split_host_port(spec, text)?;
     check_host(spec, host)?;
-    let port = port.ok_or_else(|| SpecError::MissingPort { spec: spec.to_owned() })?;
+    let port = port.ok_or_else(|| SpecError::MissingPort {
+        spec: spec.to_owned(),
+    })?;
     Ok(HostPort::new(host, parse_port(spec, port)?))
 }
 
@@ -221,7 +247,10 @@ fn parse_srv_name(spec: &str, text: &str) -> Result<SrvName, SpecError> {
     let (name, port) = split_host_port(spec, text)?;
     check_host(spec, name)?;
     let port = port.map(|port| parse_port(spec, port)).transpose()?;
-    Ok(SrvName { name: name.to_owned(), port })
+    Ok(SrvName {
+        name: name.to_owned(),
+        port,
+    })
 }
 
 #[cfg(test)]
@@ -234,9 +263,18 @@ mod tests {
 
     #[test]
     fn static_addresses() {
-        assert_eq!(parse("store-0:10901"), Ok(EndpointSpec::Static(HostPort::new("store-0", 10901))));
-        assert_eq!(parse("10.1.2.3:19090"), Ok(EndpointSpec::Static(HostPort::new("10.1.2.3", 19090))));
-        assert_eq!(parse("[::1]:10901"), Ok(EndpointSpec::Static(HostPort::new("::1", 10901))));
+        assert_eq!(
+            parse("store-0:10901"),
+            Ok(EndpointSpec::Static(HostPort::new("store-0", 10901)))
+        );
+        assert_eq!(
+            parse("10.1.2.3:19090"),
+            Ok(EndpointSpec::Static(HostPort::new("10.1.2.3", 19090)))
+        );
+        assert_eq!(
+            parse("[::1]:10901"),
+            Ok(EndpointSpec::Static(HostPort::new("::1", 10901)))
+        );
     }
 
     #[test]
@@ -250,11 +288,18 @@ mod tests {
             Ok(EndpointSpec::DnsDualStack(HostPort::new("store", 1)))
         );
         let srv = parse("dnssrv+_grpc._tcp.store.svc").expect("valid");
-        let EndpointSpec::DnsSrv(name) = &srv else { panic!("not SRV: {srv:?}") };
+        let EndpointSpec::DnsSrv(name) = &srv else {
+            panic!("not SRV: {srv:?}")
+        };
         assert_eq!((name.name(), name.port()), ("_grpc._tcp.store.svc", None));
         let noa = parse("dnssrvnoa+_grpc._tcp.store.svc:9000").expect("valid");
-        let EndpointSpec::DnsSrvNoA(name) = &noa else { panic!("not SRV-no-A: {noa:?}") };
-        assert_eq!((name.name(), name.port()), ("_grpc._tcp.store.svc", Some(9000)));
+        let EndpointSpec::DnsSrvNoA(name) = &noa else {
+            panic!("not SRV-no-A: {noa:?}")
+        };
+        assert_eq!(
+            (name.name(), name.port()),
+            ("_grpc._tcp.store.svc", Some(9000))
+        );
     }
 
     #[test]
@@ -273,9 +318,22 @@ mod tests {
 
     #[test]
     fn missing_port_is_an_error() {
-        assert_eq!(parse("store"), Err(SpecError::MissingPort { spec: "store".into() }));
-        assert_eq!(parse("dns+store"), Err(SpecError::MissingPort { spec: "dns+store".into() }));
-        assert!(matches!(parse("dnsdualstack+[::1]"), Err(SpecError::MissingPort { .. })));
+        assert_eq!(
+            parse("store"),
+            Err(SpecError::MissingPort {
+                spec: "store".into()
+            })
+        );
+        assert_eq!(
+            parse("dns+store"),
+            Err(SpecError::MissingPort {
+                spec: "dns+store".into()
+            })
+        );
+        assert!(matches!(
+            parse("dnsdualstack+[::1]"),
+            Err(SpecError::MissingPort { .. })
+        ));
     }
 
     #[test]
@@ -283,18 +341,42 @@ mod tests {
         let err = parse("xyz+store:1").expect_err("unknown prefix");
         assert_eq!(
             err,
-            SpecError::UnknownPrefix { spec: "xyz+store:1".into(), prefix: "xyz".into() }
+            SpecError::UnknownPrefix {
+                spec: "xyz+store:1".into(),
+                prefix: "xyz".into()
+            }
         );
         assert!(err.to_string().contains("\"xyz\""), "{err}");
     }
 
     #[test]
     fn bad_ports_and_hosts() {
-        for text in ["store:0", "store:65536", "store:http", "store:1 ", "dnssrv+a:-1", "a:"] {
-            assert!(matches!(parse(text), Err(SpecError::InvalidPort { .. })), "{text}");
+        for text in [
+            "store:0",
+            "store:65536",
+            "store:http",
+            "store:1 ",
+            "dnssrv+a:-1",
+            "a:",
+        ] {
+            assert!(
+                matches!(parse(text), Err(SpecError::InvalidPort { .. })),
+                "{text}"
+            );
         }
-        for text in [":1", "dns+:1", "st ore:1", "::1:10901", "[nothex]:1", "[::1]x", "a/b:1"] {
-            assert!(matches!(parse(text), Err(SpecError::InvalidHost { .. })), "{text}");
+        for text in [
+            ":1",
+            "dns+:1",
+            "st ore:1",
+            "::1:10901",
+            "[nothex]:1",
+            "[::1]x",
+            "a/b:1",
+        ] {
+            assert!(
+                matches!(parse(text), Err(SpecError::InvalidHost { .. })),
+                "{text}"
+            );
         }
         assert_eq!(parse(""), Err(SpecError::Empty));
     }
