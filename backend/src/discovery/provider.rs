@@ -251,11 +251,12 @@ impl State {
                 () = refresh => {}
             }
             wake = tokio::select! {
+                // Ticks before change signals, so a file rewritten nonstop cannot starve DNS.
                 biased;
                 () = cancel.cancelled() => break,
+                _ = dns_tick.tick() => Wake::Dns,
                 _ = sd_tick.tick() => Wake::Files,
                 () = changed(&mut watch) => Wake::Files,
-                _ = dns_tick.tick() => Wake::Dns,
             };
         }
         tracing::debug!("discovery stopped");
