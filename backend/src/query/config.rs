@@ -1,14 +1,19 @@
 //! Typed configuration of `chorus query`, built once from the command-line flags.
 //!
 //! `cli` mirrors and validates the flags; this module turns them into the values the querier's
-//! parts take (durations as `Option` where 0 means "off", the partial-response policy as an enum,
-//! replica labels normalised). It does no I/O and knows nothing of gRPC or HTTP.
+//! parts take (parsed endpoint specs, durations as `Option` where 0 means "off", the
+//! partial-response policy as an enum, replica labels normalised). It does no I/O and knows
+//! nothing of gRPC or HTTP.
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use crate::cli::QueryArgs;
+use crate::cli::{DnsResolverArg, QueryArgs};
+use crate::discovery::{
+    DiscoveryConfig, EndpointSpec, FileSdError, ResolverConfig, ResolverKind, SdFilePattern,
+    SpecError,
+};
 use crate::storeapi::PartialResponse;
 
 /// How often endpoints are health-checked, and how long one check may take
@@ -31,24 +36,37 @@ impl Default for HealthCheckConfig {
 }
 
 /// The flags could not be turned into a configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// `--query.max-concurrent` must allow at least one query.
     #[error("--query.max-concurrent must be at least 1")]
     ZeroMaxConcurrent,
+    /// An `--endpoint`/`--store` value is not a valid address spec.
+    #[error("--endpoint/--store {spec:?}: {source}")]
+    EndpointSpec {
+        /// The value as given.
+        spec: String,
+        /// Why it is invalid.
+        #[source]
+        source: SpecError,
+    },
+    /// A `--store.sd-files` value is not a valid path pattern.
+    #[error("--store.sd-files {pattern:?}: {source}")]
+    SdFile {
+        /// The value as given.
+        pattern: String,
+        /// Why it is invalid.
+        #[source]
+        source: FileSdError,
+    },
 }
 
 /// Everything `chorus query` needs, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct QueryConfig {
-    /// `--endpoint` and `--store` specs, in the order given (may use `dns+`/`dnssrv+` forms).
-    pub endpoint_specs: Vec<String>,
-    /// `--store.sd-files`.
-    pub sd_files: Vec<String>,
-    /// `--store.sd-interval`: how often SD files are re-read.
-    pub sd_interval: Duration,
-    /// `--store.sd-dns-interval`: how often names are re-resolved.
-    pub dns_interval: Duration,
+    /// Where endpoint addresses come from: `--endpoint`/`--store` specs, `--store.sd-files`,
+    /// their refresh intervals and the DNS resolver.
+    pub discovery: DiscoveryConfig,
     /// `--query.replica-label`: split on commas, empties dropped, sorted, unique (THANOS.md §2).
     pub replica_labels: Vec<String>,
     /// Policy used when a request does not choose one (`--[no-]query.partial-response`).
@@ -80,10 +98,7 @@ impl QueryConfig {
             args.route_prefix.clone()
         };
         Ok(Self {
-            endpoint_specs: args.all_endpoints(),
-            sd_files: args.sd_files.clone(),
-            sd_interval: args.sd_interval,
-            dns_interval: args.sd_dns_interval,
+            discovery: discovery_config(args)?,
             replica_labels: normalise_replica_labels(&args.replica_labels),
             partial_response: if args.partial_response_enabled() {
                 PartialResponse::Warn
@@ -100,6 +115,41 @@ impl QueryConfig {
             health: HealthCheckConfig::default(),
         })
     }
+}
+
+fn discovery_config(args: &QueryArgs) -> Result<DiscoveryConfig, ConfigError> {
+    let static_specs = args
+        .all_endpoints()
+        .into_iter()
+        .map(|spec| {
+            spec.parse::<EndpointSpec>()
+                .map_err(|source| ConfigError::EndpointSpec { spec, source })
+        })
+        .collect::<Result<_, _>>()?;
+    let sd_files = args
+        .sd_files
+        .iter()
+        .map(|pattern| {
+            SdFilePattern::new(pattern).map_err(|source| ConfigError::SdFile {
+                pattern: pattern.clone(),
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let kind = match args.sd_dns_resolver {
+        DnsResolverArg::Golang => ResolverKind::Golang,
+        DnsResolverArg::Miekgdns => ResolverKind::MiekgDns,
+    };
+    Ok(DiscoveryConfig {
+        static_specs,
+        sd_files,
+        sd_interval: args.sd_interval,
+        dns_interval: args.sd_dns_interval,
+        resolver: ResolverConfig {
+            kind,
+            ..ResolverConfig::default()
+        },
+    })
 }
 
 /// Splits flag values on commas, drops empties, sorts and removes duplicates (Thanos's
@@ -174,9 +224,9 @@ mod tests {
 
     #[test]
     fn zero_max_concurrent_is_rejected() {
-        assert_eq!(
+        assert!(matches!(
             config(&["--query.max-concurrent=0"]),
             Err(ConfigError::ZeroMaxConcurrent)
-        );
+        ));
     }
 }

@@ -118,6 +118,13 @@ impl Endpoint {
     }
 }
 
+fn collect_addresses<A>(addresses: &A) -> BTreeSet<String>
+where
+    for<'a> &'a A: IntoIterator<Item = &'a String>,
+{
+    addresses.into_iter().cloned().collect()
+}
+
 fn rfc3339(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
@@ -158,15 +165,15 @@ impl EndpointSet {
     }
 
     /// Follows `addresses` until `shutdown`: new addresses are checked at once, removed ones
-    /// dropped, and every endpoint is checked every interval.
-    pub async fn run(
-        &self,
-        mut addresses: watch::Receiver<BTreeSet<String>>,
-        shutdown: CancellationToken,
-    ) {
+    /// dropped, and every endpoint is checked every interval. Any address collection will do
+    /// (discovery publishes a sorted list; tests use sets).
+    pub async fn run<A>(&self, mut addresses: watch::Receiver<A>, shutdown: CancellationToken)
+    where
+        for<'a> &'a A: IntoIterator<Item = &'a String>,
+    {
         let mut ticks = tokio::time::interval(self.config.interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let initial = addresses.borrow_and_update().clone();
+        let initial = collect_addresses(&*addresses.borrow_and_update());
         self.set_addresses(&initial);
         loop {
             tokio::select! {
@@ -177,7 +184,7 @@ impl EndpointSet {
                         shutdown.cancelled().await;
                         return;
                     }
-                    let current = addresses.borrow_and_update().clone();
+                    let current = collect_addresses(&*addresses.borrow_and_update());
                     let added = self.set_addresses(&current);
                     tokio::select! {
                         () = shutdown.cancelled() => return,
