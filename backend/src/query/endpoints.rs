@@ -36,6 +36,9 @@ pub trait Connector: Send + Sync {
     fn connect(&self, address: &str) -> Result<Arc<dyn Store>, StoreError>;
 }
 
+/// A store handle, or why none could be created.
+type Connection = Result<Arc<dyn Store>, StoreError>;
+
 impl<F> Connector for F
 where
     F: Fn(&str) -> Result<Arc<dyn Store>, StoreError> + Send + Sync,
@@ -228,7 +231,7 @@ impl EndpointSet {
     /// Health-checks the given endpoints concurrently (an `Info` call each, bounded by the info
     /// timeout) and records the outcomes.
     pub async fn check(&self, addresses: &[String]) {
-        let targets: Vec<(String, Result<Arc<dyn Store>, StoreError>)> = {
+        let targets: Vec<(String, Connection)> = {
             let mut state = self.state();
             addresses
                 .iter()
