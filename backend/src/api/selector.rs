@@ -64,8 +64,12 @@ enum TokenKind {
         raw: String,
         value: String,
     },
-    /// A number (only ever an error here, but worded as Prometheus words it).
+    /// A number or duration (only ever an error here, but named as Prometheus names it).
     Number(String),
+    /// `(` or `[`: PromQL syntax that has no place in a selector.
+    Punctuation(char),
+    /// An arithmetic, comparison or `@` operator outside braces: again only an error here.
+    Operator(&'static str),
     LeftBrace,
     RightBrace,
     Comma,
@@ -78,16 +82,86 @@ impl TokenKind {
     fn describe(&self) -> String {
         match self {
             TokenKind::Identifier { name, .. } => format!("identifier {name:?}"),
-            TokenKind::String { raw, .. } => format!("string {raw:?}"),
-            TokenKind::Number(raw) => format!("number {raw:?}"),
+            TokenKind::String { raw, .. } => format!("string {}", quote_shortened(raw)),
+            TokenKind::Number(raw) if is_duration(raw) => format!("duration {}", quote_shortened(raw)),
+            TokenKind::Number(raw) => format!("number {}", quote_shortened(raw)),
+            TokenKind::Punctuation(c) => format!("\"{c}\""),
+            TokenKind::Operator(op) => format!("<op:{op}>"),
             TokenKind::LeftBrace => "\"{\"".to_string(),
             TokenKind::RightBrace => "\"}\"".to_string(),
             TokenKind::Comma => "\",\"".to_string(),
-            TokenKind::Op(op) => format!("{:?}", op.as_str()),
+            TokenKind::Op(MatchOp::Equal) => "\"=\"".to_string(),
+            TokenKind::Op(op) => format!("<op:{}>", op.as_str()),
             TokenKind::Eof => "end of input".to_string(),
         }
     }
 }
+
+/// A token's text quoted, cut to 10 characters with `...` after (Go's `%.10q...`).
+fn quote_shortened(raw: &str) -> String {
+    if raw.chars().count() > 10 {
+        let head: String = raw.chars().take(10).collect();
+        format!("{head:?}...")
+    } else {
+        format!("{raw:?}")
+    }
+}
+
+/// Whether a number-like token is a duration such as `5m` (digits, then unit letters).
+fn is_duration(raw: &str) -> bool {
+    let units = raw.trim_start_matches(|c: char| c.is_ascii_digit());
+    units.len() < raw.len() && !units.is_empty() && units.chars().all(|c| "smhdwy".contains(c))
+}
+
+/// A character as Go's `%#U` prints it: `U+0071 'q'`, without the character when unprintable.
+fn go_rune(c: char) -> String {
+    if c.is_control() { format!("U+{:04X}", c as u32) } else { format!("U+{:04X} '{c}'", c as u32) }
+}
+
+/// Length of the decimal or hex number at the start of `s` (digits, fraction, exponent).
+fn number_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let digits_from = |mut i: usize, hex: bool| {
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || (hex && bytes[i].is_ascii_hexdigit())) {
+            i += 1;
+        }
+        i
+    };
+    if s.starts_with("0x") || s.starts_with("0X") {
+        return digits_from(2, true);
+    }
+    let mut i = digits_from(0, false);
+    if bytes.get(i) == Some(&b'.') {
+        i = digits_from(i + 1, false);
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(bytes.get(i + 1), Some(b'+' | b'-')));
+        if bytes.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+            i = digits_from(i + 1 + sign, false);
+        }
+    }
+    i
+}
+
+/// Length of the `1h30m`-style duration at the start of `s`, if there is one that is not
+/// followed by more letters or digits.
+fn duration_len(s: &str) -> Option<usize> {
+    let mut i = 0;
+    loop {
+        let digits = s[i..].find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len() - i);
+        if digits == 0 {
+            break;
+        }
+        let after = &s[i + digits..];
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"].iter().find(|u| after.starts_with(**u))?;
+        i += digits + unit.len();
+    }
+    let complete = i > 0 && !s[i..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+    complete.then_some(i)
+}
+
+/// Operators outside braces, longest first.
+const OPERATORS: [&str; 13] = ["==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "^", "<", ">", "@"];
 
 /// Splits the input into tokens, tracking whether it is inside braces (Prometheus's lexer
 /// words errors differently there and allows no `:` in label names).
@@ -132,14 +206,14 @@ impl<'a> Lexer<'a> {
             }
             return Ok(Token { kind: TokenKind::Eof, offset });
         };
-        let kind = match c {
-            '{' if self.inside_braces => return Err(self.error(offset, "unexpected left brace '{'")),
-            '{' => {
-                self.pos += 1;
-                self.inside_braces = true;
-                TokenKind::LeftBrace
-            }
-            '}' if !self.inside_braces => return Err(self.error(offset, "unexpected right brace '}'")),
+        let kind = if self.inside_braces { self.inside(c, offset)? } else { self.outside(c, offset)? };
+        Ok(Token { kind, offset })
+    }
+
+    /// A token inside `{…}`: matchers only.
+    fn inside(&mut self, c: char, offset: usize) -> Result<TokenKind, SelectorError> {
+        Ok(match c {
+            '{' => return Err(self.error(offset, "unexpected left brace '{'")),
             '}' => {
                 self.pos += 1;
                 self.inside_braces = false;
@@ -149,20 +223,70 @@ impl<'a> Lexer<'a> {
                 self.pos += 1;
                 TokenKind::Comma
             }
-            '=' | '!' => self.operator(offset)?,
+            '=' | '!' => self.match_operator(offset)?,
             '"' | '\'' => self.quoted(c)?,
             '`' => self.raw_string()?,
-            c if c.is_ascii_alphabetic() || c == '_' || (c == ':' && !self.inside_braces) => self.identifier(),
-            c if c.is_ascii_digit() || c == '.' => self.number(),
-            c => {
-                let place = if self.inside_braces { " inside braces" } else { "" };
-                return Err(self.error(offset, format!("unexpected character{place}: {c:?}")));
-            }
-        };
-        Ok(Token { kind, offset })
+            c if c.is_ascii_alphabetic() || c == '_' => self.identifier(),
+            c => return Err(self.error(offset, format!("unexpected character inside braces: {c:?}"))),
+        })
     }
 
-    fn operator(&mut self, offset: usize) -> Result<TokenKind, SelectorError> {
+    /// A token outside braces: a metric name, `{`, or something that is an error here.
+    fn outside(&mut self, c: char, offset: usize) -> Result<TokenKind, SelectorError> {
+        let rest = &self.input[self.pos..];
+        let starts_number = c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit()));
+        Ok(match c {
+            '{' => {
+                self.pos += 1;
+                self.inside_braces = true;
+                TokenKind::LeftBrace
+            }
+            ',' => {
+                self.pos += 1;
+                TokenKind::Comma
+            }
+            '(' | '[' => {
+                self.pos += 1;
+                TokenKind::Punctuation(c)
+            }
+            // Prometheus reports a stray `)` one past it, and a stray `]` at it.
+            ')' => return Err(self.error(offset + 1, "unexpected right parenthesis ')'")),
+            ']' => return Err(self.error(offset, "unexpected right bracket ']'")),
+            '"' | '\'' => self.quoted(c)?,
+            '`' => self.raw_string()?,
+            '=' if rest.starts_with("=~") => return Err(self.error(offset, "unexpected character after '=': '~'")),
+            '=' if !rest.starts_with("==") => self.match_operator(offset)?,
+            '!' if !rest.starts_with("!=") => return Err(self.after_bang(offset)),
+            _ if starts_number => self.number(offset)?,
+            c if c.is_ascii_alphabetic() || c == '_' || c == ':' => match self.identifier() {
+                TokenKind::Identifier { name, .. }
+                    if name.eq_ignore_ascii_case("inf") || name.eq_ignore_ascii_case("nan") =>
+                {
+                    TokenKind::Number(name)
+                }
+                identifier => identifier,
+            },
+            _ => match OPERATORS.iter().find(|op| rest.starts_with(**op)) {
+                Some(op) => {
+                    self.pos += op.len();
+                    TokenKind::Operator(op)
+                }
+                None => return Err(self.error(offset, format!("unexpected character: {c:?}"))),
+            },
+        })
+    }
+
+    /// The error for a `!` followed by neither `=` nor `~`.
+    fn after_bang(&self, offset: usize) -> SelectorError {
+        let place = if self.inside_braces { " inside braces" } else { "" };
+        match self.input[offset + 1..].chars().next() {
+            Some(next) => self.error(offset, format!("unexpected character after '!'{place}: {next:?}")),
+            None => self.error(offset, format!("unexpected end of input after '!'{place}")),
+        }
+    }
+
+    /// `=`, `!=`, `=~` or `!~`.
+    fn match_operator(&mut self, offset: usize) -> Result<TokenKind, SelectorError> {
         let rest = &self.input[self.pos..];
         let (op, len) = if rest.starts_with("=~") {
             (MatchOp::Regex, 2)
@@ -170,12 +294,10 @@ impl<'a> Lexer<'a> {
             (MatchOp::NotRegex, 2)
         } else if rest.starts_with("!=") {
             (MatchOp::NotEqual, 2)
-        } else if rest.starts_with("==") {
-            return Err(self.error(offset, "unexpected \"==\" in label matching, expected label matching operator"));
         } else if rest.starts_with('=') {
             (MatchOp::Equal, 1)
         } else {
-            return Err(self.error(offset, "unexpected character after '!': expected '=' or '~'"));
+            return Err(self.after_bang(offset));
         };
         self.pos += len;
         Ok(TokenKind::Op(op))
@@ -192,17 +314,28 @@ impl<'a> Lexer<'a> {
         TokenKind::Identifier { colon: name.contains(':'), name }
     }
 
-    /// Numbers only ever appear here by mistake; lex them loosely so the error names them.
-    fn number(&mut self) -> TokenKind {
-        let start = self.pos;
-        let len = self.input[start..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
-            .unwrap_or(self.input.len() - start);
-        self.pos = start + len;
-        TokenKind::Number(self.input[start..self.pos].to_string())
+    /// Numbers and durations only ever appear here by mistake; they are lexed so that the error
+    /// names them as Prometheus does (decimal, hex or `1h30m`-style; trailing letters are
+    /// "bad number or duration syntax").
+    fn number(&mut self, offset: usize) -> Result<TokenKind, SelectorError> {
+        let rest = &self.input[self.pos..];
+        let len = match duration_len(rest) {
+            Some(len) => len,
+            None => {
+                let len = number_len(rest);
+                if rest[len..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                    let message = format!("bad number or duration syntax: {:?}", &rest[..len]);
+                    return Err(self.error(offset, message));
+                }
+                len
+            }
+        };
+        self.pos += len;
+        Ok(TokenKind::Number(rest[..len].to_string()))
     }
 
-    /// A `"…"` or `'…'` string with Go escapes; it may not span lines.
+    /// A `"…"` or `'…'` string with Go escapes; it may not span lines. Errors point at the
+    /// opening quote, as Prometheus's do.
     fn quoted(&mut self, quote: char) -> Result<TokenKind, SelectorError> {
         let start = self.pos;
         self.pos += 1;
@@ -211,11 +344,10 @@ impl<'a> Lexer<'a> {
             let Some(c) = self.peek_char() else {
                 return Err(self.error(start, "unterminated quoted string"));
             };
-            let here = self.pos;
             self.pos += c.len_utf8();
             match c {
                 '\n' => return Err(self.error(start, "unterminated quoted string")),
-                '\\' => value.push(self.escape(quote, here)?),
+                '\\' => value.push(self.escape(quote).map_err(|message| self.error(start, message))?),
                 c if c == quote => break,
                 c => value.push(c),
             }
@@ -223,10 +355,10 @@ impl<'a> Lexer<'a> {
         Ok(TokenKind::String { raw: self.input[start..self.pos].to_string(), value })
     }
 
-    /// Decodes one Go escape sequence after a backslash at `backslash`.
-    fn escape(&mut self, quote: char, backslash: usize) -> Result<char, SelectorError> {
+    /// Decodes one Go escape sequence after a backslash.
+    fn escape(&mut self, quote: char) -> Result<char, String> {
         let Some(c) = self.peek_char() else {
-            return Err(self.error(backslash, "escape sequence not terminated"));
+            return Err("escape sequence not terminated".to_string());
         };
         self.pos += c.len_utf8();
         let simple = match c {
@@ -249,34 +381,30 @@ impl<'a> Lexer<'a> {
             'x' => (2, 16, 255),
             'u' => (4, 16, 0x10ffff),
             'U' => (8, 16, 0x10ffff),
-            other => {
-                return Err(self.error(backslash, format!("unknown escape sequence U+{:04X} {other:?}", other as u32)));
-            }
+            other => return Err(format!("unknown escape sequence {}", go_rune(other))),
         };
         // An octal escape's first digit was consumed as the escape letter.
         let (mut code, needed) = if radix == 8 { (c.to_digit(8).unwrap_or(0), digits - 1) } else { (0, digits) };
         for _ in 0..needed {
-            let digit = self.peek_char().and_then(|d| d.to_digit(radix));
-            let Some(digit) = digit else {
-                let message = match self.peek_char() {
-                    None => "escape sequence not terminated".to_string(),
-                    Some(other) => format!("illegal character U+{:04X} {other:?} in escape sequence", other as u32),
-                };
-                return Err(self.error(backslash, message));
+            let Some(next) = self.peek_char() else {
+                return Err("escape sequence not terminated".to_string());
+            };
+            let Some(digit) = next.to_digit(radix) else {
+                return Err(format!("illegal character {} in escape sequence", go_rune(next)));
             };
             self.pos += 1;
             code = code * radix + digit;
         }
         if code > max {
-            return Err(self.error(backslash, "escape sequence is an invalid Unicode code point"));
+            return Err("escape sequence is an invalid Unicode code point".to_string());
         }
         if radix == 8 || c == 'x' {
-            // Go's \ooo and \xhh denote bytes; in a valid UTF-8 string only ASCII bytes are usable alone.
-            return char::from_u32(code).filter(char::is_ascii).ok_or_else(|| {
-                self.error(backslash, "invalid UTF-8 in string: byte escapes above 0x7f are not supported")
-            });
+            // Go's \ooo and \xhh denote bytes; in a valid UTF-8 string only ASCII bytes stand alone.
+            return char::from_u32(code)
+                .filter(char::is_ascii)
+                .ok_or_else(|| "invalid UTF-8 in string: byte escapes above 0x7f are not supported".to_string());
         }
-        char::from_u32(code).ok_or_else(|| self.error(backslash, "escape sequence is an invalid Unicode code point"))
+        char::from_u32(code).ok_or_else(|| "escape sequence is an invalid Unicode code point".to_string())
     }
 
     /// A `` `…` `` string: no escapes, may span lines.
@@ -306,15 +434,15 @@ impl Parser<'_> {
 
     fn selector(mut self) -> Result<Vec<Matcher>, SelectorError> {
         let first = self.lexer.next_token()?;
-        let (mut name, brace) = match first.kind {
-            TokenKind::Identifier { name, .. } => (Some((name, first.offset)), self.lexer.next_token()?),
+        let (name, brace) = match first.kind {
+            TokenKind::Identifier { name, .. } => (Some(name), self.lexer.next_token()?),
             TokenKind::LeftBrace => (None, first),
             _ => return Err(self.unexpected(&first, "")),
         };
         let mut matchers = Vec::new();
         let after = match brace.kind {
             TokenKind::LeftBrace => {
-                self.matchers(&mut matchers, &mut name)?;
+                self.matchers(&mut matchers)?;
                 self.lexer.next_token()?
             }
             _ => brace,
@@ -322,19 +450,15 @@ impl Parser<'_> {
         if after.kind != TokenKind::Eof {
             return Err(self.unexpected(&after, ""));
         }
-        if let Some((name, offset)) = name {
-            if let Some(other) = matchers.iter().find(|m| m.name() == METRIC_NAME) {
-                let message = format!("metric name must not be set twice: {name:?} or {:?}", other.value());
-                return Err(SelectorError::at(self.input, offset, message));
-            }
-            matchers.push(Matcher::equal(METRIC_NAME, name));
-        }
+        // Like `parser.ParseMetricSelector`, a name given twice (`foo{__name__="bar"}`) is not an
+        // error: both matchers are kept, and together they match nothing.
+        matchers.extend(name.map(|name| Matcher::equal(METRIC_NAME, name)));
         Ok(matchers)
     }
 
-    /// Parses the matchers after `{` up to and including `}`. A bare quoted string is the metric
-    /// name; it goes into `name` so that the caller can check it is not set twice.
-    fn matchers(&mut self, out: &mut Vec<Matcher>, name: &mut Option<(String, usize)>) -> Result<(), SelectorError> {
+    /// Parses the matchers after `{` up to and including `}`. A bare quoted string is a metric
+    /// name (Prometheus 3).
+    fn matchers(&mut self, out: &mut Vec<Matcher>) -> Result<(), SelectorError> {
         loop {
             let token = self.lexer.next_token()?;
             let quoted = matches!(token.kind, TokenKind::String { .. });
@@ -342,17 +466,13 @@ impl Parser<'_> {
                 TokenKind::RightBrace => return Ok(()),
                 TokenKind::Identifier { name, colon: false } => (name, token.offset),
                 TokenKind::String { value, .. } => (value, token.offset),
-                _ => return Err(self.unexpected(&token, " in label matching, expected label")),
+                _ => return Err(self.unexpected(&token, " in label matching, expected identifier or \"}\"")),
             };
             let op = self.lexer.next_token()?;
             let op = match op.kind {
                 TokenKind::Op(op) => op,
                 TokenKind::Comma | TokenKind::RightBrace if quoted => {
-                    if let Some((previous, _)) = name.as_ref() {
-                        let message = format!("metric name must not be set twice: {previous:?} or {label:?}");
-                        return Err(SelectorError::at(self.input, label_offset, message));
-                    }
-                    *name = Some((label, label_offset));
+                    out.push(Matcher::equal(METRIC_NAME, label));
                     if op.kind == TokenKind::RightBrace {
                         return Ok(());
                     }
@@ -423,7 +543,7 @@ mod tests {
         assert_eq!(parsed(r#"{"foo.bar"="x"}"#), ["foo.bar=\"x\""]);
         assert_eq!(
             parsed(r#"{"http.requests", "zone.name"!="eu"}"#),
-            ["zone.name!=\"eu\"", "__name__=\"http.requests\""]
+            ["__name__=\"http.requests\"", "zone.name!=\"eu\""]
         );
     }
 
@@ -442,27 +562,62 @@ mod tests {
         assert_eq!(parsed("up # the up metric\n{job=\"x\"}"), ["job=\"x\"", "__name__=\"up\""]);
     }
 
+    /// Inputs and the messages Prometheus 2.42 answers `/api/v1/series?match[]=<input>` with
+    /// (after its `invalid parameter "match[]": ` prefix).
     #[test]
     fn errors_are_positioned_and_worded_like_prometheus() {
-        assert_eq!(error("foo{"), "1:5: parse error: unexpected end of input inside braces");
-        assert_eq!(
-            error("foo{a}"),
-            "1:6: parse error: unexpected \"}\" in label matching, expected label matching operator"
-        );
-        assert_eq!(error("foo{a=}"), "1:7: parse error: unexpected \"}\" in label matching, expected string");
-        assert_eq!(error("foo bar"), "1:5: parse error: unexpected identifier \"bar\"");
-        assert_eq!(error("foo{a$}"), "1:6: parse error: unexpected character inside braces: '$'");
-        assert_eq!(error("$"), "1:1: parse error: unexpected character: '$'");
-        assert_eq!(error(""), "1:1: parse error: unexpected end of input");
-        assert_eq!(error("\"foo"), "1:1: parse error: unterminated quoted string");
-        assert_eq!(error(r#"{a="\q"}"#), "1:5: parse error: unknown escape sequence U+0071 'q'");
-        assert_eq!(error("{a=`x}"), "1:4: parse error: unterminated raw string");
-        assert_eq!(error("{a=\"x\nb\"}"), "1:4: parse error: unterminated quoted string");
-        assert_eq!(error("up[5m]"), "1:3: parse error: unexpected character: '['");
-        assert_eq!(
-            error("{a=\"b\" c=\"d\"}"),
-            "1:8: parse error: unexpected identifier \"c\" in label matching, expected \",\" or \"}\""
-        );
+        let cases = [
+            ("foo{", "1:5: parse error: unexpected end of input inside braces"),
+            ("foo{a}", r#"1:6: parse error: unexpected "}" in label matching, expected label matching operator"#),
+            ("foo{a=}", r#"1:7: parse error: unexpected "}" in label matching, expected string"#),
+            ("foo bar", r#"1:5: parse error: unexpected identifier "bar""#),
+            ("foo{a$}", "1:6: parse error: unexpected character inside braces: '$'"),
+            ("$", "1:1: parse error: unexpected character: '$'"),
+            ("", "1:1: parse error: unexpected end of input"),
+            ("\"foo", "1:1: parse error: unterminated quoted string"),
+            (r#"{a="\q"}"#, "1:4: parse error: unknown escape sequence U+0071 'q'"),
+            ("{a=`x}", "1:4: parse error: unterminated raw string"),
+            ("{a=\"x\nb\"}", "1:4: parse error: unterminated quoted string"),
+            ("up[5m]", r#"1:3: parse error: unexpected "[""#),
+            (r#"up{a="b"}[5m]"#, r#"1:10: parse error: unexpected "[""#),
+            ("(up)", r#"1:1: parse error: unexpected "(""#),
+            ("up]", "1:3: parse error: unexpected right bracket ']'"),
+            ("up}", "1:3: parse error: unexpected character: '}'"),
+            ("{{", "1:2: parse error: unexpected left brace '{'"),
+            (r#"{a="b"}{"#, r#"1:8: parse error: unexpected "{""#),
+            (
+                r#"{a="b" c="d"}"#,
+                r#"1:8: parse error: unexpected identifier "c" in label matching, expected "," or "}""#,
+            ),
+            (r#"{a:b="x"}"#, "1:3: parse error: unexpected character inside braces: ':'"),
+            (r#"{a=="b"}"#, r#"1:4: parse error: unexpected "=" in label matching, expected string"#),
+            ("{a!b}", "1:3: parse error: unexpected character after '!' inside braces: 'b'"),
+            ("{a!}", "1:3: parse error: unexpected character after '!' inside braces: '}'"),
+            ("{a=~}", r#"1:5: parse error: unexpected "}" in label matching, expected string"#),
+            ("up{a=1}", "1:6: parse error: unexpected character inside braces: '1'"),
+            ("foo{a=b}", r#"1:7: parse error: unexpected identifier "b" in label matching, expected string"#),
+            ("123", r#"1:1: parse error: unexpected number "123""#),
+            ("0x1F", r#"1:1: parse error: unexpected number "0x1F""#),
+            (".5", r#"1:1: parse error: unexpected number ".5""#),
+            ("5m", r#"1:1: parse error: unexpected duration "5m""#),
+            ("a.b", "1:2: parse error: unexpected character: '.'"),
+            ("up + 1", "1:4: parse error: unexpected <op:+>"),
+            ("up == 1", "1:4: parse error: unexpected <op:==>"),
+            ("up=1", r#"1:3: parse error: unexpected "=""#),
+            ("foo,", r#"1:4: parse error: unexpected ",""#),
+            ("{,}", r#"1:2: parse error: unexpected "," in label matching, expected identifier or "}""#),
+            (r#"{a="b",,}"#, r#"1:8: parse error: unexpected "," in label matching, expected identifier or "}""#),
+            ("é", "1:1: parse error: unexpected character: 'é'"),
+            (r#"{é="x"}"#, "1:2: parse error: unexpected character inside braces: 'é'"),
+            (r#"{a="\400"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
+            (r#"{a="\U00110000"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
+            (r#"{a="\ud800"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
+            (r#"{a="\u12"}"#, r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#),
+            (r#"{a="\0"}"#, r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(error(input), expected, "input {input:?}");
+        }
     }
 
     #[test]
@@ -474,12 +629,18 @@ mod tests {
     }
 
     #[test]
-    fn metric_name_set_twice() {
-        assert_eq!(
-            error(r#"foo{__name__="bar"}"#),
-            "1:1: parse error: metric name must not be set twice: \"foo\" or \"bar\""
-        );
-        assert!(error(r#"{"a","b"}"#).contains("metric name must not be set twice"));
+    fn metric_name_given_twice_keeps_both_matchers() {
+        assert_eq!(parsed(r#"foo{__name__="bar"}"#), ["__name__=\"bar\"", "__name__=\"foo\""]);
+        assert_eq!(parsed(r#"{"a","b"}"#), ["__name__=\"a\"", "__name__=\"b\""]);
+    }
+
+    #[test]
+    fn keywords_are_metric_names_but_inf_and_nan_are_numbers() {
+        assert_eq!(parsed("offset"), ["__name__=\"offset\""]);
+        assert_eq!(parsed(r#"sum{by="x"}"#), ["by=\"x\"", "__name__=\"sum\""]);
+        assert_eq!(parsed(r#"{inf="x"}"#), ["inf=\"x\""]);
+        assert_eq!(error("Inf{a=\"b\"}"), "1:1: parse error: unexpected number \"Inf\"");
+        assert_eq!(error("nan"), "1:1: parse error: unexpected number \"nan\"");
     }
 
     #[test]
