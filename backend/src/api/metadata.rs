@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::try_join_all;
 use tokio::time::Instant;
@@ -49,8 +50,15 @@ pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Resul
     let mut union = SortedUnion::new(streams);
     let mut warnings = Vec::new();
     let first = first_series(&mut union, deadline, state.query_timeout, &mut warnings).await?;
+    let partial = !warnings.is_empty();
     let body = SeriesBody { union, first, warnings, limit, deadline, timeout: state.query_timeout };
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body.into_body()).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body.into_body()).into_response();
+    if partial {
+        // As in `success`: a partial answer must not be cached. Warnings that arrive once the
+        // body has started come too late for this header.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
 }
 
 /// `/api/v1/labels`: label names of the series matching any `match[]` (or all series).

@@ -9,7 +9,8 @@
 //!
 //! Routes: under the route prefix `/api/v1/{series,labels,label/<name>/values,stores,
 //! status/buildinfo,status/flags}` (anything else under `/api/v1` is a JSON 404) and the
-//! console; at the root `/-/healthy`, `/-/ready` and `/metrics`, as Thanos serves them.
+//! console; at the root `/-/healthy`, `/-/ready` and `/metrics`, as Thanos serves them, and
+//! with a prefix, a redirect from `/` to it.
 //! Every response gets Prometheus's CORS headers and is gzipped when the client accepts it.
 
 mod error;
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, OriginalUri, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -110,9 +111,16 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
         Some(ui) => api.fallback_service(ui),
         None => api,
     };
-    let prefixed = if prefix.is_empty() { api } else { Router::new().nest(&prefix, api) };
-    Router::new()
-        .route("/-/healthy", get(status::healthy))
+    let root = Router::new();
+    let (root, prefixed) = if prefix.is_empty() {
+        (root, api)
+    } else {
+        // `/` leads to the prefix, as in thanos cmd/thanos/query.go.
+        let target = format!("{prefix}/");
+        let redirect = get(move || async move { (StatusCode::FOUND, [(header::LOCATION, target)]) });
+        (root.route("/", redirect), Router::new().nest(&prefix, api))
+    };
+    root.route("/-/healthy", get(status::healthy))
         .route("/-/ready", get(status::ready))
         .route("/metrics", get(status::metrics))
         .with_state(state)

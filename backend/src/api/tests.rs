@@ -320,6 +320,14 @@ async fn series_passes_store_warnings_after_the_data() {
 }
 
 #[tokio::test]
+async fn series_warned_before_streaming_is_not_cached() {
+    let store = Arc::new(FakeStore { warnings: vec!["store b down".into()], ..replicated_store() });
+    let answer = get(app(store), "/api/v1/series?match[]=nothing").await;
+    assert_eq!(answer.json(), json!({"status": "success", "data": [], "warnings": ["store b down"]}));
+    assert_eq!(answer.headers.get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+}
+
+#[tokio::test]
 async fn series_with_no_result_is_an_empty_list() {
     let answer = get(app(Arc::new(replicated_store())), "/api/v1/series?match[]=nothing").await;
     assert_eq!(answer.json(), json!({"status": "success", "data": []}));
@@ -524,7 +532,10 @@ async fn route_prefix_and_console_fallback() {
     assert_eq!(get(app.clone(), "/api/v1/labels").await.status, StatusCode::NOT_FOUND);
     assert_eq!(get(app.clone(), "/thanos/graph").await.text(), "console");
     assert_error(&get(app.clone(), "/thanos/api/v1/nope").await, 404, "not_found", "/thanos/api/v1/nope");
-    assert_eq!(get(app, "/-/healthy").await.status, StatusCode::OK);
+    assert_eq!(get(app.clone(), "/-/healthy").await.status, StatusCode::OK);
+    let root = get(app, "/").await;
+    assert_eq!(root.status, StatusCode::FOUND);
+    assert_eq!(root.headers.get(header::LOCATION).map(|v| v.as_bytes()), Some(&b"/thanos/"[..]));
 }
 
 #[tokio::test]
