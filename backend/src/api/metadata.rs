@@ -182,7 +182,16 @@ fn unescape_name(escaped: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn unescaping_never_panics(input in "U__[_0-9a-fA-Fxz.é]{0,12}") {
+            let _ = label_name_from_path(&input);
+        }
+    }
 
     #[test]
     fn escaped_label_names_are_unescaped() {

@@ -251,7 +251,24 @@ pub fn replica_labels_param(params: &Params, configured: &[String]) -> Result<Ve
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(input in "\\PC{0,30}") {
+            let _ = parse_time(&input);
+            let _ = parse_duration(&input);
+            let _ = limit_param(&Params::from_pairs([("limit", input.as_str())]));
+        }
+
+        #[test]
+        fn float_times_stay_within_a_millisecond(seconds in -1.0e12f64..1.0e12) {
+            let ms = parse_time(&seconds.to_string()).expect("finite seconds parse");
+            prop_assert!((ms as f64 - seconds * 1000.0).abs() <= 1.0);
+        }
+    }
 
     #[test]
     fn times_parse_as_prometheus_does() {
