@@ -16,13 +16,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::try_join_all;
-use tokio::time::Instant;
 
 use super::error::ApiError;
 use super::params::{
     Params, limit_param, match_sets, metadata_range, partial_response_param, replica_labels_param, store_limit,
 };
-use super::stream::{SeriesBody, SortedUnion, TRUNCATED_WARNING, first_series};
+use super::stream::{SeriesBody, SortedUnion, TRUNCATED_WARNING, deadline_after, first_series};
 use super::{ApiState, success};
 use crate::storeapi::{LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesRequest, StoreError};
 
@@ -34,7 +33,7 @@ pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Resul
     let limit = limit_param(&params)?;
     let partial_response = partial_response_param(&params, state.partial_response)?;
 
-    let deadline = Instant::now() + state.query_timeout;
+    let deadline = deadline_after(state.query_timeout);
     let opened = sets.into_iter().map(|matchers| {
         let mut request = SeriesRequest::new(range, matchers);
         request.skip_chunks = true;

@@ -74,6 +74,12 @@ impl SortedUnion {
     }
 }
 
+/// The instant `timeout` from now; a timeout too large to represent means "30 years".
+pub fn deadline_after(timeout: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 24 * 3600))
+}
+
 /// Pulls from `union` until it yields a series or ends, collecting warnings. Failures and the
 /// deadline passing become an [`ApiError`], which the handler can still answer with.
 pub async fn first_series(
@@ -223,6 +229,11 @@ mod tests {
             })
             .collect();
         assert_eq!(text, ["a", "b", "c", "warning w", "d", "e"]);
+    }
+
+    #[test]
+    fn huge_timeouts_do_not_overflow() {
+        assert!(deadline_after(std::time::Duration::MAX) > Instant::now());
     }
 
     #[tokio::test]
