@@ -128,14 +128,14 @@ impl Drop for Querier {
     }
 }
 
-fn start_querier(endpoints: &[SocketAddr], grpc_port: u16) -> Querier {
+fn start_querier(endpoints: &[SocketAddr], grpc_port: u16, http_port: u16) -> Querier {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chorus"));
     command
         .arg("query")
         .arg("--query.replica-label=prometheus_replica")
         .arg("--store.response-timeout=1s")
         .arg(format!("--grpc-address=127.0.0.1:{grpc_port}"))
-        .arg("--http-address=127.0.0.1:0")
+        .arg(format!("--http-address=127.0.0.1:{http_port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for endpoint in endpoints {
@@ -190,7 +190,7 @@ async fn the_querier_merges_replicas_and_cuts_off_a_silent_store() {
     )
     .await;
     let grpc_port = free_port();
-    let _querier = start_querier(&[a, b, stuck], grpc_port);
+    let _querier = start_querier(&[a, b, stuck], grpc_port, free_port());
     let client = GrpcStore::new(format!("127.0.0.1:{grpc_port}"), GrpcStoreConfig::default())
         .expect("valid address");
 
@@ -254,6 +254,99 @@ async fn the_querier_merges_replicas_and_cuts_off_a_silent_store() {
     assert!(
         matches!(&failure, StoreError::Aborted(m) if m.contains(&stuck.to_string())),
         "the failure names the silent store: {failure:?}"
+    );
+    shutdown.cancel();
+}
+
+/// GETs `path` from the querier's HTTP API as JSON, retrying until `accept` likes the answer.
+async fn get_until(
+    http_port: u16,
+    path: &str,
+    accept: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let url = format!("http://127.0.0.1:{http_port}{path}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(&url).await
+            && let Ok(bytes) = response.bytes().await
+            && let Ok(body) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && accept(&body)
+        {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acceptable answer from {url} in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_http_api_shows_dead_endpoints_and_duplicate_label_sets() {
+    let shutdown = CancellationToken::new();
+    let a = serve(
+        ReplicaStore::new(&[("cluster", "eu"), ("prometheus_replica", "a")], false),
+        &shutdown,
+    )
+    .await;
+    let twin = serve(
+        ReplicaStore::new(&[("cluster", "eu"), ("prometheus_replica", "a")], false),
+        &shutdown,
+    )
+    .await;
+    let dead: SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("valid address");
+    let http_port = free_port();
+    let _querier = start_querier(&[a, twin, dead], free_port(), http_port);
+
+    let stores = get_until(http_port, "/api/v1/stores", |body| {
+        body["data"]["sidecar"]
+            .as_array()
+            .is_some_and(|s| s.len() == 2)
+            && body["data"]["unknown-store-api"]
+                .as_array()
+                .is_some_and(|s| s.len() == 1)
+    })
+    .await;
+    let down = &stores["data"]["unknown-store-api"][0];
+    assert_eq!(down["name"], dead.to_string());
+    assert!(
+        down["lastError"].as_str().is_some_and(|e| !e.is_empty()),
+        "{down}"
+    );
+    let sidecar = &stores["data"]["sidecar"][0];
+    assert_eq!(sidecar["lastError"], serde_json::Value::Null);
+    assert_eq!(sidecar["labelSets"][0]["prometheus_replica"], "a");
+    let warnings = stores["warnings"]
+        .as_array()
+        .expect("duplicate label sets are reported");
+    assert_eq!(warnings.len(), 1);
+    let warning = warnings[0].as_str().expect("a string");
+    assert!(
+        warning.contains(&a.to_string()) && warning.contains(&twin.to_string()),
+        "{warning}"
+    );
+
+    let series = get_until(http_port, "/api/v1/series?match[]=up", |body| {
+        body["status"] == "success"
+    })
+    .await;
+    let names: Vec<&str> = series["data"]
+        .as_array()
+        .expect("a list of series")
+        .iter()
+        .filter_map(|s| s["job"].as_str())
+        .collect();
+    assert_eq!(names, ["a", "b"], "the twins' series are merged: {series}");
+    assert!(
+        series["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|s| s.get("prometheus_replica").is_none()),
+        "deduplication removes the replica label: {series}"
     );
     shutdown.cancel();
 }

@@ -5,6 +5,7 @@
 //! partial-response policy as an enum, replica labels normalised). It does no I/O and knows
 //! nothing of gRPC or HTTP.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -85,6 +86,9 @@ pub struct QueryConfig {
     pub route_prefix: String,
     /// Endpoint health checking.
     pub health: HealthCheckConfig,
+    /// The flags as `/api/v1/status/flags` shows them: Thanos names without `--`, values as
+    /// strings, plus the defaults of Thanos flags the web console reads and Chorus does not have.
+    pub flags: BTreeMap<String, String>,
 }
 
 impl QueryConfig {
@@ -113,8 +117,45 @@ impl QueryConfig {
             http_address: args.http_address,
             route_prefix,
             health: HealthCheckConfig::default(),
+            flags: flag_values(args),
         })
     }
+}
+
+/// `/api/v1/status/flags` (thanos pkg/api/query/v1.go `flags`; the console reads
+/// `query.default-step`, `query.mode`, `query.promql-engine` and `query.partial-response`).
+fn flag_values(args: &QueryArgs) -> BTreeMap<String, String> {
+    let duration = |d: Duration| humantime::format_duration(d).to_string();
+    let resolver = resolver_kind(args.sd_dns_resolver);
+    [
+        ("endpoint", args.endpoints.join(",")),
+        ("store", args.stores.join(",")),
+        ("store.sd-files", args.sd_files.join(",")),
+        ("store.sd-interval", duration(args.sd_interval)),
+        ("store.sd-dns-interval", duration(args.sd_dns_interval)),
+        ("store.sd-dns-resolver", resolver.as_str().to_string()),
+        (
+            "store.response-timeout",
+            duration(args.store_response_timeout),
+        ),
+        ("query.replica-label", args.replica_labels.join(",")),
+        (
+            "query.partial-response",
+            args.partial_response_enabled().to_string(),
+        ),
+        ("query.timeout", duration(args.query_timeout)),
+        ("query.max-concurrent", args.max_concurrent.to_string()),
+        ("query.default-step", "1s".to_string()),
+        ("query.mode", "local".to_string()),
+        ("query.promql-engine", "prometheus".to_string()),
+        ("grpc-address", args.grpc_address.to_string()),
+        ("http-address", args.http_address.to_string()),
+        ("web.route-prefix", args.route_prefix.clone()),
+        ("web.external-prefix", args.external_prefix.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect()
 }
 
 fn discovery_config(args: &QueryArgs) -> Result<DiscoveryConfig, ConfigError> {
@@ -136,10 +177,7 @@ fn discovery_config(args: &QueryArgs) -> Result<DiscoveryConfig, ConfigError> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let kind = match args.sd_dns_resolver {
-        DnsResolverArg::Golang => ResolverKind::Golang,
-        DnsResolverArg::Miekgdns => ResolverKind::MiekgDns,
-    };
+    let kind = resolver_kind(args.sd_dns_resolver);
     Ok(DiscoveryConfig {
         static_specs,
         sd_files,
@@ -150,6 +188,13 @@ fn discovery_config(args: &QueryArgs) -> Result<DiscoveryConfig, ConfigError> {
             ..ResolverConfig::default()
         },
     })
+}
+
+fn resolver_kind(arg: DnsResolverArg) -> ResolverKind {
+    match arg {
+        DnsResolverArg::Golang => ResolverKind::Golang,
+        DnsResolverArg::Miekgdns => ResolverKind::MiekgDns,
+    }
 }
 
 /// Splits flag values on commas, drops empties, sorts and removes duplicates (Thanos's
@@ -220,6 +265,21 @@ mod tests {
         );
         let c = config(&["--web.external-prefix=/thanos", "--web.route-prefix=/r"]).expect("valid");
         assert_eq!(c.route_prefix, "/r");
+    }
+
+    #[test]
+    fn flags_are_listed_with_thanos_names() {
+        let c = config(&[
+            "--query.replica-label=replica",
+            "--no-query.partial-response",
+            "--query.timeout=30s",
+        ])
+        .expect("valid");
+        assert_eq!(c.flags["query.replica-label"], "replica");
+        assert_eq!(c.flags["query.partial-response"], "false");
+        assert_eq!(c.flags["query.timeout"], "30s");
+        assert_eq!(c.flags["store.sd-dns-resolver"], "miekgdns");
+        assert_eq!(c.flags["query.default-step"], "1s");
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! - [`merge`]: k-way merge of sorted Series streams.
 //!
 //! [`run`] wires them: discovery feeds the endpoint set, the proxy reads it, and the proxy is
-//! served as the querier's own StoreAPI over gRPC. Only this wiring knows the concrete parts
-//! (gRPC client and server, discovery); the parts know each other through traits.
+//! served as the querier's own StoreAPI over gRPC and behind the HTTP API. Only this wiring
+//! knows the concrete parts (gRPC client and server, discovery, the HTTP API); the parts know
+//! each other through traits.
 
 pub mod config;
 pub mod endpoints;
@@ -24,10 +25,12 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::{self, ApiState, EndpointStatus, ServeError};
 use crate::discovery::{Discovery, DiscoveryError};
 use crate::storeapi::client::{GrpcStore, GrpcStoreConfig};
 use crate::storeapi::server::{self, ServerError};
 use crate::storeapi::{Store, StoreError};
+use crate::telemetry::Metrics;
 use config::{ConfigError, QueryConfig};
 use endpoints::{Connector, EndpointSet};
 use proxy::{ProxyConfig, ProxyStore};
@@ -55,6 +58,9 @@ pub enum QueryError {
     /// The gRPC StoreAPI server failed.
     #[error(transparent)]
     Grpc(#[from] ServerError),
+    /// The HTTP server failed.
+    #[error(transparent)]
+    Http(#[from] ServeError),
     /// A task of the querier panicked.
     #[error("querier task failed: {0}")]
     Task(String),
@@ -68,6 +74,7 @@ pub async fn run(
 ) -> Result<(), QueryError> {
     let config = QueryConfig::from_args(&args)?;
     let grpc_listener = bind("the gRPC StoreAPI", config.grpc_address).await?;
+    let http_listener = bind("the HTTP API", config.http_address).await?;
     let stop = shutdown.child_token();
     let discovery = Discovery::spawn(config.discovery.clone(), stop.clone())?;
     let endpoints = Arc::new(EndpointSet::new(grpc_connector(&config), config.health));
@@ -97,6 +104,22 @@ pub async fn run(
     tasks.spawn({
         let (proxy, stop) = (Arc::clone(&proxy), stop.clone());
         async move { Ok(server::serve(grpc_listener, proxy, stop).await?) }
+    });
+
+    let state = ApiState {
+        store: Arc::clone(&proxy),
+        endpoints: Arc::clone(&endpoints) as Arc<dyn EndpointStatus>,
+        replica_labels: config.replica_labels.clone(),
+        partial_response: config.partial_response,
+        flags: config.flags.clone(),
+        metrics: Arc::new(Metrics::new()),
+        query_timeout: config.query_timeout,
+        route_prefix: config.route_prefix.clone(),
+    };
+    let router = api::router(state, None);
+    tasks.spawn({
+        let stop = stop.clone();
+        async move { Ok(api::serve(http_listener, router, stop).await?) }
     });
 
     let outcome = wait_all(tasks, &stop).await;
@@ -133,6 +156,21 @@ async fn bind(what: &'static str, address: SocketAddr) -> Result<TcpListener, Qu
             address,
             source,
         })
+}
+
+/// The endpoint set as the HTTP API sees it.
+impl EndpointStatus for EndpointSet {
+    fn stores(&self) -> shared::api::Stores {
+        self.statuses()
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        EndpointSet::warnings(self)
+    }
+
+    fn ready(&self) -> bool {
+        self.is_ready()
+    }
 }
 
 /// Dials endpoints over gRPC; Info calls are bounded by the health check's timeout.
