@@ -76,7 +76,9 @@ pub struct QueryConfig {
     pub store_response_timeout: Option<Duration>,
     /// `--query.timeout`.
     pub query_timeout: Duration,
-    /// `--query.max-concurrent`: queries evaluated at once by the HTTP API.
+    /// `--query.max-concurrent`: how many PromQL queries may be evaluated at once. It bounds the
+    /// HTTP query endpoints (as Thanos's gate in pkg/api/query/v1.go does), not the proxy: a
+    /// query holds several Series streams open at once, so a per-stream bound could deadlock.
     pub max_concurrent: NonZeroUsize,
     /// `--grpc-address`.
     pub grpc_address: SocketAddr,

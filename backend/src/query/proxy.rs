@@ -298,6 +298,12 @@ impl Store for ProxyStore {
         &self,
         request: LabelNamesRequest,
     ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+        let span = tracing::debug_span!(
+            "proxy_label_names",
+            mint_ms = request.range.min_ms(),
+            maxt_ms = request.range.max_ms(),
+            matchers = %display_matchers(&request.matchers),
+        );
         async move {
             let stores =
                 self.selected(request.partial_response, &request.range, &request.matchers)?;
@@ -322,6 +328,7 @@ impl Store for ProxyStore {
             truncate(&mut answer.values, request.limit);
             Ok(answer)
         }
+        .instrument(span)
         .boxed()
     }
 
@@ -331,6 +338,13 @@ impl Store for ProxyStore {
         &self,
         request: LabelValuesRequest,
     ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+        let span = tracing::debug_span!(
+            "proxy_label_values",
+            label = %request.label,
+            mint_ms = request.range.min_ms(),
+            maxt_ms = request.range.max_ms(),
+            matchers = %display_matchers(&request.matchers),
+        );
         async move {
             let stores =
                 self.selected(request.partial_response, &request.range, &request.matchers)?;
@@ -355,6 +369,7 @@ impl Store for ProxyStore {
             truncate(&mut answer.values, request.limit);
             Ok(answer)
         }
+        .instrument(span)
         .boxed()
     }
 }
