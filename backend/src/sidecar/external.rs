@@ -69,9 +69,18 @@ mod tests {
 
     #[test]
     fn matcher_on_external_label_is_decided_locally() {
-        let ms = [Matcher::equal("replica", "a"), Matcher::equal("__name__", "up")];
-        assert_eq!(split_matchers(&ms, &ext()), MatcherSplit::Forward(vec![Matcher::equal("__name__", "up")]));
-        let ms = [Matcher::equal("replica", "b"), Matcher::equal("__name__", "up")];
+        let ms = [
+            Matcher::equal("replica", "a"),
+            Matcher::equal("__name__", "up"),
+        ];
+        assert_eq!(
+            split_matchers(&ms, &ext()),
+            MatcherSplit::Forward(vec![Matcher::equal("__name__", "up")])
+        );
+        let ms = [
+            Matcher::equal("replica", "b"),
+            Matcher::equal("__name__", "up"),
+        ];
         assert_eq!(split_matchers(&ms, &ext()), MatcherSplit::Mismatch);
         let ms = [Matcher::new(MatchOp::Regex, "cluster", "e.*").expect("valid matcher")];
         assert_eq!(split_matchers(&ms, &ext()), MatcherSplit::Forward(vec![]));
@@ -82,14 +91,25 @@ mod tests {
     #[test]
     fn matchers_on_other_labels_are_forwarded_even_when_they_match_empty() {
         let ms = [Matcher::equal("job", ""), Matcher::equal("__name__", "up")];
-        assert_eq!(split_matchers(&ms, &ext()), MatcherSplit::Forward(ms.to_vec()));
+        assert_eq!(
+            split_matchers(&ms, &ext()),
+            MatcherSplit::Forward(ms.to_vec())
+        );
     }
 
     #[test]
     fn external_labels_replace_own_labels_of_the_same_name() {
         let own = Labels::from_pairs([("__name__", "up"), ("replica", "x"), ("zone", "z")]);
         let out = series_labels(own, &ext(), &ext());
-        assert_eq!(out, Labels::from_pairs([("__name__", "up"), ("cluster", "eu"), ("replica", "a"), ("zone", "z")]));
+        assert_eq!(
+            out,
+            Labels::from_pairs([
+                ("__name__", "up"),
+                ("cluster", "eu"),
+                ("replica", "a"),
+                ("zone", "z")
+            ])
+        );
     }
 
     #[test]
@@ -97,9 +117,20 @@ mod tests {
         let without = vec!["replica".to_string(), "not_external".to_string()];
         let announced = announced(&ext(), &without);
         assert_eq!(announced, Labels::from_pairs([("cluster", "eu")]));
-        let own = Labels::from_pairs([("__name__", "up"), ("replica", "x"), ("not_external", "kept")]);
+        let own = Labels::from_pairs([
+            ("__name__", "up"),
+            ("replica", "x"),
+            ("not_external", "kept"),
+        ]);
         let out = series_labels(own, &ext(), &announced);
-        assert_eq!(out, Labels::from_pairs([("__name__", "up"), ("cluster", "eu"), ("not_external", "kept")]));
+        assert_eq!(
+            out,
+            Labels::from_pairs([
+                ("__name__", "up"),
+                ("cluster", "eu"),
+                ("not_external", "kept")
+            ])
+        );
     }
 
     #[test]

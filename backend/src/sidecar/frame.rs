@@ -58,7 +58,10 @@ pub struct FrameDecoder {
 impl FrameDecoder {
     /// A decoder rejecting frames whose message is larger than `max_frame_bytes`.
     pub fn new(max_frame_bytes: usize) -> Self {
-        Self { buffer: BytesMut::new(), max_frame_bytes }
+        Self {
+            buffer: BytesMut::new(),
+            max_frame_bytes,
+        }
     }
 
     /// Appends bytes received from the network.
@@ -75,9 +78,14 @@ impl FrameDecoder {
         let size = usize::try_from(size)
             .ok()
             .filter(|s| *s <= self.max_frame_bytes)
-            .ok_or(FrameError::TooLarge { size, limit: self.max_frame_bytes })?;
+            .ok_or(FrameError::TooLarge {
+                size,
+                limit: self.max_frame_bytes,
+            })?;
         let header_len = prefix_len + CHECKSUM_BYTES;
-        let frame_len = header_len.checked_add(size).ok_or(FrameError::InvalidLength)?;
+        let frame_len = header_len
+            .checked_add(size)
+            .ok_or(FrameError::InvalidLength)?;
         if self.buffer.len() < frame_len {
             self.buffer.reserve(frame_len - self.buffer.len());
             return Ok(None);
@@ -94,7 +102,13 @@ impl FrameDecoder {
 
     /// Checks that the body ended on a frame boundary.
     pub fn finish(&self) -> Result<(), FrameError> {
-        if self.buffer.is_empty() { Ok(()) } else { Err(FrameError::Truncated { buffered: self.buffer.len() }) }
+        if self.buffer.is_empty() {
+            Ok(())
+        } else {
+            Err(FrameError::Truncated {
+                buffered: self.buffer.len(),
+            })
+        }
     }
 }
 
@@ -112,7 +126,11 @@ fn read_uvarint(bytes: &[u8]) -> Result<Option<(u64, usize)>, FrameError> {
             return Ok(Some((value, i + 1)));
         }
     }
-    if bytes.len() >= MAX_UVARINT_BYTES { Err(FrameError::InvalidLength) } else { Ok(None) }
+    if bytes.len() >= MAX_UVARINT_BYTES {
+        Err(FrameError::InvalidLength)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Encodes one frame, as Prometheus writes it (for tests of the decoder and its users).
@@ -183,7 +201,13 @@ mod tests {
         let body = encode_frame(&[1u8; 200]);
         let mut decoder = FrameDecoder::new(100);
         decoder.extend(&body[..2]);
-        assert_eq!(decoder.next_message(), Err(FrameError::TooLarge { size: 200, limit: 100 }));
+        assert_eq!(
+            decoder.next_message(),
+            Err(FrameError::TooLarge {
+                size: 200,
+                limit: 100
+            })
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use futures::Stream;
 use futures::future::BoxFuture;
 
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError,
-    StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesFrame, SeriesRequest,
+    SeriesStream, Store, StoreError, StoreInfo,
 };
 use crate::telemetry::{Metrics, Protocol};
 
@@ -41,7 +41,12 @@ impl<S: Store> InstrumentedStore<S> {
     ) -> Result<T, StoreError> {
         let start = Instant::now();
         let result = call.await;
-        self.metrics.observe(Protocol::Grpc, method, code(result.as_ref().err()), start.elapsed());
+        self.metrics.observe(
+            Protocol::Grpc,
+            method,
+            code(result.as_ref().err()),
+            start.elapsed(),
+        );
         result
     }
 }
@@ -56,22 +61,38 @@ impl<S: Store> Store for InstrumentedStore<S> {
             let start = Instant::now();
             match self.inner.series(request).await {
                 Ok(inner) => {
-                    let stream = TimedStream { inner, metrics: self.metrics.clone(), start, code: "OK" };
+                    let stream = TimedStream {
+                        inner,
+                        metrics: self.metrics.clone(),
+                        start,
+                        code: "OK",
+                    };
                     Ok(Box::pin(stream) as SeriesStream)
                 }
                 Err(error) => {
-                    self.metrics.observe(Protocol::Grpc, SERIES, code(Some(&error)), start.elapsed());
+                    self.metrics.observe(
+                        Protocol::Grpc,
+                        SERIES,
+                        code(Some(&error)),
+                        start.elapsed(),
+                    );
                     Err(error)
                 }
             }
         })
     }
 
-    fn label_names(&self, request: LabelNamesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+    fn label_names(
+        &self,
+        request: LabelNamesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(self.timed(LABEL_NAMES, self.inner.label_names(request)))
     }
 
-    fn label_values(&self, request: LabelValuesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+    fn label_values(
+        &self,
+        request: LabelValuesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(self.timed(LABEL_VALUES, self.inner.label_values(request)))
     }
 }
@@ -99,7 +120,8 @@ impl Stream for TimedStream {
 impl Drop for TimedStream {
     fn drop(&mut self) {
         let elapsed: Duration = self.start.elapsed();
-        self.metrics.observe(Protocol::Grpc, SERIES, self.code, elapsed);
+        self.metrics
+            .observe(Protocol::Grpc, SERIES, self.code, elapsed);
     }
 }
 
@@ -140,13 +162,22 @@ mod tests {
             })
         }
         fn series(&self, _: SeriesRequest) -> BoxFuture<'_, Result<SeriesStream, StoreError>> {
-            let frame = Ok(SeriesFrame::Series(Series { labels: Labels::from_pairs([("a", "1")]), chunks: vec![] }));
+            let frame = Ok(SeriesFrame::Series(Series {
+                labels: Labels::from_pairs([("a", "1")]),
+                chunks: vec![],
+            }));
             Box::pin(async move { Ok(Box::pin(futures::stream::iter([frame])) as SeriesStream) })
         }
-        fn label_names(&self, _: LabelNamesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+        fn label_names(
+            &self,
+            _: LabelNamesRequest,
+        ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
             Box::pin(async { Err(StoreError::Unavailable("down".into())) })
         }
-        fn label_values(&self, _: LabelValuesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+        fn label_values(
+            &self,
+            _: LabelValuesRequest,
+        ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
             Box::pin(async { Ok(LabelsResponse::default()) })
         }
     }
@@ -164,12 +195,22 @@ mod tests {
             limit: None,
         };
         assert!(store.label_names(request).await.is_err());
-        let stream = store.series(SeriesRequest::new(TimeRange::ALL, vec![])).await.expect("series call succeeds");
-        assert_eq!(metrics.count(Protocol::Grpc, SERIES), 0, "recorded only when the stream ends");
+        let stream = store
+            .series(SeriesRequest::new(TimeRange::ALL, vec![]))
+            .await
+            .expect("series call succeeds");
+        assert_eq!(
+            metrics.count(Protocol::Grpc, SERIES),
+            0,
+            "recorded only when the stream ends"
+        );
         assert_eq!(stream.collect::<Vec<_>>().await.len(), 1);
         assert_eq!(metrics.count(Protocol::Grpc, SERIES), 1);
         assert_eq!(metrics.count(Protocol::Grpc, INFO), 1);
         let text = metrics.render();
-        assert!(text.contains(r#"grpc_method="/thanos.Store/LabelNames",code="Unavailable"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"grpc_method="/thanos.Store/LabelNames",code="Unavailable"} 1"#),
+            "{text}"
+        );
     }
 }

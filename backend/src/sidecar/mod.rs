@@ -3,9 +3,11 @@
 //! # Layout
 //! - [`prometheus`]: HTTP client for Prometheus (configuration, `/metrics`, remote read, labels).
 //! - [`frame`]: incremental decoder of the streamed remote-read framing.
+//! - [`read_stream`]: a remote-read body as the `ChunkedSeries` of its frames.
 //! - [`selector`]: matchers as a PromQL selector for `match[]`.
 //! - [`external`]: external-label rules (matchers, attaching, stripping replica labels).
 //! - [`order`]: keeps series sorted once external labels are attached.
+//! - [`series`]: joins frames into whole series with external labels, `skip_chunks`, `limit`.
 //! - [`state`]: the refreshed view of Prometheus (external labels, min time, readiness).
 //! - [`source`]: [`source::PrometheusStore`], the [`crate::storeapi::Store`] implementation.
 //! - [`instrumented`]: records served calls in the metrics.
@@ -19,7 +21,9 @@ pub mod http;
 pub mod instrumented;
 pub mod order;
 pub mod prometheus;
+pub mod read_stream;
 pub mod selector;
+pub mod series;
 pub mod source;
 pub mod state;
 
@@ -104,7 +108,11 @@ pub async fn run(args: SidecarArgs, shutdown: CancellationToken) -> Result<(), S
         tracing::info!(flags = ?ignored, "ignoring Thanos sidecar flags that Chorus does not need");
     }
     let config = SidecarConfig::from(&args);
-    let client = PrometheusClient::new(&config.prometheus_url, config.request_timeout, config.max_frame_bytes)?;
+    let client = PrometheusClient::new(
+        &config.prometheus_url,
+        config.request_timeout,
+        config.max_frame_bytes,
+    )?;
     let http_listener = bind("HTTP", config.http_address).await?;
     let grpc_listener = bind("gRPC", config.grpc_address).await?;
     tracing::info!(
@@ -116,21 +124,41 @@ pub async fn run(args: SidecarArgs, shutdown: CancellationToken) -> Result<(), S
 
     let state = Arc::new(PrometheusState::new());
     let metrics = Arc::new(Metrics::new());
-    let store = Arc::new(InstrumentedStore::new(PrometheusStore::new(client.clone(), state.clone()), metrics.clone()));
+    let store = Arc::new(InstrumentedStore::new(
+        PrometheusStore::new(client.clone(), state.clone()),
+        metrics.clone(),
+    ));
     // Stops everything when one server fails, as well as on a signal.
     let stop = shutdown.child_token();
 
-    let refresh = state::refresh_loop(&state, &client, config.refresh_interval, config.backoff, stop.clone());
+    let refresh = state::refresh_loop(
+        &state,
+        &client,
+        config.refresh_interval,
+        config.backoff,
+        stop.clone(),
+    );
     let http = async {
-        let app = http::router(HttpState { prometheus: state.clone(), metrics: metrics.clone() });
-        let result = axum::serve(http_listener, app).with_graceful_shutdown(stop.clone().cancelled_owned()).await;
+        let app = http::router(HttpState {
+            prometheus: state.clone(),
+            metrics: metrics.clone(),
+        });
+        let result = axum::serve(http_listener, app)
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .await;
         stop.cancel();
-        result.map_err(|e| SidecarError::Serve { server: "HTTP", reason: e.to_string() })
+        result.map_err(|e| SidecarError::Serve {
+            server: "HTTP",
+            reason: e.to_string(),
+        })
     };
     let grpc = async {
         let result = crate::storeapi::server::serve(grpc_listener, store, stop.clone()).await;
         stop.cancel();
-        result.map_err(|e| SidecarError::Serve { server: "gRPC", reason: e.to_string() })
+        result.map_err(|e| SidecarError::Serve {
+            server: "gRPC",
+            reason: e.to_string(),
+        })
     };
     let ((), http_result, grpc_result) = tokio::join!(refresh, http, grpc);
     http_result.and(grpc_result)?;
@@ -139,5 +167,11 @@ pub async fn run(args: SidecarArgs, shutdown: CancellationToken) -> Result<(), S
 }
 
 async fn bind(server: &'static str, address: SocketAddr) -> Result<TcpListener, SidecarError> {
-    TcpListener::bind(address).await.map_err(|source| SidecarError::Bind { server, address, source })
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| SidecarError::Bind {
+            server,
+            address,
+            source,
+        })
 }

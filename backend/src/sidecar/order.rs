@@ -56,8 +56,16 @@ impl Reorder {
     /// Adds the next series in Prometheus's order (`own`: its labels in Prometheus; `series`:
     /// as served). Returns the series that can be sent now, in order.
     pub fn push(&mut self, own: Labels, series: Series) -> Result<Vec<Series>, OrderError> {
-        let at = self.pending.partition_point(|p| p.series.labels <= series.labels);
-        self.pending.insert(at, Pending { own: own.clone(), series });
+        let at = self
+            .pending
+            .partition_point(|p| p.series.labels <= series.labels);
+        self.pending.insert(
+            at,
+            Pending {
+                own: own.clone(),
+                series,
+            },
+        );
         let mut ready = Vec::new();
         while let Some(front) = self.pending.front() {
             if is_prefix(&front.own, &own) {
@@ -72,14 +80,20 @@ impl Reorder {
     /// Everything still held back, in order; call when Prometheus's stream ended.
     pub fn finish(&mut self) -> Result<Vec<Series>, OrderError> {
         let pending = std::mem::take(&mut self.pending);
-        pending.into_iter().map(|p| self.release(p.series)).collect()
+        pending
+            .into_iter()
+            .map(|p| self.release(p.series))
+            .collect()
     }
 
     fn release(&mut self, series: Series) -> Result<Series, OrderError> {
         if let Some(previous) = &self.last_sent
             && series.labels <= *previous
         {
-            return Err(OrderError { next: series.labels, previous: previous.clone() });
+            return Err(OrderError {
+                next: series.labels,
+                previous: previous.clone(),
+            });
         }
         self.last_sent = Some(series.labels.clone());
         Ok(series)
@@ -101,8 +115,16 @@ mod tests {
         let mut reorder = Reorder::new();
         let mut out = Vec::new();
         for l in own {
-            let series = Series { labels: series_labels(l.clone(), external, external), chunks: vec![] };
-            out.extend(reorder.push(l.clone(), series)?.into_iter().map(|s| s.labels));
+            let series = Series {
+                labels: series_labels(l.clone(), external, external),
+                chunks: vec![],
+            };
+            out.extend(
+                reorder
+                    .push(l.clone(), series)?
+                    .into_iter()
+                    .map(|s| s.labels),
+            );
         }
         out.extend(reorder.finish()?.into_iter().map(|s| s.labels));
         Ok(out)
@@ -110,9 +132,18 @@ mod tests {
 
     #[test]
     fn prefix_series_are_reordered() {
-        let own = [Labels::from_pairs([("a", "1")]), Labels::from_pairs([("a", "1"), ("b", "1")])];
+        let own = [
+            Labels::from_pairs([("a", "1")]),
+            Labels::from_pairs([("a", "1"), ("b", "1")]),
+        ];
         let out = run(&own, &Labels::from_pairs([("c", "x")])).expect("series stay sorted");
-        assert_eq!(out, [Labels::from_pairs([("a", "1"), ("b", "1"), ("c", "x")]), Labels::from_pairs([("a", "1"), ("c", "x")])]);
+        assert_eq!(
+            out,
+            [
+                Labels::from_pairs([("a", "1"), ("b", "1"), ("c", "x")]),
+                Labels::from_pairs([("a", "1"), ("c", "x")])
+            ]
+        );
     }
 
     #[test]
@@ -121,9 +152,23 @@ mod tests {
         let ext = Labels::from_pairs([("r", "x")]);
         let a = Labels::from_pairs([("a", "1")]);
         let b = Labels::from_pairs([("a", "2")]);
-        let s = |l: &Labels| Series { labels: series_labels(l.clone(), &ext, &ext), chunks: vec![] };
-        assert!(reorder.push(a.clone(), s(&a)).expect("series stay sorted").is_empty());
-        assert_eq!(reorder.push(b.clone(), s(&b)).expect("series stay sorted").len(), 1);
+        let s = |l: &Labels| Series {
+            labels: series_labels(l.clone(), &ext, &ext),
+            chunks: vec![],
+        };
+        assert!(
+            reorder
+                .push(a.clone(), s(&a))
+                .expect("series stay sorted")
+                .is_empty()
+        );
+        assert_eq!(
+            reorder
+                .push(b.clone(), s(&b))
+                .expect("series stay sorted")
+                .len(),
+            1
+        );
         assert_eq!(reorder.finish().expect("series stay sorted").len(), 1);
     }
 
@@ -137,7 +182,8 @@ mod tests {
             Labels::from_pairs([("a", "1"), ("b", "2"), ("d", "1")]),
             Labels::from_pairs([("a", "1"), ("b", "3")]),
         ];
-        let err = run(&own, &Labels::from_pairs([("b", "9")])).expect_err("colliding labels break the order");
+        let err = run(&own, &Labels::from_pairs([("b", "9")]))
+            .expect_err("colliding labels break the order");
         assert!(err.to_string().contains("external label names"), "{err}");
     }
 

@@ -11,20 +11,21 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use prost::Message as _;
-use proto::prometheus::{ChunkedReadResponse, ChunkedSeries, Query, ReadRequest, read_request::ResponseType};
+use proto::prometheus::{ChunkedSeries, Query, ReadRequest, read_request::ResponseType};
 use reqwest::{Response, Url};
 use serde::Deserialize;
-use shared::labels::{Label, Labels, Matcher};
+use shared::labels::{Labels, Matcher};
 use shared::series::TimeRange;
 
 use super::frame::{FrameDecoder, FrameError};
+use super::read_stream::ChunkedSeriesReader;
 use super::selector::{SelectorError, format_selector};
 
 /// Content type of a streamed remote-read response.
-const STREAMED_CONTENT_TYPE: &str = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
+const STREAMED_CONTENT_TYPE: &str =
+    "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
 
 /// Error bodies longer than this are cut in messages.
 const MAX_ERROR_BODY_CHARS: usize = 2048;
@@ -92,7 +93,8 @@ pub enum PrometheusError {
 }
 
 /// Series streamed from remote read, one `ChunkedSeries` per item, in Prometheus's order.
-pub type ChunkedSeriesStream = Pin<Box<dyn Stream<Item = Result<ChunkedSeries, PrometheusError>> + Send>>;
+pub type ChunkedSeriesStream =
+    Pin<Box<dyn Stream<Item = Result<ChunkedSeries, PrometheusError>> + Send>>;
 
 /// Label names or values with Prometheus's warnings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -116,10 +118,20 @@ impl PrometheusClient {
     /// A client for the Prometheus at `url`. `timeout` bounds connecting and every call except
     /// remote read, whose body may stream for longer; `max_frame_bytes` bounds one remote-read
     /// frame.
-    pub fn new(url: &str, timeout: Duration, max_frame_bytes: usize) -> Result<Self, PrometheusError> {
-        let invalid = |reason: &str| PrometheusError::InvalidUrl { url: url.to_string(), reason: reason.to_string() };
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        max_frame_bytes: usize,
+    ) -> Result<Self, PrometheusError> {
+        let invalid = |reason: &str| PrometheusError::InvalidUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
         let base = Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() || base.host().is_none() {
+        if !matches!(base.scheme(), "http" | "https")
+            || base.cannot_be_a_base()
+            || base.host().is_none()
+        {
             return Err(invalid("expected http://host:port[/prefix]"));
         }
         let http = reqwest::Client::builder()
@@ -127,7 +139,12 @@ impl PrometheusClient {
             .user_agent(concat!("chorus-sidecar/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| invalid(&error_chain(&e)))?;
-        Ok(Self { base, http, timeout, max_frame_bytes })
+        Ok(Self {
+            base,
+            http,
+            timeout,
+            max_frame_bytes,
+        })
     }
 
     /// The base URL, for messages.
@@ -153,10 +170,11 @@ impl PrometheusClient {
         }
         let url = self.endpoint(&["api", "v1", "status", "config"]);
         let (data, _) = self.get_json::<ConfigData>(url.clone()).await?;
-        let config: Config = serde_yaml::from_str(&data.yaml).map_err(|e| PrometheusError::InvalidResponse {
-            url: url.to_string(),
-            reason: format!("configuration YAML: {e}"),
-        })?;
+        let config: Config =
+            serde_yaml::from_str(&data.yaml).map_err(|e| PrometheusError::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("configuration YAML: {e}"),
+            })?;
         Ok(Labels::from_pairs(config.global.external_labels))
     }
 
@@ -164,19 +182,30 @@ impl PrometheusClient {
     /// (`prometheus_tsdb_lowest_timestamp`). `None` while the TSDB holds no sample.
     pub async fn lowest_timestamp_ms(&self) -> Result<Option<i64>, PrometheusError> {
         let url = self.endpoint(&["metrics"]);
-        let response = self.send(self.http.get(url.clone()).timeout(self.timeout), &url).await?;
-        let text = response.text().await.map_err(|e| self.transport_error(&url, &e))?;
+        let response = self
+            .send(self.http.get(url.clone()).timeout(self.timeout), &url)
+            .await?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
         let value = text
             .lines()
-            .find_map(|line| line.strip_prefix(LOWEST_TIMESTAMP_METRIC)?.strip_prefix(' '))
+            .find_map(|line| {
+                line.strip_prefix(LOWEST_TIMESTAMP_METRIC)?
+                    .strip_prefix(' ')
+            })
             .ok_or_else(|| PrometheusError::InvalidResponse {
                 url: url.to_string(),
                 reason: format!("no {LOWEST_TIMESTAMP_METRIC} metric"),
             })?;
-        let value: f64 = value.trim().parse().map_err(|_| PrometheusError::InvalidResponse {
-            url: url.to_string(),
-            reason: format!("{LOWEST_TIMESTAMP_METRIC} is not a number: {value:?}"),
-        })?;
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| PrometheusError::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("{LOWEST_TIMESTAMP_METRIC} is not a number: {value:?}"),
+            })?;
         // An empty head reports MaxInt64 (as a float, which rounds up past i64::MAX).
         Ok((value.is_finite() && value < i64::MAX as f64).then_some(value as i64))
     }
@@ -185,10 +214,16 @@ impl PrometheusClient {
     /// body arrives and never holds more than one frame.
     pub async fn remote_read(&self, query: Query) -> Result<ChunkedSeriesStream, PrometheusError> {
         let url = self.endpoint(&["api", "v1", "read"]);
-        let request = ReadRequest { queries: vec![query], accepted_response_types: vec![ResponseType::StreamedXorChunks as i32] };
-        let body = snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).map_err(|e| {
-            PrometheusError::InvalidResponse { url: url.to_string(), reason: format!("snappy compression: {e}") }
-        })?;
+        let request = ReadRequest {
+            queries: vec![query],
+            accepted_response_types: vec![ResponseType::StreamedXorChunks as i32],
+        };
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&request.encode_to_vec())
+            .map_err(|e| PrometheusError::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("snappy compression: {e}"),
+            })?;
         let builder = self
             .http
             .post(url.clone())
@@ -206,14 +241,22 @@ impl PrometheusClient {
         if !content_type.starts_with(STREAMED_CONTENT_TYPE) {
             return Err(PrometheusError::InvalidResponse {
                 url: url.to_string(),
-                reason: format!("content type {content_type:?}, expected {STREAMED_CONTENT_TYPE:?}"),
+                reason: format!(
+                    "content type {content_type:?}, expected {STREAMED_CONTENT_TYPE:?}"
+                ),
             });
         }
-        Ok(Box::pin(decode_chunked_series(Box::pin(response.bytes_stream()), FrameDecoder::new(self.max_frame_bytes), url)))
+        let body = Box::pin(response.bytes_stream());
+        let reader = ChunkedSeriesReader::new(body, FrameDecoder::new(self.max_frame_bytes), url);
+        Ok(Box::pin(reader.into_stream()))
     }
 
     /// Label names of series matching `matchers` in `range` (`GET /api/v1/labels`).
-    pub async fn label_names(&self, range: TimeRange, matchers: &[Matcher]) -> Result<LabelList, PrometheusError> {
+    pub async fn label_names(
+        &self,
+        range: TimeRange,
+        matchers: &[Matcher],
+    ) -> Result<LabelList, PrometheusError> {
         let url = self.label_url(&["api", "v1", "labels"], range, matchers)?;
         let (values, warnings) = self.get_json::<Vec<String>>(url).await?;
         Ok(LabelList { values, warnings })
@@ -233,7 +276,12 @@ impl PrometheusClient {
     }
 
     /// `base/<segments>` with `start`, `end` (seconds) and `match[]` query parameters.
-    fn label_url(&self, segments: &[&str], range: TimeRange, matchers: &[Matcher]) -> Result<Url, PrometheusError> {
+    fn label_url(
+        &self,
+        segments: &[&str],
+        range: TimeRange,
+        matchers: &[Matcher],
+    ) -> Result<Url, PrometheusError> {
         let mut url = self.endpoint(segments);
         {
             let mut query = url.query_pairs_mut();
@@ -254,12 +302,18 @@ impl PrometheusClient {
     /// `base/<segments>`, keeping any path prefix of the base URL. Segments are percent-encoded.
     fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
-        url.path_segments_mut().expect("the constructor rejects cannot-be-a-base URLs").pop_if_empty().extend(segments);
+        url.path_segments_mut()
+            .expect("the constructor rejects cannot-be-a-base URLs")
+            .pop_if_empty()
+            .extend(segments);
         url
     }
 
     /// GETs a Prometheus API envelope and returns `data` and `warnings`.
-    async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: Url) -> Result<(T, Vec<String>), PrometheusError> {
+    async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: Url,
+    ) -> Result<(T, Vec<String>), PrometheusError> {
         #[derive(Deserialize)]
         struct Envelope<T> {
             status: String,
@@ -269,13 +323,25 @@ impl PrometheusClient {
             #[serde(default)]
             error: String,
         }
-        let response = self.send(self.http.get(url.clone()).timeout(self.timeout), &url).await?;
-        let body = response.bytes().await.map_err(|e| self.transport_error(&url, &e))?;
-        let invalid = |reason: String| PrometheusError::InvalidResponse { url: url.to_string(), reason };
-        let envelope: Envelope<T> = serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
+        let response = self
+            .send(self.http.get(url.clone()).timeout(self.timeout), &url)
+            .await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&url, &e))?;
+        let invalid = |reason: String| PrometheusError::InvalidResponse {
+            url: url.to_string(),
+            reason,
+        };
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|e| invalid(e.to_string()))?;
         match (envelope.status.as_str(), envelope.data) {
             ("success", Some(data)) => Ok((data, envelope.warnings)),
-            _ => Err(invalid(format!("status {:?}: {}", envelope.status, envelope.error))),
+            _ => Err(invalid(format!(
+                "status {:?}: {}",
+                envelope.status, envelope.error
+            ))),
         }
     }
 
@@ -284,13 +350,20 @@ impl PrometheusClient {
     /// Every call is read-only, so a transport failure is retried once: it is usually a pooled
     /// keep-alive connection that Prometheus closed, and the retry then either succeeds on a
     /// fresh connection or reports the real cause (e.g. connection refused).
-    async fn send(&self, request: reqwest::RequestBuilder, url: &Url) -> Result<Response, PrometheusError> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<Response, PrometheusError> {
         let retry = request.try_clone();
         let response = match (request.send().await, retry) {
             (Ok(response), _) => response,
             (Err(error), Some(retry)) if !error.is_timeout() => {
                 tracing::debug!(%url, error = %error_chain(&error), "retrying on a new connection");
-                retry.send().await.map_err(|e| self.transport_error(url, &e))?
+                retry
+                    .send()
+                    .await
+                    .map_err(|e| self.transport_error(url, &e))?
             }
             (Err(error), _) => return Err(self.transport_error(url, &error)),
         };
@@ -304,81 +377,25 @@ impl PrometheusClient {
             body.truncate(cut);
             body.push('…');
         }
-        Err(PrometheusError::Status { url: url.to_string(), status: status.as_u16(), body })
+        Err(PrometheusError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            body,
+        })
     }
 
     fn transport_error(&self, url: &Url, error: &reqwest::Error) -> PrometheusError {
         if error.is_timeout() {
-            PrometheusError::Timeout { url: url.to_string(), timeout: self.timeout }
+            PrometheusError::Timeout {
+                url: url.to_string(),
+                timeout: self.timeout,
+            }
         } else {
-            PrometheusError::Unreachable { url: url.to_string(), reason: innermost_cause(error) }
-        }
-    }
-}
-
-/// Turns the body's byte stream into the series of its frames.
-fn decode_chunked_series<S>(body: S, decoder: FrameDecoder, url: Url) -> impl Stream<Item = Result<ChunkedSeries, PrometheusError>>
-where
-    S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + Unpin + 'static,
-{
-    struct State<S> {
-        body: S,
-        decoder: FrameDecoder,
-        url: Url,
-        /// Series of the last decoded frame not yet handed out (normally at most one).
-        ready: std::vec::IntoIter<ChunkedSeries>,
-        done: bool,
-    }
-    let state = State { body, decoder, url, ready: Vec::new().into_iter(), done: false };
-    futures::stream::unfold(state, |mut st| async move {
-        loop {
-            if let Some(series) = st.ready.next() {
-                return Some((Ok(series), st));
-            }
-            if st.done {
-                return None;
-            }
-            let frame_error = |st: &State<S>, source| PrometheusError::Frame { url: st.url.to_string(), source };
-            match st.decoder.next_message() {
-                Ok(Some(message)) => match ChunkedReadResponse::decode(message) {
-                    Ok(response) => st.ready = response.chunked_series.into_iter(),
-                    Err(e) => {
-                        st.done = true;
-                        let reason = format!("ChunkedReadResponse: {e}");
-                        return Some((Err(PrometheusError::InvalidResponse { url: st.url.to_string(), reason }), st));
-                    }
-                },
-                Ok(None) => match st.body.next().await {
-                    Some(Ok(bytes)) => st.decoder.extend(&bytes),
-                    Some(Err(e)) => {
-                        st.done = true;
-                        let reason = innermost_cause(&e);
-                        return Some((Err(PrometheusError::Unreachable { url: st.url.to_string(), reason }), st));
-                    }
-                    None => {
-                        st.done = true;
-                        if let Err(source) = st.decoder.finish() {
-                            let error = frame_error(&st, source);
-                            return Some((Err(error), st));
-                        }
-                    }
-                },
-                Err(source) => {
-                    st.done = true;
-                    let error = frame_error(&st, source);
-                    return Some((Err(error), st));
-                }
+            PrometheusError::Unreachable {
+                url: url.to_string(),
+                reason: innermost_cause(error),
             }
         }
-    })
-}
-
-/// Converts remote-read labels, which Prometheus sends sorted.
-pub fn labels_from_proto(labels: Vec<proto::prometheus::Label>) -> Labels {
-    let labels: Vec<Label> = labels.into_iter().map(|l| Label { name: l.name, value: l.value }).collect();
-    match Labels::from_sorted(labels.clone()) {
-        Some(sorted) => sorted,
-        None => Labels::from_unsorted(labels),
     }
 }
 
@@ -389,7 +406,7 @@ fn format_seconds(ms: i64) -> String {
 }
 
 /// The innermost cause of an error, e.g. "Connection refused (os error 111)".
-fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
         current = source;
@@ -411,7 +428,6 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sidecar::frame::encode_frame;
 
     #[test]
     fn seconds_keep_milliseconds_and_sign() {
@@ -422,16 +438,27 @@ mod tests {
 
     #[test]
     fn endpoints_keep_the_path_prefix_and_encode_segments() {
-        let client = PrometheusClient::new("http://127.0.0.1:9090/prom/", Duration::from_secs(1), 100).expect("valid Prometheus URL");
-        assert_eq!(client.endpoint(&["api", "v1", "read"]).as_str(), "http://127.0.0.1:9090/prom/api/v1/read");
+        let client =
+            PrometheusClient::new("http://127.0.0.1:9090/prom/", Duration::from_secs(1), 100)
+                .expect("valid Prometheus URL");
+        assert_eq!(
+            client.endpoint(&["api", "v1", "read"]).as_str(),
+            "http://127.0.0.1:9090/prom/api/v1/read"
+        );
         let url = client
-            .label_url(&["api", "v1", "label", "a/b", "values"], TimeRange::new(1000, 2500).expect("ordered time range"), &[Matcher::equal("x", "y z")])
+            .label_url(
+                &["api", "v1", "label", "a/b", "values"],
+                TimeRange::new(1000, 2500).expect("ordered time range"),
+                &[Matcher::equal("x", "y z")],
+            )
             .expect("label URL can be built");
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9090/prom/api/v1/label/a%2Fb/values?start=1.000&end=2.500&match%5B%5D=%7Bx%3D%22y+z%22%7D"
         );
-        let all = client.label_url(&["api", "v1", "labels"], TimeRange::ALL, &[]).expect("label URL can be built");
+        let all = client
+            .label_url(&["api", "v1", "labels"], TimeRange::ALL, &[])
+            .expect("label URL can be built");
         assert_eq!(all.query(), Some(""));
     }
 
@@ -439,28 +466,5 @@ mod tests {
     fn urls_other_than_http_are_rejected() {
         assert!(PrometheusClient::new("localhost:9090", Duration::from_secs(1), 100).is_err());
         assert!(PrometheusClient::new("ftp://x", Duration::from_secs(1), 100).is_err());
-    }
-
-    #[tokio::test]
-    async fn decodes_series_from_arbitrarily_split_bodies() {
-        let frame = |name: &str| {
-            let series = ChunkedSeries {
-                labels: vec![proto::prometheus::Label { name: "__name__".into(), value: name.into() }],
-                chunks: vec![],
-            };
-            encode_frame(&ChunkedReadResponse { chunked_series: vec![series], query_index: 0 }.encode_to_vec())
-        };
-        let body: Vec<u8> = [frame("a"), frame("b")].concat();
-        let pieces: Vec<Result<Bytes, reqwest::Error>> = body.chunks(3).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-        let url = Url::parse("http://x/api/v1/read").expect("valid URL");
-        let out: Vec<_> = decode_chunked_series(futures::stream::iter(pieces), FrameDecoder::new(1000), url.clone()).collect().await;
-        let names: Vec<String> = out.into_iter().map(|s| s.expect("frames decode").labels[0].value.clone()).collect();
-        assert_eq!(names, ["a", "b"]);
-
-        let truncated: Vec<Result<Bytes, reqwest::Error>> = vec![Ok(Bytes::copy_from_slice(&body[..body.len() - 1]))];
-        let out: Vec<_> = decode_chunked_series(futures::stream::iter(truncated), FrameDecoder::new(1000), url).collect().await;
-        assert!(out[0].is_ok());
-        assert!(matches!(out[1], Err(PrometheusError::Frame { source: FrameError::Truncated { .. }, .. })));
-        assert_eq!(out.len(), 2);
     }
 }

@@ -84,13 +84,18 @@ mod tests {
 
     #[test]
     fn escapes_quotes_backslashes_and_control_characters() {
-        let m = Matcher::new(MatchOp::Regex, "path", "a\"b\\.c\nd\te\u{1}é").expect("valid matcher");
-        assert_eq!(format_selector(&[m]).expect("selector can be formatted"), r#"{path=~"a\"b\\.c\nd\te\u0001é"}"#);
+        let m =
+            Matcher::new(MatchOp::Regex, "path", "a\"b\\.c\nd\te\u{1}é").expect("valid matcher");
+        assert_eq!(
+            format_selector(&[m]).expect("selector can be formatted"),
+            r#"{path=~"a\"b\\.c\nd\te\u0001é"}"#
+        );
     }
 
     #[test]
     fn rejects_names_prometheus_cannot_parse() {
-        let err = format_selector(&[Matcher::equal("1abc", "x")]).expect_err("a leading digit is invalid");
+        let err = format_selector(&[Matcher::equal("1abc", "x")])
+            .expect_err("a leading digit is invalid");
         assert_eq!(err, SelectorError::InvalidLabelName("1abc".into()));
         assert!(format_selector(&[Matcher::equal("a-b", "x")]).is_err());
         assert!(format_selector(&[Matcher::equal("_ok9", "x")]).is_ok());
@@ -98,6 +103,9 @@ mod tests {
 
     #[test]
     fn empty_matchers_give_empty_braces() {
-        assert_eq!(format_selector(&[]).expect("selector can be formatted"), "{}");
+        assert_eq!(
+            format_selector(&[]).expect("selector can be formatted"),
+            "{}"
+        );
     }
 }

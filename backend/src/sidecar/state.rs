@@ -17,8 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::prometheus::{PrometheusClient, PrometheusError};
 
 /// Thanos's message when Prometheus has no external labels (cmd/thanos/sidecar.go).
-pub const NO_EXTERNAL_LABELS: &str =
-    "no external labels configured on Prometheus server, uniquely identifying external labels must be configured";
+pub const NO_EXTERNAL_LABELS: &str = "no external labels configured on Prometheus server, uniquely identifying external labels must be configured";
 
 /// Why the sidecar does not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +31,9 @@ pub enum NotReady {
 impl fmt::Display for NotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotReady::Unreachable(reason) => write!(f, "cannot read Prometheus's configuration: {reason}"),
+            NotReady::Unreachable(reason) => {
+                write!(f, "cannot read Prometheus's configuration: {reason}")
+            }
             NotReady::NoExternalLabels => f.write_str(NO_EXTERNAL_LABELS),
         }
     }
@@ -54,7 +55,11 @@ impl Snapshot {
     /// successful read stay in use while Prometheus is briefly unreachable (as in Thanos).
     pub fn serving_labels(&self) -> Result<&Labels, NotReady> {
         match &self.external_labels {
-            None => Err(NotReady::Unreachable(self.last_error.clone().unwrap_or_else(|| "not read yet".into()))),
+            None => Err(NotReady::Unreachable(
+                self.last_error
+                    .clone()
+                    .unwrap_or_else(|| "not read yet".into()),
+            )),
             Some(labels) if labels.is_empty() => Err(NotReady::NoExternalLabels),
             Some(labels) => Ok(labels),
         }
@@ -85,21 +90,41 @@ impl Default for PrometheusState {
 impl PrometheusState {
     /// Nothing known yet.
     pub fn new() -> Self {
-        Self { snapshot: RwLock::new(Snapshot { external_labels: None, min_time_ms: None, last_error: None }) }
+        Self {
+            snapshot: RwLock::new(Snapshot {
+                external_labels: None,
+                min_time_ms: None,
+                last_error: None,
+            }),
+        }
     }
 
     /// A copy of the current view.
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshot.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.snapshot
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn update(&self, change: impl FnOnce(&mut Snapshot)) {
-        change(&mut self.snapshot.write().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        change(
+            &mut self
+                .snapshot
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
     }
 
     /// Reads external labels and the oldest timestamp once and records the outcome.
     pub async fn refresh(&self, client: &PrometheusClient) -> Result<(), PrometheusError> {
-        let outcome = async { Ok::<_, PrometheusError>((client.external_labels().await?, client.lowest_timestamp_ms().await?)) }.await;
+        let outcome = async {
+            Ok::<_, PrometheusError>((
+                client.external_labels().await?,
+                client.lowest_timestamp_ms().await?,
+            ))
+        }
+        .await;
         match outcome {
             Ok((labels, min_time_ms)) => {
                 let previous = self.snapshot().external_labels;
@@ -136,7 +161,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self { initial: Duration::from_millis(200), max: Duration::from_secs(30) }
+        Self {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(30),
+        }
     }
 }
 
@@ -187,7 +215,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) };
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        };
         assert_eq!(b.delay(1), Duration::from_millis(100));
         assert_eq!(b.delay(2), Duration::from_millis(200));
         assert_eq!(b.delay(4), Duration::from_millis(800));
@@ -197,11 +228,24 @@ mod tests {
 
     #[test]
     fn readiness_needs_an_answer_and_external_labels() {
-        let mut s = Snapshot { external_labels: None, min_time_ms: None, last_error: Some("refused".into()) };
+        let mut s = Snapshot {
+            external_labels: None,
+            min_time_ms: None,
+            last_error: Some("refused".into()),
+        };
         assert_eq!(s.readiness(), Err(NotReady::Unreachable("refused".into())));
-        s = Snapshot { external_labels: Some(Labels::empty()), min_time_ms: None, last_error: None };
+        s = Snapshot {
+            external_labels: Some(Labels::empty()),
+            min_time_ms: None,
+            last_error: None,
+        };
         assert_eq!(s.readiness(), Err(NotReady::NoExternalLabels));
-        assert!(s.serving_labels().expect_err("empty labels are refused").to_string().contains("uniquely identifying external labels"));
+        assert!(
+            s.serving_labels()
+                .expect_err("empty labels are refused")
+                .to_string()
+                .contains("uniquely identifying external labels")
+        );
         s.external_labels = Some(Labels::from_pairs([("replica", "a")]));
         assert_eq!(s.readiness(), Ok(()));
         s.last_error = Some("refused".into());

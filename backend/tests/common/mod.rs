@@ -25,12 +25,16 @@ pub fn free_port() -> u16 {
 /// An address on 127.0.0.1 with a port that was free a moment ago.
 pub fn free_address() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address of a bound listener")
+    listener
+        .local_addr()
+        .expect("local address of a bound listener")
 }
 
 /// Now, in ms since the epoch.
 pub fn now_ms() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970");
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
     i64::try_from(since.as_millis()).expect("ms since epoch fit in i64")
 }
 
@@ -63,8 +67,14 @@ impl Backfill {
             .enumerate()
             .map(|(i, labels)| BackfillSeries {
                 name: name.to_string(),
-                labels: labels.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-                samples: (start_s..end_s).step_by(step_s as usize).map(|t| (t * 1000, (t % 97 + i as i64) as f64)).collect(),
+                labels: labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                samples: (start_s..end_s)
+                    .step_by(step_s as usize)
+                    .map(|t| (t * 1000, (t % 97 + i as i64) as f64))
+                    .collect(),
             })
             .collect();
         Self { series }
@@ -72,7 +82,12 @@ impl Backfill {
 
     /// Oldest sample, ms.
     pub fn min_time_ms(&self) -> i64 {
-        self.series.iter().filter_map(|s| s.samples.first()).map(|s| s.0).min().unwrap_or(i64::MAX)
+        self.series
+            .iter()
+            .filter_map(|s| s.samples.first())
+            .map(|s| s.0)
+            .min()
+            .unwrap_or(i64::MAX)
     }
 
     /// The OpenMetrics text, ending with `# EOF`.
@@ -83,8 +98,13 @@ impl Backfill {
         for name in names {
             let _ = writeln!(out, "# TYPE {name} gauge");
             for s in self.series.iter().filter(|s| s.name == name) {
-                let labels: Vec<String> =
-                    s.labels.iter().map(|(n, v)| format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+                let labels: Vec<String> = s
+                    .labels
+                    .iter()
+                    .map(|(n, v)| {
+                        format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+                    })
+                    .collect();
                 for (t_ms, v) in &s.samples {
                     let _ = writeln!(out, "{name}{{{}}} {v} {}", labels.join(","), t_ms / 1000);
                 }
@@ -131,7 +151,11 @@ impl PrometheusServer {
                 .arg(&tsdb)
                 .output()
                 .expect("run promtool");
-            assert!(output.status.success(), "promtool failed: {}", String::from_utf8_lossy(&output.stderr));
+            assert!(
+                output.status.success(),
+                "promtool failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
         let config = dir.path().join("prometheus.yml");
         let mut yaml = String::from("global:\n  scrape_interval: 15s\n");
@@ -146,7 +170,12 @@ impl PrometheusServer {
         let mut last_error = String::new();
         for _attempt in 0..3 {
             let address = free_address();
-            let mut server = Self { child: None, url: format!("http://{address}"), address, dir };
+            let mut server = Self {
+                child: None,
+                url: format!("http://{address}"),
+                address,
+                dir,
+            };
             let log = std::fs::File::create(server.log_path()).expect("create the Prometheus log");
             let child = Command::new(PROMETHEUS)
                 .arg(format!("--config.file={}", config.display()))
