@@ -20,8 +20,10 @@ use shared::labels::{Labels, MatchOp, Matcher};
 use shared::series::TimeRange;
 
 const METRIC: &str = "test_metric";
+const PREFIX_METRIC: &str = "prefix_metric";
 
 fn backfill() -> Backfill {
+    let prefixes = Backfill::gauges(PREFIX_METRIC, &[&[], &[("a", "1")], &[("zz", "1")]], 1, 60);
     Backfill::gauges(
         METRIC,
         &[
@@ -31,6 +33,7 @@ fn backfill() -> Backfill {
         3,
         15,
     )
+    .with(prefixes)
 }
 
 async fn start_prometheus(
@@ -131,8 +134,8 @@ async fn serves_backfilled_series_with_external_labels() {
     )
     .await
     .expect("series call succeeds");
-    let expected: Vec<Labels> = data
-        .series
+    let written: Vec<_> = data.series.iter().filter(|s| s.name == METRIC).collect();
+    let expected: Vec<Labels> = written
         .iter()
         .map(|s| {
             let mut pairs = s.labels.clone();
@@ -145,7 +148,7 @@ async fn serves_backfilled_series_with_external_labels() {
         got.iter().map(|s| s.labels.clone()).collect::<Vec<_>>(),
         expected
     );
-    for (s, written) in got.iter().zip(&data.series) {
+    for (s, written) in got.iter().zip(&written) {
         assert!(
             s.chunks.len() > 1,
             "{} has {} chunks",
@@ -257,6 +260,22 @@ async fn serves_backfilled_series_with_external_labels() {
         .expect_err("only external matchers are refused");
     assert!(matches!(err, StoreError::InvalidArgument(_)), "{err:?}");
 
+    // Series whose labels are a prefix of the next one's change order once `replica` is added:
+    // Prometheus sends {} < {a} < {zz}, the sidecar must send {a,replica} < {replica} < {replica,zz}.
+    let prefix = vec![Matcher::equal("__name__", PREFIX_METRIC)];
+    let got = series(&store, SeriesRequest::new(TimeRange::ALL, prefix))
+        .await
+        .expect("series call succeeds");
+    let served: Vec<String> = got.iter().map(|s| s.labels.to_string()).collect();
+    assert_eq!(
+        served,
+        [
+            r#"{__name__="prefix_metric", a="1", replica="a"}"#,
+            r#"{__name__="prefix_metric", replica="a"}"#,
+            r#"{__name__="prefix_metric", replica="a", zz="1"}"#,
+        ]
+    );
+
     // Forwarded matchers, with a value that needs escaping.
     let job_a = vec![
         name_matcher(),
@@ -280,6 +299,14 @@ async fn serves_backfilled_series_with_external_labels() {
     // Label names and values include the external label.
     let names = store
         .label_names(label_names_request(vec![]))
+        .await
+        .expect("label names call succeeds");
+    assert_eq!(
+        names.values,
+        ["__name__", "a", "job", "path", "replica", "zz"]
+    );
+    let names = store
+        .label_names(label_names_request(vec![name_matcher()]))
         .await
         .expect("label names call succeeds");
     assert_eq!(names.values, ["__name__", "job", "path", "replica"]);

@@ -197,6 +197,28 @@ mod tests {
     }
 
     #[test]
+    fn buffer_stays_bounded_over_a_long_body() {
+        let frame = encode_frame(&[3u8; 1000]);
+        let mut decoder = FrameDecoder::new(2000);
+        let mut messages = 0;
+        let mut largest_capacity = 0;
+        for _ in 0..5000 {
+            for piece in frame.chunks(97) {
+                decoder.extend(piece);
+                while decoder.next_message().expect("frames decode").is_some() {
+                    messages += 1;
+                }
+                largest_capacity = largest_capacity.max(decoder.buffer.capacity());
+            }
+        }
+        assert_eq!(messages, 5000);
+        assert!(
+            largest_capacity < 4 * frame.len(),
+            "buffer grew to {largest_capacity} bytes"
+        );
+    }
+
+    #[test]
     fn oversized_frame_is_rejected_before_buffering() {
         let body = encode_frame(&[1u8; 200]);
         let mut decoder = FrameDecoder::new(100);

@@ -5,6 +5,11 @@
 //! `/api/v1/label/<name>/values`. Chunks pass through encoded. Everything is refused with
 //! `Unavailable` while Prometheus's external labels are unknown or empty. It knows nothing of
 //! gRPC or of how the sidecar is started.
+//!
+//! `skip_chunks` requests also go through remote read, with the chunks dropped as they arrive
+//! (Thanos uses `/api/v1/series` instead). Remote read streams series sorted and frame by frame,
+//! so memory stays flat; the JSON of `/api/v1/series` would have to be read whole before the
+//! first series could be sent. The cost is chunk bytes on the local link to Prometheus.
 
 use std::sync::Arc;
 

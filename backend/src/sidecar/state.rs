@@ -6,6 +6,12 @@
 //! re-reads every `--prometheus.refresh-interval`. The sidecar is ready only while Prometheus
 //! answers and its external labels are non-empty. Store calls and the HTTP probes read a
 //! [`Snapshot`]; only [`refresh_loop`] writes it.
+//!
+//! Min time: Thanos announces its TSDB's min time. Chorus reads the same value from Prometheus's
+//! own gauge `prometheus_tsdb_lowest_timestamp` on `/metrics` (prometheus tsdb/db.go: the oldest
+//! block's min time, else the head's), which covers backfilled and compacted blocks, where
+//! `/api/v1/status/tsdb`'s `headStats.minTime` covers the head only. Max time is always
+//! `i64::MAX`: Prometheus keeps ingesting.
 
 use std::fmt;
 use std::sync::RwLock;
@@ -117,36 +123,40 @@ impl PrometheusState {
     }
 
     /// Reads external labels and the oldest timestamp once and records the outcome.
+    ///
+    /// Only the external labels decide success: the oldest timestamp is best effort (a
+    /// Prometheus whose `/metrics` cannot be read still serves, announcing an open min time).
     pub async fn refresh(&self, client: &PrometheusClient) -> Result<(), PrometheusError> {
-        let outcome = async {
-            Ok::<_, PrometheusError>((
-                client.external_labels().await?,
-                client.lowest_timestamp_ms().await?,
-            ))
-        }
-        .await;
-        match outcome {
-            Ok((labels, min_time_ms)) => {
-                let previous = self.snapshot().external_labels;
-                if previous.as_ref() != Some(&labels) {
-                    if labels.is_empty() {
-                        tracing::warn!(prometheus = %client.url(), "{NO_EXTERNAL_LABELS}");
-                    } else {
-                        tracing::info!(prometheus = %client.url(), external_labels = %labels, "external labels loaded");
-                    }
-                }
-                self.update(|s| {
-                    s.external_labels = Some(labels);
-                    s.min_time_ms = min_time_ms;
-                    s.last_error = None;
-                });
-                Ok(())
-            }
+        let labels = match client.external_labels().await {
+            Ok(labels) => labels,
             Err(error) => {
                 self.update(|s| s.last_error = Some(error.to_string()));
-                Err(error)
+                return Err(error);
+            }
+        };
+        let min_time_ms = match client.lowest_timestamp_ms().await {
+            Ok(min_time_ms) => min_time_ms,
+            Err(error) => {
+                tracing::debug!(%error, "cannot read Prometheus's oldest timestamp; announcing an open min time");
+                None
+            }
+        };
+        let previous = self.snapshot().external_labels;
+        if previous.as_ref() != Some(&labels) {
+            if labels.is_empty() {
+                tracing::warn!(prometheus = %client.url(), "{NO_EXTERNAL_LABELS}");
+            } else if let Some(previous) = previous.filter(|p| !p.is_empty()) {
+                tracing::info!(prometheus = %client.url(), %previous, external_labels = %labels, "external labels changed");
+            } else {
+                tracing::info!(prometheus = %client.url(), external_labels = %labels, "external labels loaded");
             }
         }
+        self.update(|s| {
+            s.external_labels = Some(labels);
+            s.min_time_ms = min_time_ms;
+            s.last_error = None;
+        });
+        Ok(())
     }
 }
 

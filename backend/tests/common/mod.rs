@@ -80,6 +80,12 @@ impl Backfill {
         Self { series }
     }
 
+    /// Both data sets.
+    pub fn with(mut self, other: Backfill) -> Self {
+        self.series.extend(other.series);
+        self
+    }
+
     /// Oldest sample, ms.
     pub fn min_time_ms(&self) -> i64 {
         self.series
