@@ -55,6 +55,7 @@ impl PrometheusStore {
         Ok((labels, snapshot.min_time_ms))
     }
 
+    #[tracing::instrument(skip_all, fields(mint_ms = request.range.min_ms(), maxt_ms = request.range.max_ms(), skip_chunks = request.skip_chunks))]
     async fn open_series(&self, request: SeriesRequest) -> Result<SeriesStream, StoreError> {
         let (external, min_time_ms) = self.external_labels()?;
         let forward = match split_matchers(&request.matchers, &external) {
@@ -89,6 +90,7 @@ impl PrometheusStore {
         Ok(pipeline.into_stream())
     }
 
+    #[tracing::instrument(skip_all, fields(mint_ms = request.range.min_ms(), maxt_ms = request.range.max_ms()))]
     async fn label_names_impl(
         &self,
         request: LabelNamesRequest,
@@ -114,6 +116,7 @@ impl PrometheusStore {
         Ok(finish_labels(names, list.warnings, request.limit))
     }
 
+    #[tracing::instrument(skip_all, fields(mint_ms = request.range.min_ms(), maxt_ms = request.range.max_ms(), label = %request.label))]
     async fn label_values_impl(
         &self,
         request: LabelValuesRequest,
