@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ async fn start_prometheus(
         backfill,
         // Tiny frames, so that every series spans several frames and must be joined.
         extra_args: vec!["--storage.remote.read-max-bytes-in-frame=300".into()],
+        address: None,
     })
     .await
 }
@@ -435,8 +437,7 @@ struct RunningSidecar {
 }
 
 impl RunningSidecar {
-    async fn start(prometheus_url: &str) -> Self {
-        let (http, grpc) = (common::free_address(), common::free_address());
+    async fn start(prometheus_url: &str, [http, grpc]: [SocketAddr; 2]) -> Self {
         let cli = <chorus::cli::Cli as clap::Parser>::try_parse_from([
             "chorus".to_string(),
             "sidecar".into(),
@@ -458,7 +459,8 @@ impl RunningSidecar {
             shutdown,
             task,
         };
-        sidecar.wait_for(|(status, _)| status != 0).await;
+        let (status, _) = sidecar.wait_for(|(status, _)| status != 0).await;
+        assert_ne!(status, 0, "the sidecar's HTTP server did not come up");
         sidecar
     }
 
@@ -509,7 +511,7 @@ async fn grpc_series(store: &GrpcStore, request: SeriesRequest) -> Result<Vec<Se
 async fn sidecar_serves_grpc_and_probes() {
     let data = backfill();
     let mut prometheus = start_prometheus(&[("replica", "a")], Some(data.clone())).await;
-    let sidecar = RunningSidecar::start(&prometheus.url).await;
+    let sidecar = RunningSidecar::start(&prometheus.url, common::free_addresses()).await;
     let (status, body) = sidecar.wait_for(|(status, _)| status == 200).await;
     assert_eq!(status, 200, "{body}");
     let healthy = reqwest::get(format!("{}/-/healthy", sidecar.http_url))
@@ -606,7 +608,7 @@ async fn sidecar_serves_grpc_and_probes() {
 #[tokio::test]
 async fn sidecar_without_external_labels_is_not_ready() {
     let prometheus = start_prometheus(&[], None).await;
-    let sidecar = RunningSidecar::start(&prometheus.url).await;
+    let sidecar = RunningSidecar::start(&prometheus.url, common::free_addresses()).await;
     let (status, body) = sidecar
         .wait_for(|(_, body)| body.contains("external labels"))
         .await;
@@ -619,5 +621,27 @@ async fn sidecar_without_external_labels_is_not_ready() {
         matches!(&err, StoreError::Unavailable(m) if m.contains(NO_EXTERNAL_LABELS)),
         "{err:?}"
     );
+    sidecar.stop().await;
+}
+
+#[tokio::test]
+async fn sidecar_waits_for_prometheus_to_come_up() {
+    let [address, http, grpc] = common::free_addresses();
+    let sidecar = RunningSidecar::start(&format!("http://{address}"), [http, grpc]).await;
+    let unreachable = format!("prometheus at http://{address}");
+    let (status, body) = sidecar
+        .wait_for(|(_, body)| body.contains(&unreachable))
+        .await;
+    assert_eq!(status, 503);
+    assert!(body.contains(&unreachable), "{body}");
+
+    let _prometheus = PrometheusServer::start(PrometheusOptions {
+        external_labels: vec![("replica".into(), "a".into())],
+        address: Some(address),
+        ..PrometheusOptions::default()
+    })
+    .await;
+    let (status, body) = sidecar.wait_for(|(status, _)| status == 200).await;
+    assert_eq!(status, 200, "{body}");
     sidecar.stop().await;
 }

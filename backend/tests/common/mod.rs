@@ -24,10 +24,16 @@ pub fn free_port() -> u16 {
 
 /// An address on 127.0.0.1 with a port that was free a moment ago.
 pub fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener
-        .local_addr()
-        .expect("local address of a bound listener")
+    let [address] = free_addresses();
+    address
+}
+
+/// `N` distinct addresses on 127.0.0.1 with ports that were free a moment ago (all bound at
+/// once, so no two are the same).
+pub fn free_addresses<const N: usize>() -> [SocketAddr; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+    listeners.map(|l| l.local_addr().expect("local address of a bound listener"))
 }
 
 /// Now, in ms since the epoch.
@@ -130,6 +136,8 @@ pub struct PrometheusOptions {
     pub backfill: Option<Backfill>,
     /// More command-line flags.
     pub extra_args: Vec<String>,
+    /// Listen here instead of on a free port (then there is no retry on another port).
+    pub address: Option<SocketAddr>,
 }
 
 /// A running Prometheus, killed on drop.
@@ -174,8 +182,9 @@ impl PrometheusServer {
         std::fs::write(&config, yaml).expect("write the Prometheus configuration");
 
         let mut last_error = String::new();
-        for _attempt in 0..3 {
-            let address = free_address();
+        let attempts = if options.address.is_some() { 1 } else { 3 };
+        for _attempt in 0..attempts {
+            let address = options.address.unwrap_or_else(free_address);
             let mut server = Self {
                 child: None,
                 url: format!("http://{address}"),
