@@ -108,7 +108,7 @@ mod tests {
     use std::convert::Infallible;
 
     use super::*;
-    use crate::query::dedup::iter::{VecIterator, collect};
+    use crate::query::dedup::iter::{VecIterator, collect_samples};
 
     fn chain(replicas: &[&[(i64, f64)]]) -> ChainMerge<VecIterator<Infallible>> {
         ChainMerge::new(
@@ -120,7 +120,7 @@ mod tests {
     }
 
     fn floats(it: &mut ChainMerge<VecIterator<Infallible>>) -> Vec<(i64, f64)> {
-        let samples = collect(it).unwrap_or_else(|never| match never {});
+        let samples = collect_samples(it).unwrap_or_else(|never| match never {});
         samples
             .into_iter()
             .filter_map(|(t, v)| v.as_float().map(|v| (t, v)))

@@ -160,7 +160,7 @@ impl<H> SampleIterator for VecIterator<H> {
 }
 
 /// Drains `it` into `(t_ms, value)` pairs, histograms cloned (tests and small callers).
-pub fn collect<I>(it: &mut I) -> Result<Vec<OwnedSample<I::Histogram>>, I::Error>
+pub fn collect_samples<I>(it: &mut I) -> Result<Vec<OwnedSample<I::Histogram>>, I::Error>
 where
     I: SampleIterator + ?Sized,
     I::Histogram: Clone,
@@ -228,6 +228,6 @@ mod tests {
         assert_eq!(it.next(), Ok(Some(1)));
         assert_eq!(it.at(), Some((1, Value::Histogram(&String::from("h")))));
         assert_eq!(it.at().and_then(|(_, v)| v.as_float()), None);
-        assert_eq!(collect(&mut it), Ok(vec![(2, Value::Float(1.0))]));
+        assert_eq!(collect_samples(&mut it), Ok(vec![(2, Value::Float(1.0))]));
     }
 }

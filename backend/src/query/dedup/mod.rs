@@ -24,7 +24,7 @@ mod properties;
 
 pub use chain::ChainMerge;
 pub use counter::{AdjustableIterator, Replica, ValueKind};
-pub use iter::{SampleIterator, Value, VecIterator};
+pub use iter::{OwnedSample, SampleIterator, Value, VecIterator, collect_samples};
 pub use overlap::overlap_split;
 pub use penalty::{INITIAL_PENALTY_MS, PenaltyDedup};
 pub use replica_labels::ReplicaLabels;

@@ -214,7 +214,7 @@ mod tests {
 
     use super::*;
     use crate::query::dedup::counter::{Replica, ValueKind};
-    use crate::query::dedup::iter::{VecIterator, collect};
+    use crate::query::dedup::iter::{VecIterator, collect_samples};
     use crate::query::dedup::{DedupAlgorithm, deduplicate};
 
     type Samples = Vec<(i64, f64)>;
@@ -229,7 +229,7 @@ mod tests {
             DedupAlgorithm::Penalty,
             kind,
         );
-        let samples = collect(&mut it).unwrap_or_else(|never| match never {});
+        let samples = collect_samples(&mut it).unwrap_or_else(|never| match never {});
         samples
             .into_iter()
             .map(|(t, v)| (t, v.as_float().expect("float input gives float output")))

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use proptest::prelude::*;
 
-use super::iter::{VecIterator, collect};
+use super::iter::{VecIterator, collect_samples};
 use super::{DedupAlgorithm, ValueKind, deduplicate};
 
 type Samples = Vec<(i64, f64)>;
@@ -19,7 +19,7 @@ fn run(replicas: &[Samples], algorithm: DedupAlgorithm, kind: ValueKind) -> Samp
         algorithm,
         kind,
     );
-    let samples = collect(&mut it).unwrap_or_else(|never| match never {});
+    let samples = collect_samples(&mut it).unwrap_or_else(|never| match never {});
     samples
         .into_iter()
         .map(|(t, v)| (t, v.as_float().expect("float input gives float output")))

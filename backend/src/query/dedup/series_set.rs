@@ -60,7 +60,7 @@ mod tests {
     use std::convert::Infallible;
 
     use super::*;
-    use crate::query::dedup::iter::{OwnedSample, Value, VecIterator, collect};
+    use crate::query::dedup::iter::{OwnedSample, Value, VecIterator, collect_samples};
 
     fn series(
         labels: &[(&str, &str)],
@@ -81,7 +81,7 @@ mod tests {
     ) -> Vec<(Labels, Vec<OwnedSample<Infallible>>)> {
         DedupSeriesSet::new(input.into_iter(), DedupAlgorithm::Penalty, ValueKind::Gauge)
             .map(|(labels, mut it)| {
-                let samples = collect(&mut it).unwrap_or_else(|never| match never {});
+                let samples = collect_samples(&mut it).unwrap_or_else(|never| match never {});
                 (labels, samples)
             })
             .collect()
