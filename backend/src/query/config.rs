@@ -15,6 +15,7 @@ use crate::discovery::{
     DiscoveryConfig, EndpointSpec, FileSdError, ResolverConfig, ResolverKind, SdFilePattern,
     SpecError,
 };
+use crate::query::dedup::ReplicaLabels;
 use crate::storeapi::PartialResponse;
 
 /// How often endpoints are health-checked, and how long one check may take
@@ -105,7 +106,7 @@ impl QueryConfig {
         };
         Ok(Self {
             discovery: discovery_config(args)?,
-            replica_labels: normalise_replica_labels(&args.replica_labels),
+            replica_labels: ReplicaLabels::from_flags(&args.replica_labels).into_vec(),
             partial_response: if args.partial_response_enabled() {
                 PartialResponse::Warn
             } else {
@@ -197,21 +198,6 @@ fn resolver_kind(arg: DnsResolverArg) -> ResolverKind {
         DnsResolverArg::Golang => ResolverKind::Golang,
         DnsResolverArg::Miekgdns => ResolverKind::MiekgDns,
     }
-}
-
-/// Splits flag values on commas, drops empties, sorts and removes duplicates (Thanos's
-/// `cmd/thanos/query.go` handling of `--query.replica-label`).
-fn normalise_replica_labels(values: &[String]) -> Vec<String> {
-    let mut labels: Vec<String> = values
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
-        .collect();
-    labels.sort();
-    labels.dedup();
-    labels
 }
 
 #[cfg(test)]

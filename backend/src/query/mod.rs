@@ -4,6 +4,7 @@
 //! - [`endpoints`]: the endpoint set (one store per discovered address, health-checked).
 //! - [`proxy`]: the fan-out proxy, a [`Store`] over the healthy endpoints.
 //! - [`merge`]: k-way merge of sorted Series streams.
+//! - [`dedup`]: replica labels and the replica deduplication iterators.
 //!
 //! [`run`] wires them: discovery feeds the endpoint set, the proxy reads it, and the proxy is
 //! served as the querier's own StoreAPI over gRPC and behind the HTTP API. Only this wiring
@@ -11,6 +12,7 @@
 //! each other through traits.
 
 pub mod config;
+pub mod dedup;
 pub mod endpoints;
 pub mod merge;
 pub mod proxy;
