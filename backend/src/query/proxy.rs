@@ -235,7 +235,9 @@ fn limit_series(stream: SeriesStream, limit: Option<u64>) -> SeriesStream {
 impl Store for ProxyStore {
     /// The querier as a store (THANOS.md §5): component `query`, the union of the queryable
     /// stores' label sets without the replica labels, the union of their time ranges (all of
-    /// time when there is none), and it strips replica labels itself.
+    /// time when there is none), and it strips replica labels itself. A set that only held
+    /// replica labels becomes the empty set and is kept: it tells a querier above that this one
+    /// may hold any series, which dropping it would deny.
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         let stores = self.stores.queryable();
         let mut label_sets = BTreeSet::new();
