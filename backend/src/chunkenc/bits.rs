@@ -147,8 +147,24 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n <= 64` bits as the low bits of the result.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_bits(&mut self, n: u32) -> Result<u64, EndOfData> {
+        if n != 0 && n < 64 {
+            if n > self.avail {
+                self.refill();
+            }
+            if n <= self.avail {
+                let value = self.buf >> (64 - n);
+                self.buf <<= n;
+                self.avail -= n;
+                return Ok(value);
+            }
+        }
+        self.read_bits_slow(n)
+    }
+
+    #[inline(never)]
+    fn read_bits_slow(&mut self, n: u32) -> Result<u64, EndOfData> {
         if n > 56 {
             let high = self.read_bits_short(n - 32)?;
             let low = self.read_bits_short(32)?;
@@ -156,6 +172,38 @@ impl<'a> BitReader<'a> {
         } else {
             self.read_bits_short(n)
         }
+    }
+
+    /// Makes at least 57 bits available for [`Self::peek`], unless the data ends sooner.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self) {
+        if self.avail < 57 {
+            self.refill();
+        }
+    }
+
+    /// The next bits, left-aligned. Only the first [`Self::fill`]-guaranteed bits are meaningful;
+    /// a caller must [`Self::consume`] what it used, which fails if the data had fewer bits.
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> u64 {
+        self.buf
+    }
+
+    /// How many of the bits [`Self::peek`] shows are real.
+    #[inline(always)]
+    pub(crate) fn available(&self) -> u32 {
+        self.avail
+    }
+
+    /// Drops `n <= 64` bits that were looked at through [`Self::peek`].
+    #[inline(always)]
+    pub(crate) fn consume(&mut self, n: u32) -> Result<(), EndOfData> {
+        if n > self.avail {
+            return Err(EndOfData);
+        }
+        self.buf = self.buf.checked_shl(n).unwrap_or(0);
+        self.avail -= n;
+        Ok(())
     }
 
     /// Reads eight bits.
