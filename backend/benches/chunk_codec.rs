@@ -28,7 +28,11 @@ impl Rng {
 /// One chunk's samples: scrape times with jitter, and either a counter or a gauge.
 fn series(rng: &mut Rng, counter: bool) -> Vec<(i64, f64)> {
     let mut t = 1_700_000_000_000i64 + rng.below(15_000) as i64;
-    let mut v = if counter { rng.below(1_000_000) as f64 } else { 50.0 + rng.below(50) as f64 };
+    let mut v = if counter {
+        rng.below(1_000_000) as f64
+    } else {
+        50.0 + rng.below(50) as f64
+    };
     (0..SAMPLES_PER_CHUNK)
         .map(|_| {
             t += 15_000 + rng.below(21) as i64 - 10;
@@ -45,7 +49,11 @@ fn series(rng: &mut Rng, counter: bool) -> Vec<(i64, f64)> {
 }
 
 fn chunks(counter: bool) -> (Vec<Vec<(i64, f64)>>, Vec<bytes::Bytes>) {
-    let mut rng = Rng(if counter { 0x9E37_79B9_7F4A_7C15 } else { 0xD1B5_4A32_D192_ED03 });
+    let mut rng = Rng(if counter {
+        0x9E37_79B9_7F4A_7C15
+    } else {
+        0xD1B5_4A32_D192_ED03
+    });
     let raw: Vec<_> = (0..CHUNKS).map(|_| series(&mut rng, counter)).collect();
     let encoded = raw.iter().map(|s| encode(s)).collect();
     (raw, encoded)
@@ -63,7 +71,10 @@ fn bench(c: &mut Criterion) {
     for (name, counter) in [("counter", true), ("gauge", false)] {
         let (raw, encoded) = chunks(counter);
         let bytes: usize = encoded.iter().map(|c| c.len()).sum();
-        eprintln!("{name}: {:.2} bytes/sample", bytes as f64 / (CHUNKS * SAMPLES_PER_CHUNK) as f64);
+        eprintln!(
+            "{name}: {:.2} bytes/sample",
+            bytes as f64 / (CHUNKS * SAMPLES_PER_CHUNK) as f64
+        );
 
         let mut group = c.benchmark_group(format!("xor_{name}"));
         group.throughput(Throughput::Elements((CHUNKS * SAMPLES_PER_CHUNK) as u64));

@@ -213,7 +213,16 @@ mod tests {
 
     #[test]
     fn bucket_indices_follow_span_offsets() {
-        let spans = [Span { offset: -2, length: 2 }, Span { offset: 3, length: 1 }];
+        let spans = [
+            Span {
+                offset: -2,
+                length: 2,
+            },
+            Span {
+                offset: 3,
+                length: 1,
+            },
+        ];
         assert_eq!(bucket_indices(&spans).collect::<Vec<_>>(), vec![-2, -1, 3]);
         assert_eq!(bucket_count(&spans), 3);
     }
@@ -222,7 +231,10 @@ mod tests {
     fn to_float_resolves_deltas() {
         let h = Histogram {
             count: 9,
-            positive_spans: vec![Span { offset: 0, length: 3 }],
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
             positive_buckets: vec![2, 3, -4],
             ..Histogram::default()
         };

@@ -25,7 +25,12 @@ impl BitWriter {
     pub(crate) fn with_header(header_len: usize) -> Self {
         let mut bytes = Vec::with_capacity(128);
         bytes.resize(header_len, 0);
-        Self { bytes, header_len, pending: 0, pending_bits: 0 }
+        Self {
+            bytes,
+            header_len,
+            pending: 0,
+            pending_bits: 0,
+        }
     }
 
     /// The header bytes, for the caller to update (sample count, flags).
@@ -99,7 +104,12 @@ pub(crate) struct BitReader<'a> {
 impl<'a> BitReader<'a> {
     /// A reader at the first bit of `data`.
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        Self { data, next: 0, buf: 0, avail: 0 }
+        Self {
+            data,
+            next: 0,
+            buf: 0,
+            avail: 0,
+        }
     }
 
     /// Bits not yet read.
@@ -119,7 +129,9 @@ impl<'a> BitReader<'a> {
             self.avail += whole_bytes * 8;
         } else {
             while self.avail <= 56 {
-                let Some(&byte) = self.data.get(self.next) else { break };
+                let Some(&byte) = self.data.get(self.next) else {
+                    break;
+                };
                 self.buf |= u64::from(byte) << (56 - self.avail);
                 self.next += 1;
                 self.avail += 8;
@@ -253,8 +265,9 @@ mod tests {
 
     #[test]
     fn reads_back_what_was_written() {
-        let fields: Vec<(u64, u32)> =
-            (0..200u64).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64 + 1) as u32)).collect();
+        let fields: Vec<(u64, u32)> = (0..200u64)
+            .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 64 + 1) as u32))
+            .collect();
         let mut w = BitWriter::with_header(0);
         for &(v, n) in &fields {
             w.write_bits(v, n);

@@ -11,7 +11,9 @@ use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram,
 use shared::series::is_stale_nan;
 
 use super::bits::{BitReader, BitWriter, EndOfData};
-use super::layout::{Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate};
+use super::layout::{
+    Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate,
+};
 use super::varbit::{put_varbit_int, read_varbit_int};
 use super::xor::XorState;
 use super::{ChunkError, sample_hint};
@@ -100,14 +102,21 @@ impl FloatHistogramAppender {
         }
         if self.num > 0 {
             if t_ms <= self.t_ms {
-                return Err(ChunkError::NonIncreasingTimestamp { prev_ms: self.t_ms, t_ms });
+                return Err(ChunkError::NonIncreasingTimestamp {
+                    prev_ms: self.t_ms,
+                    t_ms,
+                });
             }
             if let Some(header) = self.cut_reason(h) {
                 return Ok(Appended::NeedsNewChunk(header));
             }
             if self.num == u16::MAX {
                 let gauge = self.header == CounterResetHeader::Gauge;
-                let next = if gauge { CounterResetHeader::Gauge } else { CounterResetHeader::NotCounterReset };
+                let next = if gauge {
+                    CounterResetHeader::Gauge
+                } else {
+                    CounterResetHeader::NotCounterReset
+                };
                 return Ok(Appended::NeedsNewChunk(next));
             }
         } else {
@@ -117,7 +126,10 @@ impl FloatHistogramAppender {
                 _ => {}
             }
         }
-        let stale_only = stale.then(|| FloatHistogram { sum: h.sum, ..FloatHistogram::default() });
+        let stale_only = stale.then(|| FloatHistogram {
+            sum: h.sum,
+            ..FloatHistogram::default()
+        });
         self.write_sample(t_ms, stale_only.as_ref().unwrap_or(h));
         Ok(Appended::Yes)
     }
@@ -131,7 +143,8 @@ impl FloatHistogramAppender {
     fn cut_reason(&self, h: &FloatHistogram) -> Option<CounterResetHeader> {
         use CounterResetHeader as H;
         let prev_stale = is_stale_nan(f64::from_bits(self.sum.bits));
-        let custom_ok = h.schema != CUSTOM_BUCKETS_SCHEMA || self.layout.same_custom_values(&h.custom_values);
+        let custom_ok =
+            h.schema != CUSTOM_BUCKETS_SCHEMA || self.layout.same_custom_values(&h.custom_values);
         if h.counter_reset_hint == CounterResetHint::Gauge {
             let cut = self.header != H::Gauge
                 || (!h.is_stale()
@@ -163,7 +176,12 @@ impl FloatHistogramAppender {
         if !custom_ok || h.zero_count < f64::from_bits(self.zero_count.bits) {
             return Some(H::CounterReset);
         }
-        let values = |states: &[XorState]| states.iter().map(|s| f64::from_bits(s.bits)).collect::<Vec<_>>();
+        let values = |states: &[XorState]| {
+            states
+                .iter()
+                .map(|s| f64::from_bits(s.bits))
+                .collect::<Vec<_>>()
+        };
         if buckets_decreased(
             &self.layout.positive_spans,
             &values(&self.positive),
@@ -197,14 +215,26 @@ impl FloatHistogramAppender {
             };
             self.layout.write(w);
             put_varbit_int(w, t_ms);
-            for v in [h.count, h.zero_count, h.sum].iter().chain(&h.positive_buckets).chain(&h.negative_buckets) {
+            for v in [h.count, h.zero_count, h.sum]
+                .iter()
+                .chain(&h.positive_buckets)
+                .chain(&h.negative_buckets)
+            {
                 w.write_bits(v.to_bits(), 64);
             }
             self.count = XorState::new(h.count);
             self.zero_count = XorState::new(h.zero_count);
             self.sum = XorState::new(h.sum);
-            self.positive = h.positive_buckets.iter().map(|&v| XorState::new(v)).collect();
-            self.negative = h.negative_buckets.iter().map(|&v| XorState::new(v)).collect();
+            self.positive = h
+                .positive_buckets
+                .iter()
+                .map(|&v| XorState::new(v))
+                .collect();
+            self.negative = h
+                .negative_buckets
+                .iter()
+                .map(|&v| XorState::new(v))
+                .collect();
         } else {
             t_delta = t_ms.wrapping_sub(self.t_ms);
             put_varbit_int(w, t_delta.wrapping_sub(self.t_delta));
@@ -269,9 +299,16 @@ impl<'a> FloatHistogramIter<'a> {
     /// A decoder over a whole chunk (header included).
     pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
         let Some((header, body)) = data.split_first_chunk::<HISTOGRAM_HEADER_LEN>() else {
-            return Err(ChunkError::TooShort { len: data.len(), header: HISTOGRAM_HEADER_LEN });
+            return Err(ChunkError::TooShort {
+                len: data.len(),
+                header: HISTOGRAM_HEADER_LEN,
+            });
         };
-        let zero = XorState { bits: 0, leading: 0, trailing: 0 };
+        let zero = XorState {
+            bits: 0,
+            leading: 0,
+            trailing: 0,
+        };
         Ok(Self {
             r: BitReader::new(body),
             header: CounterResetHeader::from_flags(header[2]),
@@ -315,7 +352,10 @@ impl<'a> FloatHistogramIter<'a> {
     fn current(&self) -> FloatHistogram {
         let sum = f64::from_bits(self.sum.bits);
         if is_stale_nan(sum) {
-            return FloatHistogram { sum, ..FloatHistogram::default() };
+            return FloatHistogram {
+                sum,
+                ..FloatHistogram::default()
+            };
         }
         let values = |states: &[XorState]| states.iter().map(|s| f64::from_bits(s.bits)).collect();
         FloatHistogram {
@@ -340,7 +380,15 @@ impl<'a> FloatHistogramIter<'a> {
         if sample == 0 {
             self.layout = Layout::read(r)?;
             self.t_ms = read_varbit_int(r).map_err(end)?;
-            let mut raw = || r.read_bits(64).map(|bits| XorState { bits, leading: 0, trailing: 0 }).map_err(end);
+            let mut raw = || {
+                r.read_bits(64)
+                    .map(|bits| XorState {
+                        bits,
+                        leading: 0,
+                        trailing: 0,
+                    })
+                    .map_err(end)
+            };
             self.count = raw()?;
             self.zero_count = raw()?;
             self.sum = raw()?;

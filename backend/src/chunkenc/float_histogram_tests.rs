@@ -11,7 +11,10 @@ fn one_bucket(count: f64) -> FloatHistogram {
     FloatHistogram {
         count,
         sum: count,
-        positive_spans: vec![Span { offset: 0, length: 1 }],
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 1,
+        }],
         positive_buckets: vec![count],
         ..FloatHistogram::default()
     }
@@ -22,7 +25,10 @@ fn decode_chunks(chunks: &[Bytes]) -> Vec<(CounterResetHeader, Vec<(i64, FloatHi
         .iter()
         .map(|c| {
             let it = FloatHistogramIter::new(c).expect("header");
-            (it.header(), it.collect::<Result<Vec<_>, _>>().expect("valid chunk"))
+            (
+                it.header(),
+                it.collect::<Result<Vec<_>, _>>().expect("valid chunk"),
+            )
         })
         .collect()
 }
@@ -45,8 +51,16 @@ fn golden_single_sample() {
 
 #[test]
 fn cut_headers_follow_upstream() {
-    let gauge = FloatHistogram { counter_reset_hint: CounterResetHint::Gauge, ..one_bucket(3.0) };
-    let samples = [(1, one_bucket(5.0)), (2, one_bucket(2.0)), (3, gauge), (4, one_bucket(4.0))];
+    let gauge = FloatHistogram {
+        counter_reset_hint: CounterResetHint::Gauge,
+        ..one_bucket(3.0)
+    };
+    let samples = [
+        (1, one_bucket(5.0)),
+        (2, one_bucket(2.0)),
+        (3, gauge),
+        (4, one_bucket(4.0)),
+    ];
     let chunks = encode_float_histograms(samples.iter().map(|(t, h)| (*t, h))).expect("valid");
     let headers: Vec<_> = decode_chunks(&chunks).into_iter().map(|(h, _)| h).collect();
     assert_eq!(
@@ -62,15 +76,27 @@ fn cut_headers_follow_upstream() {
 
 #[test]
 fn stale_sample_round_trips() {
-    let stale = FloatHistogram { sum: stale_nan(), ..one_bucket(7.0) };
+    let stale = FloatHistogram {
+        sum: stale_nan(),
+        ..one_bucket(7.0)
+    };
     let chunks = encode_float_histograms([(1, &one_bucket(1.0)), (2, &stale)]).expect("valid");
     let decoded = decode_chunks(&chunks);
     assert_eq!(decoded.len(), 1);
-    assert!(decoded[0].1[1].1.bitwise_eq(&FloatHistogram { sum: stale_nan(), ..FloatHistogram::default() }));
+    assert!(decoded[0].1[1].1.bitwise_eq(&FloatHistogram {
+        sum: stale_nan(),
+        ..FloatHistogram::default()
+    }));
 }
 
 fn float_value() -> impl Strategy<Value = f64> {
-    prop_oneof![0.0..1e6f64, any::<u64>().prop_map(f64::from_bits), Just(f64::NAN), Just(f64::INFINITY), Just(0.0)]
+    prop_oneof![
+        0.0..1e6f64,
+        any::<u64>().prop_map(f64::from_bits),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(0.0)
+    ]
 }
 
 fn histogram_with(parts: LayoutParts) -> impl Strategy<Value = FloatHistogram> {
@@ -92,28 +118,43 @@ fn histogram_with(parts: LayoutParts) -> impl Strategy<Value = FloatHistogram> {
         proptest::collection::vec(float_value(), n_pos),
         proptest::collection::vec(float_value(), n_neg),
     )
-        .prop_map(move |(counter_reset_hint, count, zero_count, sum, positive_buckets, negative_buckets)| {
-            FloatHistogram {
+        .prop_map(
+            move |(
                 counter_reset_hint,
-                schema,
-                zero_threshold,
-                zero_count,
                 count,
+                zero_count,
                 sum,
-                positive_spans: pos.clone(),
-                negative_spans: neg.clone(),
                 positive_buckets,
                 negative_buckets,
-                custom_values: custom_values.clone(),
-            }
-        })
+            )| {
+                FloatHistogram {
+                    counter_reset_hint,
+                    schema,
+                    zero_threshold,
+                    zero_count,
+                    count,
+                    sum,
+                    positive_spans: pos.clone(),
+                    negative_spans: neg.clone(),
+                    positive_buckets,
+                    negative_buckets,
+                    custom_values: custom_values.clone(),
+                }
+            },
+        )
 }
 
 fn series() -> impl Strategy<Value = Vec<(i64, FloatHistogram)>> {
-    (layout(), layout(), proptest::collection::vec((1i64..100_000, any::<bool>()), 1..30)).prop_flat_map(
-        |(a, b, steps)| {
-            let hs: Vec<_> =
-                steps.iter().map(|&(_, second)| histogram_with(if second { b.clone() } else { a.clone() })).collect();
+    (
+        layout(),
+        layout(),
+        proptest::collection::vec((1i64..100_000, any::<bool>()), 1..30),
+    )
+        .prop_flat_map(|(a, b, steps)| {
+            let hs: Vec<_> = steps
+                .iter()
+                .map(|&(_, second)| histogram_with(if second { b.clone() } else { a.clone() }))
+                .collect();
             (Just(steps), hs).prop_map(|(steps, hs)| {
                 let mut t = 0i64;
                 steps
@@ -125,8 +166,7 @@ fn series() -> impl Strategy<Value = Vec<(i64, FloatHistogram)>> {
                     })
                     .collect()
             })
-        },
-    )
+        })
 }
 
 proptest! {

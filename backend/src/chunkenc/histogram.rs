@@ -11,7 +11,9 @@ use bytes::Bytes;
 use shared::histogram::{CounterResetHint, Histogram};
 
 use super::bits::{BitReader, BitWriter, EndOfData};
-use super::layout::{Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate};
+use super::layout::{
+    Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate,
+};
 use super::varbit::{put_varbit_int, put_varbit_uint, read_varbit_int, read_varbit_uint};
 use super::xor::XorState;
 use super::{ChunkError, sample_hint};
@@ -108,14 +110,21 @@ impl HistogramAppender {
         }
         if self.num > 0 {
             if t_ms <= self.t_ms {
-                return Err(ChunkError::NonIncreasingTimestamp { prev_ms: self.t_ms, t_ms });
+                return Err(ChunkError::NonIncreasingTimestamp {
+                    prev_ms: self.t_ms,
+                    t_ms,
+                });
             }
             if let Some(header) = self.cut_reason(h) {
                 return Ok(Appended::NeedsNewChunk(header));
             }
             if self.num == u16::MAX {
                 let gauge = self.header == CounterResetHeader::Gauge;
-                let next = if gauge { CounterResetHeader::Gauge } else { CounterResetHeader::NotCounterReset };
+                let next = if gauge {
+                    CounterResetHeader::Gauge
+                } else {
+                    CounterResetHeader::NotCounterReset
+                };
                 return Ok(Appended::NeedsNewChunk(next));
             }
         } else {
@@ -125,7 +134,10 @@ impl HistogramAppender {
                 _ => {}
             }
         }
-        let stale_only = stale.then(|| Histogram { sum: h.sum, ..Histogram::default() });
+        let stale_only = stale.then(|| Histogram {
+            sum: h.sum,
+            ..Histogram::default()
+        });
         self.write_sample(t_ms, stale_only.as_ref().unwrap_or(h));
         Ok(Appended::Yes)
     }
@@ -179,9 +191,17 @@ impl HistogramAppender {
         }
         let (old_pos, new_pos) = (absolute(&self.positive), absolute(&h.positive_buckets));
         let (old_neg, new_neg) = (absolute(&self.negative), absolute(&h.negative_buckets));
-        if buckets_decreased(&self.layout.positive_spans, &old_pos, &h.positive_spans, &new_pos)
-            || buckets_decreased(&self.layout.negative_spans, &old_neg, &h.negative_spans, &new_neg)
-        {
+        if buckets_decreased(
+            &self.layout.positive_spans,
+            &old_pos,
+            &h.positive_spans,
+            &new_pos,
+        ) || buckets_decreased(
+            &self.layout.negative_spans,
+            &old_neg,
+            &h.negative_spans,
+            &new_neg,
+        ) {
             return Some(H::CounterReset);
         }
         if !self.layout.same_spans(&h.positive_spans, &h.negative_spans) {
@@ -228,8 +248,18 @@ impl HistogramAppender {
                 put_varbit_int(w, zero_count_delta.wrapping_sub(self.zero_count_delta));
             }
             self.sum.write(w, h.sum);
-            write_bucket_dods(w, &h.positive_buckets, &mut self.positive, &mut self.positive_delta);
-            write_bucket_dods(w, &h.negative_buckets, &mut self.negative, &mut self.negative_delta);
+            write_bucket_dods(
+                w,
+                &h.positive_buckets,
+                &mut self.positive,
+                &mut self.positive_delta,
+            );
+            write_bucket_dods(
+                w,
+                &h.negative_buckets,
+                &mut self.negative,
+                &mut self.negative_delta,
+            );
         }
         self.t_ms = t_ms;
         self.t_delta = t_delta;
@@ -263,7 +293,9 @@ fn absolute(deltas: &[i64]) -> Vec<i64> {
 
 /// Encodes a series of histograms into as many chunks as needed (cutting as described in `mod.rs`).
 /// Timestamps must strictly increase across the whole series.
-pub fn encode_histograms<'h>(samples: impl IntoIterator<Item = (i64, &'h Histogram)>) -> Result<Vec<Bytes>, ChunkError> {
+pub fn encode_histograms<'h>(
+    samples: impl IntoIterator<Item = (i64, &'h Histogram)>,
+) -> Result<Vec<Bytes>, ChunkError> {
     let mut chunks = Vec::new();
     let mut app = HistogramAppender::new();
     for (t_ms, h) in samples {
@@ -306,7 +338,10 @@ impl<'a> HistogramIter<'a> {
     /// A decoder over a whole chunk (header included).
     pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
         let Some((header, body)) = data.split_first_chunk::<HISTOGRAM_HEADER_LEN>() else {
-            return Err(ChunkError::TooShort { len: data.len(), header: HISTOGRAM_HEADER_LEN });
+            return Err(ChunkError::TooShort {
+                len: data.len(),
+                header: HISTOGRAM_HEADER_LEN,
+            });
         };
         Ok(Self {
             r: BitReader::new(body),
@@ -321,7 +356,11 @@ impl<'a> HistogramIter<'a> {
             count_delta: 0,
             zero_count: 0,
             zero_count_delta: 0,
-            sum: XorState { bits: 0, leading: 0, trailing: 0 },
+            sum: XorState {
+                bits: 0,
+                leading: 0,
+                trailing: 0,
+            },
             positive: Vec::new(),
             positive_delta: Vec::new(),
             negative: Vec::new(),
@@ -355,7 +394,10 @@ impl<'a> HistogramIter<'a> {
     fn current(&self) -> Histogram {
         let sum = f64::from_bits(self.sum.bits);
         if shared::series::is_stale_nan(sum) {
-            return Histogram { sum, ..Histogram::default() };
+            return Histogram {
+                sum,
+                ..Histogram::default()
+            };
         }
         Histogram {
             counter_reset_hint: sample_hint(self.header, self.read - 1),
@@ -384,17 +426,27 @@ impl<'a> HistogramIter<'a> {
             self.sum.bits = r.read_bits(64).map_err(end)?;
             let n_pos = shared::histogram::bucket_count(&self.layout.positive_spans) as usize;
             let n_neg = shared::histogram::bucket_count(&self.layout.negative_spans) as usize;
-            self.positive = (0..n_pos).map(|_| read_varbit_int(r)).collect::<Result<_, _>>().map_err(end)?;
-            self.negative = (0..n_neg).map(|_| read_varbit_int(r)).collect::<Result<_, _>>().map_err(end)?;
+            self.positive = (0..n_pos)
+                .map(|_| read_varbit_int(r))
+                .collect::<Result<_, _>>()
+                .map_err(end)?;
+            self.negative = (0..n_neg)
+                .map(|_| read_varbit_int(r))
+                .collect::<Result<_, _>>()
+                .map_err(end)?;
             self.positive_delta = vec![0; n_pos];
             self.negative_delta = vec![0; n_neg];
             return Ok(());
         }
         self.t_delta = self.t_delta.wrapping_add(read_varbit_int(r).map_err(end)?);
         self.t_ms = self.t_ms.wrapping_add(self.t_delta);
-        self.count_delta = self.count_delta.wrapping_add(read_varbit_int(r).map_err(end)?);
+        self.count_delta = self
+            .count_delta
+            .wrapping_add(read_varbit_int(r).map_err(end)?);
         self.count = self.count.wrapping_add(self.count_delta as u64);
-        self.zero_count_delta = self.zero_count_delta.wrapping_add(read_varbit_int(r).map_err(end)?);
+        self.zero_count_delta = self
+            .zero_count_delta
+            .wrapping_add(read_varbit_int(r).map_err(end)?);
         self.zero_count = self.zero_count.wrapping_add(self.zero_count_delta as u64);
         self.sum.read(r).map_err(|e| e.at(sample))?;
         if shared::series::is_stale_nan(f64::from_bits(self.sum.bits)) {

@@ -10,7 +10,10 @@ fn one_bucket(count: u64, sum: f64) -> Histogram {
     Histogram {
         count,
         sum,
-        positive_spans: vec![Span { offset: 0, length: 1 }],
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 1,
+        }],
         positive_buckets: vec![count as i64],
         ..Histogram::default()
     }
@@ -21,7 +24,10 @@ fn decode_chunks(chunks: &[Bytes]) -> Vec<(CounterResetHeader, Vec<(i64, Histogr
         .iter()
         .map(|c| {
             let it = HistogramIter::new(c).expect("header");
-            (it.header(), it.collect::<Result<Vec<_>, _>>().expect("valid chunk"))
+            (
+                it.header(),
+                it.collect::<Result<Vec<_>, _>>().expect("valid chunk"),
+            )
         })
         .collect()
 }
@@ -33,31 +39,49 @@ fn decode_chunks(chunks: &[Bytes]) -> Vec<(CounterResetHeader, Vec<(i64, Histogr
 fn golden_single_sample() {
     let mut app = HistogramAppender::new();
     assert_eq!(app.append(0, &one_bucket(1, 1.0)), Ok(Appended::Yes));
-    let expected = [0x00, 0x01, 0x00, 0x00, 0x46, 0x22, 0x23, 0xFF, 0, 0, 0, 0, 0, 0, 0x08, 0x80];
+    let expected = [
+        0x00, 0x01, 0x00, 0x00, 0x46, 0x22, 0x23, 0xFF, 0, 0, 0, 0, 0, 0, 0x08, 0x80,
+    ];
     assert_eq!(app.to_bytes().as_ref(), &expected);
 }
 
 #[test]
 fn counter_reset_cuts_with_reset_header() {
-    let samples = [(1, one_bucket(5, 5.0)), (2, one_bucket(7, 9.0)), (3, one_bucket(2, 1.0))];
+    let samples = [
+        (1, one_bucket(5, 5.0)),
+        (2, one_bucket(7, 9.0)),
+        (3, one_bucket(2, 1.0)),
+    ];
     let chunks = encode_histograms(samples.iter().map(|(t, h)| (*t, h))).expect("valid");
     let decoded = decode_chunks(&chunks);
     assert_eq!(decoded.len(), 2);
     assert_eq!(decoded[0].0, CounterResetHeader::Unknown);
     assert_eq!(decoded[1].0, CounterResetHeader::CounterReset);
-    assert_eq!(decoded[0].1[1].1.counter_reset_hint, CounterResetHint::NotCounterReset);
+    assert_eq!(
+        decoded[0].1[1].1.counter_reset_hint,
+        CounterResetHint::NotCounterReset
+    );
     assert_eq!(decoded[1].1[0].1.count, 2);
 }
 
 #[test]
 fn layout_change_cuts_without_reset() {
     let mut wider = one_bucket(6, 6.0);
-    wider.positive_spans = vec![Span { offset: 0, length: 2 }];
+    wider.positive_spans = vec![Span {
+        offset: 0,
+        length: 2,
+    }];
     wider.positive_buckets = vec![5, -4]; // absolute 5, 1: the old bucket grew, a new one appeared
     let samples = [(1, one_bucket(5, 5.0)), (2, wider)];
     let chunks = encode_histograms(samples.iter().map(|(t, h)| (*t, h))).expect("valid");
     let headers: Vec<_> = decode_chunks(&chunks).into_iter().map(|(h, _)| h).collect();
-    assert_eq!(headers, vec![CounterResetHeader::Unknown, CounterResetHeader::NotCounterReset]);
+    assert_eq!(
+        headers,
+        vec![
+            CounterResetHeader::Unknown,
+            CounterResetHeader::NotCounterReset
+        ]
+    );
 }
 
 #[test]
@@ -70,12 +94,21 @@ fn gauge_hint_sets_gauge_header() {
     let decoded = decode_chunks(&chunks);
     assert_eq!(decoded.len(), 1, "gauges go down without a cut");
     assert_eq!(decoded[0].0, CounterResetHeader::Gauge);
-    assert!(decoded[0].1.iter().all(|(_, h)| h.counter_reset_hint == CounterResetHint::Gauge));
+    assert!(
+        decoded[0]
+            .1
+            .iter()
+            .all(|(_, h)| h.counter_reset_hint == CounterResetHint::Gauge)
+    );
 }
 
 #[test]
 fn stale_sample_keeps_only_its_sum_and_ends_the_chunk() {
-    let stale = Histogram { sum: stale_nan(), count: 99, ..one_bucket(3, 0.0) };
+    let stale = Histogram {
+        sum: stale_nan(),
+        count: 99,
+        ..one_bucket(3, 0.0)
+    };
     let samples = [(1, one_bucket(1, 1.0)), (2, stale), (3, one_bucket(2, 2.0))];
     let chunks = encode_histograms(samples.iter().map(|(t, h)| (*t, h))).expect("valid");
     let decoded = decode_chunks(&chunks);
@@ -83,7 +116,10 @@ fn stale_sample_keeps_only_its_sum_and_ends_the_chunk() {
     assert_eq!(decoded[1].0, CounterResetHeader::Unknown);
     let (t, h) = &decoded[0].1[1];
     assert_eq!(*t, 2);
-    assert!(h.bitwise_eq(&Histogram { sum: stale_nan(), ..Histogram::default() }));
+    assert!(h.bitwise_eq(&Histogram {
+        sum: stale_nan(),
+        ..Histogram::default()
+    }));
 }
 
 #[test]
@@ -91,14 +127,27 @@ fn rejects_inconsistent_histograms() {
     let mut bad = one_bucket(1, 1.0);
     bad.positive_buckets.push(1);
     let err = HistogramAppender::new().append(0, &bad);
-    assert_eq!(err, Err(ChunkError::BucketCountMismatch { side: "positive", spans: 1, buckets: 2 }));
+    assert_eq!(
+        err,
+        Err(ChunkError::BucketCountMismatch {
+            side: "positive",
+            spans: 1,
+            buckets: 2
+        })
+    );
     let mut bad = one_bucket(1, 1.0);
     bad.custom_values = vec![1.0];
-    assert_eq!(HistogramAppender::new().append(0, &bad), Err(ChunkError::UnexpectedCustomValues { schema: 0 }));
+    assert_eq!(
+        HistogramAppender::new().append(0, &bad),
+        Err(ChunkError::UnexpectedCustomValues { schema: 0 })
+    );
 }
 
 pub(crate) fn spans() -> impl Strategy<Value = Vec<Span>> {
-    proptest::collection::vec((-3i32..4, 0u32..4).prop_map(|(offset, length)| Span { offset, length }), 0..4)
+    proptest::collection::vec(
+        (-3i32..4, 0u32..4).prop_map(|(offset, length)| Span { offset, length }),
+        0..4,
+    )
 }
 
 /// Schema, zero threshold, positive and negative spans, custom bounds.
@@ -109,12 +158,22 @@ pub(crate) fn layout() -> impl Strategy<Value = LayoutParts> {
     let threshold = prop_oneof![Just(0.0), Just(2f64.powi(-128)), Just(0.001), Just(1.0)];
     (schema, threshold, spans(), spans()).prop_flat_map(|(schema, zt, pos, neg)| {
         let custom = if schema == CUSTOM_BUCKETS_SCHEMA {
-            proptest::collection::vec(prop_oneof![0.0..100.0f64, (0u32..5000).prop_map(|m| f64::from(m) / 1000.0)], 0..5)
-                .boxed()
+            proptest::collection::vec(
+                prop_oneof![
+                    0.0..100.0f64,
+                    (0u32..5000).prop_map(|m| f64::from(m) / 1000.0)
+                ],
+                0..5,
+            )
+            .boxed()
         } else {
             Just(Vec::new()).boxed()
         };
-        let neg = if schema == CUSTOM_BUCKETS_SCHEMA { Vec::new() } else { neg };
+        let neg = if schema == CUSTOM_BUCKETS_SCHEMA {
+            Vec::new()
+        } else {
+            neg
+        };
         custom.prop_map(move |c| (schema, zt, pos.clone(), neg.clone(), c))
     })
 }
@@ -131,7 +190,12 @@ fn histogram_with(parts: LayoutParts) -> impl Strategy<Value = Histogram> {
         Just(CounterResetHint::Gauge),
     ];
     let count = prop_oneof![0u64..1000, any::<u64>()];
-    let sum = prop_oneof![-1e3..1e3f64, Just(stale_nan()), Just(f64::NAN), Just(f64::INFINITY)];
+    let sum = prop_oneof![
+        -1e3..1e3f64,
+        Just(stale_nan()),
+        Just(f64::NAN),
+        Just(f64::INFINITY)
+    ];
     (
         hint,
         count.clone(),
@@ -140,36 +204,53 @@ fn histogram_with(parts: LayoutParts) -> impl Strategy<Value = Histogram> {
         proptest::collection::vec(delta.clone(), n_pos),
         proptest::collection::vec(delta, n_neg),
     )
-        .prop_map(move |(counter_reset_hint, count, zero_count, sum, positive_buckets, negative_buckets)| Histogram {
-            counter_reset_hint,
-            schema,
-            zero_threshold,
-            zero_count,
-            count,
-            sum,
-            positive_spans: pos.clone(),
-            negative_spans: neg.clone(),
-            positive_buckets,
-            negative_buckets,
-            custom_values: custom_values.clone(),
-        })
+        .prop_map(
+            move |(
+                counter_reset_hint,
+                count,
+                zero_count,
+                sum,
+                positive_buckets,
+                negative_buckets,
+            )| Histogram {
+                counter_reset_hint,
+                schema,
+                zero_threshold,
+                zero_count,
+                count,
+                sum,
+                positive_spans: pos.clone(),
+                negative_spans: neg.clone(),
+                positive_buckets,
+                negative_buckets,
+                custom_values: custom_values.clone(),
+            },
+        )
 }
 
 fn histogram_series() -> impl Strategy<Value = Vec<(i64, Histogram)>> {
-    (layout(), layout(), proptest::collection::vec((1i64..100_000, any::<bool>()), 1..30)).prop_flat_map(
-        |(a, b, steps)| {
-            let hs: Vec<_> =
-                steps.iter().map(|&(_, second)| histogram_with(if second { b.clone() } else { a.clone() })).collect();
+    (
+        layout(),
+        layout(),
+        proptest::collection::vec((1i64..100_000, any::<bool>()), 1..30),
+    )
+        .prop_flat_map(|(a, b, steps)| {
+            let hs: Vec<_> = steps
+                .iter()
+                .map(|&(_, second)| histogram_with(if second { b.clone() } else { a.clone() }))
+                .collect();
             (Just(steps), hs).prop_map(|(steps, hs)| {
                 let mut t = -50_000i64;
-                steps.iter().zip(hs).map(|(&(dt, _), h)| {
-                    t += dt;
-                    (t, h)
-                })
-                .collect()
+                steps
+                    .iter()
+                    .zip(hs)
+                    .map(|(&(dt, _), h)| {
+                        t += dt;
+                        (t, h)
+                    })
+                    .collect()
             })
-        },
-    )
+        })
 }
 
 proptest! {

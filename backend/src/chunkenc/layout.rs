@@ -4,7 +4,9 @@
 //!
 //! It knows nothing about how counts are encoded per sample.
 
-use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, Span, bucket_count, bucket_indices, is_known_schema};
+use shared::histogram::{
+    CUSTOM_BUCKETS_SCHEMA, Span, bucket_count, bucket_indices, is_known_schema,
+};
 
 use super::ChunkError;
 use super::bits::{BitReader, BitWriter};
@@ -109,9 +111,19 @@ impl Layout {
         }
         let buckets = bucket_count(&positive_spans) + bucket_count(&negative_spans);
         if buckets > r.remaining_bits() {
-            return Err(ChunkError::LayoutTooLarge { what: "buckets", count: buckets, bits_left: r.remaining_bits() });
+            return Err(ChunkError::LayoutTooLarge {
+                what: "buckets",
+                count: buckets,
+                bits_left: r.remaining_bits(),
+            });
         }
-        Ok(Self { schema: schema32, zero_threshold, positive_spans, negative_spans, custom_values })
+        Ok(Self {
+            schema: schema32,
+            zero_threshold,
+            positive_spans,
+            negative_spans,
+            custom_values,
+        })
     }
 
     /// Whether a sample with this schema and threshold shares the bucket boundaries (upstream compares
@@ -123,7 +135,11 @@ impl Layout {
     /// Upstream `CustomBucketBoundsMatch` (float `==`).
     pub(crate) fn same_custom_values(&self, custom_values: &[f64]) -> bool {
         self.custom_values.len() == custom_values.len()
-            && self.custom_values.iter().zip(custom_values).all(|(a, b)| a == b)
+            && self
+                .custom_values
+                .iter()
+                .zip(custom_values)
+                .all(|(a, b)| a == b)
     }
 
     /// Whether the sample has exactly this chunk's spans.
@@ -140,7 +156,9 @@ pub(crate) fn validate(
     sides: [(&'static str, &[Span], usize); 2],
 ) -> Result<(), ChunkError> {
     if !is_known_schema(schema) {
-        return Err(ChunkError::UnknownSchema { schema: i64::from(schema) });
+        return Err(ChunkError::UnknownSchema {
+            schema: i64::from(schema),
+        });
     }
     if schema != CUSTOM_BUCKETS_SCHEMA && !custom_values.is_empty() {
         return Err(ChunkError::UnexpectedCustomValues { schema });
@@ -148,7 +166,11 @@ pub(crate) fn validate(
     for (side, spans, buckets) in sides {
         let described = bucket_count(spans);
         if described != buckets as u64 {
-            return Err(ChunkError::BucketCountMismatch { side, spans: described, buckets });
+            return Err(ChunkError::BucketCountMismatch {
+                side,
+                spans: described,
+                buckets,
+            });
         }
     }
     Ok(())
@@ -163,8 +185,12 @@ pub(crate) fn buckets_decreased<T: Copy + PartialOrd + Default>(
     new_spans: &[Span],
     new: &[T],
 ) -> bool {
-    let mut old_it = bucket_indices(old_spans).zip(old.iter().copied()).peekable();
-    let mut new_it = bucket_indices(new_spans).zip(new.iter().copied()).peekable();
+    let mut old_it = bucket_indices(old_spans)
+        .zip(old.iter().copied())
+        .peekable();
+    let mut new_it = bucket_indices(new_spans)
+        .zip(new.iter().copied())
+        .peekable();
     while let Some(&(oi, ov)) = old_it.peek() {
         match new_it.peek() {
             Some(&(ni, _)) if ni < oi => {
@@ -214,7 +240,11 @@ fn bounded_count(r: &mut BitReader<'_>, what: &'static str) -> Result<usize, Chu
     let count = read_varbit_uint(r).map_err(|_| ChunkError::Truncated { sample: 0 })?;
     let bits_left = r.remaining_bits();
     if count > bits_left {
-        return Err(ChunkError::LayoutTooLarge { what, count, bits_left });
+        return Err(ChunkError::LayoutTooLarge {
+            what,
+            count,
+            bits_left,
+        });
     }
     Ok(count as usize)
 }
@@ -229,7 +259,8 @@ fn write_zero_threshold(w: &mut BitWriter, threshold: f64) {
     let bits = threshold.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
     // A positive normal float with an empty mantissa is what Go's Frexp reports as frac == 0.5.
-    let power_of_two = bits >> 63 == 0 && bits & ((1 << 52) - 1) == 0 && biased != 0 && biased != 0x7ff;
+    let power_of_two =
+        bits >> 63 == 0 && bits & ((1 << 52) - 1) == 0 && biased != 0 && biased != 0x7ff;
     let exp = biased - 1022;
     if power_of_two && (-242..=11).contains(&exp) {
         w.write_byte((exp + 243) as u8);
@@ -254,7 +285,7 @@ fn read_zero_threshold(r: &mut BitReader<'_>) -> Result<f64, ChunkError> {
 fn write_custom_bound(w: &mut BitWriter, bound: f64) {
     let thousandths = bound * 1000.0;
     let whole = (bound * 1000.0).round() as u64 as f64 / 1000.0 == bound;
-    if thousandths < 0.0 || thousandths > 33_554_430.0 || !whole {
+    if !(0.0..=33_554_430.0).contains(&thousandths) || !whole {
         w.write_bit(false);
         w.write_bits(bound.to_bits(), 64);
     } else {
@@ -284,7 +315,13 @@ mod tests {
 
     #[test]
     fn zero_threshold_encodings() {
-        for (threshold, first_byte) in [(0.0, 0u8), (0.5, 243), (1.0, 244), (2f64.powi(-128), 116), (0.3, 255)] {
+        for (threshold, first_byte) in [
+            (0.0, 0u8),
+            (0.5, 243),
+            (1.0, 244),
+            (2f64.powi(-128), 116),
+            (0.3, 255),
+        ] {
             let mut w = BitWriter::with_header(0);
             write_zero_threshold(&mut w, threshold);
             let bytes = w.to_bytes();
@@ -299,7 +336,10 @@ mod tests {
         let layout = Layout {
             schema: CUSTOM_BUCKETS_SCHEMA,
             zero_threshold: 0.0,
-            positive_spans: vec![Span { offset: 0, length: 4 }],
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 4,
+            }],
             negative_spans: vec![],
             custom_values: vec![0.005, 1.0, 33554.43, 1e9, -2.5, 0.1 + 0.2],
         };
@@ -313,17 +353,29 @@ mod tests {
 
     #[test]
     fn unknown_schema_is_rejected() {
-        let layout = Layout { schema: 60, ..Layout::default() };
+        let layout = Layout {
+            schema: 60,
+            ..Layout::default()
+        };
         let mut w = BitWriter::with_header(0);
         layout.write(&mut w);
         let bytes = w.to_bytes();
-        assert_eq!(Layout::read(&mut BitReader::new(&bytes)), Err(ChunkError::UnknownSchema { schema: 60 }));
+        assert_eq!(
+            Layout::read(&mut BitReader::new(&bytes)),
+            Err(ChunkError::UnknownSchema { schema: 60 })
+        );
     }
 
     #[test]
     fn bucket_decrease_detection() {
-        let a = [Span { offset: 0, length: 2 }];
-        let b = [Span { offset: 0, length: 3 }];
+        let a = [Span {
+            offset: 0,
+            length: 2,
+        }];
+        let b = [Span {
+            offset: 0,
+            length: 3,
+        }];
         assert!(!buckets_decreased(&a, &[1, 2], &b, &[1, 2, 0]));
         assert!(buckets_decreased(&a, &[1, 2], &b, &[1, 1, 5]));
         assert!(!buckets_decreased(&b, &[1, 2, 0], &a, &[1, 2]));

@@ -79,7 +79,9 @@ pub enum ChunkError {
         sample: u16,
     },
     /// An XOR value's window claims more than 64 significant bits.
-    #[error("XOR value window of {leading} leading zeros and {sig} significant bits in sample {sample}")]
+    #[error(
+        "XOR value window of {leading} leading zeros and {sig} significant bits in sample {sample}"
+    )]
     BadXorWindow {
         /// Index of the sample being read.
         sample: u16,
@@ -95,7 +97,9 @@ pub enum ChunkError {
         schema: i64,
     },
     /// A histogram layout declares more spans, buckets or bounds than the chunk could possibly hold.
-    #[error("histogram layout declares {count} {what}, more than the chunk's {bits_left} remaining bits allow")]
+    #[error(
+        "histogram layout declares {count} {what}, more than the chunk's {bits_left} remaining bits allow"
+    )]
     LayoutTooLarge {
         /// What was counted (spans, buckets, custom bounds).
         what: &'static str,
@@ -171,11 +175,15 @@ impl SampleIter<'_> {
     /// The first sample with `t >= target_ms`, counting the last sample returned.
     pub fn seek(&mut self, target_ms: i64) -> Option<Decoded> {
         Some(match self {
-            Self::Xor(it) => it.seek(target_ms)?.map(|s| (s.t_ms, SampleValue::Float(s.v))),
-            Self::Histogram(it) => it.seek(target_ms)?.map(|(t, h)| (t, SampleValue::Histogram(Box::new(h)))),
-            Self::FloatHistogram(it) => {
-                it.seek(target_ms)?.map(|(t, h)| (t, SampleValue::FloatHistogram(Box::new(h))))
-            }
+            Self::Xor(it) => it
+                .seek(target_ms)?
+                .map(|s| (s.t_ms, SampleValue::Float(s.v))),
+            Self::Histogram(it) => it
+                .seek(target_ms)?
+                .map(|(t, h)| (t, SampleValue::Histogram(Box::new(h)))),
+            Self::FloatHistogram(it) => it
+                .seek(target_ms)?
+                .map(|(t, h)| (t, SampleValue::FloatHistogram(Box::new(h)))),
         })
     }
 }
@@ -187,8 +195,12 @@ impl Iterator for SampleIter<'_> {
     fn next(&mut self) -> Option<Decoded> {
         Some(match self {
             Self::Xor(it) => it.next()?.map(|s| (s.t_ms, SampleValue::Float(s.v))),
-            Self::Histogram(it) => it.next()?.map(|(t, h)| (t, SampleValue::Histogram(Box::new(h)))),
-            Self::FloatHistogram(it) => it.next()?.map(|(t, h)| (t, SampleValue::FloatHistogram(Box::new(h)))),
+            Self::Histogram(it) => it
+                .next()?
+                .map(|(t, h)| (t, SampleValue::Histogram(Box::new(h)))),
+            Self::FloatHistogram(it) => it
+                .next()?
+                .map(|(t, h)| (t, SampleValue::FloatHistogram(Box::new(h)))),
         })
     }
 }

@@ -19,7 +19,11 @@ pub(crate) fn fits_signed(x: i64, n: u32) -> bool {
 /// Reinterprets an `n`-bit payload as signed: values above `2^(n-1)` are negative.
 #[inline(always)]
 pub(crate) fn sign_extend(bits: u64, n: u32) -> i64 {
-    if n < 64 && bits > (1u64 << (n - 1)) { (bits as i64).wrapping_sub(1i64 << n) } else { bits as i64 }
+    if n < 64 && bits > (1u64 << (n - 1)) {
+        (bits as i64).wrapping_sub(1i64 << n)
+    } else {
+        bits as i64
+    }
 }
 
 /// Writes the prefix for width index `i` (i ones, then a zero unless `i == 8`).
@@ -48,7 +52,9 @@ pub(crate) fn put_varbit_uint(w: &mut BitWriter, value: u64) {
     let i = if value == 0 {
         0
     } else {
-        (1..8).find(|&i| value.leading_zeros() >= 64 - WIDTHS[i]).unwrap_or(8)
+        (1..8)
+            .find(|&i| value.leading_zeros() >= 64 - WIDTHS[i])
+            .unwrap_or(8)
     };
     write_prefix(w, i as u32);
     w.write_bits(value, WIDTHS[i]);
@@ -59,7 +65,11 @@ pub(crate) fn put_varbit_uint(w: &mut BitWriter, value: u64) {
 pub(crate) fn read_varbit_int(r: &mut BitReader<'_>) -> Result<i64, EndOfData> {
     let width = WIDTHS[r.read_prefix(8)? as usize];
     let bits = r.read_bits(width)?;
-    Ok(if width == 0 { 0 } else { sign_extend(bits, width) })
+    Ok(if width == 0 {
+        0
+    } else {
+        sign_extend(bits, width)
+    })
 }
 
 /// Reads an unsigned varbit integer.
@@ -106,7 +116,11 @@ mod tests {
         }
         for v in values {
             let (bytes, _) = encode_int(v);
-            assert_eq!(read_varbit_int(&mut BitReader::new(&bytes)), Ok(v), "value {v}");
+            assert_eq!(
+                read_varbit_int(&mut BitReader::new(&bytes)),
+                Ok(v),
+                "value {v}"
+            );
         }
     }
 

@@ -29,7 +29,11 @@ pub(crate) struct XorState {
 impl XorState {
     /// A stream whose previous value is `value`, with no window yet.
     pub(crate) fn new(value: f64) -> Self {
-        Self { bits: value.to_bits(), leading: 0xff, trailing: 0 }
+        Self {
+            bits: value.to_bits(),
+            leading: 0xff,
+            trailing: 0,
+        }
     }
 
     /// Appends `value` XOR-encoded against the previous one (upstream `xorWrite`).
@@ -80,7 +84,11 @@ impl XorState {
             }
         }
         // Readers start with leading = trailing = 0 (a 64-bit window), as upstream does.
-        let leading = if self.leading == 0xff { 0 } else { u32::from(self.leading) };
+        let leading = if self.leading == 0xff {
+            0
+        } else {
+            u32::from(self.leading)
+        };
         let trailing = u32::from(self.trailing);
         let sig = 64 - leading - trailing;
         let bits = r.read_bits(sig)?;
@@ -108,7 +116,11 @@ impl XorReadError {
     pub(crate) fn at(self, sample: u16) -> ChunkError {
         match self {
             Self::End => ChunkError::Truncated { sample },
-            Self::BadWindow { leading, sig } => ChunkError::BadXorWindow { sample, leading, sig },
+            Self::BadWindow { leading, sig } => ChunkError::BadXorWindow {
+                sample,
+                leading,
+                sig,
+            },
         }
     }
 }
@@ -132,7 +144,13 @@ impl Default for XorAppender {
 impl XorAppender {
     /// An empty chunk.
     pub fn new() -> Self {
-        Self { w: BitWriter::with_header(COUNT_HEADER_LEN), num: 0, t_ms: 0, t_delta: 0, value: XorState::new(0.0) }
+        Self {
+            w: BitWriter::with_header(COUNT_HEADER_LEN),
+            num: 0,
+            t_ms: 0,
+            t_delta: 0,
+            value: XorState::new(0.0),
+        }
     }
 
     /// Samples appended so far.
@@ -151,7 +169,10 @@ impl XorAppender {
             return Err(ChunkError::ChunkFull);
         }
         if self.num > 0 && t_ms <= self.t_ms {
-            return Err(ChunkError::NonIncreasingTimestamp { prev_ms: self.t_ms, t_ms });
+            return Err(ChunkError::NonIncreasingTimestamp {
+                prev_ms: self.t_ms,
+                t_ms,
+            });
         }
         let mut t_delta = 0;
         match self.num {
@@ -218,7 +239,9 @@ fn write_varint(w: &mut BitWriter, x: i64) {
 fn read_uvarint(r: &mut BitReader<'_>, sample: u16) -> Result<u64, ChunkError> {
     let mut x = 0u64;
     for i in 0..10 {
-        let byte = r.read_byte().map_err(|_| ChunkError::Truncated { sample })?;
+        let byte = r
+            .read_byte()
+            .map_err(|_| ChunkError::Truncated { sample })?;
         if byte < 0x80 {
             if i == 9 && byte > 1 {
                 return Err(ChunkError::VarintOverflow { sample });
@@ -248,7 +271,10 @@ impl<'a> XorIter<'a> {
     /// A decoder over a whole chunk (header included).
     pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
         let Some((header, body)) = data.split_first_chunk::<COUNT_HEADER_LEN>() else {
-            return Err(ChunkError::TooShort { len: data.len(), header: COUNT_HEADER_LEN });
+            return Err(ChunkError::TooShort {
+                len: data.len(),
+                header: COUNT_HEADER_LEN,
+            });
         };
         let total = u16::from_be_bytes(*header);
         Ok(Self {
@@ -258,7 +284,11 @@ impl<'a> XorIter<'a> {
             read: 0,
             t_ms: 0,
             t_delta: 0,
-            value: XorState { bits: 0, leading: 0, trailing: 0 },
+            value: XorState {
+                bits: 0,
+                leading: 0,
+                trailing: 0,
+            },
             failed: false,
         })
     }
@@ -283,7 +313,10 @@ impl<'a> XorIter<'a> {
     }
 
     fn current(&self) -> Sample {
-        Sample { t_ms: self.t_ms, v: f64::from_bits(self.value.bits) }
+        Sample {
+            t_ms: self.t_ms,
+            v: f64::from_bits(self.value.bits),
+        }
     }
 
     #[inline(always)]
@@ -340,10 +373,18 @@ impl<'a> XorIter<'a> {
         };
         let old_leading = u32::from(self.value.leading);
         let old_sig = 64 - old_leading - u32::from(self.value.trailing);
-        let (leading, sig) = if new_window { (new_leading, new_sig) } else { (old_leading, old_sig) };
+        let (leading, sig) = if new_window {
+            (new_leading, new_sig)
+        } else {
+            (old_leading, old_sig)
+        };
         used += if new_window { 13 } else { 2 };
         if leading + sig > 64 {
-            return Err(ChunkError::BadXorWindow { sample, leading, sig });
+            return Err(ChunkError::BadXorWindow {
+                sample,
+                leading,
+                sig,
+            });
         }
         let trailing = 64 - leading - sig;
         self.value.leading = leading as u8;

@@ -34,18 +34,28 @@ fn golden_four_samples() {
     let samples = [(1000, 1.0), (16000, 2.0), (31000, 2.0), (46005, 3.0)];
     let bytes = encode(&samples);
     let expected: [u8; 21] = [
-        0x00, 0x04, 0xD0, 0x0F, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x98, 0x75, 0xC2, 0x5F, 0xFF, 0x20, 0x01, 0x76, 0x03,
+        0x00, 0x04, 0xD0, 0x0F, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x98, 0x75, 0xC2, 0x5F, 0xFF, 0x20,
+        0x01, 0x76, 0x03,
     ];
     assert_eq!(bytes.as_ref(), &expected);
     let back = decode_all(&bytes);
-    assert_eq!(back, samples.iter().map(|&(t, v)| (t, f64::to_bits(v))).collect::<Vec<_>>());
+    assert_eq!(
+        back,
+        samples
+            .iter()
+            .map(|&(t, v)| (t, f64::to_bits(v)))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// One sample with a negative timestamp: zig-zag(-1) = 1 -> `01`, then the stale marker's bits.
 #[test]
 fn golden_single_stale_sample() {
     let bytes = encode(&[(-1, f64::from_bits(STALE_NAN_BITS))]);
-    assert_eq!(bytes.as_ref(), &[0x00, 0x01, 0x01, 0x7F, 0xF0, 0, 0, 0, 0, 0, 0x02]);
+    assert_eq!(
+        bytes.as_ref(),
+        &[0x00, 0x01, 0x01, 0x7F, 0xF0, 0, 0, 0, 0, 0, 0x02]
+    );
 }
 
 /// The window-reuse branch: 2.0 -> 3.0 -> 2.0 gives the same xor twice, the second time as `10` + 1 bit.
@@ -54,7 +64,12 @@ fn golden_window_reuse() {
     let bytes = encode(&[(0, 2.0), (1, 3.0), (2, 2.0)]);
     // 00 03 | t 0 -> 00 | 40 00.. | delta 1 -> 01 | 11 01100 000001 1 | dod `0` | `10` `1` | padding
     // bits after the t-delta byte: 1101 1000 0000 1101 01(00 0000)
-    assert_eq!(bytes.as_ref(), &[0x00, 0x03, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xD8, 0x0D, 0x40]);
+    assert_eq!(
+        bytes.as_ref(),
+        &[
+            0x00, 0x03, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xD8, 0x0D, 0x40
+        ]
+    );
     assert_eq!(decode_all(&bytes).len(), 3);
 }
 
@@ -62,16 +77,39 @@ fn golden_window_reuse() {
 fn rejects_non_increasing_timestamps() {
     let mut app = XorAppender::new();
     app.append(10, 1.0).expect("first");
-    assert_eq!(app.append(10, 1.0), Err(ChunkError::NonIncreasingTimestamp { prev_ms: 10, t_ms: 10 }));
-    assert_eq!(app.append(9, 1.0), Err(ChunkError::NonIncreasingTimestamp { prev_ms: 10, t_ms: 9 }));
+    assert_eq!(
+        app.append(10, 1.0),
+        Err(ChunkError::NonIncreasingTimestamp {
+            prev_ms: 10,
+            t_ms: 10
+        })
+    );
+    assert_eq!(
+        app.append(9, 1.0),
+        Err(ChunkError::NonIncreasingTimestamp {
+            prev_ms: 10,
+            t_ms: 9
+        })
+    );
     assert_eq!(app.num_samples(), 1);
 }
 
 #[test]
 fn extreme_timestamps_round_trip() {
-    let samples = [(i64::MIN, 0.0), (-1, 1.0), (i64::MAX - 1, f64::INFINITY), (i64::MAX, f64::NEG_INFINITY)];
+    let samples = [
+        (i64::MIN, 0.0),
+        (-1, 1.0),
+        (i64::MAX - 1, f64::INFINITY),
+        (i64::MAX, f64::NEG_INFINITY),
+    ];
     let bytes = encode(&samples);
-    assert_eq!(decode_all(&bytes), samples.iter().map(|&(t, v)| (t, v.to_bits())).collect::<Vec<_>>());
+    assert_eq!(
+        decode_all(&bytes),
+        samples
+            .iter()
+            .map(|&(t, v)| (t, v.to_bits()))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -90,8 +128,14 @@ fn truncated_chunk_errors_once() {
     let cut = &bytes[..bytes.len() - 2];
     let results: Vec<_> = XorIter::new(cut).expect("header").collect();
     assert_eq!(results.len(), 3);
-    assert!(matches!(results[2], Err(ChunkError::Truncated { sample: 2 })));
-    assert_eq!(XorIter::new(&[0]).err(), Some(ChunkError::TooShort { len: 1, header: 2 }));
+    assert!(matches!(
+        results[2],
+        Err(ChunkError::Truncated { sample: 2 })
+    ));
+    assert_eq!(
+        XorIter::new(&[0]).err(),
+        Some(ChunkError::TooShort { len: 1, header: 2 })
+    );
 }
 
 /// Floats that stress the XOR path: special values, repeats and small changes.
