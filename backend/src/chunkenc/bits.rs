@@ -118,7 +118,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Loads more bytes so that at least 57 bits are available, or all remaining ones.
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
         if let Some(word) = self.data.get(self.next..self.next + 8) {
             let word = u64::from_be_bytes(word.try_into().expect("slice of 8 bytes"));
@@ -175,7 +175,7 @@ impl<'a> BitReader<'a> {
         self.read_bits_slow(n)
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn read_bits_slow(&mut self, n: u32) -> Result<u64, EndOfData> {
         if n > 56 {
             let high = self.read_bits_short(n - 32)?;

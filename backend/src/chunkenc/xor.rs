@@ -236,6 +236,7 @@ fn write_varint(w: &mut BitWriter, x: i64) {
 }
 
 /// Go `binary.ReadUvarint`, including its overflow rule (at most 10 bytes, the 10th at most 1).
+#[inline(always)]
 fn read_uvarint(r: &mut BitReader<'_>, sample: u16) -> Result<u64, ChunkError> {
     let mut x = 0u64;
     for i in 0..10 {
@@ -322,6 +323,15 @@ impl<'a> XorIter<'a> {
     #[inline(always)]
     fn read_next(&mut self) -> Result<(), ChunkError> {
         let sample = self.read;
+        if sample >= 2 {
+            return self.read_later(sample);
+        }
+        self.read_first(sample)
+    }
+
+    /// Samples 0 and 1, which carry varints.
+    #[inline(always)]
+    fn read_first(&mut self, sample: u16) -> Result<(), ChunkError> {
         let end = |_: EndOfData| ChunkError::Truncated { sample };
         match self.read {
             0 => {
@@ -330,8 +340,7 @@ impl<'a> XorIter<'a> {
                 self.value.bits = self.r.read_bits(64).map_err(end)?;
                 return Ok(());
             }
-            1 => self.t_delta = read_uvarint(&mut self.r, sample)?,
-            _ => return self.read_later(sample),
+            _ => self.t_delta = read_uvarint(&mut self.r, sample)?,
         }
         self.t_ms = self.t_ms.wrapping_add(self.t_delta as i64);
         self.value.read(&mut self.r).map_err(|e| e.at(sample))
