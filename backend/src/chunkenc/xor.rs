@@ -353,18 +353,21 @@ impl<'a> XorIter<'a> {
         let end = |_: EndOfData| ChunkError::Truncated { sample };
         self.r.fill();
         let word = self.r.peek();
-        let (dod, mut used) = match (!word).leading_zeros() {
-            0 => (0, 1),
-            1 => (sign_extend((word << 2) >> 50, 14), 16),
-            2 => (sign_extend((word << 3) >> 47, 17), 20),
-            3 => (sign_extend((word << 4) >> 44, 20), 24),
-            _ => {
-                self.r.consume(4).map_err(end)?;
-                let dod = self.r.read_bits(64).map_err(end)?;
-                self.t_delta = self.t_delta.wrapping_add(dod);
-                self.t_ms = self.t_ms.wrapping_add(self.t_delta as i64);
-                return self.value.read(&mut self.r).map_err(|e| e.at(sample));
-            }
+        // The prefix is decided on the top bits with compares, most common first (`0`, then `10`).
+        let (dod, mut used) = if word >> 63 == 0 {
+            (0, 1)
+        } else if word >> 62 == 0b10 {
+            (sign_extend((word << 2) >> 50, 14), 16)
+        } else if word >> 61 == 0b110 {
+            (sign_extend((word << 3) >> 47, 17), 20)
+        } else if word >> 60 == 0b1110 {
+            (sign_extend((word << 4) >> 44, 20), 24)
+        } else {
+            self.r.consume(4).map_err(end)?;
+            let dod = self.r.read_bits(64).map_err(end)?;
+            self.t_delta = self.t_delta.wrapping_add(dod);
+            self.t_ms = self.t_ms.wrapping_add(self.t_delta as i64);
+            return self.value.read(&mut self.r).map_err(|e| e.at(sample));
         };
         self.t_delta = self.t_delta.wrapping_add(dod as u64);
         self.t_ms = self.t_ms.wrapping_add(self.t_delta as i64);
@@ -376,10 +379,8 @@ impl<'a> XorIter<'a> {
         // the choice is close to random for real data.
         let new_window = (control >> 62) & 1 == 1;
         let new_leading = ((control >> 57) & 0x1f) as u32;
-        let new_sig = match ((control >> 51) & 0x3f) as u32 {
-            0 => 64,
-            n => n,
-        };
+        // A 0 in the 6-bit field means 64.
+        let new_sig = ((((control >> 51) as u32).wrapping_sub(1)) & 0x3f) + 1;
         let old_leading = u32::from(self.value.leading);
         let old_sig = 64 - old_leading - u32::from(self.value.trailing);
         let (leading, sig) = if new_window {
