@@ -22,12 +22,17 @@
 //!
 //! # Encoding
 //! - [`XorAppender::append`]`(t_ms, v)` then [`XorAppender::to_bytes`]. Timestamps must strictly
-//!   increase ([`ChunkError::NonIncreasingTimestamp`]); values are stored by bits (NaN payloads and the
-//!   stale marker survive).
+//!   increase ([`ChunkError::NonIncreasingTimestamp`]; upstream's appender leaves that check to the
+//!   head); values are stored by bits (NaN payloads and the stale marker survive). A full chunk
+//!   (`u16::MAX` samples) gives [`ChunkError::ChunkFull`] where upstream panics.
+//! - Bytes are those of current upstream `bstream.go`: the last byte is zero-padded and never empty.
+//!   Prometheus 2.x's older `writeByte` could leave one extra zero byte at the end; readers ignore it
+//!   (`backend/tests/chunkenc_prometheus.rs` compares our encoding with promtool-written blocks).
 //! - [`HistogramAppender::append`]`(t_ms, &Histogram)` and [`FloatHistogramAppender::append`] return
 //!   [`Appended::Yes`], or [`Appended::NeedsNewChunk`] with the [`CounterResetHeader`] the next chunk
 //!   must be created with ([`HistogramAppender::with_header`]); the sample was then not appended.
 //!   [`encode_histograms`] and [`encode_float_histograms`] do that loop and return all chunks.
+//!   A stale histogram (stale-marker `sum`) is written as upstream does: only its sum survives.
 //! - Where upstream cuts a new chunk (counter reset, schema or zero-threshold change, custom bounds
 //!   change, after a stale sample, gauge/counter switch), we cut with the same header. Where upstream
 //!   would *recode* the open chunk because the bucket layout changed (new buckets: forward inserts;
