@@ -1,0 +1,222 @@
+//! Type checking of a parsed tree, as Prometheus's `checkAST` (`promql/parser/parse.go`).
+//!
+//! Children are checked before their parent and the first error is returned, so the reported
+//! error is the one Prometheus reports first. Two normalisations happen here too, as upstream:
+//! set operators get many-to-many matching, and binary expressions that are not between two
+//! instant vectors lose their vector matching.
+
+use super::ast::{BinaryExpr, Call, Cardinality, Expr, Span, ValueType};
+use super::error::ParseError;
+use super::functions::Arity;
+use super::lexer::go_quote;
+
+/// Checks `expr` and everything below it.
+pub fn check(input: &str, expr: &mut Expr) -> Result<ValueType, ParseError> {
+    Checker { input }.check(expr, false)
+}
+
+struct Checker<'a> {
+    input: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, span: Span, message: impl std::fmt::Display) -> ParseError {
+        ParseError::new(self.input, span, message)
+    }
+
+    fn expect_type(&self, expr: &mut Expr, want: ValueType, context: &str) -> Result<(), ParseError> {
+        let got = self.check(expr, false)?;
+        if got != want {
+            return Err(self.error(expr.span(), format!("expected type {want} in {context}, got {got}")));
+        }
+        Ok(())
+    }
+
+    /// `bypass_empty_matcher_check` is set for `info()`'s label-selector argument.
+    fn check(&self, expr: &mut Expr, bypass_empty_matcher_check: bool) -> Result<ValueType, ParseError> {
+        match expr {
+            Expr::Number(_) | Expr::String(_) => {}
+            Expr::Aggregate(agg) => {
+                self.expect_type(&mut agg.expr, ValueType::InstantVector, "aggregation expression")?;
+                if let (Some(param), Some(want)) = (agg.param.as_deref_mut(), agg.op.param_type()) {
+                    self.expect_type(param, want, "aggregation parameter")?;
+                }
+            }
+            Expr::Binary(bin) => self.check_binary(bin)?,
+            Expr::Call(call) => self.check_call(call)?,
+            Expr::Paren(p) => {
+                self.check(&mut p.expr, false)?;
+            }
+            Expr::Unary(u) => {
+                let t = self.check(&mut u.expr, false)?;
+                if t != ValueType::Scalar && t != ValueType::InstantVector {
+                    return Err(self.error(
+                        u.span,
+                        format!("unary expression only allowed on expressions of type scalar or instant vector, got \"{t}\""),
+                    ));
+                }
+            }
+            Expr::Subquery(sq) => {
+                let t = self.check(&mut sq.expr, false)?;
+                if t != ValueType::InstantVector {
+                    return Err(self.error(
+                        sq.span,
+                        format!("subquery is only allowed on instant vector, got {} instead", internal_name(t)),
+                    ));
+                }
+            }
+            Expr::MatrixSelector(ms) => self.check_selector(&ms.selector, false)?,
+            Expr::VectorSelector(vs) => self.check_selector(vs, bypass_empty_matcher_check)?,
+        }
+        Ok(expr.value_type())
+    }
+
+    fn check_selector(&self, vs: &super::ast::VectorSelector, bypass_empty: bool) -> Result<(), ParseError> {
+        if let Some(name) = &vs.name {
+            // The name written before the braces is the last matcher; another one for
+            // `__name__` means the name was given twice.
+            let before = vs.matchers.len().saturating_sub(1);
+            if let Some(m) = vs.matchers[..before].iter().find(|m| m.name() == shared::labels::METRIC_NAME) {
+                return Err(self.error(
+                    vs.span,
+                    format!("metric name must not be set twice: {} or {}", go_quote(name), go_quote(m.value())),
+                ));
+            }
+            return Ok(());
+        }
+        if !bypass_empty && vs.matchers.iter().all(|m| m.matches_empty()) {
+            return Err(self.error(vs.span, "vector selector must contain at least one non-empty matcher"));
+        }
+        Ok(())
+    }
+
+    fn check_binary(&self, bin: &mut BinaryExpr) -> Result<(), ParseError> {
+        let lt = self.check(&mut bin.lhs, false)?;
+        let rt = self.check(&mut bin.rhs, false)?;
+        let op = bin.op;
+        if bin.return_bool && !op.is_comparison() {
+            return Err(self.error(self.operator_span(bin), "bool modifier can only be used on comparison operators"));
+        }
+        if op.is_comparison() && !bin.return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
+            return Err(self.error(self.operator_span(bin), "comparisons between scalars must use BOOL modifier"));
+        }
+        if let Some(m) = &mut bin.matching {
+            if op.is_set_operator() && m.card == Cardinality::OneToOne {
+                m.card = Cardinality::ManyToMany;
+            }
+            if m.on
+                && let Some(l) = m.labels.iter().find(|l| m.include.contains(l))
+            {
+                let message = format!("label {} must not occur in ON and GROUP clause at once", go_quote(l));
+                return Err(self.error(self.operator_span(bin), message));
+            }
+        }
+        for (t, side) in [(lt, &bin.lhs), (rt, &bin.rhs)] {
+            if t != ValueType::Scalar && t != ValueType::InstantVector {
+                return Err(self.error(side.span(), "binary expression must contain only scalar and instant vector types"));
+            }
+        }
+        let both_vectors = lt == ValueType::InstantVector && rt == ValueType::InstantVector;
+        if let Some(m) = &bin.matching {
+            let has_fill = m.fill.lhs.is_some() || m.fill.rhs.is_some();
+            if !both_vectors {
+                if !m.labels.is_empty() {
+                    return Err(self.error(bin.span, "vector matching only allowed between instant vectors"));
+                }
+                if has_fill {
+                    return Err(self.error(bin.span, "filling in missing series only allowed between instant vectors"));
+                }
+            } else if op.is_set_operator() {
+                if matches!(m.card, Cardinality::OneToMany | Cardinality::ManyToOne) {
+                    return Err(self.error(bin.span, format!("no grouping allowed for \"{}\" operation", op.as_str())));
+                }
+                if has_fill {
+                    return Err(self.error(bin.span, "filling in missing series not allowed for set operators"));
+                }
+            }
+        }
+        if !both_vectors {
+            bin.matching = None;
+        }
+        if (lt == ValueType::Scalar || rt == ValueType::Scalar) && op.is_set_operator() {
+            return Err(self.error(
+                bin.span,
+                format!("set operator \"{}\" not allowed in binary scalar expression", op.as_str()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The operator and its modifiers, without surrounding space (upstream's `opRange`).
+    fn operator_span(&self, bin: &BinaryExpr) -> Span {
+        let bytes = self.input.as_bytes();
+        let (mut start, mut end) = (bin.lhs.span().end, bin.rhs.span().start);
+        while start < end && bytes.get(start).is_some_and(u8::is_ascii_whitespace) {
+            start += 1;
+        }
+        while end > start && bytes.get(end - 1).is_some_and(u8::is_ascii_whitespace) {
+            end -= 1;
+        }
+        Span::new(start, end)
+    }
+
+    fn check_call(&self, call: &mut Call) -> Result<(), ParseError> {
+        let f = call.function;
+        let n = call.args.len();
+        let name = go_quote(f.name);
+        let message = match (f.arity, f.max_args()) {
+            (Arity::Fixed, _) if n != f.arg_types.len() => {
+                Some(format!("expected {} argument(s) in call to {name}, got {n}", f.arg_types.len()))
+            }
+            _ if n < f.min_args() => {
+                Some(format!("expected at least {} argument(s) in call to {name}, got {n}", f.min_args()))
+            }
+            (_, Some(max)) if n > max => Some(format!("expected at most {max} argument(s) in call to {name}, got {n}")),
+            _ => None,
+        };
+        if let Some(message) = message {
+            return Err(self.error(call.span, message));
+        }
+        let mut bypass_second = false;
+        if f.name == "info"
+            && let Some(second) = call.args.get(1)
+        {
+            if second.value_type() != ValueType::InstantVector {
+                let message = format!(
+                    "expected type {} in call to function \"info\", got {}",
+                    ValueType::InstantVector,
+                    second.value_type()
+                );
+                return Err(self.error(call.span, message));
+            }
+            match second {
+                Expr::VectorSelector(vs) if vs.name.is_some() => {
+                    return Err(self.error(second.span(), "expected label selectors only, got vector selector instead"));
+                }
+                Expr::VectorSelector(_) => bypass_second = true,
+                _ => return Err(self.error(second.span(), "expected label selectors only")),
+            }
+        }
+        for (i, arg) in call.args.iter_mut().enumerate() {
+            let Some(want) = f.arg_type(i) else { break };
+            let got = self.check(arg, bypass_second && i == 1)?;
+            if got != want {
+                return Err(self.error(
+                    arg.span(),
+                    format!("expected type {want} in call to function {}, got {got}", go_quote(f.name)),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prometheus's internal `ValueType` strings, used by a few messages.
+fn internal_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Scalar => "scalar",
+        ValueType::InstantVector => "vector",
+        ValueType::RangeVector => "matrix",
+        ValueType::String => "string",
+    }
+}

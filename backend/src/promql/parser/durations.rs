@@ -1,0 +1,187 @@
+//! Durations in ranges, subquery steps and `offset`: literals and Prometheus 3's experimental
+//! duration expressions (`[26m+4m]`, `[step()*2]`, `offset min_of(step(), 1s)`).
+//!
+//! Inside brackets a full expression is allowed (`+ -` below `* / %` below right-associative
+//! `^`, a sign binding like `*`). After `offset` only a single term is taken (a signed literal,
+//! `step()`, `range()`, `min_of`/`max_of`, or a parenthesised expression), so in
+//! `m offset 1m + 2` the `+ 2` applies to the selector, as upstream's `offset_duration_expr`
+//! rule resolves it. Evaluating the expressions is left to the engine
+//! ([`DurationExpr::evaluate_seconds`]).
+
+use super::ast::{BinaryOp, DurationExpr, NumberLiteral, Span, UnaryOp};
+use super::lexer::TokenKind;
+use super::parse::{PResult, Parser};
+
+/// Largest magnitude in seconds that fits a Go `time.Duration` (int64 nanoseconds).
+const MAX_DURATION_SECONDS: f64 = 9_223_372_036.854_775;
+
+impl Parser<'_> {
+    /// Whether a token can begin a duration inside brackets.
+    pub(super) fn can_start_duration(kind: TokenKind) -> bool {
+        matches!(
+            kind,
+            TokenKind::Number
+                | TokenKind::Duration
+                | TokenKind::Add
+                | TokenKind::Sub
+                | TokenKind::Step
+                | TokenKind::Range
+                | TokenKind::MinOf
+                | TokenKind::MaxOf
+                | TokenKind::LeftParen
+        )
+    }
+
+    /// A range or step: a duration expression whose value, when it is a literal, is positive.
+    pub(super) fn parse_positive_duration(&mut self) -> PResult<DurationExpr> {
+        let expr = self.parse_duration_expr(0)?;
+        if let DurationExpr::Literal(n) = &expr
+            && n.value <= 0.0
+        {
+            return Err(self.error(n.span, "duration must be greater than 0"));
+        }
+        Ok(expr)
+    }
+
+    /// The duration after `offset`: one term, see the module docs.
+    pub(super) fn parse_offset_duration(&mut self) -> PResult<DurationExpr> {
+        let sign = match self.peek_kind() {
+            TokenKind::Add => Some(UnaryOp::Pos),
+            TokenKind::Sub => Some(UnaryOp::Neg),
+            _ => None,
+        };
+        let sign_token = self.peek();
+        if sign.is_some() {
+            self.advance();
+        }
+        let term = match self.peek_kind() {
+            TokenKind::Number | TokenKind::Duration => DurationExpr::Literal(self.parse_duration_literal()?),
+            TokenKind::Step | TokenKind::Range | TokenKind::MinOf | TokenKind::MaxOf => self.parse_duration_primary()?,
+            TokenKind::LeftParen if sign.is_some() => self.parse_duration_primary()?,
+            TokenKind::LeftParen => return self.parse_duration_expr(0),
+            _ => return Err(self.unexpected("offset", "number, duration, step(), or range()")),
+        };
+        match sign {
+            Some(op) => self.apply_sign(op, sign_token.span, term),
+            None => Ok(term),
+        }
+    }
+
+    /// Binary duration operators with precedence at least `min_precedence`.
+    fn parse_duration_expr(&mut self, min_precedence: u8) -> PResult<DurationExpr> {
+        let mut lhs = self.parse_duration_unary()?;
+        loop {
+            let op = match self.peek_kind() {
+                TokenKind::Add => BinaryOp::Add,
+                TokenKind::Sub => BinaryOp::Sub,
+                TokenKind::Mul => BinaryOp::Mul,
+                TokenKind::Div => BinaryOp::Div,
+                TokenKind::Mod => BinaryOp::Mod,
+                TokenKind::Pow => BinaryOp::Pow,
+                _ => return Ok(lhs),
+            };
+            let precedence = op.precedence();
+            if precedence < min_precedence {
+                return Ok(lhs);
+            }
+            let op_token = self.advance();
+            let next_min = if op.is_right_associative() { precedence } else { precedence + 1 };
+            let rhs = self.parse_duration_expr(next_min)?;
+            self.duration_feature(lhs.span())?;
+            if let DurationExpr::Literal(n) = &rhs
+                && n.value == 0.0
+            {
+                match op {
+                    BinaryOp::Div => return Err(self.error(op_token.span, "division by zero")),
+                    BinaryOp::Mod => return Err(self.error(op_token.span, "modulo by zero")),
+                    _ => {}
+                }
+            }
+            let span = lhs.span().to(rhs.span());
+            lhs = DurationExpr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+        }
+    }
+
+    fn parse_duration_unary(&mut self) -> PResult<DurationExpr> {
+        let op = match self.peek_kind() {
+            TokenKind::Add => UnaryOp::Pos,
+            TokenKind::Sub => UnaryOp::Neg,
+            _ => return self.parse_duration_primary(),
+        };
+        let op_token = self.advance();
+        let operand = self.parse_duration_expr(BinaryOp::Pow.precedence())?;
+        self.apply_sign(op, op_token.span, operand)
+    }
+
+    /// Folds a sign into a literal, wraps anything else in a negation (`+` is dropped).
+    fn apply_sign(&self, op: UnaryOp, op_span: Span, operand: DurationExpr) -> PResult<DurationExpr> {
+        let span = op_span.to(operand.span());
+        match operand {
+            DurationExpr::Literal(mut n) => {
+                if op == UnaryOp::Neg {
+                    n.value = -n.value;
+                }
+                if n.value.abs() > MAX_DURATION_SECONDS {
+                    return Err(self.error(op_span, "duration out of range"));
+                }
+                n.span = span;
+                Ok(DurationExpr::Literal(n))
+            }
+            other if op == UnaryOp::Neg => Ok(DurationExpr::Unary { op, expr: Box::new(other), span }),
+            other => Ok(other),
+        }
+    }
+
+    fn parse_duration_primary(&mut self) -> PResult<DurationExpr> {
+        let token = self.peek();
+        match token.kind {
+            TokenKind::Number | TokenKind::Duration => Ok(DurationExpr::Literal(self.parse_duration_literal()?)),
+            TokenKind::Step | TokenKind::Range => {
+                self.advance();
+                self.expect(TokenKind::LeftParen, "", "")?;
+                let close = self.expect(TokenKind::RightParen, "", "")?;
+                let span = token.span.to(close.span);
+                self.duration_feature(span)?;
+                Ok(if token.kind == TokenKind::Step { DurationExpr::Step(span) } else { DurationExpr::Range(span) })
+            }
+            TokenKind::MinOf | TokenKind::MaxOf => {
+                self.advance();
+                self.expect(TokenKind::LeftParen, "", "")?;
+                let lhs = self.parse_duration_expr(0)?;
+                self.expect(TokenKind::Comma, "", "")?;
+                let rhs = self.parse_duration_expr(0)?;
+                let close = self.expect(TokenKind::RightParen, "", "")?;
+                let span = token.span.to(close.span);
+                self.duration_feature(span)?;
+                let max = token.kind == TokenKind::MaxOf;
+                Ok(DurationExpr::Extremum { max, lhs: Box::new(lhs), rhs: Box::new(rhs), span })
+            }
+            TokenKind::LeftParen => {
+                self.advance();
+                let inner = self.parse_duration_expr(0)?;
+                let close = self.expect(TokenKind::RightParen, "", "")?;
+                let span = token.span.to(close.span);
+                self.duration_feature(span)?;
+                Ok(DurationExpr::Paren { expr: Box::new(inner), span })
+            }
+            _ => Err(self.unexpected("", "")),
+        }
+    }
+
+    /// A number or duration, rejected when it does not fit a Go `time.Duration`.
+    fn parse_duration_literal(&mut self) -> PResult<NumberLiteral> {
+        let literal = self.parse_number_literal()?;
+        if literal.value.abs() > MAX_DURATION_SECONDS {
+            return Err(self.error(literal.span, "duration out of range"));
+        }
+        Ok(literal)
+    }
+
+    fn duration_feature(&self, span: Span) -> PResult<()> {
+        if self.options.duration_expressions {
+            Ok(())
+        } else {
+            Err(self.error(span, "experimental duration expression is not enabled"))
+        }
+    }
+}
