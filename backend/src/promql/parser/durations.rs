@@ -45,6 +45,7 @@ impl Parser<'_> {
 
     /// The duration after `offset`: one term, see the module docs.
     pub(super) fn parse_offset_duration(&mut self) -> PResult<DurationExpr> {
+        self.duration_context = ("offset", "number, duration, step(), or range()");
         let sign = match self.peek_kind() {
             TokenKind::Add => Some(UnaryOp::Pos),
             TokenKind::Sub => Some(UnaryOp::Neg),
@@ -59,7 +60,7 @@ impl Parser<'_> {
             TokenKind::Step | TokenKind::Range | TokenKind::MinOf | TokenKind::MaxOf => self.parse_duration_primary()?,
             TokenKind::LeftParen if sign.is_some() => self.parse_duration_primary()?,
             TokenKind::LeftParen => return self.parse_duration_expr(0),
-            _ => return Err(self.unexpected("offset", "number, duration, step(), or range()")),
+            _ => return Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
         };
         match sign {
             Some(op) => self.apply_sign(op, sign_token.span, term),
@@ -138,7 +139,7 @@ impl Parser<'_> {
             TokenKind::Number | TokenKind::Duration => Ok(DurationExpr::Literal(self.parse_duration_literal()?)),
             TokenKind::Step | TokenKind::Range => {
                 self.advance();
-                self.expect(TokenKind::LeftParen, "", "")?;
+                self.expect(TokenKind::LeftParen, self.duration_context.0, self.duration_context.1)?;
                 let close = self.expect(TokenKind::RightParen, "", "")?;
                 let span = token.span.to(close.span);
                 self.duration_feature(span)?;
@@ -146,7 +147,7 @@ impl Parser<'_> {
             }
             TokenKind::MinOf | TokenKind::MaxOf => {
                 self.advance();
-                self.expect(TokenKind::LeftParen, "", "")?;
+                self.expect(TokenKind::LeftParen, self.duration_context.0, self.duration_context.1)?;
                 let lhs = self.parse_duration_expr(0)?;
                 self.expect(TokenKind::Comma, "", "")?;
                 let rhs = self.parse_duration_expr(0)?;
@@ -164,7 +165,7 @@ impl Parser<'_> {
                 self.duration_feature(span)?;
                 Ok(DurationExpr::Paren { expr: Box::new(inner), span })
             }
-            _ => Err(self.unexpected("", "")),
+            _ => Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
         }
     }
 

@@ -122,8 +122,8 @@ impl Token {
         match kind {
             TokenKind::Eof => "end of input".to_owned(),
             TokenKind::Error => "error".to_owned(),
-            TokenKind::Identifier => format!("identifier {}", quote_short(text)),
-            TokenKind::MetricIdentifier => format!("metric identifier {}", quote_short(text)),
+            TokenKind::Identifier => format!("identifier {}", go_quote(text)),
+            TokenKind::MetricIdentifier => format!("metric identifier {}", go_quote(text)),
             TokenKind::Number => format!("number {}", quote_short(text)),
             TokenKind::Duration => format!("duration {}", quote_short(text)),
             TokenKind::String => format!("string {}", quote_short(text)),
@@ -183,6 +183,7 @@ pub fn lex(input: &str) -> Lexed {
         paren_depth: 0,
         brace_open: false,
         bracket_open: false,
+        bracket_statements: false,
         got_colon: false,
         got_duration: false,
     };
@@ -201,6 +202,8 @@ struct Lexer<'a> {
     paren_depth: i64,
     brace_open: bool,
     bracket_open: bool,
+    /// Inside brackets after the first number: upstream lexes the rest with its statement rules.
+    bracket_statements: bool,
     got_colon: bool,
     got_duration: bool,
 }
@@ -218,7 +221,7 @@ impl Lexer<'_> {
             }
             if self.brace_open {
                 self.lex_inside_braces(start)?;
-            } else if self.bracket_open {
+            } else if self.bracket_open && !self.bracket_statements {
                 self.lex_duration_expr(start)?;
             } else {
                 self.lex_statement(start)?;
@@ -229,10 +232,12 @@ impl Lexer<'_> {
     fn at_eof(&mut self, start: usize) -> LexResult {
         let message = if self.brace_open {
             "unexpected end of input inside braces"
-        } else if self.bracket_open {
+        } else if self.bracket_open && !self.bracket_statements {
             "unexpected end of input in duration expression"
         } else if self.paren_depth != 0 {
             "unclosed left parenthesis"
+        } else if self.bracket_open {
+            "unclosed left bracket"
         } else {
             self.tokens.push(Token { kind: TokenKind::Eof, span: Span::new(start, start) });
             return Ok(());
@@ -314,27 +319,42 @@ impl Lexer<'_> {
             b'0'..=b'9' => return self.lex_number_or_duration(start),
             b'.' if next.is_some_and(|n| n.is_ascii_digit()) => return self.lex_number_or_duration(start),
             b'"' | b'\'' | b'`' => return self.lex_string(start, b),
+            b':' if self.bracket_open => {
+                if self.got_colon {
+                    return self.fail(start, "unexpected colon ':'".to_owned());
+                }
+                self.got_colon = true;
+                TokenKind::Colon
+            }
+            b if is_alpha(b) && self.bracket_open => return self.lex_duration_keyword(start, "expected ':'"),
             b if is_alpha(b) || b == b':' => return self.lex_keyword_or_identifier(start),
             b'(' => {
                 self.paren_depth += 1;
                 TokenKind::LeftParen
             }
             b')' => {
-                self.emit(TokenKind::RightParen, start);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
+                    // Upstream's lexer overwrites the `)` item with the error, positioned after it.
                     return self.fail(self.pos, "unexpected right parenthesis ')'".to_owned());
                 }
-                return Ok(());
+                TokenKind::RightParen
             }
             b'{' => {
                 self.brace_open = true;
                 TokenKind::LeftBrace
             }
+            b'[' if self.bracket_open => return self.fail(start, "unexpected left bracket '['".to_owned()),
             b'[' => {
                 self.got_colon = false;
                 self.bracket_open = true;
+                self.bracket_statements = false;
                 TokenKind::LeftBracket
+            }
+            b']' if self.bracket_open => {
+                self.bracket_open = false;
+                self.bracket_statements = false;
+                TokenKind::RightBracket
             }
             b']' => return self.fail(start, "unexpected right bracket ']'".to_owned()),
             _ => {
@@ -394,6 +414,7 @@ impl Lexer<'_> {
         let kind = match b {
             b']' => {
                 self.bracket_open = false;
+                self.bracket_statements = false;
                 self.got_colon = false;
                 TokenKind::RightBracket
             }
@@ -412,12 +433,12 @@ impl Lexer<'_> {
                 TokenKind::LeftParen
             }
             b')' => {
-                self.emit(TokenKind::RightParen, start);
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
+                    // Upstream's lexer overwrites the `)` item with the error, positioned after it.
                     return self.fail(self.pos, "unexpected right parenthesis ')'".to_owned());
                 }
-                return Ok(());
+                TokenKind::RightParen
             }
             b'+' => TokenKind::Add,
             b'-' => TokenKind::Sub,
@@ -429,30 +450,43 @@ impl Lexer<'_> {
             b'[' => return self.fail(start, "unexpected left bracket '['".to_owned()),
             b'0'..=b'9' => {
                 self.got_duration = true;
+                self.bracket_statements = true;
                 return self.lex_number_or_duration(start);
             }
             b'.' if self.peek().is_some_and(|n| n.is_ascii_digit()) => {
                 self.got_duration = true;
+                self.bracket_statements = true;
                 return self.lex_number_or_duration(start);
             }
-            b if is_alpha(b) => {
-                while self.peek().is_some_and(is_alpha) {
-                    self.pos += 1;
-                }
-                match self.input[start..self.pos].to_ascii_lowercase().as_str() {
-                    "step" => TokenKind::Step,
-                    "range" => TokenKind::Range,
-                    "max_of" => TokenKind::MaxOf,
-                    "min_of" => TokenKind::MinOf,
-                    _ => {
-                        let c = self.char_at(start);
-                        return self.fail(start, format!("unexpected character in duration expression: {c:?}"));
-                    }
-                }
-            }
+            b if is_alpha(b) => return self.lex_duration_keyword(start, ""),
             _ => {
                 let c = self.char_at(start);
                 return self.fail(start, format!("unexpected character in duration expression: {c:?}"));
+            }
+        };
+        self.emit(kind, start);
+        Ok(())
+    }
+
+    /// `step`, `range`, `min_of`, `max_of` inside brackets (upstream's `scanDurationKeyword`);
+    /// any other word is an error, worded per lexer state as upstream does.
+    fn lex_duration_keyword(&mut self, start: usize, expected: &str) -> LexResult {
+        while self.peek().is_some_and(is_alpha) {
+            self.pos += 1;
+        }
+        let kind = match self.input[start..self.pos].to_ascii_lowercase().as_str() {
+            "step" => TokenKind::Step,
+            "range" => TokenKind::Range,
+            "max_of" => TokenKind::MaxOf,
+            "min_of" => TokenKind::MinOf,
+            _ => {
+                let c = self.char_at(start);
+                let message = if expected.is_empty() {
+                    format!("unexpected character in duration expression: {c:?}")
+                } else {
+                    format!("unexpected character: {c:?}, {expected}")
+                };
+                return self.fail(start, message);
             }
         };
         self.emit(kind, start);

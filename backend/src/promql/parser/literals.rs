@@ -20,7 +20,11 @@ pub fn number(text: &str) -> Result<f64, String> {
     if lower.starts_with("0x") || !underscores_ok(&lower) {
         return Err(invalid());
     }
-    lower.replace('_', "").parse::<f64>().map_err(|_| invalid())
+    let value = lower.replace('_', "").parse::<f64>().map_err(|_| invalid())?;
+    if value.is_infinite() {
+        return Err(format!("strconv.ParseFloat: parsing {}: value out of range", super::lexer::go_quote(text)));
+    }
+    Ok(value)
 }
 
 /// `strconv.ParseInt(s, 0, 64)`: base prefixes, a leading `0` for octal, `_` between digits.
@@ -90,7 +94,13 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
         let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
-        let index = UNITS[next_unit..].iter().position(|(u, _)| *u == unit).ok_or_else(invalid)? + next_unit;
+        let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
+            let (unit, text) = (super::lexer::go_quote(unit), super::lexer::go_quote(text));
+            return Err(format!("unknown unit {unit} in duration {text}"));
+        };
+        if index < next_unit {
+            return Err(invalid());
+        }
         next_unit = index + 1;
         total_ms = count
             .checked_mul(UNITS[index].1)

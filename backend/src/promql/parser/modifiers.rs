@@ -43,8 +43,9 @@ impl Parser<'_> {
 
     fn parse_range_or_subquery(&mut self, expr: Expr) -> PResult<Expr> {
         let open = self.advance();
+        self.duration_context = ("subquery or range selector", "number, duration, step(), or range()");
         if !Self::can_start_duration(self.peek_kind()) {
-            return Err(self.unexpected("subquery or range selector", "number, duration, step(), or range()"));
+            return Err(self.unexpected(self.duration_context.0, self.duration_context.1));
         }
         let range = self.parse_positive_duration()?;
         match self.peek_kind() {
@@ -66,15 +67,11 @@ impl Parser<'_> {
             }
             TokenKind::Colon => {
                 self.advance();
+                self.duration_context = ("subquery selector", "number, duration, step(), range(), or \"]\"");
                 let step = match self.peek_kind() {
                     TokenKind::RightBracket => None,
                     kind if Self::can_start_duration(kind) => Some(self.parse_positive_duration()?),
-                    _ => {
-                        return Err(self.unexpected(
-                            "subquery selector",
-                            "number, duration, step(), range(), or \"]\"",
-                        ));
-                    }
+                    _ => return Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
                 };
                 let close = self.expect(TokenKind::RightBracket, "subquery selector", "\"]\"")?;
                 let span = expr.span().to(close.span);

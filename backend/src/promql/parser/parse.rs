@@ -65,12 +65,14 @@ pub(super) struct Parser<'a> {
     lex_error: Option<String>,
     pos: usize,
     pub(super) options: ParseOptions,
+    /// Context and expectation for errors inside the duration being parsed.
+    pub(super) duration_context: (&'static str, &'static str),
 }
 
 impl<'a> Parser<'a> {
     fn new(input: &'a str, options: ParseOptions) -> Self {
         let lexed = lexer::lex(input);
-        Self { input, tokens: lexed.tokens, lex_error: lexed.error, pos: 0, options }
+        Self { input, tokens: lexed.tokens, lex_error: lexed.error, pos: 0, options, duration_context: ("", "") }
     }
 
     fn parse_top(&mut self) -> PResult<Expr> {
@@ -213,17 +215,11 @@ impl<'a> Parser<'a> {
                 Ok(Expr::Paren(ParenExpr { expr: Box::new(inner), span: token.span.to(close.span) }))
             }
             TokenKind::LeftBrace => self.parse_vector_selector(None),
-            TokenKind::Aggregator(op) => match self.peek_at(1).kind {
-                TokenKind::LeftParen | TokenKind::By | TokenKind::Without => self.parse_aggregate(op),
-                kind if can_follow_expr(kind) => {
-                    let name = self.advance();
-                    self.parse_vector_selector(Some(name))
-                }
-                _ => {
-                    self.advance();
-                    Err(self.unexpected("aggregation", ""))
-                }
-            },
+            TokenKind::Aggregator(op)
+                if matches!(self.peek_at(1).kind, TokenKind::LeftParen | TokenKind::By | TokenKind::Without) =>
+            {
+                self.parse_aggregate(op)
+            }
             TokenKind::Identifier
             | TokenKind::Start
             | TokenKind::End
@@ -415,14 +411,4 @@ fn is_metric_identifier(kind: TokenKind) -> bool {
             | MaxOf
             | MinOf
     )
-}
-
-/// Tokens that may follow a complete expression, so a keyword before them is a metric name.
-fn can_follow_expr(kind: TokenKind) -> bool {
-    use TokenKind::*;
-    binary_op(kind).is_some()
-        || matches!(
-            kind,
-            Eof | RightParen | RightBracket | Comma | LeftBrace | LeftBracket | Offset | At | Anchored | Smoothed
-        )
 }
