@@ -10,6 +10,7 @@ use std::fmt;
 use shared::labels::Matcher;
 
 use super::functions::Function;
+pub use super::operators::{AggregateOp, BinaryOp, UnaryOp};
 
 /// A byte range `[start, end)` in the query text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -228,84 +229,6 @@ pub struct Call {
     pub span: Span,
 }
 
-/// An aggregation operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The variants are the PromQL keywords.
-pub enum AggregateOp {
-    Sum,
-    Avg,
-    Count,
-    Min,
-    Max,
-    Group,
-    Stddev,
-    Stdvar,
-    Topk,
-    Bottomk,
-    Quantile,
-    CountValues,
-    Limitk,
-    LimitRatio,
-}
-
-impl AggregateOp {
-    /// Every operator, for lookups.
-    pub const ALL: [AggregateOp; 14] = [
-        AggregateOp::Sum,
-        AggregateOp::Avg,
-        AggregateOp::Count,
-        AggregateOp::Min,
-        AggregateOp::Max,
-        AggregateOp::Group,
-        AggregateOp::Stddev,
-        AggregateOp::Stdvar,
-        AggregateOp::Topk,
-        AggregateOp::Bottomk,
-        AggregateOp::Quantile,
-        AggregateOp::CountValues,
-        AggregateOp::Limitk,
-        AggregateOp::LimitRatio,
-    ];
-
-    /// The keyword.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AggregateOp::Sum => "sum",
-            AggregateOp::Avg => "avg",
-            AggregateOp::Count => "count",
-            AggregateOp::Min => "min",
-            AggregateOp::Max => "max",
-            AggregateOp::Group => "group",
-            AggregateOp::Stddev => "stddev",
-            AggregateOp::Stdvar => "stdvar",
-            AggregateOp::Topk => "topk",
-            AggregateOp::Bottomk => "bottomk",
-            AggregateOp::Quantile => "quantile",
-            AggregateOp::CountValues => "count_values",
-            AggregateOp::Limitk => "limitk",
-            AggregateOp::LimitRatio => "limit_ratio",
-        }
-    }
-
-    /// The type of the parameter before the vector argument, for those that take one.
-    pub fn param_type(self) -> Option<ValueType> {
-        match self {
-            AggregateOp::Topk
-            | AggregateOp::Bottomk
-            | AggregateOp::Quantile
-            | AggregateOp::Limitk
-            | AggregateOp::LimitRatio => Some(ValueType::Scalar),
-            AggregateOp::CountValues => Some(ValueType::String),
-            _ => None,
-        }
-    }
-
-    /// Behind `--enable-feature=promql-experimental-functions` upstream.
-    pub fn is_experimental(self) -> bool {
-        matches!(self, AggregateOp::Limitk | AggregateOp::LimitRatio)
-    }
-}
-
 /// `by (...)` or `without (...)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grouping {
@@ -328,96 +251,6 @@ pub struct AggregateExpr {
     pub grouping: Grouping,
     /// From the operator to the closing parenthesis.
     pub span: Span,
-}
-
-/// A binary operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The variants are the PromQL operators.
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    Atan2,
-    Eql,
-    Neq,
-    Gtr,
-    Lss,
-    Gte,
-    Lte,
-    /// `</`: trims the upper part of native histograms.
-    TrimUpper,
-    /// `>/`: trims the lower part of native histograms.
-    TrimLower,
-    And,
-    Or,
-    Unless,
-}
-
-impl BinaryOp {
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "+",
-            BinaryOp::Sub => "-",
-            BinaryOp::Mul => "*",
-            BinaryOp::Div => "/",
-            BinaryOp::Mod => "%",
-            BinaryOp::Pow => "^",
-            BinaryOp::Atan2 => "atan2",
-            BinaryOp::Eql => "==",
-            BinaryOp::Neq => "!=",
-            BinaryOp::Gtr => ">",
-            BinaryOp::Lss => "<",
-            BinaryOp::Gte => ">=",
-            BinaryOp::Lte => "<=",
-            BinaryOp::TrimUpper => "</",
-            BinaryOp::TrimLower => ">/",
-            BinaryOp::And => "and",
-            BinaryOp::Or => "or",
-            BinaryOp::Unless => "unless",
-        }
-    }
-
-    /// Binding strength, higher binds tighter (the `%left`/`%right` list of
-    /// `generated_parser.y`).
-    pub fn precedence(self) -> u8 {
-        match self {
-            BinaryOp::Or => 1,
-            BinaryOp::And | BinaryOp::Unless => 2,
-            BinaryOp::Eql
-            | BinaryOp::Neq
-            | BinaryOp::Gtr
-            | BinaryOp::Lss
-            | BinaryOp::Gte
-            | BinaryOp::Lte
-            | BinaryOp::TrimUpper
-            | BinaryOp::TrimLower => 3,
-            BinaryOp::Add | BinaryOp::Sub => 4,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Atan2 => 5,
-            BinaryOp::Pow => 6,
-        }
-    }
-
-    /// Only `^` groups to the right.
-    pub fn is_right_associative(self) -> bool {
-        self == BinaryOp::Pow
-    }
-
-    /// `==`, `!=`, `>`, `<`, `>=`, `<=`: the operators that take `bool`.
-    pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte
-        )
-    }
-
-    /// `and`, `or`, `unless`.
-    pub fn is_set_operator(self) -> bool {
-        matches!(self, BinaryOp::And | BinaryOp::Or | BinaryOp::Unless)
-    }
 }
 
 /// How series on the two sides of a binary operator pair up.
@@ -472,25 +305,6 @@ pub struct BinaryExpr {
     pub matching: Option<VectorMatching>,
     /// From the left operand to the right one.
     pub span: Span,
-}
-
-/// A unary operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UnaryOp {
-    /// `-`
-    Neg,
-    /// `+`
-    Pos,
-}
-
-impl UnaryOp {
-    /// The operator as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "-",
-            UnaryOp::Pos => "+",
-        }
-    }
 }
 
 /// `-expr` (a sign on a number literal is folded into the literal instead).
@@ -586,7 +400,9 @@ impl DurationExpr {
         match self {
             DurationExpr::Literal(_) => false,
             DurationExpr::Step(_) | DurationExpr::Range(_) => true,
-            DurationExpr::Unary { expr, .. } | DurationExpr::Paren { expr, .. } => expr.depends_on_query(),
+            DurationExpr::Unary { expr, .. } | DurationExpr::Paren { expr, .. } => {
+                expr.depends_on_query()
+            }
             DurationExpr::Binary { lhs, rhs, .. } | DurationExpr::Extremum { lhs, rhs, .. } => {
                 lhs.depends_on_query() || rhs.depends_on_query()
             }
@@ -601,8 +417,17 @@ impl DurationExpr {
             DurationExpr::Literal(n) => n.value,
             DurationExpr::Step(_) => step_seconds,
             DurationExpr::Range(_) => range_seconds,
-            DurationExpr::Unary { op: UnaryOp::Neg, expr, .. } => -eval(expr),
-            DurationExpr::Unary { op: UnaryOp::Pos, expr, .. } | DurationExpr::Paren { expr, .. } => eval(expr),
+            DurationExpr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+                ..
+            } => -eval(expr),
+            DurationExpr::Unary {
+                op: UnaryOp::Pos,
+                expr,
+                ..
+            }
+            | DurationExpr::Paren { expr, .. } => eval(expr),
             DurationExpr::Extremum { max, lhs, rhs, .. } => {
                 let (a, b) = (eval(lhs), eval(rhs));
                 if *max { a.max(b) } else { a.min(b) }

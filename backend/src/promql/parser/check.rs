@@ -8,7 +8,7 @@
 use super::ast::{BinaryExpr, Call, Cardinality, Expr, Span, ValueType};
 use super::error::ParseError;
 use super::functions::Arity;
-use super::lexer::go_quote;
+use super::literals::go_quote;
 
 /// Checks `expr` and everything below it.
 pub fn check(input: &str, expr: &mut Expr) -> Result<ValueType, ParseError> {
@@ -24,20 +24,36 @@ impl Checker<'_> {
         ParseError::new(self.input, span, message)
     }
 
-    fn expect_type(&self, expr: &mut Expr, want: ValueType, context: &str) -> Result<(), ParseError> {
+    fn expect_type(
+        &self,
+        expr: &mut Expr,
+        want: ValueType,
+        context: &str,
+    ) -> Result<(), ParseError> {
         let got = self.check(expr, false)?;
         if got != want {
-            return Err(self.error(expr.span(), format!("expected type {want} in {context}, got {got}")));
+            return Err(self.error(
+                expr.span(),
+                format!("expected type {want} in {context}, got {got}"),
+            ));
         }
         Ok(())
     }
 
     /// `bypass_empty_matcher_check` is set for `info()`'s label-selector argument.
-    fn check(&self, expr: &mut Expr, bypass_empty_matcher_check: bool) -> Result<ValueType, ParseError> {
+    fn check(
+        &self,
+        expr: &mut Expr,
+        bypass_empty_matcher_check: bool,
+    ) -> Result<ValueType, ParseError> {
         match expr {
             Expr::Number(_) | Expr::String(_) => {}
             Expr::Aggregate(agg) => {
-                self.expect_type(&mut agg.expr, ValueType::InstantVector, "aggregation expression")?;
+                self.expect_type(
+                    &mut agg.expr,
+                    ValueType::InstantVector,
+                    "aggregation expression",
+                )?;
                 if let (Some(param), Some(want)) = (agg.param.as_deref_mut(), agg.op.param_type()) {
                     self.expect_type(param, want, "aggregation parameter")?;
                 }
@@ -61,7 +77,10 @@ impl Checker<'_> {
                 if t != ValueType::InstantVector {
                     return Err(self.error(
                         sq.span,
-                        format!("subquery is only allowed on instant vector, got {} instead", internal_name(t)),
+                        format!(
+                            "subquery is only allowed on instant vector, got {} instead",
+                            internal_name(t)
+                        ),
                     ));
                 }
             }
@@ -71,21 +90,35 @@ impl Checker<'_> {
         Ok(expr.value_type())
     }
 
-    fn check_selector(&self, vs: &super::ast::VectorSelector, bypass_empty: bool) -> Result<(), ParseError> {
+    fn check_selector(
+        &self,
+        vs: &super::ast::VectorSelector,
+        bypass_empty: bool,
+    ) -> Result<(), ParseError> {
         if let Some(name) = &vs.name {
             // The name written before the braces is the last matcher; another one for
             // `__name__` means the name was given twice.
             let before = vs.matchers.len().saturating_sub(1);
-            if let Some(m) = vs.matchers[..before].iter().find(|m| m.name() == shared::labels::METRIC_NAME) {
+            if let Some(m) = vs.matchers[..before]
+                .iter()
+                .find(|m| m.name() == shared::labels::METRIC_NAME)
+            {
                 return Err(self.error(
                     vs.span,
-                    format!("metric name must not be set twice: {} or {}", go_quote(name), go_quote(m.value())),
+                    format!(
+                        "metric name must not be set twice: {} or {}",
+                        go_quote(name),
+                        go_quote(m.value())
+                    ),
                 ));
             }
             return Ok(());
         }
         if !bypass_empty && vs.matchers.iter().all(|m| m.matches_empty()) {
-            return Err(self.error(vs.span, "vector selector must contain at least one non-empty matcher"));
+            return Err(self.error(
+                vs.span,
+                "vector selector must contain at least one non-empty matcher",
+            ));
         }
         Ok(())
     }
@@ -95,10 +128,20 @@ impl Checker<'_> {
         let rt = self.check(&mut bin.rhs, false)?;
         let op = bin.op;
         if bin.return_bool && !op.is_comparison() {
-            return Err(self.error(self.operator_span(bin), "bool modifier can only be used on comparison operators"));
+            return Err(self.error(
+                self.operator_span(bin),
+                "bool modifier can only be used on comparison operators",
+            ));
         }
-        if op.is_comparison() && !bin.return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
-            return Err(self.error(self.operator_span(bin), "comparisons between scalars must use BOOL modifier"));
+        if op.is_comparison()
+            && !bin.return_bool
+            && lt == ValueType::Scalar
+            && rt == ValueType::Scalar
+        {
+            return Err(self.error(
+                self.operator_span(bin),
+                "comparisons between scalars must use BOOL modifier",
+            ));
         }
         if let Some(m) = &mut bin.matching {
             if op.is_set_operator() && m.card == Cardinality::OneToOne {
@@ -107,13 +150,19 @@ impl Checker<'_> {
             if m.on
                 && let Some(l) = m.labels.iter().find(|l| m.include.contains(l))
             {
-                let message = format!("label {} must not occur in ON and GROUP clause at once", go_quote(l));
+                let message = format!(
+                    "label {} must not occur in ON and GROUP clause at once",
+                    go_quote(l)
+                );
                 return Err(self.error(self.operator_span(bin), message));
             }
         }
         for (t, side) in [(lt, &bin.lhs), (rt, &bin.rhs)] {
             if t != ValueType::Scalar && t != ValueType::InstantVector {
-                return Err(self.error(side.span(), "binary expression must contain only scalar and instant vector types"));
+                return Err(self.error(
+                    side.span(),
+                    "binary expression must contain only scalar and instant vector types",
+                ));
             }
         }
         let both_vectors = lt == ValueType::InstantVector && rt == ValueType::InstantVector;
@@ -121,17 +170,29 @@ impl Checker<'_> {
             let has_fill = m.fill.lhs.is_some() || m.fill.rhs.is_some();
             if !both_vectors {
                 if !m.labels.is_empty() {
-                    return Err(self.error(bin.span, "vector matching only allowed between instant vectors"));
+                    return Err(self.error(
+                        bin.span,
+                        "vector matching only allowed between instant vectors",
+                    ));
                 }
                 if has_fill {
-                    return Err(self.error(bin.span, "filling in missing series only allowed between instant vectors"));
+                    return Err(self.error(
+                        bin.span,
+                        "filling in missing series only allowed between instant vectors",
+                    ));
                 }
             } else if op.is_set_operator() {
                 if matches!(m.card, Cardinality::OneToMany | Cardinality::ManyToOne) {
-                    return Err(self.error(bin.span, format!("no grouping allowed for \"{}\" operation", op.as_str())));
+                    return Err(self.error(
+                        bin.span,
+                        format!("no grouping allowed for \"{}\" operation", op.as_str()),
+                    ));
                 }
                 if has_fill {
-                    return Err(self.error(bin.span, "filling in missing series not allowed for set operators"));
+                    return Err(self.error(
+                        bin.span,
+                        "filling in missing series not allowed for set operators",
+                    ));
                 }
             }
         }
@@ -141,7 +202,10 @@ impl Checker<'_> {
         if (lt == ValueType::Scalar || rt == ValueType::Scalar) && op.is_set_operator() {
             return Err(self.error(
                 bin.span,
-                format!("set operator \"{}\" not allowed in binary scalar expression", op.as_str()),
+                format!(
+                    "set operator \"{}\" not allowed in binary scalar expression",
+                    op.as_str()
+                ),
             ));
         }
         Ok(())
@@ -165,13 +229,17 @@ impl Checker<'_> {
         let n = call.args.len();
         let name = go_quote(f.name);
         let message = match (f.arity, f.max_args()) {
-            (Arity::Fixed, _) if n != f.arg_types.len() => {
-                Some(format!("expected {} argument(s) in call to {name}, got {n}", f.arg_types.len()))
-            }
-            _ if n < f.min_args() => {
-                Some(format!("expected at least {} argument(s) in call to {name}, got {n}", f.min_args()))
-            }
-            (_, Some(max)) if n > max => Some(format!("expected at most {max} argument(s) in call to {name}, got {n}")),
+            (Arity::Fixed, _) if n != f.arg_types.len() => Some(format!(
+                "expected {} argument(s) in call to {name}, got {n}",
+                f.arg_types.len()
+            )),
+            _ if n < f.min_args() => Some(format!(
+                "expected at least {} argument(s) in call to {name}, got {n}",
+                f.min_args()
+            )),
+            (_, Some(max)) if n > max => Some(format!(
+                "expected at most {max} argument(s) in call to {name}, got {n}"
+            )),
             _ => None,
         };
         if let Some(message) = message {
@@ -191,7 +259,10 @@ impl Checker<'_> {
             }
             match second {
                 Expr::VectorSelector(vs) if vs.name.is_some() => {
-                    return Err(self.error(second.span(), "expected label selectors only, got vector selector instead"));
+                    return Err(self.error(
+                        second.span(),
+                        "expected label selectors only, got vector selector instead",
+                    ));
                 }
                 Expr::VectorSelector(_) => bypass_second = true,
                 _ => return Err(self.error(second.span(), "expected label selectors only")),
@@ -203,7 +274,10 @@ impl Checker<'_> {
             if got != want {
                 return Err(self.error(
                     arg.span(),
-                    format!("expected type {want} in call to function {}, got {got}", go_quote(f.name)),
+                    format!(
+                        "expected type {want} in call to function {}, got {got}",
+                        go_quote(f.name)
+                    ),
                 ));
             }
         }

@@ -9,8 +9,8 @@
 //! ([`DurationExpr::evaluate_seconds`]).
 
 use super::ast::{BinaryOp, DurationExpr, NumberLiteral, Span, UnaryOp};
-use super::lexer::TokenKind;
 use super::parse::{PResult, Parser};
+use super::token::TokenKind;
 
 /// Largest magnitude in seconds that fits a Go `time.Duration` (int64 nanoseconds).
 const MAX_DURATION_SECONDS: f64 = 9_223_372_036.854_775;
@@ -56,8 +56,12 @@ impl Parser<'_> {
             self.advance();
         }
         let term = match self.peek_kind() {
-            TokenKind::Number | TokenKind::Duration => DurationExpr::Literal(self.parse_duration_literal()?),
-            TokenKind::Step | TokenKind::Range | TokenKind::MinOf | TokenKind::MaxOf => self.parse_duration_primary()?,
+            TokenKind::Number | TokenKind::Duration => {
+                DurationExpr::Literal(self.parse_duration_literal()?)
+            }
+            TokenKind::Step | TokenKind::Range | TokenKind::MinOf | TokenKind::MaxOf => {
+                self.parse_duration_primary()?
+            }
             TokenKind::LeftParen if sign.is_some() => self.parse_duration_primary()?,
             TokenKind::LeftParen => return self.parse_duration_expr(0),
             _ => return Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
@@ -86,7 +90,11 @@ impl Parser<'_> {
                 return Ok(lhs);
             }
             let op_token = self.advance();
-            let next_min = if op.is_right_associative() { precedence } else { precedence + 1 };
+            let next_min = if op.is_right_associative() {
+                precedence
+            } else {
+                precedence + 1
+            };
             let rhs = self.parse_duration_expr(next_min)?;
             self.duration_feature(lhs.span())?;
             if let DurationExpr::Literal(n) = &rhs
@@ -99,7 +107,12 @@ impl Parser<'_> {
                 }
             }
             let span = lhs.span().to(rhs.span());
-            lhs = DurationExpr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), span };
+            lhs = DurationExpr::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                span,
+            };
         }
     }
 
@@ -115,7 +128,12 @@ impl Parser<'_> {
     }
 
     /// Folds a sign into a literal, wraps anything else in a negation (`+` is dropped).
-    fn apply_sign(&self, op: UnaryOp, op_span: Span, operand: DurationExpr) -> PResult<DurationExpr> {
+    fn apply_sign(
+        &self,
+        op: UnaryOp,
+        op_span: Span,
+        operand: DurationExpr,
+    ) -> PResult<DurationExpr> {
         let span = op_span.to(operand.span());
         match operand {
             DurationExpr::Literal(mut n) => {
@@ -128,7 +146,11 @@ impl Parser<'_> {
                 n.span = span;
                 Ok(DurationExpr::Literal(n))
             }
-            other if op == UnaryOp::Neg => Ok(DurationExpr::Unary { op, expr: Box::new(other), span }),
+            other if op == UnaryOp::Neg => Ok(DurationExpr::Unary {
+                op,
+                expr: Box::new(other),
+                span,
+            }),
             other => Ok(other),
         }
     }
@@ -136,18 +158,32 @@ impl Parser<'_> {
     fn parse_duration_primary(&mut self) -> PResult<DurationExpr> {
         let token = self.peek();
         match token.kind {
-            TokenKind::Number | TokenKind::Duration => Ok(DurationExpr::Literal(self.parse_duration_literal()?)),
+            TokenKind::Number | TokenKind::Duration => {
+                Ok(DurationExpr::Literal(self.parse_duration_literal()?))
+            }
             TokenKind::Step | TokenKind::Range => {
                 self.advance();
-                self.expect(TokenKind::LeftParen, self.duration_context.0, self.duration_context.1)?;
+                self.expect(
+                    TokenKind::LeftParen,
+                    self.duration_context.0,
+                    self.duration_context.1,
+                )?;
                 let close = self.expect(TokenKind::RightParen, "", "")?;
                 let span = token.span.to(close.span);
                 self.duration_feature(span)?;
-                Ok(if token.kind == TokenKind::Step { DurationExpr::Step(span) } else { DurationExpr::Range(span) })
+                Ok(if token.kind == TokenKind::Step {
+                    DurationExpr::Step(span)
+                } else {
+                    DurationExpr::Range(span)
+                })
             }
             TokenKind::MinOf | TokenKind::MaxOf => {
                 self.advance();
-                self.expect(TokenKind::LeftParen, self.duration_context.0, self.duration_context.1)?;
+                self.expect(
+                    TokenKind::LeftParen,
+                    self.duration_context.0,
+                    self.duration_context.1,
+                )?;
                 let lhs = self.parse_duration_expr(0)?;
                 self.expect(TokenKind::Comma, "", "")?;
                 let rhs = self.parse_duration_expr(0)?;
@@ -155,7 +191,12 @@ impl Parser<'_> {
                 let span = token.span.to(close.span);
                 self.duration_feature(span)?;
                 let max = token.kind == TokenKind::MaxOf;
-                Ok(DurationExpr::Extremum { max, lhs: Box::new(lhs), rhs: Box::new(rhs), span })
+                Ok(DurationExpr::Extremum {
+                    max,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                    span,
+                })
             }
             TokenKind::LeftParen => {
                 self.advance();
@@ -163,7 +204,10 @@ impl Parser<'_> {
                 let close = self.expect(TokenKind::RightParen, "", "")?;
                 let span = token.span.to(close.span);
                 self.duration_feature(span)?;
-                Ok(DurationExpr::Paren { expr: Box::new(inner), span })
+                Ok(DurationExpr::Paren {
+                    expr: Box::new(inner),
+                    span,
+                })
             }
             _ => Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
         }

@@ -25,7 +25,12 @@ impl ParseError {
     /// An error about `span` of `input`.
     pub fn new(input: &str, span: Span, message: impl fmt::Display) -> Self {
         let (line, column) = position(input, span.start);
-        Self { span, line, column, message: message.to_string() }
+        Self {
+            span,
+            line,
+            column,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -34,7 +39,10 @@ pub fn position(input: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(input.len());
     let before = &input.as_bytes()[..offset];
     let line = 1 + before.iter().filter(|b| **b == b'\n').count();
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
     (line, offset - line_start + 1)
 }
 

@@ -63,7 +63,10 @@ impl Function {
 
 /// Looks a function up by its exact (case-sensitive) name.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| &FUNCTIONS[i])
+    FUNCTIONS
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| &FUNCTIONS[i])
 }
 
 /// Every function, sorted by name.
@@ -76,12 +79,34 @@ const V: ValueType = ValueType::InstantVector;
 const M: ValueType = ValueType::RangeVector;
 const T: ValueType = ValueType::String;
 
-const fn f(name: &'static str, arg_types: &'static [ValueType], arity: Arity, return_type: ValueType) -> Function {
-    Function { name, arg_types, arity, return_type, experimental: false }
+const fn f(
+    name: &'static str,
+    arg_types: &'static [ValueType],
+    arity: Arity,
+    return_type: ValueType,
+) -> Function {
+    Function {
+        name,
+        arg_types,
+        arity,
+        return_type,
+        experimental: false,
+    }
 }
 
-const fn x(name: &'static str, arg_types: &'static [ValueType], arity: Arity, return_type: ValueType) -> Function {
-    Function { name, arg_types, arity, return_type, experimental: true }
+const fn x(
+    name: &'static str,
+    arg_types: &'static [ValueType],
+    arity: Arity,
+    return_type: ValueType,
+) -> Function {
+    Function {
+        name,
+        arg_types,
+        arity,
+        return_type,
+        experimental: true,
+    }
 }
 
 /// Sorted by name (a unit test checks), so [`lookup`] can binary-search.

@@ -8,161 +8,8 @@
 //! parser reports it when it reaches that token, so earlier syntax errors win, as upstream.
 //! The lexer knows nothing of the grammar beyond bracket nesting.
 
-use super::ast::{AggregateOp, Span};
-
-/// What a token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // Punctuation and operators are named after their upstream item types.
-pub enum TokenKind {
-    /// A number, including `Inf` and `NaN` in any case.
-    Number,
-    /// A duration such as `1h30m`.
-    Duration,
-    /// A quoted string, quotes included.
-    String,
-    /// A name without `:`.
-    Identifier,
-    /// A name containing `:` (only valid as a metric name).
-    MetricIdentifier,
-    LeftParen,
-    RightParen,
-    LeftBrace,
-    RightBrace,
-    LeftBracket,
-    RightBracket,
-    Comma,
-    Colon,
-    /// `=` (a matcher; `==` is [`TokenKind::EqlC`]).
-    Eql,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Mod,
-    Pow,
-    EqlC,
-    Neq,
-    Lss,
-    Lte,
-    Gtr,
-    Gte,
-    TrimUpper,
-    TrimLower,
-    EqlRegex,
-    NeqRegex,
-    At,
-    And,
-    Or,
-    Unless,
-    Atan2,
-    /// `sum`, `topk`, ...
-    Aggregator(AggregateOp),
-    Bool,
-    By,
-    Without,
-    On,
-    Ignoring,
-    GroupLeft,
-    GroupRight,
-    Fill,
-    FillLeft,
-    FillRight,
-    Offset,
-    Smoothed,
-    Anchored,
-    Start,
-    End,
-    Step,
-    Range,
-    MaxOf,
-    MinOf,
-    /// End of input.
-    Eof,
-    /// A lexing error; the message is in [`Lexed::error`].
-    Error,
-}
-
-impl TokenKind {
-    /// Keywords as upstream's `IsKeyword` sees them (printed as `<by>` in errors).
-    fn is_keyword(self) -> bool {
-        use TokenKind::*;
-        matches!(
-            self,
-            Bool | By | Without | On | Ignoring | GroupLeft | GroupRight | Fill | FillLeft | FillRight | Offset
-                | Smoothed | Anchored
-        )
-    }
-
-    /// Operators as upstream's `IsOperator` sees them (printed as `<op:+>` in errors).
-    fn is_operator(self) -> bool {
-        use TokenKind::*;
-        matches!(
-            self,
-            Add | Sub | Mul | Div | Mod | Pow | EqlC | Neq | Lss | Lte | Gtr | Gte | TrimUpper | TrimLower
-                | EqlRegex | NeqRegex | At | And | Or | Unless | Atan2
-        )
-    }
-}
-
-/// A token: its kind and where it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token {
-    /// The kind.
-    pub kind: TokenKind,
-    /// The bytes it covers.
-    pub span: Span,
-}
-
-impl Token {
-    /// How an error message names this token (upstream's `Item.desc`), e.g. `<by>`,
-    /// `identifier "foo"`, `"("`, `end of input`.
-    pub fn describe(&self, input: &str) -> String {
-        let text = input.get(self.span.start..self.span.end).unwrap_or("");
-        let kind = self.kind;
-        match kind {
-            TokenKind::Eof => "end of input".to_owned(),
-            TokenKind::Error => "error".to_owned(),
-            TokenKind::Identifier => format!("identifier {}", go_quote(text)),
-            TokenKind::MetricIdentifier => format!("metric identifier {}", go_quote(text)),
-            TokenKind::Number => format!("number {}", quote_short(text)),
-            TokenKind::Duration => format!("duration {}", quote_short(text)),
-            TokenKind::String => format!("string {}", quote_short(text)),
-            TokenKind::Aggregator(_) => format!("<aggr:{text}>"),
-            _ if kind.is_keyword() => format!("<{text}>"),
-            _ if kind.is_operator() => format!("<op:{text}>"),
-            _ => quote_short(text),
-        }
-    }
-}
-
-/// Quotes like Go's `%q`, keeping at most 10 characters (`%.10q...`) as upstream does.
-fn quote_short(text: &str) -> String {
-    if text.chars().count() > 10 {
-        let head: String = text.chars().take(10).collect();
-        format!("{}...", go_quote(&head))
-    } else {
-        go_quote(text)
-    }
-}
-
-/// A double-quoted string with escapes, close to Go's `strconv.Quote`.
-pub(crate) fn go_quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use super::ast::Span;
+use super::token::{Token, TokenKind, keyword};
 
 /// The tokens of an input, ending with [`TokenKind::Eof`] or [`TokenKind::Error`].
 #[derive(Debug, Clone)]
@@ -189,27 +36,33 @@ pub fn lex(input: &str) -> Lexed {
     };
     let error = lexer.run().err();
     if error.is_none() && lexer.tokens.last().is_none_or(|t| t.kind != TokenKind::Eof) {
-        lexer.tokens.push(Token { kind: TokenKind::Eof, span: Span::new(input.len(), input.len()) });
+        lexer.tokens.push(Token {
+            kind: TokenKind::Eof,
+            span: Span::new(input.len(), input.len()),
+        });
     }
-    Lexed { tokens: lexer.tokens, error }
+    Lexed {
+        tokens: lexer.tokens,
+        error,
+    }
 }
 
-struct Lexer<'a> {
-    input: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
-    tokens: Vec<Token>,
-    paren_depth: i64,
-    brace_open: bool,
-    bracket_open: bool,
+pub(super) struct Lexer<'a> {
+    pub(super) input: &'a str,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) tokens: Vec<Token>,
+    pub(super) paren_depth: i64,
+    pub(super) brace_open: bool,
+    pub(super) bracket_open: bool,
     /// Inside brackets after the first number: upstream lexes the rest with its statement rules.
-    bracket_statements: bool,
-    got_colon: bool,
-    got_duration: bool,
+    pub(super) bracket_statements: bool,
+    pub(super) got_colon: bool,
+    pub(super) got_duration: bool,
 }
 
 /// A lexing error message; the error token already sits in the list.
-type LexResult = Result<(), String>;
+pub(super) type LexResult = Result<(), String>;
 
 impl Lexer<'_> {
     fn run(&mut self) -> LexResult {
@@ -239,30 +92,42 @@ impl Lexer<'_> {
         } else if self.bracket_open {
             "unclosed left bracket"
         } else {
-            self.tokens.push(Token { kind: TokenKind::Eof, span: Span::new(start, start) });
+            self.tokens.push(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(start, start),
+            });
             return Ok(());
         };
         self.fail(start, message.to_owned())
     }
 
-    fn fail(&mut self, start: usize, message: String) -> LexResult {
-        self.tokens.push(Token { kind: TokenKind::Error, span: Span::new(start, self.input.len()) });
+    pub(super) fn fail(&mut self, start: usize, message: String) -> LexResult {
+        self.tokens.push(Token {
+            kind: TokenKind::Error,
+            span: Span::new(start, self.input.len()),
+        });
         Err(message)
     }
 
-    fn emit(&mut self, kind: TokenKind, start: usize) {
-        self.tokens.push(Token { kind, span: Span::new(start, self.pos) });
+    pub(super) fn emit(&mut self, kind: TokenKind, start: usize) {
+        self.tokens.push(Token {
+            kind,
+            span: Span::new(start, self.pos),
+        });
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn char_at(&self, pos: usize) -> char {
-        self.input.get(pos..).and_then(|s| s.chars().next()).unwrap_or('\u{FFFD}')
+    pub(super) fn char_at(&self, pos: usize) -> char {
+        self.input
+            .get(pos..)
+            .and_then(|s| s.chars().next())
+            .unwrap_or('\u{FFFD}')
     }
 
-    fn accept(&mut self, valid: &[u8]) -> bool {
+    pub(super) fn accept(&mut self, valid: &[u8]) -> bool {
         match self.peek() {
             Some(b) if valid.contains(&b) => {
                 self.pos += 1;
@@ -317,7 +182,9 @@ impl Lexer<'_> {
             b'>' if next == Some(b'/') => self.take(TokenKind::TrimLower),
             b'>' => TokenKind::Gtr,
             b'0'..=b'9' => return self.lex_number_or_duration(start),
-            b'.' if next.is_some_and(|n| n.is_ascii_digit()) => return self.lex_number_or_duration(start),
+            b'.' if next.is_some_and(|n| n.is_ascii_digit()) => {
+                return self.lex_number_or_duration(start);
+            }
             b'"' | b'\'' | b'`' => return self.lex_string(start, b),
             b':' if self.bracket_open => {
                 if self.got_colon {
@@ -326,7 +193,9 @@ impl Lexer<'_> {
                 self.got_colon = true;
                 TokenKind::Colon
             }
-            b if is_alpha(b) && self.bracket_open => return self.lex_duration_keyword(start, "expected ':'"),
+            b if is_alpha(b) && self.bracket_open => {
+                return self.lex_duration_keyword(start, "expected ':'");
+            }
             b if is_alpha(b) || b == b':' => return self.lex_keyword_or_identifier(start),
             b'(' => {
                 self.paren_depth += 1;
@@ -344,7 +213,9 @@ impl Lexer<'_> {
                 self.brace_open = true;
                 TokenKind::LeftBrace
             }
-            b'[' if self.bracket_open => return self.fail(start, "unexpected left bracket '['".to_owned()),
+            b'[' if self.bracket_open => {
+                return self.fail(start, "unexpected left bracket '['".to_owned());
+            }
             b'[' => {
                 self.got_colon = false;
                 self.bracket_open = true;
@@ -391,7 +262,10 @@ impl Lexer<'_> {
             b'!' if self.peek() == Some(b'=') => self.take(TokenKind::Neq),
             b'!' => {
                 let c = self.char_at(self.pos);
-                return self.fail(start, format!("unexpected character after '!' inside braces: {c:?}"));
+                return self.fail(
+                    start,
+                    format!("unexpected character after '!' inside braces: {c:?}"),
+                );
             }
             b'{' => return self.fail(start, "unexpected left brace '{'".to_owned()),
             b'}' => {
@@ -420,10 +294,16 @@ impl Lexer<'_> {
             }
             b':' => {
                 if !self.got_duration {
-                    return self.fail(start, "unexpected colon before duration in duration expression".to_owned());
+                    return self.fail(
+                        start,
+                        "unexpected colon before duration in duration expression".to_owned(),
+                    );
                 }
                 if self.got_colon {
-                    return self.fail(start, "unexpected repeated colon in duration expression".to_owned());
+                    return self.fail(
+                        start,
+                        "unexpected repeated colon in duration expression".to_owned(),
+                    );
                 }
                 self.got_colon = true;
                 TokenKind::Colon
@@ -461,7 +341,10 @@ impl Lexer<'_> {
             b if is_alpha(b) => return self.lex_duration_keyword(start, ""),
             _ => {
                 let c = self.char_at(start);
-                return self.fail(start, format!("unexpected character in duration expression: {c:?}"));
+                return self.fail(
+                    start,
+                    format!("unexpected character in duration expression: {c:?}"),
+                );
             }
         };
         self.emit(kind, start);
@@ -499,7 +382,9 @@ impl Lexer<'_> {
         }
         let word = &self.input[start..self.pos];
         let kind = match keyword(&word.to_ascii_lowercase()) {
-            Some(TokenKind::Fill | TokenKind::FillLeft | TokenKind::FillRight) if !self.followed_by_paren() => {
+            Some(TokenKind::Fill | TokenKind::FillLeft | TokenKind::FillRight)
+                if !self.followed_by_paren() =>
+            {
                 TokenKind::Identifier
             }
             Some(kind) => kind,
@@ -513,182 +398,6 @@ impl Lexer<'_> {
     fn followed_by_paren(&self) -> bool {
         self.bytes[self.pos..].iter().find(|b| !is_space(**b)) == Some(&b'(')
     }
-
-    fn lex_number_or_duration(&mut self, start: usize) -> LexResult {
-        self.pos = start;
-        if self.scan_number() {
-            self.emit(TokenKind::Number, start);
-            return Ok(());
-        }
-        if self.accept_remaining_duration() {
-            self.emit(TokenKind::Duration, start);
-            return Ok(());
-        }
-        let text = go_quote(self.input.get(start..self.pos).unwrap_or(""));
-        self.fail(start, format!("bad number or duration syntax: {text}"))
-    }
-
-    /// Upstream's `acceptRemainingDuration`: units after the leading digits.
-    fn accept_remaining_duration(&mut self) -> bool {
-        if !self.accept(b"smhdwy") {
-            return false;
-        }
-        self.accept(b"s");
-        while self.accept(b"0123456789") {
-            while self.accept(b"0123456789") {}
-            if !self.accept(b"smhdw") {
-                return false;
-            }
-            self.accept(b"s");
-        }
-        match self.peek() {
-            Some(b) if is_alphanumeric(b) => {
-                self.pos += 1;
-                false
-            }
-            _ => true,
-        }
-    }
-
-    /// Upstream's `scanNumber`: decimal, hex, exponent and `_` separators; the text is validated
-    /// again when its value is taken.
-    fn scan_number(&mut self) -> bool {
-        let initial = self.pos;
-        let mut digits: &[u8] = b"0123456789";
-        if self.accept(b"0") && self.accept(b"xX") {
-            self.accept(b"_");
-            digits = b"0123456789abcdefABCDEF";
-        }
-        let is = |this: &Self, set: &[u8]| this.peek().is_some_and(|b| set.contains(&b));
-        self.accept(b".");
-        self.accept(digits);
-        let hex = digits.len() > 10;
-        let (mut dot, mut exponent) = (false, false);
-        while is(self, digits) || is(self, b"._eE") {
-            if (is(self, b".") && dot) || (is(self, b"eE") && exponent) {
-                self.pos += 1;
-                return false;
-            }
-            if self.accept(b".") {
-                dot = true;
-                if self.accept(b"_.") || hex {
-                    return false;
-                }
-                continue;
-            }
-            if self.accept(b"eE") {
-                exponent = true;
-                self.accept(b"+-");
-                if self.accept(b"._eE") || self.peek().is_none() {
-                    return false;
-                }
-                continue;
-            }
-            if self.accept(b"_") {
-                if self.accept(b"._eE") || self.peek().is_none() {
-                    return false;
-                }
-                continue;
-            }
-            while self.accept(digits) {}
-        }
-        if self.pos == initial {
-            return false;
-        }
-        !self.peek().is_some_and(is_alphanumeric)
-    }
-
-    fn lex_string(&mut self, start: usize, quote: u8) -> LexResult {
-        loop {
-            let Some(c) = self.input.get(self.pos..).and_then(|s| s.chars().next()) else {
-                let message = if quote == b'`' { "unterminated raw string" } else { "unterminated quoted string" };
-                return self.fail(start, message.to_owned());
-            };
-            self.pos += c.len_utf8();
-            match c {
-                c if c as u32 == u32::from(quote) => break,
-                '\n' if quote != b'`' => return self.fail(start, "unterminated quoted string".to_owned()),
-                '\\' if quote != b'`' => {
-                    if let Err(message) = self.check_escape(quote) {
-                        return self.fail(start, message);
-                    }
-                }
-                _ => {}
-            }
-        }
-        self.emit(TokenKind::String, start);
-        Ok(())
-    }
-
-    /// Validates the escape after a backslash (upstream's `lexEscape`).
-    fn check_escape(&mut self, quote: u8) -> Result<(), String> {
-        let Some(c) = self.input.get(self.pos..).and_then(|s| s.chars().next()) else {
-            return Err("escape sequence not terminated".to_owned());
-        };
-        self.pos += c.len_utf8();
-        let (count, base, max): (usize, u32, u32) = match c {
-            'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' => return Ok(()),
-            c if c as u32 == u32::from(quote) => return Ok(()),
-            '0'..='7' => {
-                self.pos -= 1;
-                (3, 8, 255)
-            }
-            'x' => (2, 16, 255),
-            'u' => (4, 16, 0x10FFFF),
-            'U' => (8, 16, 0x10FFFF),
-            c => return Err(format!("unknown escape sequence U+{:04X} {c:?}", c as u32)),
-        };
-        let mut value: u32 = 0;
-        for _ in 0..count {
-            let Some(d) = self.input.get(self.pos..).and_then(|s| s.chars().next()) else {
-                return Err("escape sequence not terminated".to_owned());
-            };
-            match d.to_digit(base) {
-                Some(digit) => value = value.saturating_mul(base).saturating_add(digit),
-                None => return Err(format!("illegal character U+{:04X} {d:?} in escape sequence", d as u32)),
-            }
-            self.pos += d.len_utf8();
-        }
-        if value > max || (0xD800..0xE000).contains(&value) {
-            return Err("escape sequence is an invalid Unicode code point".to_owned());
-        }
-        Ok(())
-    }
-}
-
-/// The keyword table (upstream's `key`), looked up in lower case.
-fn keyword(lower: &str) -> Option<TokenKind> {
-    use TokenKind::*;
-    if let Some(op) = AggregateOp::ALL.iter().find(|op| op.as_str() == lower) {
-        return Some(Aggregator(*op));
-    }
-    Some(match lower {
-        "and" => And,
-        "or" => Or,
-        "unless" => Unless,
-        "atan2" => Atan2,
-        "offset" => Offset,
-        "smoothed" => Smoothed,
-        "anchored" => Anchored,
-        "by" => By,
-        "without" => Without,
-        "on" => On,
-        "ignoring" => Ignoring,
-        "group_left" => GroupLeft,
-        "group_right" => GroupRight,
-        "fill" => Fill,
-        "fill_left" => FillLeft,
-        "fill_right" => FillRight,
-        "bool" => Bool,
-        "start" => Start,
-        "end" => End,
-        "step" => Step,
-        "range" => Range,
-        "max_of" => MaxOf,
-        "min_of" => MinOf,
-        "inf" | "nan" => Number,
-        _ => return None,
-    })
 }
 
 fn is_space(b: u8) -> bool {
@@ -699,6 +408,6 @@ fn is_alpha(b: u8) -> bool {
     b == b'_' || b.is_ascii_alphabetic()
 }
 
-fn is_alphanumeric(b: u8) -> bool {
+pub(super) fn is_alphanumeric(b: u8) -> bool {
     is_alpha(b) || b.is_ascii_digit()
 }

@@ -16,13 +16,24 @@ pub fn number(text: &str) -> Result<f64, String> {
     if let Some(v) = parse_go_int(&lower) {
         return Ok(v as f64);
     }
-    let invalid = || format!("strconv.ParseFloat: parsing {}: invalid syntax", super::lexer::go_quote(text));
+    let invalid = || {
+        format!(
+            "strconv.ParseFloat: parsing {}: invalid syntax",
+            go_quote(text)
+        )
+    };
     if lower.starts_with("0x") || !underscores_ok(&lower) {
         return Err(invalid());
     }
-    let value = lower.replace('_', "").parse::<f64>().map_err(|_| invalid())?;
+    let value = lower
+        .replace('_', "")
+        .parse::<f64>()
+        .map_err(|_| invalid())?;
     if value.is_infinite() {
-        return Err(format!("strconv.ParseFloat: parsing {}: value out of range", super::lexer::go_quote(text)));
+        return Err(format!(
+            "strconv.ParseFloat: parsing {}: value out of range",
+            go_quote(text)
+        ));
     }
     Ok(value)
 }
@@ -77,7 +88,7 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
         ("s", 1000),
         ("ms", 1),
     ];
-    let invalid = || format!("not a valid duration string: {}", super::lexer::go_quote(text));
+    let invalid = || format!("not a valid duration string: {}", go_quote(text));
     if text == "0" {
         return Ok(0.0);
     }
@@ -85,17 +96,21 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
     let mut next_unit = 0;
     let mut total_ms: u64 = 0;
     while !rest.is_empty() {
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits_end == 0 {
             return Err(invalid());
         }
         let count: u64 = rest[..digits_end].parse().map_err(|_| invalid())?;
         rest = &rest[digits_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            let (unit, text) = (super::lexer::go_quote(unit), super::lexer::go_quote(text));
+            let (unit, text) = (go_quote(unit), go_quote(text));
             return Err(format!("unknown unit {unit} in duration {text}"));
         };
         if index < next_unit {
@@ -113,7 +128,10 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
 
 /// The value of a string token, quotes included in `text`.
 pub fn unquote(text: &str) -> Result<String, String> {
-    let quote = text.chars().next().ok_or_else(|| "invalid syntax".to_owned())?;
+    let quote = text
+        .chars()
+        .next()
+        .ok_or_else(|| "invalid syntax".to_owned())?;
     let body = text
         .strip_prefix(quote)
         .and_then(|t| t.strip_suffix(quote))
@@ -153,9 +171,16 @@ pub fn unquote(text: &str) -> Result<String, String> {
             'U' => (8, 16, false),
             _ => return Err("invalid syntax".to_owned()),
         };
-        let mut value = if e.is_ascii_digit() { e.to_digit(8).unwrap_or(0) } else { 0 };
+        let mut value = if e.is_ascii_digit() {
+            e.to_digit(8).unwrap_or(0)
+        } else {
+            0
+        };
         for _ in 0..count {
-            let d = chars.next().and_then(|d| d.to_digit(radix)).ok_or_else(|| "invalid syntax".to_owned())?;
+            let d = chars
+                .next()
+                .and_then(|d| d.to_digit(radix))
+                .ok_or_else(|| "invalid syntax".to_owned())?;
             value = value.saturating_mul(radix).saturating_add(d);
         }
         if is_byte {
@@ -167,6 +192,25 @@ pub fn unquote(text: &str) -> Result<String, String> {
         }
     }
     String::from_utf8(out).map_err(|_| "invalid UTF-8 after unescaping".to_owned())
+}
+
+/// A double-quoted string with escapes, as Go's `strconv.Quote`.
+pub fn go_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -190,17 +234,26 @@ mod tests {
     #[test]
     fn durations_need_ordered_units() {
         assert_eq!(duration_seconds("1h30m"), Ok(5400.0));
-        assert_eq!(duration_seconds("1y2w"), Ok(365.0 * 86400.0 + 14.0 * 86400.0));
+        assert_eq!(
+            duration_seconds("1y2w"),
+            Ok(365.0 * 86400.0 + 14.0 * 86400.0)
+        );
         assert_eq!(duration_seconds("1ms"), Ok(0.001));
         assert_eq!(duration_seconds("5m1s500ms"), Ok(301.5));
-        assert_eq!(duration_seconds("1m1h"), Err(r#"not a valid duration string: "1m1h""#.to_owned()));
+        assert_eq!(
+            duration_seconds("1m1h"),
+            Err(r#"not a valid duration string: "1m1h""#.to_owned())
+        );
         assert!(duration_seconds("1hs").is_err());
         assert!(duration_seconds("300000y").is_err());
     }
 
     #[test]
     fn strings_unescape_like_go() {
-        assert_eq!(unquote(r#""a\n\"b\x41\101\u00e9""#), Ok("a\n\"bAAé".to_owned()));
+        assert_eq!(
+            unquote(r#""a\n\"b\x41\101\u00e9""#),
+            Ok("a\n\"bAAé".to_owned())
+        );
         assert_eq!(unquote(r"'it\'s'"), Ok("it's".to_owned()));
         assert_eq!(unquote(r"`raw\n`"), Ok(r"raw\n".to_owned()));
         assert!(unquote(r#""\xff""#).is_err());

@@ -22,18 +22,19 @@
 //! errors as `line:col: parse error: message`.
 //!
 //! # Layout
-//! - [`lexer`]: tokens with byte spans; [`literals`]: values of number, duration and string
-//!   tokens.
-//! - [`parse`]: the Pratt expression parser and the entry points; `selectors`, `modifiers` and
-//!   `durations` extend it with vector selectors, postfix and binary modifiers, and duration
-//!   expressions.
+//! - [`lexer`]: tokens ([`token`]) with byte spans, literal shapes scanned in `scan`;
+//!   [`literals`]: values of number, duration and string tokens.
+//! - [`parse`]: the Pratt expression parser and the entry points; `calls`, `selectors`,
+//!   `modifiers` and `durations` extend it with function calls and aggregations, vector
+//!   selectors, postfix and binary modifiers, and duration expressions.
 //! - [`check`]: type checking (upstream's `checkAST`).
-//! - [`ast`]: the tree; [`functions`]: the function signatures; `printer`: `Display` for the
+//! - [`ast`]: the tree, with [`operators`]; [`functions`]: the function signatures; `printer`: `Display` for the
 //!   tree.
 //!
 //! The parser knows nothing about storage, evaluation, gRPC or HTTP.
 
 pub mod ast;
+mod calls;
 pub mod check;
 mod durations;
 pub mod error;
@@ -41,14 +42,17 @@ pub mod functions;
 pub mod lexer;
 pub mod literals;
 mod modifiers;
+pub mod operators;
 pub mod parse;
 mod printer;
+mod scan;
 mod selectors;
+pub mod token;
 
 pub use ast::{
-    AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr, Expr, FillValues,
-    Grouping, MatrixSelector, NumberLiteral, ParenExpr, RangeExtension, Span, StringLiteral, SubqueryExpr, UnaryExpr,
-    UnaryOp, ValueType, VectorMatching, VectorSelector,
+    AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
+    Expr, FillValues, Grouping, MatrixSelector, NumberLiteral, ParenExpr, RangeExtension, Span,
+    StringLiteral, SubqueryExpr, UnaryExpr, UnaryOp, ValueType, VectorMatching, VectorSelector,
 };
 pub use error::ParseError;
 pub use functions::{Arity, Function};

@@ -7,16 +7,14 @@
 //! `subquery_expr` rules (Prometheus 3.14 `promql/parser/parse.go`, `generated_parser.y`).
 
 use super::ast::{
-    AtModifier, Cardinality, DurationExpr, Expr, FillValues, MatrixSelector, RangeExtension, Span, SubqueryExpr,
-    VectorMatching, VectorSelector,
+    AtModifier, Cardinality, DurationExpr, Expr, FillValues, MatrixSelector, RangeExtension, Span,
+    SubqueryExpr, VectorMatching, VectorSelector,
 };
-use super::lexer::TokenKind;
 use super::parse::{PResult, Parser};
+use super::token::TokenKind;
 
-const NOT_A_SELECTOR_OFFSET: &str =
-    "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery";
-const NOT_A_SELECTOR_AT: &str =
-    "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery";
+const NOT_A_SELECTOR_OFFSET: &str = "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery";
+const NOT_A_SELECTOR_AT: &str = "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery";
 
 impl Parser<'_> {
     /// Applies every postfix modifier that follows `expr`.
@@ -43,7 +41,10 @@ impl Parser<'_> {
 
     fn parse_range_or_subquery(&mut self, expr: Expr) -> PResult<Expr> {
         let open = self.advance();
-        self.duration_context = ("subquery or range selector", "number, duration, step(), or range()");
+        self.duration_context = (
+            "subquery or range selector",
+            "number, duration, step(), or range()",
+        );
         if !Self::can_start_duration(self.peek_kind()) {
             return Err(self.unexpected(self.duration_context.0, self.duration_context.1));
         }
@@ -54,28 +55,52 @@ impl Parser<'_> {
                 let brackets = open.span.to(close.span);
                 let selector = match expr {
                     Expr::VectorSelector(vs) if vs.offset.is_some() => {
-                        return Err(self.error(brackets, "no offset modifiers allowed before range"));
+                        return Err(
+                            self.error(brackets, "no offset modifiers allowed before range")
+                        );
                     }
                     Expr::VectorSelector(vs) if vs.at.is_some() => {
                         return Err(self.error(brackets, "no @ modifiers allowed before range"));
                     }
                     Expr::VectorSelector(vs) => vs,
-                    _ => return Err(self.error(brackets, "ranges only allowed for vector selectors")),
+                    _ => {
+                        return Err(
+                            self.error(brackets, "ranges only allowed for vector selectors")
+                        );
+                    }
                 };
                 let span = selector.span.to(close.span);
-                Ok(Expr::MatrixSelector(MatrixSelector { selector, range, span }))
+                Ok(Expr::MatrixSelector(MatrixSelector {
+                    selector,
+                    range,
+                    span,
+                }))
             }
             TokenKind::Colon => {
                 self.advance();
-                self.duration_context = ("subquery selector", "number, duration, step(), range(), or \"]\"");
+                self.duration_context = (
+                    "subquery selector",
+                    "number, duration, step(), range(), or \"]\"",
+                );
                 let step = match self.peek_kind() {
                     TokenKind::RightBracket => None,
                     kind if Self::can_start_duration(kind) => Some(self.parse_positive_duration()?),
-                    _ => return Err(self.unexpected(self.duration_context.0, self.duration_context.1)),
+                    _ => {
+                        return Err(
+                            self.unexpected(self.duration_context.0, self.duration_context.1)
+                        );
+                    }
                 };
                 let close = self.expect(TokenKind::RightBracket, "subquery selector", "\"]\"")?;
                 let span = expr.span().to(close.span);
-                Ok(Expr::Subquery(SubqueryExpr { expr: Box::new(expr), range, step, offset: None, at: None, span }))
+                Ok(Expr::Subquery(SubqueryExpr {
+                    expr: Box::new(expr),
+                    range,
+                    step,
+                    offset: None,
+                    at: None,
+                    span,
+                }))
             }
             _ => Err(self.unexpected("subquery or range", "\":\" or \"]\"")),
         }
@@ -100,11 +125,21 @@ impl Parser<'_> {
     /// The timestamp after `@`: a signed number or duration, `start()` or `end()`.
     fn parse_at(&mut self) -> PResult<AtSpec> {
         let negative = match self.peek_kind() {
-            TokenKind::Sub if matches!(self.peek_at(1).kind, TokenKind::Number | TokenKind::Duration) => {
+            TokenKind::Sub
+                if matches!(
+                    self.peek_at(1).kind,
+                    TokenKind::Number | TokenKind::Duration
+                ) =>
+            {
                 self.advance();
                 true
             }
-            TokenKind::Add if matches!(self.peek_at(1).kind, TokenKind::Number | TokenKind::Duration) => {
+            TokenKind::Add
+                if matches!(
+                    self.peek_at(1).kind,
+                    TokenKind::Number | TokenKind::Duration
+                ) =>
+            {
                 self.advance();
                 false
             }
@@ -113,13 +148,23 @@ impl Parser<'_> {
         match self.peek_kind() {
             TokenKind::Number | TokenKind::Duration => {
                 let literal = self.parse_number_literal()?;
-                Ok(AtSpec::Seconds(if negative { -literal.value } else { literal.value }))
+                Ok(AtSpec::Seconds(if negative {
+                    -literal.value
+                } else {
+                    literal.value
+                }))
             }
-            kind @ (TokenKind::Start | TokenKind::End) if self.peek_at(1).kind == TokenKind::LeftParen => {
+            kind @ (TokenKind::Start | TokenKind::End)
+                if self.peek_at(1).kind == TokenKind::LeftParen =>
+            {
                 self.advance();
                 self.advance();
                 self.expect(TokenKind::RightParen, "@", "timestamp")?;
-                Ok(AtSpec::Fixed(if kind == TokenKind::Start { AtModifier::Start } else { AtModifier::End }))
+                Ok(AtSpec::Fixed(if kind == TokenKind::Start {
+                    AtModifier::Start
+                } else {
+                    AtModifier::End
+                }))
             }
             _ => Err(self.unexpected("@", "timestamp")),
         }
@@ -130,15 +175,23 @@ impl Parser<'_> {
         let at = match at {
             AtSpec::Fixed(at) => at,
             AtSpec::Seconds(seconds) => {
-                if !seconds.is_finite() || seconds >= i64::MAX as f64 || seconds <= i64::MIN as f64 {
+                if !seconds.is_finite() || seconds >= i64::MAX as f64 || seconds <= i64::MIN as f64
+                {
                     let shown = if seconds.is_nan() {
                         "NaN".to_owned()
                     } else if seconds.is_infinite() {
-                        if seconds > 0.0 { "+Inf".to_owned() } else { "-Inf".to_owned() }
+                        if seconds > 0.0 {
+                            "+Inf".to_owned()
+                        } else {
+                            "-Inf".to_owned()
+                        }
                     } else {
                         format!("{seconds:.6}")
                     };
-                    return Err(self.error(expr.span(), format!("timestamp out of bounds for @ modifier: {shown}")));
+                    return Err(self.error(
+                        expr.span(),
+                        format!("timestamp out of bounds for @ modifier: {shown}"),
+                    ));
                 }
                 // `timestamp.FromFloatSeconds`: milliseconds, rounded; `as` saturates.
                 AtModifier::Timestamp((seconds * 1000.0).round() as i64)
@@ -165,19 +218,28 @@ impl Parser<'_> {
         };
         self.advance();
         if !self.options.extended_range_selectors {
-            return Err(self.error(expr.span(), format!("{word} modifier is experimental and not enabled")));
+            return Err(self.error(
+                expr.span(),
+                format!("{word} modifier is experimental and not enabled"),
+            ));
         }
         let end = self.prev_end();
         let selector: &mut VectorSelector = match &mut expr {
             Expr::VectorSelector(vs) => vs,
             Expr::MatrixSelector(ms) => &mut ms.selector,
             Expr::Subquery(_) => {
-                return Err(self.error(expr.span(), format!("{word} modifier is not supported for subqueries")));
+                return Err(self.error(
+                    expr.span(),
+                    format!("{word} modifier is not supported for subqueries"),
+                ));
             }
             _ => return Err(self.error(expr.span(), format!("{word} modifier not implemented"))),
         };
         if selector.extension.is_some_and(|e| e != extension) {
-            return Err(self.error(expr.span(), "anchored and smoothed modifiers cannot be used together"));
+            return Err(self.error(
+                expr.span(),
+                "anchored and smoothed modifiers cannot be used together",
+            ));
         }
         selector.extension = Some(extension);
         extend(&mut expr, end);
@@ -203,8 +265,11 @@ impl Parser<'_> {
             matching.labels = self.parse_grouping_labels()?;
             if let kind @ (TokenKind::GroupLeft | TokenKind::GroupRight) = self.peek_kind() {
                 self.advance();
-                matching.card =
-                    if kind == TokenKind::GroupLeft { Cardinality::ManyToOne } else { Cardinality::OneToMany };
+                matching.card = if kind == TokenKind::GroupLeft {
+                    Cardinality::ManyToOne
+                } else {
+                    Cardinality::OneToMany
+                };
                 if self.peek_kind() == TokenKind::LeftParen {
                     matching.include = self.parse_grouping_labels()?;
                 }
@@ -214,7 +279,10 @@ impl Parser<'_> {
             TokenKind::Fill => {
                 self.advance();
                 let value = self.parse_fill_value()?;
-                matching.fill = FillValues { lhs: Some(value), rhs: Some(value) };
+                matching.fill = FillValues {
+                    lhs: Some(value),
+                    rhs: Some(value),
+                };
             }
             first @ (TokenKind::FillLeft | TokenKind::FillRight) => {
                 self.advance();

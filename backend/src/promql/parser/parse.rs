@@ -8,12 +8,14 @@
 //! finished tree is type-checked by [`super::check`]. The first error ends parsing, which
 //! matches the first error Prometheus reports.
 
-use super::ast::{AggregateExpr, AggregateOp, BinaryExpr, Call, Expr, Grouping, NumberLiteral, ParenExpr, Span};
-use super::ast::{StringLiteral, UnaryExpr, UnaryOp};
+use super::ast::{
+    BinaryExpr, BinaryOp, Expr, NumberLiteral, ParenExpr, Span, StringLiteral, UnaryExpr, UnaryOp,
+};
 use super::error::ParseError;
-use super::functions;
-use super::lexer::{self, Token, TokenKind};
+use super::lexer;
 use super::literals;
+use super::literals::go_quote;
+use super::token::{Token, TokenKind};
 
 /// Which experimental Prometheus features the parser accepts. Each is a feature flag upstream;
 /// [`Default`] enables them all, as Prometheus's own test corpus does.
@@ -32,14 +34,24 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self { experimental_functions: true, duration_expressions: true, extended_range_selectors: true, fill_modifiers: true }
+        Self {
+            experimental_functions: true,
+            duration_expressions: true,
+            extended_range_selectors: true,
+            fill_modifiers: true,
+        }
     }
 }
 
 impl ParseOptions {
     /// Prometheus's defaults: every experimental feature off.
     pub fn stable_only() -> Self {
-        Self { experimental_functions: false, duration_expressions: false, extended_range_selectors: false, fill_modifiers: false }
+        Self {
+            experimental_functions: false,
+            duration_expressions: false,
+            extended_range_selectors: false,
+            fill_modifiers: false,
+        }
     }
 }
 
@@ -72,7 +84,14 @@ pub(super) struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn new(input: &'a str, options: ParseOptions) -> Self {
         let lexed = lexer::lex(input);
-        Self { input, tokens: lexed.tokens, lex_error: lexed.error, pos: 0, options, duration_context: ("", "") }
+        Self {
+            input,
+            tokens: lexed.tokens,
+            lex_error: lexed.error,
+            pos: 0,
+            options,
+            duration_context: ("", ""),
+        }
     }
 
     fn parse_top(&mut self) -> PResult<Expr> {
@@ -93,10 +112,13 @@ impl<'a> Parser<'a> {
 
     pub(super) fn peek_at(&self, ahead: usize) -> Token {
         let last = self.tokens.len().saturating_sub(1);
-        self.tokens.get(self.pos.saturating_add(ahead).min(last)).copied().unwrap_or(Token {
-            kind: TokenKind::Eof,
-            span: Span::new(self.input.len(), self.input.len()),
-        })
+        self.tokens
+            .get(self.pos.saturating_add(ahead).min(last))
+            .copied()
+            .unwrap_or(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(self.input.len(), self.input.len()),
+            })
     }
 
     pub(super) fn peek_kind(&self) -> TokenKind {
@@ -112,7 +134,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes a token of `kind`, or fails with upstream's "unexpected X in context, expected Y".
-    pub(super) fn expect(&mut self, kind: TokenKind, context: &str, expected: &str) -> PResult<Token> {
+    pub(super) fn expect(
+        &mut self,
+        kind: TokenKind,
+        context: &str,
+        expected: &str,
+    ) -> PResult<Token> {
         if self.peek_kind() == kind {
             Ok(self.advance())
         } else {
@@ -121,7 +148,9 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn text(&self, token: Token) -> &'a str {
-        self.input.get(token.span.start..token.span.end).unwrap_or("")
+        self.input
+            .get(token.span.start..token.span.end)
+            .unwrap_or("")
     }
 
     pub(super) fn error(&self, span: Span, message: impl std::fmt::Display) -> ParseError {
@@ -132,7 +161,10 @@ impl<'a> Parser<'a> {
     pub(super) fn unexpected(&self, context: &str, expected: &str) -> ParseError {
         let token = self.peek();
         if token.kind == TokenKind::Error {
-            let message = self.lex_error.clone().unwrap_or_else(|| "unexpected error".to_owned());
+            let message = self
+                .lex_error
+                .clone()
+                .unwrap_or_else(|| "unexpected error".to_owned());
             return self.error(Span::new(token.span.start, token.span.start), message);
         }
         let mut message = format!("unexpected {}", token.describe(self.input));
@@ -157,16 +189,30 @@ impl<'a> Parser<'a> {
             }
             self.advance();
             let (return_bool, matching) = self.parse_binary_modifiers()?;
-            let next_min = if op.is_right_associative() { precedence } else { precedence + 1 };
+            let next_min = if op.is_right_associative() {
+                precedence
+            } else {
+                precedence + 1
+            };
             let rhs = self.parse_expr(next_min)?;
             let span = lhs.span().to(rhs.span());
             if let Some(m) = &matching
                 && (m.fill.lhs.is_some() || m.fill.rhs.is_some())
                 && !self.options.fill_modifiers
             {
-                return Err(self.error(span, "binop fill modifiers are experimental and not enabled"));
+                return Err(self.error(
+                    span,
+                    "binop fill modifiers are experimental and not enabled",
+                ));
             }
-            lhs = Expr::Binary(BinaryExpr { op, lhs: Box::new(lhs), rhs: Box::new(rhs), return_bool, matching, span });
+            lhs = Expr::Binary(BinaryExpr {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+                return_bool,
+                matching,
+                span,
+            });
         }
         Ok(lhs)
     }
@@ -182,7 +228,7 @@ impl<'a> Parser<'a> {
             }
         };
         let op_token = self.advance();
-        let operand = self.parse_expr(super::ast::BinaryOp::Pow.precedence())?;
+        let operand = self.parse_expr(BinaryOp::Pow.precedence())?;
         let span = op_token.span.to(operand.span());
         Ok(match operand {
             Expr::Number(mut n) => {
@@ -192,7 +238,11 @@ impl<'a> Parser<'a> {
                 n.span = span;
                 Expr::Number(n)
             }
-            other => Expr::Unary(UnaryExpr { op, expr: Box::new(other), span }),
+            other => Expr::Unary(UnaryExpr {
+                op,
+                expr: Box::new(other),
+                span,
+            }),
         })
     }
 
@@ -206,17 +256,26 @@ impl<'a> Parser<'a> {
             TokenKind::String => {
                 self.advance();
                 let value = self.unquote(token)?;
-                Ok(Expr::String(StringLiteral { value, span: token.span }))
+                Ok(Expr::String(StringLiteral {
+                    value,
+                    span: token.span,
+                }))
             }
             TokenKind::LeftParen => {
                 self.advance();
                 let inner = self.parse_expr(0)?;
                 let close = self.expect(TokenKind::RightParen, "", "")?;
-                Ok(Expr::Paren(ParenExpr { expr: Box::new(inner), span: token.span.to(close.span) }))
+                Ok(Expr::Paren(ParenExpr {
+                    expr: Box::new(inner),
+                    span: token.span.to(close.span),
+                }))
             }
             TokenKind::LeftBrace => self.parse_vector_selector(None),
             TokenKind::Aggregator(op)
-                if matches!(self.peek_at(1).kind, TokenKind::LeftParen | TokenKind::By | TokenKind::Without) =>
+                if matches!(
+                    self.peek_at(1).kind,
+                    TokenKind::LeftParen | TokenKind::By | TokenKind::Without
+                ) =>
             {
                 self.parse_aggregate(op)
             }
@@ -244,124 +303,42 @@ impl<'a> Parser<'a> {
         let token = self.advance();
         let text = self.text(token);
         let (value, duration) = if token.kind == TokenKind::Duration {
-            (literals::duration_seconds(text).map_err(|e| self.error(token.span, e))?, true)
+            (
+                literals::duration_seconds(text).map_err(|e| self.error(token.span, e))?,
+                true,
+            )
         } else {
-            let value = literals::number(text).map_err(|e| self.error(token.span, format!("error parsing number: {e}")))?;
+            let value = literals::number(text)
+                .map_err(|e| self.error(token.span, format!("error parsing number: {e}")))?;
             (value, false)
         };
-        Ok(NumberLiteral { value, duration, span: token.span })
+        Ok(NumberLiteral {
+            value,
+            duration,
+            span: token.span,
+        })
     }
 
     pub(super) fn unquote(&self, token: Token) -> PResult<String> {
         let text = self.text(token);
         literals::unquote(text).map_err(|e| {
-            self.error(token.span, format!("error unquoting string {}: {e}", lexer::go_quote(text)))
+            self.error(
+                token.span,
+                format!("error unquoting string {}: {e}", go_quote(text)),
+            )
         })
     }
-
-    fn parse_call(&mut self) -> PResult<Expr> {
-        let name_token = self.advance();
-        let name = self.text(name_token);
-        let (args, close) = self.parse_call_args()?;
-        let function = functions::lookup(name)
-            .ok_or_else(|| self.error(name_token.span, format!("unknown function with name {}", lexer::go_quote(name))))?;
-        if function.experimental && !self.options.experimental_functions {
-            return Err(self.error(name_token.span, format!("function {} is not enabled", lexer::go_quote(name))));
-        }
-        Ok(Expr::Call(Call { function, args, span: name_token.span.to(close) }))
-    }
-
-    /// `( expr, expr, ... )`; returns the arguments and the closing parenthesis' span.
-    fn parse_call_args(&mut self) -> PResult<(Vec<Expr>, Span)> {
-        self.expect(TokenKind::LeftParen, "", "")?;
-        let mut args = Vec::new();
-        if self.peek_kind() == TokenKind::RightParen {
-            return Ok((args, self.advance().span));
-        }
-        loop {
-            args.push(self.parse_expr(0)?);
-            match self.peek_kind() {
-                TokenKind::RightParen => return Ok((args, self.advance().span)),
-                TokenKind::Comma => {
-                    let comma = self.advance();
-                    if self.peek_kind() == TokenKind::RightParen {
-                        return Err(self.error(comma.span, "trailing commas not allowed in function call args"));
-                    }
-                }
-                _ => return Err(self.unexpected("", "")),
-            }
-        }
-    }
-
-    fn parse_aggregate(&mut self, op: AggregateOp) -> PResult<Expr> {
-        let op_token = self.advance();
-        let mut grouping = self.parse_aggregate_modifier()?;
-        let (args, mut close) = match self.peek_kind() {
-            TokenKind::LeftParen => self.parse_call_args()?,
-            _ => return Err(self.unexpected("aggregation", "")),
-        };
-        if grouping.is_none() && matches!(self.peek_kind(), TokenKind::By | TokenKind::Without) {
-            grouping = self.parse_aggregate_modifier()?;
-            close = Span::new(close.start, self.prev_end());
-        }
-        let span = op_token.span.to(close);
-        if args.is_empty() {
-            return Err(self.error(span, "no arguments for aggregate expression provided"));
-        }
-        let wanted = if op.param_type().is_some() {
-            if op.is_experimental() && !self.options.experimental_functions {
-                return Err(self.error(
-                    span,
-                    format!(
-                        "{}() is experimental and must be enabled with --enable-feature=promql-experimental-functions",
-                        op.as_str()
-                    ),
-                ));
-            }
-            2
-        } else {
-            1
-        };
-        if args.len() != wanted {
-            return Err(self.error(
-                span,
-                format!(
-                    "wrong number of arguments for aggregate expression provided, expected {wanted}, got {}",
-                    args.len()
-                ),
-            ));
-        }
-        let mut args = args.into_iter();
-        let (param, expr) = match (args.next(), args.next()) {
-            (Some(param), Some(expr)) => (Some(Box::new(param)), expr),
-            (Some(expr), None) => (None, expr),
-            _ => return Err(self.error(span, "no arguments for aggregate expression provided")),
-        };
-        let grouping = grouping.unwrap_or(Grouping::By(Vec::new()));
-        Ok(Expr::Aggregate(AggregateExpr { op, expr: Box::new(expr), param, grouping, span }))
-    }
-
-    /// `by (...)` or `without (...)`, if present.
-    fn parse_aggregate_modifier(&mut self) -> PResult<Option<Grouping>> {
-        let without = match self.peek_kind() {
-            TokenKind::By => false,
-            TokenKind::Without => true,
-            _ => return Ok(None),
-        };
-        self.advance();
-        let labels = self.parse_grouping_labels()?;
-        Ok(Some(if without { Grouping::Without(labels) } else { Grouping::By(labels) }))
-    }
-
     /// The end of the last consumed token.
     pub(super) fn prev_end(&self) -> usize {
-        self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).map_or(0, |t| t.span.end)
+        self.pos
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i))
+            .map_or(0, |t| t.span.end)
     }
 }
 
 /// The binary operator a token stands for, if any.
-pub(super) fn binary_op(kind: TokenKind) -> Option<super::ast::BinaryOp> {
-    use super::ast::BinaryOp;
+pub(super) fn binary_op(kind: TokenKind) -> Option<BinaryOp> {
     Some(match kind {
         TokenKind::Add => BinaryOp::Add,
         TokenKind::Sub => BinaryOp::Sub,

@@ -8,9 +8,10 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use shared::labels::{METRIC_NAME, MatchOp, Matcher};
 
 use super::ast::{
-    AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping, NumberLiteral, RangeExtension, VectorSelector,
+    AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping, NumberLiteral,
+    RangeExtension, VectorSelector,
 };
-use super::lexer::go_quote;
+use super::literals::go_quote;
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -48,7 +49,9 @@ impl Display for Expr {
                 f.write_str(agg.op.as_str())?;
                 match &agg.grouping {
                     Grouping::Without(labels) => write!(f, " without ({}) ", LabelList(labels))?,
-                    Grouping::By(labels) if !labels.is_empty() => write!(f, " by ({}) ", LabelList(labels))?,
+                    Grouping::By(labels) if !labels.is_empty() => {
+                        write!(f, " by ({}) ", LabelList(labels))?
+                    }
                     Grouping::By(_) => {}
                 }
                 f.write_char('(')?;
@@ -74,7 +77,11 @@ impl Display for DurationExpr {
             DurationExpr::Unary { op, expr, .. } => write!(f, "{}{expr}", op.as_str()),
             DurationExpr::Binary { op, lhs, rhs, .. } => write!(f, "{lhs} {} {rhs}", op.as_str()),
             DurationExpr::Extremum { max, lhs, rhs, .. } => {
-                write!(f, "{}({lhs}, {rhs})", if *max { "max_of" } else { "min_of" })
+                write!(
+                    f,
+                    "{}({lhs}, {rhs})",
+                    if *max { "max_of" } else { "min_of" }
+                )
             }
             DurationExpr::Paren { expr, .. } => write!(f, "({expr})"),
         }
@@ -84,7 +91,13 @@ impl Display for DurationExpr {
 /// A range, step or offset: a bare literal prints as a duration (`[1800]` prints `[30m]`).
 fn write_top_duration(f: &mut Formatter<'_>, d: &DurationExpr) -> fmt::Result {
     match d {
-        DurationExpr::Literal(n) => write_number(f, &NumberLiteral { duration: true, ..n.clone() }),
+        DurationExpr::Literal(n) => write_number(
+            f,
+            &NumberLiteral {
+                duration: true,
+                ..n.clone()
+            },
+        ),
         other => write!(f, "{other}"),
     }
 }
@@ -144,7 +157,9 @@ fn write_selector(f: &mut Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
     let mut shown: Vec<String> = vs
         .matchers
         .iter()
-        .filter(|m| !(m.name() == METRIC_NAME && m.op() == MatchOp::Equal && Some(m.value()) == name))
+        .filter(|m| {
+            !(m.name() == METRIC_NAME && m.op() == MatchOp::Equal && Some(m.value()) == name)
+        })
         .map(matcher_text)
         .collect();
     if shown.is_empty() && name.is_some() {
@@ -155,12 +170,21 @@ fn write_selector(f: &mut Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
 }
 
 fn matcher_text(m: &Matcher) -> String {
-    format!("{}{}{}", label_name(m.name()), m.op().as_str(), go_quote(m.value()))
+    format!(
+        "{}{}{}",
+        label_name(m.name()),
+        m.op().as_str(),
+        go_quote(m.value())
+    )
 }
 
 /// `@`, extension and `offset` of a selector; `extension_after_at` is false for a range selector,
 /// whose extension follows the brackets before `@` as upstream prints it.
-fn write_selector_modifiers(f: &mut Formatter<'_>, vs: &VectorSelector, extension_after_at: bool) -> fmt::Result {
+fn write_selector_modifiers(
+    f: &mut Formatter<'_>,
+    vs: &VectorSelector,
+    extension_after_at: bool,
+) -> fmt::Result {
     if !extension_after_at {
         write_extension(f, vs.extension)?;
     }
@@ -206,14 +230,25 @@ fn write_binary(f: &mut Formatter<'_>, bin: &BinaryExpr) -> fmt::Result {
     if let Some(m) = &bin.matching {
         let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
         if !m.labels.is_empty() || m.on || grouped {
-            write!(f, " {} ({})", if m.on { "on" } else { "ignoring" }, LabelList(&m.labels))?;
+            write!(
+                f,
+                " {} ({})",
+                if m.on { "on" } else { "ignoring" },
+                LabelList(&m.labels)
+            )?;
         }
         if grouped {
-            let side = if m.card == Cardinality::ManyToOne { "left" } else { "right" };
+            let side = if m.card == Cardinality::ManyToOne {
+                "left"
+            } else {
+                "right"
+            };
             write!(f, " group_{side} ({})", LabelList(&m.include))?;
         }
         match (m.fill.lhs, m.fill.rhs) {
-            (Some(l), Some(r)) if l == r || (l.is_nan() && r.is_nan()) => write!(f, " fill ({})", Float(l))?,
+            (Some(l), Some(r)) if l == r || (l.is_nan() && r.is_nan()) => {
+                write!(f, " fill ({})", Float(l))?
+            }
             (l, r) => {
                 if let Some(l) = l {
                     write!(f, " fill_left ({})", Float(l))?;
@@ -264,7 +299,13 @@ impl Display for LabelList<'_> {
 /// A label name as written: bare when it matches `[a-zA-Z_][a-zA-Z0-9_]*`, else quoted.
 fn label_name(name: &str) -> String {
     let mut bytes = name.bytes();
-    let legacy = bytes.next().is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
+    let legacy = bytes
+        .next()
+        .is_some_and(|b| b == b'_' || b.is_ascii_alphabetic())
         && bytes.all(|b| b == b'_' || b.is_ascii_alphanumeric());
-    if legacy { name.to_owned() } else { go_quote(name) }
+    if legacy {
+        name.to_owned()
+    } else {
+        go_quote(name)
+    }
 }

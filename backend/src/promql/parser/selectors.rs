@@ -8,8 +8,8 @@
 use shared::labels::{METRIC_NAME, MatchOp, Matcher};
 
 use super::ast::{Expr, Span, VectorSelector};
-use super::lexer::{Token, TokenKind};
 use super::parse::{PResult, Parser};
+use super::token::{Token, TokenKind};
 
 impl Parser<'_> {
     /// A selector, starting at its name (already consumed and passed in) or at `{`.
@@ -19,14 +19,24 @@ impl Parser<'_> {
         if self.peek_kind() == TokenKind::LeftBrace {
             let open = self.advance();
             self.parse_matchers(&mut matchers)?;
-            span = Some(span.unwrap_or(open.span).to(Span::new(open.span.start, self.prev_end())));
+            span = Some(
+                span.unwrap_or(open.span)
+                    .to(Span::new(open.span.start, self.prev_end())),
+            );
         }
         let name = name.map(|t| self.text(t).to_owned());
         if let Some(name) = &name {
             matchers.push(Matcher::equal(METRIC_NAME, name.clone()));
         }
         let span = span.unwrap_or_else(|| Span::new(self.prev_end(), self.prev_end()));
-        Ok(Expr::VectorSelector(VectorSelector { name, matchers, offset: None, at: None, extension: None, span }))
+        Ok(Expr::VectorSelector(VectorSelector {
+            name,
+            matchers,
+            offset: None,
+            at: None,
+            extension: None,
+            span,
+        }))
     }
 
     /// The matchers after `{`, through the closing `}`.
