@@ -389,3 +389,298 @@ fn is_metric_identifier(kind: TokenKind) -> bool {
             | MinOf
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::parser::ast::ValueType;
+    use proptest::prelude::*;
+
+    /// The tree with every binary and unary node parenthesised, to show grouping.
+    fn shape(e: &Expr) -> String {
+        match e {
+            Expr::Binary(b) => format!("({} {} {})", shape(&b.lhs), b.op.as_str(), shape(&b.rhs)),
+            Expr::Unary(u) => format!("({}{})", u.op.as_str(), shape(&u.expr)),
+            Expr::Paren(p) => format!("[{}]", shape(&p.expr)),
+            other => other.to_string(),
+        }
+    }
+
+    fn shape_of(input: &str) -> String {
+        shape(&parse(input).unwrap_or_else(|e| panic!("{input}: {e}")))
+    }
+
+    fn error_of(input: &str) -> String {
+        parse(input).expect_err(input).to_string()
+    }
+
+    #[test]
+    fn precedence_and_associativity_follow_prometheus() {
+        assert_eq!(shape_of("a + b * c"), "(a + (b * c))");
+        assert_eq!(shape_of("a - b - c"), "((a - b) - c)");
+        assert_eq!(shape_of("a ^ b ^ c"), "(a ^ (b ^ c))");
+        assert_eq!(shape_of("a * b atan2 c"), "((a * b) atan2 c)");
+        assert_eq!(
+            shape_of("a or b and c unless d"),
+            "(a or ((b and c) unless d))"
+        );
+        assert_eq!(shape_of("a > b + c"), "(a > (b + c))");
+        assert_eq!(shape_of("a == b or c > d"), "((a == b) or (c > d))");
+        assert_eq!(shape_of("h >/ 1 </ 2"), "((h >/ 1) </ 2)");
+        assert_eq!(shape_of("a + b >/ c"), "((a + b) >/ c)");
+    }
+
+    #[test]
+    fn unary_minus_binds_like_multiplication() {
+        assert_eq!(shape_of("-a ^ b"), "(-(a ^ b))");
+        assert_eq!(shape_of("-a * b"), "((-a) * b)");
+        assert_eq!(shape_of("a ^ -b"), "(a ^ (-b))");
+        assert_eq!(shape_of("-2 ^ 2"), "(-(2 ^ 2))");
+        assert_eq!(shape_of("1 - -1"), "(1 - -1)");
+        assert_eq!(shape_of("-a offset 5m"), "(-a offset 5m)");
+        // A sign on a literal is folded into it, with the span covering the sign.
+        let e = parse("-1.5").unwrap();
+        assert!(matches!(&e, Expr::Number(n) if n.value == -1.5 && n.span == Span::new(0, 4)));
+    }
+
+    #[test]
+    fn literals_parse_to_values() {
+        let number = |s: &str| match parse(s).unwrap() {
+            Expr::Number(n) => n.value,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(number("12.34e6"), 12.34e6);
+        assert_eq!(number("0x1F"), 31.0);
+        assert_eq!(number("1_000"), 1000.0);
+        assert_eq!(number("5m"), 300.0);
+        assert_eq!(number("1h30m"), 5400.0);
+        assert_eq!(number("+Inf"), f64::INFINITY);
+        assert_eq!(number("-inf"), f64::NEG_INFINITY);
+        assert!(number("NaN").is_nan());
+        assert!(matches!(parse("'a\\'b'").unwrap(), Expr::String(s) if s.value == "a'b"));
+        assert!(matches!(parse("`a\\n`").unwrap(), Expr::String(s) if s.value == "a\\n"));
+    }
+
+    #[test]
+    fn every_node_carries_its_span() {
+        let input = "sum by (job) (rate(http_requests_total{code=\"500\"}[5m] offset 1m)) / 2";
+        let Expr::Binary(div) = parse(input).unwrap() else {
+            panic!("not binary")
+        };
+        assert_eq!(div.span, Span::new(0, input.len()));
+        let Expr::Aggregate(sum) = *div.lhs else {
+            panic!("not aggregate")
+        };
+        assert_eq!(
+            &input[sum.span.start..sum.span.end],
+            &input[..input.len() - 4]
+        );
+        let Expr::Call(rate) = *sum.expr else {
+            panic!("not call")
+        };
+        assert_eq!(
+            &input[rate.span.start..rate.span.end],
+            "rate(http_requests_total{code=\"500\"}[5m] offset 1m)"
+        );
+        let Expr::MatrixSelector(ms) = &rate.args[0] else {
+            panic!("not matrix")
+        };
+        assert_eq!(
+            &input[ms.span.start..ms.span.end],
+            "http_requests_total{code=\"500\"}[5m] offset 1m"
+        );
+        assert_eq!(&input[div.rhs.span().start..div.rhs.span().end], "2");
+    }
+
+    #[test]
+    fn value_types() {
+        assert_eq!(parse("1 + 2").unwrap().value_type(), ValueType::Scalar);
+        assert_eq!(
+            parse("x + 2").unwrap().value_type(),
+            ValueType::InstantVector
+        );
+        assert_eq!(parse("x[5m]").unwrap().value_type(), ValueType::RangeVector);
+        assert_eq!(
+            parse("x[5m:]").unwrap().value_type(),
+            ValueType::RangeVector
+        );
+        assert_eq!(parse("\"s\"").unwrap().value_type(), ValueType::String);
+        assert_eq!(parse("scalar(x)").unwrap().value_type(), ValueType::Scalar);
+        assert_eq!(parse("(x)").unwrap().value_type(), ValueType::InstantVector);
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive_and_can_be_metric_names() {
+        assert_eq!(
+            parse("SUM BY (a) (x)").unwrap().to_string(),
+            "sum by (a) (x)"
+        );
+        assert_eq!(shape_of("a AND b"), "(a and b)");
+        assert!(
+            matches!(parse("sum").unwrap(), Expr::VectorSelector(vs) if vs.name.as_deref() == Some("sum"))
+        );
+        assert!(matches!(parse("offset").unwrap(), Expr::VectorSelector(_)));
+        assert_eq!(shape_of("fill + fill"), "(fill + fill)");
+        assert_eq!(shape_of("a # a comment\n + b"), "(a + b)");
+    }
+
+    #[test]
+    fn syntax_errors_read_like_prometheus() {
+        assert_eq!(
+            error_of(""),
+            "1:1: parse error: no expression found in input"
+        );
+        assert_eq!(
+            error_of("foo bar"),
+            "1:5: parse error: unexpected identifier \"bar\""
+        );
+        assert_eq!(error_of("1 +"), "1:4: parse error: unexpected end of input");
+        assert_eq!(
+            error_of("(1"),
+            "1:3: parse error: unclosed left parenthesis"
+        );
+        assert_eq!(
+            error_of("(1))"),
+            "1:5: parse error: unexpected right parenthesis ')'"
+        );
+        assert_eq!(
+            error_of("sum(x) by"),
+            "1:10: parse error: unexpected end of input in grouping opts, expected \"(\""
+        );
+        assert_eq!(
+            error_of("sum by (a b) (x)"),
+            "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""
+        );
+        assert_eq!(
+            error_of("rate(x[5m],)"),
+            "1:11: parse error: trailing commas not allowed in function call args"
+        );
+        assert_eq!(
+            error_of("1 !~ 2"),
+            "1:3: parse error: unexpected character after '!': '~'"
+        );
+        assert_eq!(
+            error_of("a\n  + $"),
+            "2:5: parse error: unexpected character: '$'"
+        );
+        assert_eq!(
+            error_of("nope(x)"),
+            "1:1: parse error: unknown function with name \"nope\""
+        );
+        assert_eq!(
+            error_of("sum()"),
+            "1:1: parse error: no arguments for aggregate expression provided"
+        );
+        assert_eq!(
+            error_of("topk(x)"),
+            "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"
+        );
+    }
+
+    #[test]
+    fn options_gate_experimental_features() {
+        let stable = ParseOptions::stable_only();
+        let err = |s: &str| parse_with(s, stable).expect_err(s).message;
+        assert_eq!(
+            err("sort_by_label(x, \"a\")"),
+            "function \"sort_by_label\" is not enabled"
+        );
+        assert_eq!(
+            err("limitk(1, x)"),
+            "limitk() is experimental and must be enabled with --enable-feature=promql-experimental-functions"
+        );
+        assert_eq!(
+            err("x[5m+1m]"),
+            "experimental duration expression is not enabled"
+        );
+        assert_eq!(
+            err("x[1m] anchored"),
+            "anchored modifier is experimental and not enabled"
+        );
+        assert_eq!(
+            err("a + fill(0) b"),
+            "binop fill modifiers are experimental and not enabled"
+        );
+        assert!(parse_with("rate(x[5m] offset 1m) > bool 1", stable).is_ok());
+    }
+
+    /// Pieces of valid PromQL, glued at random, exercise the error paths.
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "sum",
+            "by",
+            "(",
+            ")",
+            "job",
+            "rate",
+            "x",
+            "{",
+            "}",
+            "a=\"b\"",
+            ",",
+            "[",
+            "]",
+            "5m",
+            ":",
+            "1m",
+            "offset",
+            "@",
+            "start()",
+            "-",
+            "+",
+            "*",
+            "^",
+            "/",
+            "and",
+            "on",
+            "group_left",
+            "bool",
+            ">",
+            "1",
+            "\"s\"",
+            "anchored",
+            "step()",
+            "min_of",
+            "fill",
+            "topk",
+            "#c\n",
+            " ",
+            "=~",
+            "'.*'",
+            "0x1f",
+            "</",
+            "ignoring",
+            "without",
+            "NaN",
+            "`r`",
+            "count_values",
+            "info",
+            "end()",
+            "smoothed",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics_on_arbitrary_text(input in "\\PC{0,40}") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn never_panics_on_fragments(parts in prop::collection::vec(fragment(), 0..14)) {
+            let input = parts.join("");
+            if let Ok(expr) = parse(&input) {
+                // What parses also prints back to something that parses to the same printout.
+                let printed = expr.to_string();
+                let again = parse(&printed).map_err(|e| TestCaseError::fail(format!("{printed}: {e}")))?;
+                prop_assert_eq!(again.to_string(), printed);
+            } else {
+                let err = parse(&input).expect_err("failed above");
+                prop_assert!(err.span.start <= input.len());
+                prop_assert!(err.line >= 1 && err.column >= 1);
+            }
+        }
+    }
+}
