@@ -294,3 +294,184 @@ fn internal_name(t: ValueType) -> &'static str {
         ValueType::String => "string",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::parser::ast::{Cardinality, Expr};
+    use crate::promql::parser::parse;
+
+    fn message(input: &str) -> String {
+        parse(input).expect_err(input).message
+    }
+
+    fn position(input: &str) -> (usize, usize) {
+        let e = parse(input).expect_err(input);
+        (e.line, e.column)
+    }
+
+    #[test]
+    fn binary_operand_types() {
+        assert_eq!(
+            message("x[5m] + 1"),
+            "binary expression must contain only scalar and instant vector types"
+        );
+        assert_eq!(
+            message("1 + \"s\""),
+            "binary expression must contain only scalar and instant vector types"
+        );
+        assert_eq!(position("1 + \"s\""), (1, 5));
+        assert_eq!(
+            message("1 and 2"),
+            "set operator \"and\" not allowed in binary scalar expression"
+        );
+        assert_eq!(
+            message("x and 2"),
+            "set operator \"and\" not allowed in binary scalar expression"
+        );
+        assert_eq!(
+            message("1 == 1"),
+            "comparisons between scalars must use BOOL modifier"
+        );
+        assert!(parse("1 == bool 1").is_ok());
+    }
+
+    #[test]
+    fn modifier_combinations() {
+        assert_eq!(
+            message("a + bool b"),
+            "bool modifier can only be used on comparison operators"
+        );
+        // The error points at the operator and its modifiers.
+        assert_eq!(position("a  + bool b"), (1, 4));
+        assert_eq!(
+            message("a and on (x) group_left b"),
+            "no grouping allowed for \"and\" operation"
+        );
+        assert_eq!(
+            message("1 + on (x) b"),
+            "vector matching only allowed between instant vectors"
+        );
+        assert_eq!(
+            message("a * on (x) group_left (x) b"),
+            "label \"x\" must not occur in ON and GROUP clause at once"
+        );
+        assert_eq!(
+            message("1 + fill (0) b"),
+            "filling in missing series only allowed between instant vectors"
+        );
+        assert_eq!(
+            message("a or fill (0) b"),
+            "filling in missing series not allowed for set operators"
+        );
+    }
+
+    #[test]
+    fn matching_is_normalised() {
+        let Expr::Binary(set) = parse("a or b").unwrap() else {
+            panic!("binary")
+        };
+        assert_eq!(set.matching.map(|m| m.card), Some(Cardinality::ManyToMany));
+        let Expr::Binary(scalar) = parse("a * 2").unwrap() else {
+            panic!("binary")
+        };
+        assert!(scalar.matching.is_none());
+        let Expr::Binary(grouped) = parse("a / ignoring (x) group_right (y) b").unwrap() else {
+            panic!("binary")
+        };
+        let m = grouped.matching.expect("vector matching");
+        assert_eq!(
+            (m.card, m.on, m.labels, m.include),
+            (
+                Cardinality::OneToMany,
+                false,
+                vec!["x".into()],
+                vec!["y".into()]
+            )
+        );
+    }
+
+    #[test]
+    fn function_arguments() {
+        assert_eq!(
+            message("rate(x)"),
+            "expected type range vector in call to function \"rate\", got instant vector"
+        );
+        assert_eq!(position("rate(x)"), (1, 6));
+        assert_eq!(
+            message("rate()"),
+            "expected 1 argument(s) in call to \"rate\", got 0"
+        );
+        assert_eq!(
+            message("round(x, 1, 2)"),
+            "expected at most 2 argument(s) in call to \"round\", got 3"
+        );
+        assert_eq!(
+            message("label_join(x)"),
+            "expected at least 3 argument(s) in call to \"label_join\", got 1"
+        );
+        assert!(parse("label_join(x, \"d\", \",\", \"a\", \"b\", \"c\")").is_ok());
+        assert!(parse("round(x)").is_ok());
+        assert!(parse("time()").is_ok());
+        assert_eq!(
+            message("abs(\"s\")"),
+            "expected type instant vector in call to function \"abs\", got string"
+        );
+    }
+
+    #[test]
+    fn info_takes_label_selectors() {
+        assert!(parse("info(m, {data=~\".*\"})").is_ok());
+        assert_eq!(
+            message("info(m, x{a=\"b\"})"),
+            "expected label selectors only, got vector selector instead"
+        );
+        assert_eq!(
+            message("info(m, 1)"),
+            "expected type instant vector in call to function \"info\", got scalar"
+        );
+        assert_eq!(message("info(m, sum(x))"), "expected label selectors only");
+    }
+
+    #[test]
+    fn aggregation_types() {
+        assert_eq!(
+            message("sum(1)"),
+            "expected type instant vector in aggregation expression, got scalar"
+        );
+        assert_eq!(
+            message("topk(x, y)"),
+            "expected type scalar in aggregation parameter, got instant vector"
+        );
+        assert_eq!(
+            message("count_values(1, x)"),
+            "expected type string in aggregation parameter, got scalar"
+        );
+        assert!(parse("quantile(0.9, x)").is_ok());
+        assert!(parse("limit_ratio(0.5, x)").is_ok());
+    }
+
+    #[test]
+    fn selectors_and_unary_and_subqueries() {
+        assert_eq!(
+            message("{a=\"\"}"),
+            "vector selector must contain at least one non-empty matcher"
+        );
+        assert_eq!(
+            message("{a=~\".*\"}"),
+            "vector selector must contain at least one non-empty matcher"
+        );
+        assert!(parse("{a=~\".+\"}").is_ok());
+        assert_eq!(
+            message("x{__name__=\"y\"}"),
+            "metric name must not be set twice: \"x\" or \"y\""
+        );
+        assert_eq!(
+            message("-x[5m]"),
+            "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""
+        );
+        assert_eq!(
+            message("x[5m][1m:]"),
+            "subquery is only allowed on instant vector, got matrix instead"
+        );
+    }
+}

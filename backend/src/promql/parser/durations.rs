@@ -230,3 +230,97 @@ impl Parser<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::parser::ast::{DurationExpr, Expr};
+    use crate::promql::parser::parse;
+
+    fn range_of(input: &str) -> DurationExpr {
+        match parse(input).unwrap_or_else(|e| panic!("{input}: {e}")) {
+            Expr::MatrixSelector(ms) => ms.range,
+            Expr::Call(c) => match c.args.into_iter().next() {
+                Some(Expr::MatrixSelector(ms)) => ms.range,
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn offset_of(input: &str) -> (DurationExpr, String) {
+        let expr = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        let printed = expr.to_string();
+        let mut e = expr;
+        loop {
+            e = match e {
+                Expr::VectorSelector(vs) => return (vs.offset.expect("offset"), printed),
+                Expr::Binary(b) => *b.lhs,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn arithmetic_in_ranges() {
+        assert_eq!(range_of("x[26m+4m]").constant_seconds(), Some(1800.0));
+        assert_eq!(range_of("x[2m*(10+5)]").constant_seconds(), Some(1800.0));
+        assert_eq!(range_of("x[1h30m % 1h]").constant_seconds(), Some(1800.0));
+        assert_eq!(range_of("x[-5m+35m]").constant_seconds(), Some(1800.0));
+        assert_eq!(range_of("x[2^2*1m]").constant_seconds(), Some(240.0));
+        assert_eq!(
+            range_of("x[max_of(1m, 2m)]").constant_seconds(),
+            Some(120.0)
+        );
+        let step = range_of("x[1+(STep()-5)*2]");
+        assert_eq!(step.constant_seconds(), None);
+        assert_eq!(step.evaluate_seconds(10.0, 0.0), 11.0);
+        assert_eq!(
+            range_of("x[min_of(range(), 1h)]").evaluate_seconds(0.0, 600.0),
+            600.0
+        );
+    }
+
+    #[test]
+    fn offset_takes_one_term() {
+        let (d, printed) = offset_of("m offset 100 + 2");
+        assert_eq!(
+            (d.constant_seconds(), printed.as_str()),
+            (Some(100.0), "m offset 1m40s + 2")
+        );
+        let (d, _) = offset_of("m offset (100 + 2)");
+        assert_eq!(d.constant_seconds(), Some(102.0));
+        let (d, _) = offset_of("m offset -2 ^ 2");
+        assert_eq!(d.constant_seconds(), Some(-2.0));
+        let (d, printed) = offset_of("m offset -step()*2");
+        assert_eq!(
+            (d.evaluate_seconds(5.0, 0.0), printed.as_str()),
+            (-5.0, "m offset -step() * 2")
+        );
+        let (d, _) = offset_of("m offset -(min_of(step(), 2s)-5)+8000");
+        assert_eq!(d.evaluate_seconds(5.0, 0.0), 3.0);
+    }
+
+    #[test]
+    fn duration_errors() {
+        let message = |s: &str| parse(s).expect_err(s).message;
+        assert_eq!(message("x[0s]"), "duration must be greater than 0");
+        // Only a literal is checked here; a negative computed range is the engine's to reject.
+        assert!(parse("x[5m-10m:1m]").is_ok());
+        assert_eq!(message("x[1m/0]"), "division by zero");
+        assert_eq!(message("x[1m%0]"), "modulo by zero");
+        assert_eq!(message("x offset 9.5e10"), "duration out of range");
+        assert_eq!(message("x[5m1h]"), "not a valid duration string: \"5m1h\"");
+        assert_eq!(
+            message("x[step]"),
+            "unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()"
+        );
+        assert_eq!(
+            message("x offset"),
+            "unexpected end of input in offset, expected number, duration, step(), or range()"
+        );
+        assert_eq!(
+            message("x[foo]"),
+            "unexpected character in duration expression: 'f'"
+        );
+    }
+}

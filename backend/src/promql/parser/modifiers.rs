@@ -342,3 +342,133 @@ fn extend(expr: &mut Expr, end: usize) {
     let span = expr.span_mut();
     *span = span.to(Span::new(span.start, end));
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::parser::ast::{AtModifier, Cardinality, DurationExpr, Expr, RangeExtension};
+    use crate::promql::parser::parse;
+
+    fn message(input: &str) -> String {
+        parse(input).expect_err(input).message
+    }
+
+    fn seconds(d: Option<&DurationExpr>) -> Option<f64> {
+        d.and_then(DurationExpr::constant_seconds)
+    }
+
+    #[test]
+    fn selector_modifiers_attach_to_the_selector() {
+        let Expr::MatrixSelector(ms) = parse("x[5m] anchored @ 100 offset -1m").unwrap() else {
+            panic!("matrix")
+        };
+        assert_eq!(ms.range.constant_seconds(), Some(300.0));
+        assert_eq!(ms.selector.extension, Some(RangeExtension::Anchored));
+        assert_eq!(ms.selector.at, Some(AtModifier::Timestamp(100_000)));
+        assert_eq!(seconds(ms.selector.offset.as_ref()), Some(-60.0));
+        let Expr::VectorSelector(vs) = parse("x offset 1h @ end() smoothed").unwrap() else {
+            panic!("vector")
+        };
+        assert_eq!(
+            (vs.at, vs.extension),
+            (Some(AtModifier::End), Some(RangeExtension::Smoothed))
+        );
+        let Expr::VectorSelector(vs) = parse("x @ -1.5").unwrap() else {
+            panic!("vector")
+        };
+        assert_eq!(vs.at, Some(AtModifier::Timestamp(-1500)));
+    }
+
+    #[test]
+    fn subqueries() {
+        let Expr::Subquery(sq) = parse("rate(x[5m])[30m:1m] @ start() offset 5m").unwrap() else {
+            panic!("subquery")
+        };
+        assert_eq!(sq.range.constant_seconds(), Some(1800.0));
+        assert_eq!(
+            sq.step.as_ref().and_then(DurationExpr::constant_seconds),
+            Some(60.0)
+        );
+        assert_eq!(sq.at, Some(AtModifier::Start));
+        assert_eq!(seconds(sq.offset.as_ref()), Some(300.0));
+        let Expr::Subquery(sq) = parse("x[1h:]").unwrap() else {
+            panic!("subquery")
+        };
+        assert!(sq.step.is_none());
+    }
+
+    #[test]
+    fn modifier_errors() {
+        assert_eq!(message("sum(x) offset 5m"), super::NOT_A_SELECTOR_OFFSET);
+        assert_eq!(message("(x) @ 1"), super::NOT_A_SELECTOR_AT);
+        assert_eq!(
+            message("x offset 1m offset 2m"),
+            "offset may not be set multiple times"
+        );
+        assert_eq!(
+            message("x @ 1 @ 2"),
+            "@ <timestamp> may not be set multiple times"
+        );
+        assert_eq!(
+            message("x @ Inf"),
+            "timestamp out of bounds for @ modifier: +Inf"
+        );
+        assert_eq!(
+            message("x @ foo"),
+            "unexpected identifier \"foo\" in @, expected timestamp"
+        );
+        assert_eq!(
+            message("x offset 1m [5m]"),
+            "no offset modifiers allowed before range"
+        );
+        assert_eq!(message("x @ 1 [5m]"), "no @ modifiers allowed before range");
+        assert_eq!(
+            message("sum(x)[5m]"),
+            "ranges only allowed for vector selectors"
+        );
+        assert_eq!(
+            message("x[5m:1m] anchored"),
+            "anchored modifier is not supported for subqueries"
+        );
+        assert_eq!(
+            message("sum(x) smoothed"),
+            "smoothed modifier not implemented"
+        );
+        assert_eq!(
+            message("x anchored smoothed"),
+            "anchored and smoothed modifiers cannot be used together"
+        );
+        assert_eq!(message("x[5m"), "unclosed left bracket");
+        assert_eq!(message("x[5m:1m"), "unclosed left bracket");
+        assert_eq!(
+            message("x[5m 1m]"),
+            "unexpected duration \"1m\" in subquery or range, expected \":\" or \"]\""
+        );
+    }
+
+    #[test]
+    fn binary_modifiers() {
+        let Expr::Binary(b) = parse("a > bool on (x, \"y.z\") group_left b").unwrap() else {
+            panic!("binary")
+        };
+        let m = b.matching.expect("vector matching");
+        assert!(b.return_bool && m.on);
+        assert_eq!(
+            (m.card, m.labels, m.include.len()),
+            (Cardinality::ManyToOne, vec!["x".into(), "y.z".into()], 0)
+        );
+        let Expr::Binary(b) = parse("a + fill_right(-1) fill_left(2) b").unwrap() else {
+            panic!("binary")
+        };
+        let fill = b.matching.expect("vector matching").fill;
+        assert_eq!((fill.lhs, fill.rhs), (Some(2.0), Some(-1.0)));
+        let Expr::Binary(b) = parse("a - fill(0) b").unwrap() else {
+            panic!("binary")
+        };
+        let fill = b.matching.expect("vector matching").fill;
+        assert_eq!((fill.lhs, fill.rhs), (Some(0.0), Some(0.0)));
+        assert_eq!(
+            message("a * on x b"),
+            "unexpected identifier \"x\" in grouping opts, expected \"(\""
+        );
+    }
+}
