@@ -131,3 +131,58 @@ impl Parser<'_> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::parser::ast::{AggregateOp, Expr, Grouping, ValueType};
+    use crate::promql::parser::parse;
+
+    #[test]
+    fn calls_resolve_their_signature() {
+        let Expr::Call(call) = parse("histogram_quantile(0.9, rate(h[5m]))").unwrap() else {
+            panic!("call")
+        };
+        assert_eq!(call.function.name, "histogram_quantile");
+        assert_eq!(call.args.len(), 2);
+        let Expr::Call(call) = parse("step()").unwrap() else {
+            panic!("call")
+        };
+        assert_eq!(call.function.return_type, ValueType::Scalar);
+        assert!(matches!(parse("rate").unwrap(), Expr::VectorSelector(_)));
+    }
+
+    #[test]
+    fn aggregations_take_grouping_before_or_after() {
+        let before = parse("sum without (a, b) (x)").unwrap();
+        let after = parse("sum(x) without (a, b)").unwrap();
+        for e in [&before, &after] {
+            let Expr::Aggregate(agg) = e else {
+                panic!("aggregate")
+            };
+            assert_eq!(
+                (agg.op, &agg.grouping),
+                (
+                    AggregateOp::Sum,
+                    &Grouping::Without(vec!["a".into(), "b".into()])
+                )
+            );
+        }
+        assert_eq!(after.span().end, "sum(x) without (a, b)".len());
+        let Expr::Aggregate(agg) = parse("count_values(\"v\", x)").unwrap() else {
+            panic!("aggregate")
+        };
+        assert!(matches!(agg.param.as_deref(), Some(Expr::String(s)) if s.value == "v"));
+        assert_eq!(parse("sum by () (x)").unwrap().to_string(), "sum(x)");
+    }
+
+    #[test]
+    fn call_errors() {
+        let message = |s: &str| parse(s).expect_err(s).message;
+        assert_eq!(message("sum by (a) (x) by (b)"), "unexpected <by>");
+        assert_eq!(message("rate(x[5m] y)"), "unexpected identifier \"y\"");
+        assert_eq!(
+            message("limitk(1, x, y)"),
+            "wrong number of arguments for aggregate expression provided, expected 2, got 3"
+        );
+    }
+}

@@ -159,3 +159,109 @@ fn is_label_keyword(kind: TokenKind) -> bool {
             | MinOf
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::labels::{METRIC_NAME, MatchOp};
+
+    use crate::promql::parser::ast::{Expr, Grouping, VectorSelector};
+    use crate::promql::parser::parse;
+
+    fn selector(input: &str) -> VectorSelector {
+        match parse(input).unwrap_or_else(|e| panic!("{input}: {e}")) {
+            Expr::VectorSelector(vs) => vs,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn message(input: &str) -> String {
+        parse(input).expect_err(input).message
+    }
+
+    #[test]
+    fn name_and_matchers() {
+        let vs =
+            selector("http_requests_total{job=\"api\", code!~'5..', path=~`/a.*`, env!=\"\",}");
+        let ops: Vec<_> = vs
+            .matchers
+            .iter()
+            .map(|m| (m.name(), m.op(), m.value()))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                ("job", MatchOp::Equal, "api"),
+                ("code", MatchOp::NotRegex, "5.."),
+                ("path", MatchOp::Regex, "/a.*"),
+                ("env", MatchOp::NotEqual, ""),
+                (METRIC_NAME, MatchOp::Equal, "http_requests_total"),
+            ]
+        );
+        assert_eq!(vs.name.as_deref(), Some("http_requests_total"));
+        // Regexes are fully anchored and `.` matches a newline.
+        assert!(!vs.matchers[1].matches("500") && vs.matchers[1].matches("500x"));
+        assert!(vs.matchers[2].matches("/a\nb"));
+        assert_eq!(
+            selector("job:rate5m:sum").name.as_deref(),
+            Some("job:rate5m:sum")
+        );
+    }
+
+    #[test]
+    fn quoted_utf8_names() {
+        let vs = selector("{\"foo.bar\", \"service.name\"=\"x\"}");
+        assert_eq!(vs.name, None);
+        assert_eq!(
+            (vs.matchers[0].name(), vs.matchers[0].value()),
+            (METRIC_NAME, "foo.bar")
+        );
+        assert_eq!(
+            (vs.matchers[1].name(), vs.matchers[1].value()),
+            ("service.name", "x")
+        );
+        let Expr::Aggregate(agg) = parse("sum by (\"k8s.pod\", on) (x)").unwrap() else {
+            panic!("aggregate")
+        };
+        assert_eq!(
+            agg.grouping,
+            Grouping::By(vec!["k8s.pod".into(), "on".into()])
+        );
+    }
+
+    #[test]
+    fn matcher_errors() {
+        assert_eq!(
+            message("x{a}"),
+            "unexpected \"}\" in label matching, expected label matching operator"
+        );
+        assert_eq!(
+            message("x{a=}"),
+            "unexpected \"}\" in label matching, expected string"
+        );
+        assert_eq!(
+            message("x{a=\"b\" c=\"d\"}"),
+            "unexpected identifier \"c\" in label matching, expected \",\" or \"}\""
+        );
+        assert_eq!(
+            message("x{,}"),
+            "unexpected \",\" in label matching, expected identifier or \"}\""
+        );
+        assert_eq!(
+            message("x{a=\"b\""),
+            "unexpected end of input inside braces"
+        );
+        assert_eq!(
+            message("x{1=\"b\"}"),
+            "unexpected character inside braces: '1'"
+        );
+        assert!(message("x{a=~\"(\"}").contains("invalid regular expression"));
+        assert_eq!(
+            message("x{a=\"\\q\"}"),
+            "unknown escape sequence U+0071 'q'"
+        );
+        assert_eq!(
+            message("sum by (\"\") (x)"),
+            "invalid label name for grouping: \"\""
+        );
+    }
+}
