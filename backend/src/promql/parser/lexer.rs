@@ -411,3 +411,144 @@ fn is_alpha(b: u8) -> bool {
 pub(super) fn is_alphanumeric(b: u8) -> bool {
     is_alpha(b) || b.is_ascii_digit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::parser::ast::AggregateOp;
+
+    fn kinds(input: &str) -> Vec<TokenKind> {
+        lex(input).tokens.iter().map(|t| t.kind).collect()
+    }
+
+    fn texts(input: &str) -> Vec<&str> {
+        lex(input)
+            .tokens
+            .iter()
+            .map(|t| &input[t.span.start..t.span.end])
+            .collect()
+    }
+
+    #[test]
+    fn tokens_have_byte_spans() {
+        let input = "sum by (job) (rate(a:b{c=~\"é\"}[5m]))";
+        assert_eq!(
+            texts(input),
+            [
+                "sum", "by", "(", "job", ")", "(", "rate", "(", "a:b", "{", "c", "=~", "\"é\"",
+                "}", "[", "5m", "]", ")", ")", ""
+            ]
+        );
+        use TokenKind::*;
+        assert_eq!(
+            kinds("a:b == 1.5e3 </ -Inf >/ 0x1f != `r`"),
+            [
+                MetricIdentifier,
+                EqlC,
+                Number,
+                TrimUpper,
+                Sub,
+                Number,
+                TrimLower,
+                Number,
+                Neq,
+                String,
+                Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn keywords_ignore_case_and_fill_needs_a_parenthesis() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("SUM By offset BOOL"),
+            [Aggregator(AggregateOp::Sum), By, Offset, Bool, Eof]
+        );
+        assert_eq!(
+            kinds("fill fill (1)"),
+            [Identifier, Fill, LeftParen, Number, RightParen, Eof]
+        );
+        assert_eq!(kinds("nan INF"), [Number, Number, Eof]);
+        // Inside braces every word is a label name.
+        assert_eq!(
+            kinds("{by=\"x\"}"),
+            [LeftBrace, Identifier, Eql, String, RightBrace, Eof]
+        );
+    }
+
+    #[test]
+    fn brackets_hold_duration_expressions() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("x[step()*2:1m]"),
+            [
+                Identifier,
+                LeftBracket,
+                Step,
+                LeftParen,
+                RightParen,
+                Mul,
+                Number,
+                Colon,
+                Duration,
+                RightBracket,
+                Eof
+            ]
+        );
+        assert_eq!(
+            kinds("x[1h30m]"),
+            [Identifier, LeftBracket, Duration, RightBracket, Eof]
+        );
+        assert_eq!(texts("x[1y2w]")[2], "1y2w");
+    }
+
+    #[test]
+    fn comments_and_space_are_skipped() {
+        assert_eq!(texts("a # note\n+\tb"), ["a", "+", "b", ""]);
+    }
+
+    #[test]
+    fn errors_end_the_token_list() {
+        let cases = [
+            ("2.5.", "bad number or duration syntax: \"2.5.\""),
+            ("0x1e", "bad number or duration syntax: \"0x1e\""),
+            ("x[5mm]", "bad number or duration syntax: \"5mm\""),
+            ("\"abc", "unterminated quoted string"),
+            ("`abc", "unterminated raw string"),
+            (
+                "\"\\xZ1\"",
+                "illegal character U+005A 'Z' in escape sequence",
+            ),
+            (
+                "\"\\uD800\"",
+                "escape sequence is an invalid Unicode code point",
+            ),
+            ("x[5m", "unclosed left bracket"),
+            ("x[", "unexpected end of input in duration expression"),
+            ("x[[", "unexpected left bracket '['"),
+            ("]", "unexpected right bracket ']'"),
+            (
+                "x[:5m]",
+                "unexpected colon before duration in duration expression",
+            ),
+            ("x[5m::]", "unexpected colon ':'"),
+            ("x[5s x 5s]", "unexpected character: 'x', expected ':'"),
+            ("a =~ b", "unexpected character after '=': '~'"),
+            (
+                "x{a!b}",
+                "unexpected character after '!' inside braces: 'b'",
+            ),
+            ("x{{", "unexpected left brace '{'"),
+        ];
+        for (input, message) in cases {
+            let lexed = lex(input);
+            assert_eq!(
+                lexed.tokens.last().map(|t| t.kind),
+                Some(TokenKind::Error),
+                "{input}"
+            );
+            assert_eq!(lexed.error.as_deref(), Some(message), "{input}");
+        }
+    }
+}

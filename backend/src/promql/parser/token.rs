@@ -205,3 +205,43 @@ pub(super) fn keyword(lower: &str) -> Option<TokenKind> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_described_as_upstream_does() {
+        let input = "by + sum foo 12345678901 \"a long string\" ( start )";
+        let descriptions: Vec<String> = crate::promql::parser::lexer::lex(input)
+            .tokens
+            .iter()
+            .map(|t| t.describe(input))
+            .collect();
+        assert_eq!(
+            descriptions,
+            [
+                "<by>",
+                "<op:+>",
+                "<aggr:sum>",
+                "identifier \"foo\"",
+                "number \"1234567890\"...",
+                "string \"\\\"a long st\"...",
+                "\"(\"",
+                "\"start\"",
+                "\")\"",
+                "end of input",
+            ]
+        );
+    }
+
+    #[test]
+    fn keyword_table() {
+        assert_eq!(
+            keyword("count_values"),
+            Some(TokenKind::Aggregator(AggregateOp::CountValues))
+        );
+        assert_eq!(keyword("group_left"), Some(TokenKind::GroupLeft));
+        assert_eq!(keyword("rate"), None);
+    }
+}
