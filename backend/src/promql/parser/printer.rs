@@ -309,3 +309,116 @@ fn label_name(name: &str) -> String {
         go_quote(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::promql::parser::parse;
+
+    fn printed(input: &str) -> String {
+        parse(input)
+            .unwrap_or_else(|e| panic!("{input}: {e}"))
+            .to_string()
+    }
+
+    #[test]
+    fn prints_like_prometheus() {
+        let cases = [
+            ("sum by(code) (x)", "sum by (code) (x)"),
+            ("sum(x) without(a,b)", "sum without (a, b) (x)"),
+            ("topk(5,x)", "topk(5, x)"),
+            ("a+on(b)group_left(c)d", "a + on (b) group_left (c) d"),
+            ("a > bool ignoring(b) c", "a > bool ignoring (b) c"),
+            ("a * on() group_right b", "a * on () group_right () b"),
+            ("a + fill(0) b", "a + fill (0) b"),
+            (
+                "a + fill_left(1) fill_right(-2) b",
+                "a + fill_left (1) fill_right (-2) b",
+            ),
+            ("x{b=\"2\",a=~'1'}", "x{a=~\"1\",b=\"2\"}"),
+            ("{\"foo.bar\"}", "{__name__=\"foo.bar\"}"),
+            ("x[1800]", "x[30m]"),
+            (
+                "x[90s] offset 1h30m @ 100",
+                "x[1m30s] @ 100.000 offset 1h30m",
+            ),
+            ("x[5m] smoothed @ end()", "x[5m] smoothed @ end()"),
+            ("x anchored offset -5m", "x anchored offset -5m"),
+            ("rate(x[5m])[30m:] offset 1m", "rate(x[5m])[30m:] offset 1m"),
+            ("x[2m*(10+5)]", "x[2m * (10 + 5)]"),
+            ("x offset -(step()*2)", "x offset -(step() * 2)"),
+            (
+                "x[min_of(step(),1h):range()]",
+                "x[min_of(step(), 1h):range()]",
+            ),
+            ("-(1+2)", "-(1 + 2)"),
+            ("1e3 + .5 + 0x10", "1000 + 0.5 + 16"),
+            ("Inf - -inf + nan", "+Inf - -Inf + NaN"),
+            ("'a\"b\\n'", "\"a\\\"b\\n\""),
+            ("5m", "5m"),
+            ("h >/ 0.5", "h >/ 0.5"),
+            ("sum by (\"k8s.pod\") (x)", "sum by (\"k8s.pod\") (x)"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(printed(input), want, "{input}");
+        }
+    }
+
+    /// Valid PromQL built from a small grammar.
+    fn expression() -> impl Strategy<Value = String> {
+        let vector_leaf = prop_oneof![
+            Just("x".to_owned()),
+            Just("up{job=\"a\"}".to_owned()),
+            Just("{__name__=~\"m.*\",b!=\"c\"}".to_owned()),
+            Just("rate(c[5m])".to_owned()),
+            Just("m offset 1m".to_owned()),
+            Just("m @ 12.5".to_owned()),
+            Just("sum_over_time(m[1h:5m] offset 1d)".to_owned()),
+            Just("m smoothed".to_owned()),
+        ];
+        let scalar_leaf = prop_oneof![
+            (-1.0e6..1.0e6f64).prop_map(|v| format!("{v}")),
+            Just("time()".to_owned()),
+            Just("5m".to_owned()),
+        ];
+        let leaf = prop_oneof![
+            vector_leaf,
+            scalar_leaf.prop_map(|s| format!("vector({s})"))
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            let op = prop::sample::select(vec![
+                "+", "-", "*", "/", "%", "^", "atan2", "and", "or", "unless", "</",
+            ]);
+            let cmp = prop::sample::select(vec!["==", "!=", ">", "<", ">=", "<="]);
+            prop_oneof![
+                (inner.clone(), op, inner.clone()).prop_map(|(a, o, b)| format!("{a} {o} {b}")),
+                (inner.clone(), cmp, inner.clone())
+                    .prop_map(|(a, o, b)| format!("{a} {o} bool on (j) {b}")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("{a} * ignoring (i) group_left (g) {b}")),
+                inner.clone().prop_map(|a| format!("sum by (j) ({a})")),
+                inner
+                    .clone()
+                    .prop_map(|a| format!("topk(3, {a}) without (k)")),
+                inner.clone().prop_map(|a| format!("-({a})")),
+                inner.clone().prop_map(|a| format!("abs({a})")),
+                inner
+                    .clone()
+                    .prop_map(|a| format!("max_over_time(({a})[10m:1m])")),
+                inner.prop_map(|a| format!("label_replace({a}, \"d\", \"$1\", \"s\", \"(.*)\")")),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn printing_round_trips(input in expression()) {
+            let expr = parse(&input).map_err(|e| TestCaseError::fail(format!("{input}: {e}")))?;
+            let once = expr.to_string();
+            let reparsed = parse(&once).map_err(|e| TestCaseError::fail(format!("{once}: {e}")))?;
+            prop_assert_eq!(reparsed.value_type(), expr.value_type());
+            prop_assert_eq!(reparsed.to_string(), once);
+        }
+    }
+}
