@@ -40,7 +40,9 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// `bypass_empty_matcher_check` is set for `info()`'s label-selector argument.
+    /// `bypass_empty_matcher_check` is set for `info()`'s label-selector argument. Returns the
+    /// type computed from the children, so no node's type is computed twice. Errors are built in
+    /// separate functions to keep this recursive frame small.
     fn check(
         &self,
         expr: &mut Expr,
@@ -58,36 +60,43 @@ impl Checker<'_> {
                     self.expect_type(param, want, "aggregation parameter")?;
                 }
             }
-            Expr::Binary(bin) => self.check_binary(bin)?,
+            Expr::Binary(bin) => return self.check_binary(bin),
             Expr::Call(call) => self.check_call(call)?,
-            Expr::Paren(p) => {
-                self.check(&mut p.expr, false)?;
-            }
+            Expr::Paren(p) => return self.check(&mut p.expr, false),
             Expr::Unary(u) => {
                 let t = self.check(&mut u.expr, false)?;
                 if t != ValueType::Scalar && t != ValueType::InstantVector {
-                    return Err(self.error(
-                        u.span,
-                        format!("unary expression only allowed on expressions of type scalar or instant vector, got \"{t}\""),
-                    ));
+                    return Err(self.unary_error(u.span, t));
                 }
+                return Ok(t);
             }
             Expr::Subquery(sq) => {
                 let t = self.check(&mut sq.expr, false)?;
                 if t != ValueType::InstantVector {
-                    return Err(self.error(
-                        sq.span,
-                        format!(
-                            "subquery is only allowed on instant vector, got {} instead",
-                            internal_name(t)
-                        ),
-                    ));
+                    return Err(self.subquery_error(sq.span, t));
                 }
             }
             Expr::MatrixSelector(ms) => self.check_selector(&ms.selector, false)?,
             Expr::VectorSelector(vs) => self.check_selector(vs, bypass_empty_matcher_check)?,
         }
         Ok(expr.value_type())
+    }
+
+    #[inline(never)]
+    fn unary_error(&self, span: Span, t: ValueType) -> ParseError {
+        let message = format!(
+            "unary expression only allowed on expressions of type scalar or instant vector, got \"{t}\""
+        );
+        self.error(span, message)
+    }
+
+    #[inline(never)]
+    fn subquery_error(&self, span: Span, t: ValueType) -> ParseError {
+        let message = format!(
+            "subquery is only allowed on instant vector, got {} instead",
+            internal_name(t)
+        );
+        self.error(span, message)
     }
 
     fn check_selector(
@@ -123,9 +132,24 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn check_binary(&self, bin: &mut BinaryExpr) -> Result<(), ParseError> {
+    fn check_binary(&self, bin: &mut BinaryExpr) -> Result<ValueType, ParseError> {
         let lt = self.check(&mut bin.lhs, false)?;
         let rt = self.check(&mut bin.rhs, false)?;
+        self.binary_rules(bin, lt, rt)?;
+        Ok(match (lt, rt) {
+            (ValueType::Scalar, ValueType::Scalar) => ValueType::Scalar,
+            _ => ValueType::InstantVector,
+        })
+    }
+
+    /// The rules for one binary node, given its operands' types.
+    #[inline(never)]
+    fn binary_rules(
+        &self,
+        bin: &mut BinaryExpr,
+        lt: ValueType,
+        rt: ValueType,
+    ) -> Result<(), ParseError> {
         let op = bin.op;
         if bin.return_bool && !op.is_comparison() {
             return Err(self.error(

@@ -74,6 +74,8 @@ impl Parser<'_> {
 
     /// Binary duration operators with precedence at least `min_precedence`.
     fn parse_duration_expr(&mut self, min_precedence: u8) -> PResult<DurationExpr> {
+        let outer = (self.depth, self.chain);
+        self.nest()?;
         let mut lhs = self.parse_duration_unary()?;
         loop {
             let op = match self.peek_kind() {
@@ -83,12 +85,13 @@ impl Parser<'_> {
                 TokenKind::Div => BinaryOp::Div,
                 TokenKind::Mod => BinaryOp::Mod,
                 TokenKind::Pow => BinaryOp::Pow,
-                _ => return Ok(lhs),
+                _ => break,
             };
             let precedence = op.precedence();
             if precedence < min_precedence {
-                return Ok(lhs);
+                break;
             }
+            self.lengthen_chain()?;
             let op_token = self.advance();
             let next_min = if op.is_right_associative() {
                 precedence
@@ -114,6 +117,8 @@ impl Parser<'_> {
                 span,
             };
         }
+        (self.depth, self.chain) = outer;
+        Ok(lhs)
     }
 
     fn parse_duration_unary(&mut self) -> PResult<DurationExpr> {

@@ -21,7 +21,10 @@ impl Parser<'_> {
     pub(super) fn parse_postfix(&mut self, mut expr: Expr) -> PResult<Expr> {
         loop {
             expr = match self.peek_kind() {
-                TokenKind::LeftBracket => self.parse_range_or_subquery(expr)?,
+                TokenKind::LeftBracket => {
+                    self.lengthen_chain()?;
+                    self.parse_range_or_subquery(expr)?
+                }
                 TokenKind::Offset => {
                     self.advance();
                     let offset = self.parse_offset_duration()?;

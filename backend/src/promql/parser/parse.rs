@@ -70,6 +70,14 @@ pub fn parse_with(input: &str, options: ParseOptions) -> Result<Expr, ParseError
 
 pub(super) type PResult<T> = Result<T, ParseError>;
 
+/// How deeply expressions may nest through parentheses, arguments and operands (the parser
+/// recurses once per level).
+pub const MAX_NESTING: usize = 128;
+
+/// How deep the tree may get, counting operator chains and stacked subqueries too (the checker,
+/// the printer and an engine walk the tree recursively).
+pub const MAX_TREE_DEPTH: usize = 500;
+
 /// Cursor over the tokens, shared by the parsing modules.
 pub(super) struct Parser<'a> {
     pub(super) input: &'a str,
@@ -79,6 +87,10 @@ pub(super) struct Parser<'a> {
     pub(super) options: ParseOptions,
     /// Context and expectation for errors inside the duration being parsed.
     pub(super) duration_context: (&'static str, &'static str),
+    /// Current recursion depth, see [`Parser::nest`].
+    pub(super) depth: usize,
+    /// Tree levels added by loops on the way here, see [`Parser::lengthen_chain`].
+    pub(super) chain: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -91,6 +103,8 @@ impl<'a> Parser<'a> {
             pos: 0,
             options,
             duration_context: ("", ""),
+            depth: 0,
+            chain: 0,
         }
     }
 
@@ -181,12 +195,15 @@ impl<'a> Parser<'a> {
 
     /// Binary operators with precedence at least `min_precedence`, then their operands.
     pub(super) fn parse_expr(&mut self, min_precedence: u8) -> PResult<Expr> {
+        let outer = (self.depth, self.chain);
+        self.nest()?;
         let mut lhs = self.parse_unary()?;
         while let Some(op) = binary_op(self.peek_kind()) {
             let precedence = op.precedence();
             if precedence < min_precedence {
                 break;
             }
+            self.lengthen_chain()?;
             self.advance();
             let (return_bool, matching) = self.parse_binary_modifiers()?;
             let next_min = if op.is_right_associative() {
@@ -214,7 +231,29 @@ impl<'a> Parser<'a> {
                 span,
             });
         }
+        (self.depth, self.chain) = outer;
         Ok(lhs)
+    }
+
+    /// Counts one more level of recursion; fails past [`MAX_NESTING`] so that deeply nested
+    /// input cannot exhaust the stack. The caller restores the count when it returns.
+    pub(super) fn nest(&mut self) -> PResult<()> {
+        self.depth += 1;
+        self.check_depth()
+    }
+
+    /// Counts one more tree level built in a loop (an operator chain, a stacked subquery); fails
+    /// past [`MAX_TREE_DEPTH`]. The enclosing [`Parser::parse_expr`] restores the count.
+    pub(super) fn lengthen_chain(&mut self) -> PResult<()> {
+        self.chain += 1;
+        self.check_depth()
+    }
+
+    fn check_depth(&self) -> PResult<()> {
+        if self.depth > MAX_NESTING || self.depth + self.chain > MAX_TREE_DEPTH {
+            return Err(self.error(self.peek().span, "expression nested too deeply"));
+        }
+        Ok(())
     }
 
     /// A signed operand: the sign binds like `*`, so only `^` and postfix modifiers bind tighter.
@@ -602,6 +641,36 @@ mod tests {
             "binop fill modifiers are experimental and not enabled"
         );
         assert!(parse_with("rate(x[5m] offset 1m) > bool 1", stable).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let nested = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(100)).is_ok());
+        let chain = |n: usize, op: &str| vec!["x"; n].join(op);
+        // Long operator chains are common in generated queries; they print and check fine.
+        let long = parse(&chain(450, " or ")).unwrap();
+        assert_eq!(
+            parse(&long.to_string()).unwrap().to_string(),
+            long.to_string()
+        );
+        let too_deep = [
+            nested(100_000),
+            chain(100_000, " + "),
+            chain(100_000, "^"),
+            format!("{}x", "-".repeat(100_000)),
+            format!("x{}", "[1m:]".repeat(100_000)),
+            format!("x[{}1m{}]", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("x[{}]", vec!["1m"; 100_000].join("+")),
+        ];
+        for input in too_deep {
+            let err = parse(&input).expect_err("too deep");
+            assert!(
+                err.message.starts_with("expression nested too deeply"),
+                "{}",
+                err.message
+            );
+        }
     }
 
     /// Pieces of valid PromQL, glued at random, exercise the error paths.
