@@ -26,18 +26,25 @@ struct Eval {
 fn testdata_dir() -> PathBuf {
     std::env::var_os("CHORUS_PROMQL_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/promql-testdata")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/promql-testdata"
+            ))
+        })
 }
 
 /// The expression of an `eval` line: after `at <time>` or `step <step>`.
 fn eval_expression(line: &str) -> Option<String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let skip = match words.first().copied()? {
-        "eval" | "eval_fail" | "eval_warn" | "eval_info" | "eval_ordered" => match words.get(1).copied()? {
-            "instant" => 4, // eval instant at <time>
-            "range" => 8,   // eval range from <start> to <end> step <step>
-            _ => return None,
-        },
+        "eval" | "eval_fail" | "eval_warn" | "eval_info" | "eval_ordered" => {
+            match words.get(1).copied()? {
+                "instant" => 4, // eval instant at <time>
+                "range" => 8,   // eval range from <start> to <end> step <step>
+                _ => return None,
+            }
+        }
         _ => return None,
     };
     // Re-find the expression in the original line to keep its spacing.
@@ -54,16 +61,26 @@ fn evals(text: &str) -> Vec<Eval> {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        let Some(expr) = eval_expression(line) else { continue };
+        let Some(expr) = eval_expression(line) else {
+            continue;
+        };
         let mut expect_fail = line.starts_with("eval_fail");
         for next in &lines[i + 1..] {
             let t = next.trim();
-            if t.is_empty() || t.starts_with("eval") || t.starts_with("load") || t.starts_with("clear") {
+            if t.is_empty()
+                || t.starts_with("eval")
+                || t.starts_with("load")
+                || t.starts_with("clear")
+            {
                 break;
             }
             expect_fail |= t.starts_with("expect fail");
         }
-        out.push(Eval { line: i + 1, expr, expect_fail });
+        out.push(Eval {
+            line: i + 1,
+            expr,
+            expect_fail,
+        });
     }
     out
 }
@@ -72,20 +89,29 @@ fn evals(text: &str) -> Vec<Eval> {
 fn parses_prometheus_test_corpus() {
     let dir = testdata_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("note: {} is absent; skipping the PromQL parser corpus test", dir.display());
+        println!(
+            "note: {} is absent; skipping the PromQL parser corpus test",
+            dir.display()
+        );
         return;
     };
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "test")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
     files.sort();
     assert!(!files.is_empty(), "no .test files in {}", dir.display());
 
-    let (mut parsed, mut total, mut fail_total, mut fail_rejected) = (0usize, 0usize, 0usize, 0usize);
+    let (mut parsed, mut total, mut fail_total, mut fail_rejected) =
+        (0usize, 0usize, 0usize, 0usize);
     let mut failures = Vec::new();
     let mut round_trip_failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).expect("test script is readable UTF-8");
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let (mut file_parsed, mut file_total) = (0, 0);
         for eval in evals(&text) {
             let result = parse(&eval.expr);
@@ -99,7 +125,10 @@ fn parses_prometheus_test_corpus() {
                 Ok(expr) => {
                     file_parsed += 1;
                     if let Some(problem) = round_trip_problem(&expr) {
-                        round_trip_failures.push(format!("{name}:{}: {}\n    {problem}", eval.line, eval.expr));
+                        round_trip_failures.push(format!(
+                            "{name}:{}: {}\n    {problem}",
+                            eval.line, eval.expr
+                        ));
                     }
                 }
                 Err(e) => failures.push(format!("{name}:{}: {}\n    {e}", eval.line, eval.expr)),
@@ -117,15 +146,25 @@ fn parses_prometheus_test_corpus() {
         "total: {parsed}/{total} ({:.2}%); expect-fail evals: {fail_total}, of which {fail_rejected} rejected by the parser",
         fraction * 100.0
     );
-    assert!(fraction >= THRESHOLD, "only {parsed}/{total} parsed ({:.2}%)", fraction * 100.0);
-    assert!(round_trip_failures.is_empty(), "printing does not round-trip:\n{}", round_trip_failures.join("\n"));
+    assert!(
+        fraction >= THRESHOLD,
+        "only {parsed}/{total} parsed ({:.2}%)",
+        fraction * 100.0
+    );
+    assert!(
+        round_trip_failures.is_empty(),
+        "printing does not round-trip:\n{}",
+        round_trip_failures.join("\n")
+    );
 }
 
 /// Printing, reparsing and printing again must give the same text and type.
 fn round_trip_problem(expr: &Expr) -> Option<String> {
     let printed = expr.to_string();
     match parse(&printed) {
-        Ok(again) if again.to_string() == printed && again.value_type() == expr.value_type() => None,
+        Ok(again) if again.to_string() == printed && again.value_type() == expr.value_type() => {
+            None
+        }
         Ok(again) => Some(format!("printed {printed}, reprinted {again}")),
         Err(e) => Some(format!("printed {printed}, which fails: {e}")),
     }
@@ -137,5 +176,8 @@ fn extracts_expressions_and_expectations() {
     let got = evals(script);
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].expr.as_str(), got[0].expect_fail), ("sum(m)", true));
-    assert_eq!((got[1].expr.as_str(), got[1].expect_fail), ("rate(m[1m])", false));
+    assert_eq!(
+        (got[1].expr.as_str(), got[1].expect_fail),
+        ("rate(m[1m])", false)
+    );
 }
