@@ -9,7 +9,8 @@
 //! assert_eq!(expr.to_string(), "sum by (job) (rate(http_requests_total[5m]))");
 //!
 //! let err = parse("sum(x) by").unwrap_err();
-//! assert_eq!(err.to_string(), "1:8: parse error: unexpected end of input in grouping opts, expected \"(\"");
+//! assert_eq!(err.to_string(), "1:10: parse error: unexpected end of input in grouping opts, expected \"(\"");
+//! assert_eq!((err.span.start, err.line, err.column), (9, 1, 10));
 //! ```
 //!
 //! # Why not the `promql-parser` crate
