@@ -57,4 +57,4 @@ pub use ast::{
 };
 pub use error::ParseError;
 pub use functions::{Arity, Function};
-pub use parse::{ParseOptions, parse, parse_with};
+pub use parse::{MAX_NESTING, MAX_TREE_DEPTH, ParseOptions, parse, parse_with};
