@@ -198,7 +198,7 @@ impl<'a> Parser<'a> {
         let outer = (self.depth, self.chain);
         self.nest()?;
         let mut lhs = self.parse_unary()?;
-        while let Some(op) = binary_op(self.peek_kind()) {
+        while let Some(op) = self.peek_kind().binary_op() {
             let precedence = op.precedence();
             if precedence < min_precedence {
                 break;
@@ -329,7 +329,7 @@ impl<'a> Parser<'a> {
             {
                 self.parse_call()
             }
-            kind if is_metric_identifier(kind) => {
+            kind if kind.can_name_metric() => {
                 let name = self.advance();
                 self.parse_vector_selector(Some(name))
             }
@@ -374,59 +374,6 @@ impl<'a> Parser<'a> {
             .and_then(|i| self.tokens.get(i))
             .map_or(0, |t| t.span.end)
     }
-}
-
-/// The binary operator a token stands for, if any.
-pub(super) fn binary_op(kind: TokenKind) -> Option<BinaryOp> {
-    Some(match kind {
-        TokenKind::Add => BinaryOp::Add,
-        TokenKind::Sub => BinaryOp::Sub,
-        TokenKind::Mul => BinaryOp::Mul,
-        TokenKind::Div => BinaryOp::Div,
-        TokenKind::Mod => BinaryOp::Mod,
-        TokenKind::Pow => BinaryOp::Pow,
-        TokenKind::Atan2 => BinaryOp::Atan2,
-        TokenKind::EqlC => BinaryOp::Eql,
-        TokenKind::Neq => BinaryOp::Neq,
-        TokenKind::Gtr => BinaryOp::Gtr,
-        TokenKind::Lss => BinaryOp::Lss,
-        TokenKind::Gte => BinaryOp::Gte,
-        TokenKind::Lte => BinaryOp::Lte,
-        TokenKind::TrimUpper => BinaryOp::TrimUpper,
-        TokenKind::TrimLower => BinaryOp::TrimLower,
-        TokenKind::And => BinaryOp::And,
-        TokenKind::Or => BinaryOp::Or,
-        TokenKind::Unless => BinaryOp::Unless,
-        _ => return None,
-    })
-}
-
-/// Tokens that may name a metric (upstream's `metric_identifier` rule).
-fn is_metric_identifier(kind: TokenKind) -> bool {
-    use TokenKind::*;
-    matches!(
-        kind,
-        Identifier
-            | MetricIdentifier
-            | Aggregator(_)
-            | By
-            | Without
-            | Fill
-            | FillLeft
-            | FillRight
-            | And
-            | Or
-            | Unless
-            | Offset
-            | Start
-            | End
-            | Step
-            | Range
-            | Anchored
-            | Smoothed
-            | MaxOf
-            | MinOf
-    )
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl Parser<'_> {
             let token = self.peek();
             let name = match token.kind {
                 TokenKind::String => self.unquote(token)?,
-                kind if is_label_keyword(kind) => self.text(token).to_owned(),
+                kind if kind.can_name_label() => self.text(token).to_owned(),
                 _ => return Err(self.unexpected("grouping opts", "label")),
             };
             if name.is_empty() {
@@ -123,41 +123,6 @@ impl Parser<'_> {
             }
         }
     }
-}
-
-/// Words the lexer may have turned into keywords but that are label names inside a grouping
-/// list (upstream's `maybe_label` rule).
-fn is_label_keyword(kind: TokenKind) -> bool {
-    use TokenKind::*;
-    matches!(
-        kind,
-        Identifier
-            | MetricIdentifier
-            | Aggregator(_)
-            | Bool
-            | By
-            | Without
-            | On
-            | Ignoring
-            | GroupLeft
-            | GroupRight
-            | Fill
-            | FillLeft
-            | FillRight
-            | And
-            | Or
-            | Unless
-            | Offset
-            | Atan2
-            | Start
-            | End
-            | Step
-            | Range
-            | Anchored
-            | Smoothed
-            | MaxOf
-            | MinOf
-    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! `end of input`), which keeps our "unexpected ..." messages identical to Prometheus's. Only the
 //! lexer creates tokens; this module knows nothing of the grammar.
 
-use super::ast::{AggregateOp, Span};
+use super::ast::{AggregateOp, BinaryOp, Span};
 use super::literals::go_quote;
 
 /// What a token is.
@@ -126,6 +126,96 @@ impl TokenKind {
                 | Or
                 | Unless
                 | Atan2
+        )
+    }
+}
+
+impl TokenKind {
+    /// The binary operator a token stands for, if any.
+    pub fn binary_op(self) -> Option<BinaryOp> {
+        Some(match self {
+            TokenKind::Add => BinaryOp::Add,
+            TokenKind::Sub => BinaryOp::Sub,
+            TokenKind::Mul => BinaryOp::Mul,
+            TokenKind::Div => BinaryOp::Div,
+            TokenKind::Mod => BinaryOp::Mod,
+            TokenKind::Pow => BinaryOp::Pow,
+            TokenKind::Atan2 => BinaryOp::Atan2,
+            TokenKind::EqlC => BinaryOp::Eql,
+            TokenKind::Neq => BinaryOp::Neq,
+            TokenKind::Gtr => BinaryOp::Gtr,
+            TokenKind::Lss => BinaryOp::Lss,
+            TokenKind::Gte => BinaryOp::Gte,
+            TokenKind::Lte => BinaryOp::Lte,
+            TokenKind::TrimUpper => BinaryOp::TrimUpper,
+            TokenKind::TrimLower => BinaryOp::TrimLower,
+            TokenKind::And => BinaryOp::And,
+            TokenKind::Or => BinaryOp::Or,
+            TokenKind::Unless => BinaryOp::Unless,
+            _ => return None,
+        })
+    }
+
+    /// Tokens that may name a metric (upstream's `metric_identifier` rule).
+    pub fn can_name_metric(self) -> bool {
+        use TokenKind::*;
+        matches!(
+            self,
+            Identifier
+                | MetricIdentifier
+                | Aggregator(_)
+                | By
+                | Without
+                | Fill
+                | FillLeft
+                | FillRight
+                | And
+                | Or
+                | Unless
+                | Offset
+                | Start
+                | End
+                | Step
+                | Range
+                | Anchored
+                | Smoothed
+                | MaxOf
+                | MinOf
+        )
+    }
+
+    /// Words the lexer may have turned into keywords but that are label names inside a grouping
+    /// list (upstream's `maybe_label` rule).
+    pub fn can_name_label(self) -> bool {
+        use TokenKind::*;
+        matches!(
+            self,
+            Identifier
+                | MetricIdentifier
+                | Aggregator(_)
+                | Bool
+                | By
+                | Without
+                | On
+                | Ignoring
+                | GroupLeft
+                | GroupRight
+                | Fill
+                | FillLeft
+                | FillRight
+                | And
+                | Or
+                | Unless
+                | Offset
+                | Atan2
+                | Start
+                | End
+                | Step
+                | Range
+                | Anchored
+                | Smoothed
+                | MaxOf
+                | MinOf
         )
     }
 }
