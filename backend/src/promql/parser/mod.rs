@@ -29,8 +29,14 @@
 //!   `modifiers` and `durations` extend it with function calls and aggregations, vector
 //!   selectors, postfix and binary modifiers, and duration expressions.
 //! - [`check`]: type checking (upstream's `checkAST`).
-//! - [`ast`]: the tree, with [`operators`]; [`functions`]: the function signatures; `printer`: `Display` for the
-//!   tree.
+//! - [`ast`]: the tree, with [`operators`]; [`functions`]: the function signatures;
+//!   `printer`: `Display` for the tree.
+//!
+//! # Conformance
+//! `backend/tests/promql_parse_corpus.rs` parses every `eval` expression of the test scripts
+//! (all 2179 that Prometheus expects to succeed, Nov 2026) and checks that each prints back to
+//! PromQL that reparses to the same printout. Known difference: Go strings may hold invalid
+//! UTF-8 (`"\xff"`); ours cannot, so such a literal is a parse error here.
 //!
 //! The parser knows nothing about storage, evaluation, gRPC or HTTP.
 
