@@ -34,7 +34,7 @@
 //!
 //! # Conformance
 //! `backend/tests/promql_parse_corpus.rs` parses every `eval` expression of the test scripts
-//! (all 2179 that Prometheus expects to succeed, Nov 2026) and checks that each prints back to
+//! (all 2179 that Prometheus expects to succeed) and checks that each prints back to
 //! PromQL that reparses to the same printout. Known difference: Go strings may hold invalid
 //! UTF-8 (`"\xff"`); ours cannot, so such a literal is a parse error here.
 //!
