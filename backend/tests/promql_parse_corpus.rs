@@ -181,3 +181,66 @@ fn extracts_expressions_and_expectations() {
         ("rate(m[1m])", false)
     );
 }
+
+/// Corpus expressions with a few characters deleted, duplicated, swapped or inserted: parsing
+/// must not panic, and whatever still parses must round-trip through the printer.
+#[test]
+fn mutated_corpus_expressions_never_panic() {
+    let dir = testdata_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("note: {} is absent; skipping", dir.display());
+        return;
+    };
+    let mut exprs = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            exprs.extend(evals(&text).into_iter().map(|e| e.expr));
+        }
+    }
+    // xorshift64: deterministic, so a failure reproduces.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound.max(1) as u64) as usize
+    };
+    const INSERTED: [char; 14] = [
+        '(', ')', '[', ']', '{', '}', ':', ',', '@', '-', '+', ' ', '"', '`',
+    ];
+    let (mut mutants, mut parsed, mut problems) = (0usize, 0usize, Vec::new());
+    for expr in &exprs {
+        let original: Vec<char> = expr.chars().collect();
+        for _ in 0..25 {
+            let mut chars = original.clone();
+            for _ in 0..=random(3) {
+                if chars.is_empty() {
+                    break;
+                }
+                let (i, j) = (random(chars.len()), random(chars.len()));
+                match random(4) {
+                    0 => {
+                        chars.remove(i);
+                    }
+                    1 => chars.insert(i, chars[j]),
+                    2 => chars.swap(i, j),
+                    _ => chars.insert(i, INSERTED[random(INSERTED.len())]),
+                }
+            }
+            let input: String = chars.into_iter().collect();
+            mutants += 1;
+            if let Ok(expr) = parse(&input) {
+                parsed += 1;
+                if let Some(problem) = round_trip_problem(&expr) {
+                    problems.push(format!("{input:?}: {problem}"));
+                }
+            }
+        }
+    }
+    println!(
+        "mutants: {mutants}, still parsing: {parsed}, round-trip problems: {}",
+        problems.len()
+    );
+    assert!(mutants > 0);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
