@@ -7,6 +7,7 @@
 //! - [`chunkenc`]: Prometheus chunk codecs (XOR, histogram, float histogram), bit-exact.
 //! - [`sidecar`]: `chorus sidecar`, a [`storeapi::Store`] over Prometheus's remote-read API.
 //! - [`promql`]: PromQL: the parser (text to a typed, position-annotated tree).
+//! - [`promqltest`]: Prometheus's PromQL test-script language, parsed into typed commands.
 //! - [`query`]: `chorus query`: endpoint health, fan-out, merge and replica deduplication.
 //! - [`discovery`]: turns `--endpoint`/`--store` specs and SD files into addresses.
 //! - [`api`]: the Prometheus-compatible HTTP API.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod demo;
 pub mod discovery;
 pub mod promql;
+pub mod promqltest;
 pub mod query;
 pub mod shutdown;
 pub mod sidecar;

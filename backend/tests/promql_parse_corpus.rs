@@ -9,6 +9,8 @@
 //! is absent (it lives outside the repository) the test prints a note and passes; set
 //! `CHORUS_PROMQL_TESTDATA` to point elsewhere.
 
+mod common;
+
 use std::path::PathBuf;
 
 use chorus::promql::parser::{Expr, parse};
@@ -21,17 +23,6 @@ struct Eval {
     line: usize,
     expr: String,
     expect_fail: bool,
-}
-
-fn testdata_dir() -> PathBuf {
-    std::env::var_os("CHORUS_PROMQL_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/promql-testdata"
-            ))
-        })
 }
 
 /// The expression of an `eval` line: after `at <time>` or `step <step>`.
@@ -87,7 +78,7 @@ fn evals(text: &str) -> Vec<Eval> {
 
 #[test]
 fn parses_prometheus_test_corpus() {
-    let dir = testdata_dir();
+    let dir = common::promql_testdata_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         println!(
             "note: {} is absent; skipping the PromQL parser corpus test",
@@ -186,7 +177,7 @@ fn extracts_expressions_and_expectations() {
 /// must not panic, and whatever still parses must round-trip through the printer.
 #[test]
 fn mutated_corpus_expressions_never_panic() {
-    let dir = testdata_dir();
+    let dir = common::promql_testdata_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         println!("note: {} is absent; skipping", dir.display());
         return;

@@ -36,6 +36,14 @@ pub fn free_addresses<const N: usize>() -> [SocketAddr; N] {
     listeners.map(|l| l.local_addr().expect("local address of a bound listener"))
 }
 
+/// The directory of Prometheus's PromQL test scripts: `$CHORUS_PROMQL_TESTDATA`, or else
+/// `../shared/promql-testdata` beside the repository. It may be absent; tests then skip.
+pub fn promql_testdata_dir() -> PathBuf {
+    std::env::var_os("CHORUS_PROMQL_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/promql-testdata")))
+}
+
 /// Now, in ms since the epoch.
 pub fn now_ms() -> i64 {
     let since = SystemTime::now()
