@@ -129,7 +129,10 @@ pub fn parse_script(text: &str) -> Result<Script, ScriptError> {
 /// integers are taken as seconds (a Chorus convenience; upstream's `model.ParseDuration`
 /// rejects them).
 pub fn parse_duration_ms(text: &str) -> Result<i64, String> {
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() {
+        return Err("empty duration string".to_owned());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
         return text
             .parse::<i64>()
             .ok()
@@ -553,4 +556,249 @@ fn go_number(text: &str) -> Option<f64> {
         _ => literals::number(body).ok()?,
     };
     Some(if negative { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use shared::labels::Labels;
+
+    use super::*;
+    use crate::promqltest::SequenceValue;
+
+    fn script(text: &str) -> Vec<Command> {
+        parse_script(text).unwrap_or_else(|e| panic!("{text}\n{e}")).commands
+    }
+
+    fn eval(text: &str) -> Eval {
+        match script(text).into_iter().next() {
+            Some(Command::Eval(eval)) => eval,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn error(text: &str) -> ScriptError {
+        parse_script(text).expect_err(text)
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("0"), Ok(0));
+        assert_eq!(parse_duration_ms("90"), Ok(90_000));
+        assert_eq!(parse_duration_ms("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration_ms("10s53ms"), Ok(10_053));
+        assert_eq!(parse_duration_ms("1d"), Ok(86_400_000));
+        assert!(parse_duration_ms("1m1h").is_err());
+        assert!(parse_duration_ms("-1m").is_err());
+        assert!(parse_duration_ms("").is_err());
+        assert!(parse_duration_ms("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn load_with_timestamps_and_nhcb() {
+        let commands = script("# c\nload 30s\n  a{x=\"1\"} 1 _ 3\n\tb 5x1\n\nload_with_nhcb 1m\n  c_bucket{le=\"1\"} 1\n\nclear\n");
+        let [Command::Load(first), Command::Load(second), Command::Clear { line: 9 }] = &commands[..] else {
+            panic!("{commands:?}")
+        };
+        assert_eq!((first.line, first.interval_ms, first.with_nhcb), (2, 30_000, false));
+        assert_eq!(first.series.iter().map(|s| s.line).collect::<Vec<_>>(), vec![3, 4]);
+        let a = &first.series[0];
+        assert_eq!(a.labels, Labels::from_pairs([("__name__", "a"), ("x", "1")]));
+        let times: Vec<(i64, f64)> = a
+            .samples(first.interval_ms)
+            .map(|s| match s.value {
+                SequenceValue::Float(v) => (s.t_ms, *v),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(times, vec![(0, 1.0), (60_000, 3.0)]);
+        assert!(second.with_nhcb && second.interval_ms == 60_000);
+    }
+
+    #[test]
+    fn start_timestamp_lines() {
+        let commands = script("load 1m\n  m{a=\"b\"}@st _ -30s-1mx1 0x1\n  m{a=\"b\"} 1 2 3 4 5\n");
+        let Command::Load(load) = &commands[0] else { panic!() };
+        let series = &load.series[0];
+        assert_eq!(series.start_offsets_ms, Some(vec![None, Some(-30_000), Some(-90_000), Some(0), Some(0)]));
+        let starts: Vec<Option<i64>> = series.samples(load.interval_ms).map(|s| s.start_ms).collect();
+        assert_eq!(starts, vec![None, Some(30_000), Some(30_000), Some(180_000), Some(240_000)]);
+        for (bad, line) in [
+            ("load 1m\n  m@st 0\n  n 1\n", 2),
+            ("load 1m\n  m@st 0 0\n  m 1\n", 2),
+            ("load 1m\n  m@st 0\n", 2),
+            ("load 1m\n  m@st 0\n  m@st 0\n  m 1\n", 2),
+            ("load 1m\n  m@st 5\n  m 1\n", 2),
+            ("load 1m\n  m@st _x0\n  m 1\n", 2),
+            ("load 1m\n  m@st 1m*2\n  m 1\n", 2),
+        ] {
+            let e = error(bad);
+            assert!(matches!(e.kind, ScriptErrorKind::StartTimestamps(_)), "{bad}: {e}");
+            assert_eq!(e.line, line, "{bad}");
+        }
+    }
+
+    #[test]
+    fn instant_and_range_headers() {
+        let e = eval("\n  eval instant at 1h30m sum by (a) (m)  \n");
+        assert_eq!((e.line, e.expr.as_str(), e.expr_column), (2, "sum by (a) (m)", 25));
+        assert_eq!(e.query, Query::Instant { at_ms: 5_400_000 });
+        assert_eq!(e.expected, Expected::Series(Vec::new()));
+        let e = eval("eval range from 0 to 10m step 30s rate(m[1m])\n  {} 1 _ 2");
+        assert_eq!(e.query, Query::Range { start_ms: 0, end_ms: 600_000, step_ms: 30_000 });
+        let Expected::Series(series) = &e.expected else { panic!() };
+        assert_eq!(series[0].values, vec![SequenceValue::Float(1.0), SequenceValue::Missing, SequenceValue::Float(2.0)]);
+        for bad in [
+            "eval instant 1m m",
+            "eval instant at 1m",
+            "eval range from 0 to 1m m",
+            "eval_ordered range from 0 to 1m step 1m m",
+            "eval_bogus instant at 0 m",
+            "evaluate instant at 0 m",
+        ] {
+            assert!(matches!(error(bad).kind, ScriptErrorKind::InvalidEval(_)), "{bad}");
+        }
+        assert!(matches!(error("eval range from 2m to 1m step 1m m").kind, ScriptErrorKind::EndBeforeStart { .. }));
+        assert!(matches!(error("eval instant at 1x m").kind, ScriptErrorKind::Duration { what: "time", .. }));
+    }
+
+    #[test]
+    fn expect_lines() {
+        let e = eval(
+            "eval instant at 0 m\n  expect warn msg: PromQL warning: x (1:5)\n  expect info regex: a|b\n  expect fail\n  expect ordered\n",
+        );
+        let kinds: Vec<ExpectKind> = e.expectations.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, vec![ExpectKind::Warn, ExpectKind::Info, ExpectKind::Fail, ExpectKind::Ordered]);
+        assert!(matches!(&e.expectations[0].message, MessageMatch::Exact(m) if m == "PromQL warning: x (1:5)"));
+        assert!(e.expectations[1].message.matches("xxbxx") && !e.expectations[1].message.matches("c"));
+        assert_eq!(e.expectations[2].line, 4);
+        assert!(e.expects_order() && e.expects_failure());
+        for (bad, kind) in [
+            ("expect fail\n  expect fail", "conflict"),
+            ("expect info\n  expect no_info", "conflict"),
+            ("expect maybe", "invalid"),
+            ("expect fail msg:", "invalid"),
+            ("expect fail text: x", "invalid"),
+            ("expect fail regex: (", "regex"),
+        ] {
+            let e = error(&format!("eval instant at 0 m\n  {bad}\n"));
+            let ok = match kind {
+                "conflict" => matches!(e.kind, ScriptErrorKind::ConflictingExpect(_)),
+                "invalid" => matches!(e.kind, ScriptErrorKind::InvalidExpect(_)),
+                _ => matches!(e.kind, ScriptErrorKind::InvalidRegex { .. }),
+            };
+            assert!(ok, "{bad}: {e}");
+        }
+        // A metric called `expect` is still a series when written with braces.
+        let e = eval("eval instant at 0 expect\n  expect{} 1\n");
+        assert!(matches!(&e.expected, Expected::Series(s) if s.len() == 1));
+    }
+
+    #[test]
+    fn deprecated_variants() {
+        let e = eval("eval_fail instant at 0 m\n  expected_fail_message vector cannot contain metrics\n");
+        assert!(matches!(&e.expectations[..], [Expectation { kind: ExpectKind::Fail, line: 1, message: MessageMatch::Exact(m) }] if m == "vector cannot contain metrics"));
+        let e = eval("eval_fail instant at 0 m\n  expected_fail_regexp vector .* metrics\n");
+        assert!(e.expectations[0].message.matches("vector cannot contain metrics"));
+        // Upstream ends the body after the message line: the next line must be a command.
+        assert!(matches!(
+            error("eval_fail instant at 0 m\n  expected_fail_message x\n  m 1\n").kind,
+            ScriptErrorKind::InvalidCommand(_)
+        ));
+        for (head, kind) in [("eval_warn", ExpectKind::Warn), ("eval_info", ExpectKind::Info), ("eval_ordered", ExpectKind::Ordered)] {
+            let e = eval(&format!("{head} instant at 0 m\n"));
+            assert_eq!(e.expectations.iter().map(|x| x.kind).collect::<Vec<_>>(), vec![kind]);
+        }
+        // `expect fail` besides `eval_fail` is allowed, as upstream keeps them apart.
+        assert!(eval("eval_fail instant at 0 m\n expect fail\n").expects_failure());
+    }
+
+    #[test]
+    fn scalar_string_and_range_vector_results() {
+        assert_eq!(eval("eval instant at 0 1\n  -0.5e1\n").expected, Expected::Scalar { line: 2, value: -5.0 });
+        assert!(matches!(eval("eval instant at 0 x\n  NaN\n").expected, Expected::Scalar { value, .. } if value.is_nan()));
+        assert_eq!(eval("eval instant at 0 x\n  +Inf\n").expected, Expected::Scalar { line: 2, value: f64::INFINITY });
+        assert_eq!(
+            eval("eval instant at 0 \"a\"\n  expect string \" a\\n\"\n").expected,
+            Expected::String { line: 2, value: " a\n".into() }
+        );
+        assert_eq!(eval("eval instant at 0 `a`\n\texpect string `a\\n`\n").expected, Expected::String { line: 2, value: "a\\n".into() });
+        for bad in ["expect string", "expect string foo", "expect string \"foo"] {
+            let e = error(&format!("eval instant at 0 \"a\"\n  {bad}\n"));
+            assert!(matches!(e.kind, ScriptErrorKind::InvalidString(_)), "{bad}: {e}");
+        }
+        let e = eval("eval instant at 1m m[1m]\n  expect range vector from 10s to 1m step 10s\n  m 1 2 3 4 5 6\n");
+        assert_eq!(e.range_vector, Some(RangeVectorExpectation { line: 2, start_ms: 10_000, end_ms: 60_000, step_ms: 10_000 }));
+        assert!(matches!(error("eval instant at 1m m\n  m 1 2\n").kind, ScriptErrorKind::MultipleValuesInInstant));
+        assert!(matches!(error("eval instant at 1m m\n  m 1\n  3\n").kind, ScriptErrorKind::MixedResults));
+        assert!(matches!(error("eval instant at 1m m\n  expect string \"a\"\n  m 1\n").kind, ScriptErrorKind::MixedResults));
+        // A scalar line ends the body.
+        assert!(matches!(error("eval instant at 0 1\n  1\n  2\n").kind, ScriptErrorKind::InvalidCommand(_)));
+    }
+
+    #[test]
+    fn errors_carry_lines() {
+        let e = error("load 1m\n  m 1\n  n 1+\n");
+        assert_eq!(e.line, 3);
+        assert!(matches!(&e.kind, ScriptErrorKind::Series(s) if s.column == 5), "{e}");
+        assert!(e.to_string().starts_with("line 3: invalid series: column 5:"), "{e}");
+        assert!(matches!(error("\n\nfoo bar\n").kind, ScriptErrorKind::InvalidCommand(t) if t == "foo bar"));
+        assert_eq!(error("\n\nfoo bar\n").line, 3);
+        assert!(matches!(error("load\n").kind, ScriptErrorKind::InvalidLoad(_)));
+        assert!(matches!(error("LOAD 1m\n").kind, ScriptErrorKind::InvalidLoad(_)));
+        assert!(matches!(error("load 1m\n  m 1x9223372036854\n").kind, ScriptErrorKind::Series(_)));
+        assert!(matches!(error("load 9000000000000000\n  m 1x2000\n").kind, ScriptErrorKind::TimestampOverflow));
+    }
+
+    #[test]
+    fn comments_end_bodies() {
+        assert!(matches!(error("load 1m\n  a 1\n  # c\n  b 2\n").kind, ScriptErrorKind::InvalidCommand(_)));
+        let commands = script("load 1m\n  a 1\n# c\neval instant at 0 a # not a comment\n  # c\n");
+        assert!(matches!(&commands[1], Command::Eval(e) if e.expr == "a # not a comment"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = parse_script(&text);
+        }
+
+        #[test]
+        fn script_like_text_never_panics(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "load 1m", "load_with_nhcb 5m", "eval instant at 1m m", "eval range from 0 to 1m step 30s m",
+                    "eval_fail instant at 0 m", "clear", "", "# c", "expect fail", "expect warn msg: x",
+                    "expect range vector from 0 to 1m step 1m", "expect string \"a\"", "expected_fail_message x",
+                    "m{a=\"b\"} 1+2x3 _ stale", "{{schema:1 sum:3 buckets:[1 2]}}+{{buckets:[1]}}x2",
+                    "m@st _ 0x2", "m 1 2 3", "1", "m {{schema:-53 custom_values:[1] buckets:[1]}}x1",
+                ]),
+                0..12,
+            ),
+            cut in 0usize..400,
+        ) {
+            let text = lines.join("\n");
+            let mut cut = cut.min(text.len());
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if let Err(e) = parse_script(&text[..cut]) {
+                prop_assert!(e.line >= 1);
+            }
+        }
+
+        #[test]
+        fn series_values_expand_exactly(start in -1000i32..1000, step in -50i32..50, times in 0usize..40) {
+            let sign = if step < 0 { '-' } else { '+' };
+            let text = format!("load 1m\n  m {start}{sign}{}x{times}\n", step.abs());
+            let commands = script(&text);
+            let Command::Load(load) = &commands[0] else { panic!() };
+            let samples: Vec<_> = load.series[0].samples(load.interval_ms).collect();
+            prop_assert_eq!(samples.len(), times + 1);
+            for (i, s) in samples.iter().enumerate() {
+                prop_assert_eq!(s.t_ms, i as i64 * 60_000);
+                prop_assert_eq!(s.value, &SequenceValue::Float(f64::from(start) + i as f64 * f64::from(step)));
+            }
+        }
+    }
 }
