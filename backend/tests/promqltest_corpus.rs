@@ -16,7 +16,10 @@ use chorus::promqltest::{Command, Expected, Query, SequenceValue, parse_file, pa
 fn test_files() -> Option<Vec<PathBuf>> {
     let dir = common::promql_testdata_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("note: {} is absent; skipping the promqltest corpus test", dir.display());
+        println!(
+            "note: {} is absent; skipping the promqltest corpus test",
+            dir.display()
+        );
         return None;
     };
     let mut files: Vec<PathBuf> = entries
@@ -66,7 +69,8 @@ fn count(commands: &[Command]) -> Counts {
                 for series in &load.series {
                     for sample in series.samples(load.interval_ms) {
                         c.samples += 1;
-                        c.histograms += usize::from(matches!(sample.value, SequenceValue::Histogram(_)));
+                        c.histograms +=
+                            usize::from(matches!(sample.value, SequenceValue::Histogram(_)));
                     }
                 }
             }
@@ -104,7 +108,10 @@ fn parses_every_prometheus_test_script() {
     let mut total = Counts::default();
     let mut failures = Vec::new();
     for path in &files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let script = match parse_file(path) {
             Ok(script) => script,
             Err(e) => {
@@ -122,7 +129,12 @@ fn parses_every_prometheus_test_script() {
         for command in &script.commands {
             if let Command::Eval(eval) = command {
                 let line = text.lines().nth(eval.line - 1).expect("eval line exists");
-                assert_eq!(&line[eval.expr_column - 1..].trim_end(), &eval.expr, "{name}:{}", eval.line);
+                assert_eq!(
+                    &line[eval.expr_column - 1..].trim_end(),
+                    &eval.expr,
+                    "{name}:{}",
+                    eval.line
+                );
             }
         }
         println!(
@@ -141,7 +153,11 @@ fn parses_every_prometheus_test_script() {
         total += c;
     }
     println!("total over {} files: {total:?}", files.len());
-    assert!(failures.is_empty(), "scripts that do not parse:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "scripts that do not parse:\n{}",
+        failures.join("\n")
+    );
     assert!(total.loads > 0 && total.instant > 0 && total.range > 0 && total.histograms > 0);
 }
 

@@ -20,7 +20,9 @@
 
 use std::collections::BTreeMap;
 
-use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, bucket_indices};
+use shared::histogram::{
+    CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, bucket_indices,
+};
 
 use super::series::{Cursor, HistogramValue, SeriesError, SeriesErrorKind, error};
 
@@ -50,18 +52,35 @@ pub(super) fn parse_description(cursor: &mut Cursor<'_>) -> Result<HistogramValu
             break;
         }
         if !separated && !seen.is_empty() {
-            return Err(fail(cursor.pos, "expected a space between histogram description keys".into()));
+            return Err(fail(
+                cursor.pos,
+                "expected a space between histogram description keys".into(),
+            ));
         }
         let key_start = cursor.pos;
-        let key = cursor.take_while(|b| b.is_ascii_alphabetic() || b == b'_').to_ascii_lowercase();
+        let key = cursor
+            .take_while(|b| b.is_ascii_alphabetic() || b == b'_')
+            .to_ascii_lowercase();
         if key.is_empty() {
-            return Err(fail(key_start, format!("unexpected {:?}, expected a key such as buckets:[5 10 7]", rest_word(cursor))));
+            return Err(fail(
+                key_start,
+                format!(
+                    "unexpected {:?}, expected a key such as buckets:[5 10 7]",
+                    rest_word(cursor)
+                ),
+            ));
         }
         if !cursor.eat(":") {
-            return Err(fail(cursor.pos, format!("missing `:` after histogram descriptor {key:?}")));
+            return Err(fail(
+                cursor.pos,
+                format!("missing `:` after histogram descriptor {key:?}"),
+            ));
         }
         if seen.contains(&key) {
-            return Err(fail(key_start, format!("duplicate key {key:?} in histogram")));
+            return Err(fail(
+                key_start,
+                format!("duplicate key {key:?} in histogram"),
+            ));
         }
         match key.as_str() {
             "schema" => h.schema = integer(cursor)?,
@@ -76,26 +95,47 @@ pub(super) fn parse_description(cursor: &mut Cursor<'_>) -> Result<HistogramValu
             "custom_values" => h.custom_values = bucket_list(cursor)?,
             "counter_reset_hint" => {
                 let word_start = cursor.pos;
-                h.counter_reset_hint = match cursor.take_while(|b| b.is_ascii_alphabetic() || b == b'_').to_ascii_lowercase().as_str() {
+                h.counter_reset_hint = match cursor
+                    .take_while(|b| b.is_ascii_alphabetic() || b == b'_')
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
                     "unknown" => CounterResetHint::Unknown,
                     "reset" => CounterResetHint::CounterReset,
                     "not_reset" => CounterResetHint::NotCounterReset,
                     "gauge" => CounterResetHint::Gauge,
-                    other => return Err(fail(word_start, format!("unknown counter_reset_hint {other:?}"))),
+                    other => {
+                        return Err(fail(
+                            word_start,
+                            format!("unknown counter_reset_hint {other:?}"),
+                        ));
+                    }
                 };
                 hint_set = true;
             }
-            _ => return Err(fail(key_start, format!("bad histogram descriptor found: {key:?}"))),
+            _ => {
+                return Err(fail(
+                    key_start,
+                    format!("bad histogram descriptor found: {key:?}"),
+                ));
+            }
         }
         seen.push(key);
     }
     (h.positive_spans, h.positive_buckets) = one_span(offset, buckets);
     (h.negative_spans, h.negative_buckets) = one_span(n_offset, n_buckets);
-    Ok(HistogramValue { histogram: Box::new(h), counter_reset_hint_set: hint_set })
+    Ok(HistogramValue {
+        histogram: Box::new(h),
+        counter_reset_hint_set: hint_set,
+    })
 }
 
 fn rest_word(cursor: &Cursor<'_>) -> String {
-    cursor.rest().chars().take_while(|c| !c.is_whitespace()).collect()
+    cursor
+        .rest()
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
 }
 
 fn one_span(offset: i32, buckets: Vec<f64>) -> (Vec<Span>, Vec<f64>) {
@@ -112,11 +152,22 @@ fn integer(cursor: &mut Cursor<'_>) -> Result<i32, SeriesError> {
     let start = cursor.pos;
     let negative = cursor.eat("-");
     let digits = cursor.take_while(|b| b.is_ascii_digit());
-    let value = digits.parse::<i64>().ok().map(|v| if negative { -v } else { v });
+    let value = digits
+        .parse::<i64>()
+        .ok()
+        .map(|v| if negative { -v } else { v });
     value
         .and_then(|v| i32::try_from(v).ok())
         .filter(|_| !digits.is_empty())
-        .ok_or_else(|| error(start, SeriesErrorKind::Histogram(format!("invalid integer {:?}", &cursor.input[start..cursor.pos]))))
+        .ok_or_else(|| {
+            error(
+                start,
+                SeriesErrorKind::Histogram(format!(
+                    "invalid integer {:?}",
+                    &cursor.input[start..cursor.pos]
+                )),
+            )
+        })
 }
 
 /// `[n n n]`: at least one signed number, separated by spaces.
@@ -138,9 +189,16 @@ fn bucket_list(cursor: &mut Cursor<'_>) -> Result<Vec<f64>, SeriesError> {
 }
 
 /// `a + b` or `a - b`, see the module docs.
-pub(super) fn combine(a: &FloatHistogram, b: &FloatHistogram, op: Combine) -> Result<FloatHistogram, String> {
+pub(super) fn combine(
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    op: Combine,
+) -> Result<FloatHistogram, String> {
     if a.schema > b.schema {
-        return Err(format!("cannot merge from schema {} to {}", b.schema, a.schema));
+        return Err(format!(
+            "cannot merge from schema {} to {}",
+            b.schema, a.schema
+        ));
     }
     let custom = a.schema == CUSTOM_BUCKETS_SCHEMA;
     if custom != (b.schema == CUSTOM_BUCKETS_SCHEMA) {
@@ -157,15 +215,25 @@ pub(super) fn combine(a: &FloatHistogram, b: &FloatHistogram, op: Combine) -> Re
     let mut pos_a = bucket_map(&a.positive_spans, &a.positive_buckets, 0);
     let mut neg_a = bucket_map(&a.negative_spans, &a.negative_buckets, 0);
     let shift = b.schema.saturating_sub(a.schema);
-    let pos_b = bucket_map(&b.positive_spans, &b.positive_buckets, if custom { 0 } else { shift });
-    let neg_b = bucket_map(&b.negative_spans, &b.negative_buckets, if custom { 0 } else { shift });
+    let pos_b = bucket_map(
+        &b.positive_spans,
+        &b.positive_buckets,
+        if custom { 0 } else { shift },
+    );
+    let neg_b = bucket_map(
+        &b.negative_spans,
+        &b.negative_buckets,
+        if custom { 0 } else { shift },
+    );
     let mut b_zero_count = b.zero_count;
     if !custom {
         let threshold = a.zero_threshold.max(b.zero_threshold);
         out.zero_threshold = threshold;
-        out.zero_count += fold_into_zero(&mut pos_a, a.schema, threshold) + fold_into_zero(&mut neg_a, a.schema, threshold);
+        out.zero_count += fold_into_zero(&mut pos_a, a.schema, threshold)
+            + fold_into_zero(&mut neg_a, a.schema, threshold);
         let (mut pos_b, mut neg_b) = (pos_b.clone(), neg_b.clone());
-        b_zero_count += fold_into_zero(&mut pos_b, a.schema, threshold) + fold_into_zero(&mut neg_b, a.schema, threshold);
+        b_zero_count += fold_into_zero(&mut pos_b, a.schema, threshold)
+            + fold_into_zero(&mut neg_b, a.schema, threshold);
         out.zero_count += sign * b_zero_count;
         merge(&mut pos_a, &pos_b, sign);
         merge(&mut neg_a, &neg_b, sign);
@@ -201,7 +269,11 @@ fn bucket_map(spans: &[Span], buckets: &[f64], shift: i32) -> BTreeMap<i64, f64>
 
 /// Removes buckets whose upper bound is at most `threshold` and returns their total count.
 fn fold_into_zero(map: &mut BTreeMap<i64, f64>, schema: i32, threshold: f64) -> f64 {
-    let inside: Vec<i64> = map.keys().copied().take_while(|&i| upper_bound(i, schema) <= threshold).collect();
+    let inside: Vec<i64> = map
+        .keys()
+        .copied()
+        .take_while(|&i| upper_bound(i, schema) <= threshold)
+        .collect();
     inside.iter().filter_map(|i| map.remove(i)).sum()
 }
 
@@ -225,7 +297,8 @@ fn to_spans(map: &BTreeMap<i64, f64>) -> Result<(Vec<Span>, Vec<f64>), String> {
             (Some(n), Some(last)) if n == index => last.length += 1,
             _ => {
                 let offset = index - next.unwrap_or(0);
-                let offset = i32::try_from(offset).map_err(|_| format!("bucket index {index} out of range"))?;
+                let offset = i32::try_from(offset)
+                    .map_err(|_| format!("bucket index {index} out of range"))?;
                 spans.push(Span { offset, length: 1 });
             }
         }
@@ -261,19 +334,36 @@ mod tests {
 
     #[test]
     fn all_keys() {
-        let [h] = &histograms("m {{schema:1 sum:-3 count:22 buckets:[5 10 7] n_buckets:[1 -2] offset:-2 n_offset:3 z_bucket:1 z_bucket_w:0.001 counter_reset_hint:reset}}")[..] else {
+        let [h] = &histograms(
+            "m {{schema:1 sum:-3 count:22 buckets:[5 10 7] n_buckets:[1 -2] offset:-2 n_offset:3 z_bucket:1 z_bucket_w:0.001 counter_reset_hint:reset}}",
+        )[..] else {
             panic!()
         };
         let f = &h.histogram;
-        assert_eq!((f.schema, f.sum, f.count, f.zero_count, f.zero_threshold), (1, -3.0, 22.0, 1.0, 0.001));
-        assert_eq!((f.positive_spans.clone(), f.positive_buckets.clone()), (vec![span(-2, 3)], vec![5.0, 10.0, 7.0]));
-        assert_eq!((f.negative_spans.clone(), f.negative_buckets.clone()), (vec![span(3, 2)], vec![1.0, -2.0]));
+        assert_eq!(
+            (f.schema, f.sum, f.count, f.zero_count, f.zero_threshold),
+            (1, -3.0, 22.0, 1.0, 0.001)
+        );
+        assert_eq!(
+            (f.positive_spans.clone(), f.positive_buckets.clone()),
+            (vec![span(-2, 3)], vec![5.0, 10.0, 7.0])
+        );
+        assert_eq!(
+            (f.negative_spans.clone(), f.negative_buckets.clone()),
+            (vec![span(3, 2)], vec![1.0, -2.0])
+        );
         assert_eq!(f.counter_reset_hint, CounterResetHint::CounterReset);
         assert!(h.counter_reset_hint_set);
-        let [h] = &histograms("m {{ SCHEMA:-53 custom_values:[5 10 Inf] buckets:[1 2 3] }}")[..] else { panic!() };
+        let [h] = &histograms("m {{ SCHEMA:-53 custom_values:[5 10 Inf] buckets:[1 2 3] }}")[..]
+        else {
+            panic!()
+        };
         assert_eq!(h.histogram.custom_values, vec![5.0, 10.0, f64::INFINITY]);
         assert!(!h.counter_reset_hint_set);
-        assert_eq!(*histograms("m {{}}")[0].histogram, FloatHistogram::default());
+        assert_eq!(
+            *histograms("m {{}}")[0].histogram,
+            FloatHistogram::default()
+        );
     }
 
     #[test]
@@ -281,13 +371,20 @@ mod tests {
         let hs = histograms("m {{sum:1 count:1}}x2");
         assert_eq!(hs.len(), 3);
         assert!(hs.iter().all(|h| h.histogram.sum == 1.0));
-        let hs = histograms("m {{schema:0 sum:4 count:4 buckets:[1 2 1]}}+{{sum:2 count:1 buckets:[1] offset:1 counter_reset_hint:gauge}}x2");
+        let hs = histograms(
+            "m {{schema:0 sum:4 count:4 buckets:[1 2 1]}}+{{sum:2 count:1 buckets:[1] offset:1 counter_reset_hint:gauge}}x2",
+        );
         let last = &hs[2].histogram;
         assert_eq!((last.sum, last.count), (8.0, 6.0));
-        assert_eq!((last.positive_spans.clone(), last.positive_buckets.clone()), (vec![span(0, 3)], vec![1.0, 4.0, 1.0]));
+        assert_eq!(
+            (last.positive_spans.clone(), last.positive_buckets.clone()),
+            (vec![span(0, 3)], vec![1.0, 4.0, 1.0])
+        );
         assert_eq!(last.counter_reset_hint, CounterResetHint::Gauge);
         assert!(hs.iter().all(|h| h.counter_reset_hint_set));
-        let hs = histograms("m {{sum:10 count:5 buckets:[3 2]}}-{{sum:1 count:1 n_buckets:[1] buckets:[0 0 1]}}x1");
+        let hs = histograms(
+            "m {{sum:10 count:5 buckets:[3 2]}}-{{sum:1 count:1 n_buckets:[1] buckets:[0 0 1]}}x1",
+        );
         let f = &hs[1].histogram;
         assert_eq!((f.sum, f.count), (9.0, 4.0));
         assert_eq!(f.positive_buckets, vec![3.0, 2.0, -1.0]);
@@ -297,9 +394,18 @@ mod tests {
     #[test]
     fn lower_schema_absorbs_the_increment() {
         // Schema 0 buckets 1 and 2 fall into schema -1 bucket 1 ((i-1)>>1)+1.
-        let hs = histograms("m {{schema:-1 sum:4 count:1 buckets:[1] offset:1}}+{{schema:0 sum:4 count:4 buckets:[2 2] offset:1}}x1");
+        let hs = histograms(
+            "m {{schema:-1 sum:4 count:1 buckets:[1] offset:1}}+{{schema:0 sum:4 count:4 buckets:[2 2] offset:1}}x1",
+        );
         let f = &hs[1].histogram;
-        assert_eq!((f.schema, f.positive_spans.clone(), f.positive_buckets.clone()), (-1, vec![span(1, 1)], vec![5.0]));
+        assert_eq!(
+            (
+                f.schema,
+                f.positive_spans.clone(),
+                f.positive_buckets.clone()
+            ),
+            (-1, vec![span(1, 1)], vec![5.0])
+        );
         assert!(parse_series("m {{schema:1}}+{{schema:0}}x1").is_err());
         assert!(parse_series("m {{schema:-53}}+{{schema:0}}x1").is_err());
     }
@@ -308,7 +414,10 @@ mod tests {
     fn spans_with_gaps() {
         let hs = histograms("m {{buckets:[1] offset:-3}}+{{buckets:[1] offset:2}}x1");
         let f = &hs[1].histogram;
-        assert_eq!((f.positive_spans.clone(), f.positive_buckets.clone()), (vec![span(-3, 1), span(4, 1)], vec![1.0, 1.0]));
+        assert_eq!(
+            (f.positive_spans.clone(), f.positive_buckets.clone()),
+            (vec![span(-3, 1), span(4, 1)], vec![1.0, 1.0])
+        );
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! # Layout
-//! - [`parse`]: lines to commands, with the header, `expect` and body rules, and [`ScriptError`].
+//! - [`parse`]: lines to commands and [`ScriptError`]; `load` and `eval` parse those commands'
+//!   bodies (series and `@st` lines; headers, `expect` lines and expected results).
 //! - [`series`]: series descriptions (`metric{l="v"} 1+2x3 _ stale`) to labels and values;
 //!   `histogram`: the `{{...}}` native histograms within them.
 //!
@@ -26,7 +27,9 @@
 //! `expect fail` is about a parse error must still load. Nothing here knows the engine, storage
 //! or how results are compared; the runner does.
 
+mod eval;
 mod histogram;
+mod load;
 pub mod parse;
 pub mod series;
 
@@ -36,7 +39,9 @@ use regex::Regex;
 use shared::labels::Labels;
 
 pub use parse::{ScriptError, parse_duration_ms, parse_script};
-pub use series::{HistogramValue, SequenceValue, SeriesDescription, SeriesError, SeriesErrorKind, parse_series};
+pub use series::{
+    HistogramValue, SequenceValue, SeriesDescription, SeriesError, SeriesErrorKind, parse_series,
+};
 
 /// A parsed script.
 #[derive(Debug, Clone)]
@@ -101,14 +106,24 @@ pub struct LoadedSample<'a> {
 impl LoadSeries {
     /// The present samples with timestamps `i * interval_ms`, skipping missing positions.
     pub fn samples(&self, interval_ms: i64) -> impl Iterator<Item = LoadedSample<'_>> + '_ {
-        self.values.iter().enumerate().filter_map(move |(i, value)| {
-            if *value == SequenceValue::Missing {
-                return None;
-            }
-            let t_ms = i64::try_from(i).ok()?.checked_mul(interval_ms)?;
-            let offset = self.start_offsets_ms.as_ref().and_then(|o| o.get(i).copied().flatten());
-            Some(LoadedSample { t_ms, value, start_ms: offset.and_then(|o| t_ms.checked_add(o)) })
-        })
+        self.values
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, value)| {
+                if *value == SequenceValue::Missing {
+                    return None;
+                }
+                let t_ms = i64::try_from(i).ok()?.checked_mul(interval_ms)?;
+                let offset = self
+                    .start_offsets_ms
+                    .as_ref()
+                    .and_then(|o| o.get(i).copied().flatten());
+                Some(LoadedSample {
+                    t_ms,
+                    value,
+                    start_ms: offset.and_then(|o| t_ms.checked_add(o)),
+                })
+            })
     }
 }
 
@@ -141,7 +156,9 @@ impl Eval {
 
     /// Whether the result order matters (`expect ordered` or `eval_ordered`).
     pub fn expects_order(&self) -> bool {
-        self.expectations.iter().any(|e| e.kind == ExpectKind::Ordered)
+        self.expectations
+            .iter()
+            .any(|e| e.kind == ExpectKind::Ordered)
     }
 }
 
@@ -282,6 +299,12 @@ pub enum FileError {
 
 /// Reads and parses a script file.
 pub fn parse_file(path: &Path) -> Result<Script, FileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read { path: path.to_owned(), source })?;
-    parse_script(&text).map_err(|source| FileError::Parse { path: path.to_owned(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_script(&text).map_err(|source| FileError::Parse {
+        path: path.to_owned(),
+        source,
+    })
 }

@@ -108,7 +108,10 @@ pub fn parse_series(input: &str) -> Result<SeriesDescription, SeriesError> {
     if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
         return Err(error(
             labels_end,
-            SeriesErrorKind::Labels(format!("unexpected {:?} after the labels", first_char(rest))),
+            SeriesErrorKind::Labels(format!(
+                "unexpected {:?} after the labels",
+                first_char(rest)
+            )),
         ));
     }
     let values = parse_values(input, labels_end)?;
@@ -155,7 +158,10 @@ fn parse_labels(text: &str) -> Result<Labels, SeriesError> {
         return Err(error(at, SeriesErrorKind::Labels(message)));
     }
     let tokens = lexed.tokens;
-    let token_text = |i: usize| text.get(tokens[i].span.start..tokens[i].span.end).unwrap_or("");
+    let token_text = |i: usize| {
+        text.get(tokens[i].span.start..tokens[i].span.end)
+            .unwrap_or("")
+    };
     let fail = |i: usize, expected: &str| {
         let found = tokens[i].describe(text);
         error(
@@ -164,7 +170,8 @@ fn parse_labels(text: &str) -> Result<Labels, SeriesError> {
         )
     };
     let unquote = |i: usize| {
-        literals::unquote(token_text(i)).map_err(|m| error(tokens[i].span.start, SeriesErrorKind::Labels(m)))
+        literals::unquote(token_text(i))
+            .map_err(|m| error(tokens[i].span.start, SeriesErrorKind::Labels(m)))
     };
     let mut labels = Vec::new();
     let mut i = 0;
@@ -261,8 +268,17 @@ impl<'a> Cursor<'a> {
     }
 
     pub(super) fn unexpected(&self, expected: &'static str) -> SeriesError {
-        let found: String = self.rest().split([' ', '\t']).next().unwrap_or("").to_owned();
-        let found = if found.is_empty() { "end of line".to_owned() } else { found };
+        let found: String = self
+            .rest()
+            .split([' ', '\t'])
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let found = if found.is_empty() {
+            "end of line".to_owned()
+        } else {
+            found
+        };
         error(self.pos, SeriesErrorKind::Value { found, expected })
     }
 
@@ -283,11 +299,14 @@ impl<'a> Cursor<'a> {
             &self.input[start..self.pos]
         };
         let lower = text.to_ascii_lowercase();
-        if text.is_empty() || (text.as_bytes()[0].is_ascii_alphabetic() && lower != "inf" && lower != "nan") {
+        if text.is_empty()
+            || (text.as_bytes()[0].is_ascii_alphabetic() && lower != "inf" && lower != "nan")
+        {
             self.pos = start;
             return Err(self.unexpected("number"));
         }
-        literals::number(text).map_err(|m| error(start, SeriesErrorKind::Number(text.to_owned(), m)))
+        literals::number(text)
+            .map_err(|m| error(start, SeriesErrorKind::Number(text.to_owned(), m)))
     }
 
     /// A number with an optional `+` or `-`.
@@ -342,7 +361,11 @@ fn reserve(values: &[SequenceValue], count: usize, at: usize) -> Result<(), Seri
 fn parse_item(cursor: &mut Cursor<'_>, values: &mut Vec<SequenceValue>) -> Result<(), SeriesError> {
     let start = cursor.pos;
     if cursor.eat("_") {
-        let count = if cursor.eat("x") { cursor.repetition()? } else { 1 };
+        let count = if cursor.eat("x") {
+            cursor.repetition()?
+        } else {
+            1
+        };
         reserve(values, count, start)?;
         values.extend(std::iter::repeat_n(SequenceValue::Missing, count));
         return Ok(());
@@ -384,7 +407,10 @@ fn parse_item(cursor: &mut Cursor<'_>, values: &mut Vec<SequenceValue>) -> Resul
     Ok(())
 }
 
-fn parse_histogram_item(cursor: &mut Cursor<'_>, values: &mut Vec<SequenceValue>) -> Result<(), SeriesError> {
+fn parse_histogram_item(
+    cursor: &mut Cursor<'_>,
+    values: &mut Vec<SequenceValue>,
+) -> Result<(), SeriesError> {
     let start = cursor.pos;
     let base = histogram::parse_description(cursor)?;
     let combine = if cursor.rest().starts_with("+{{") {
@@ -401,7 +427,10 @@ fn parse_histogram_item(cursor: &mut Cursor<'_>, values: &mut Vec<SequenceValue>
         }
         let times = cursor.repetition()?;
         reserve(values, times.saturating_add(1), start)?;
-        values.extend(std::iter::repeat_n(SequenceValue::Histogram(base), times + 1));
+        values.extend(std::iter::repeat_n(
+            SequenceValue::Histogram(base),
+            times + 1,
+        ));
         return Ok(());
     };
     cursor.pos += 1;
@@ -427,7 +456,10 @@ fn parse_histogram_item(cursor: &mut Cursor<'_>, values: &mut Vec<SequenceValue>
 }
 
 pub(super) fn error(offset: usize, kind: SeriesErrorKind) -> SeriesError {
-    SeriesError { column: offset + 1, kind }
+    SeriesError {
+        column: offset + 1,
+        kind,
+    }
 }
 
 fn first_char(text: &str) -> char {
@@ -461,11 +493,23 @@ mod tests {
     #[test]
     fn labels_with_names_keywords_and_quotes() {
         let d = parse_series(r#"metric{env="prod", 'b'="x,}y"} 1"#).unwrap();
-        assert_eq!(d.labels, Labels::from_pairs([("__name__", "metric"), ("env", "prod"), ("b", "x,}y")]));
+        assert_eq!(
+            d.labels,
+            Labels::from_pairs([("__name__", "metric"), ("env", "prod"), ("b", "x,}y")])
+        );
         let d = parse_series(r#"{"foo.bar"="x", "my.metric",} 2"#).unwrap();
-        assert_eq!(d.labels, Labels::from_pairs([("__name__", "my.metric"), ("foo.bar", "x")]));
-        assert_eq!(parse_series("sum 1").unwrap().labels, Labels::from_pairs([("__name__", "sum")]));
-        assert_eq!(parse_series("a:b:c{by=\"x\"}").unwrap().labels.get("by"), Some("x"));
+        assert_eq!(
+            d.labels,
+            Labels::from_pairs([("__name__", "my.metric"), ("foo.bar", "x")])
+        );
+        assert_eq!(
+            parse_series("sum 1").unwrap().labels,
+            Labels::from_pairs([("__name__", "sum")])
+        );
+        assert_eq!(
+            parse_series("a:b:c{by=\"x\"}").unwrap().labels.get("by"),
+            Some("x")
+        );
         assert_eq!(parse_series("{} 1").unwrap().labels, Labels::empty());
         assert!(parse_series("{} 1").unwrap().values.len() == 1);
         assert!(matches!(kind(r#"m{a="b" 1"#), SeriesErrorKind::Labels(_)));
@@ -476,12 +520,21 @@ mod tests {
 
     #[test]
     fn expanding_float_syntax() {
-        assert_eq!(floats("m 1+2x3"), vec![Some(1.0), Some(3.0), Some(5.0), Some(7.0)]);
+        assert_eq!(
+            floats("m 1+2x3"),
+            vec![Some(1.0), Some(3.0), Some(5.0), Some(7.0)]
+        );
         assert_eq!(floats("m 1-2x2"), vec![Some(1.0), Some(-1.0), Some(-3.0)]);
-        assert_eq!(floats("m -1+1x1 +5"), vec![Some(-1.0), Some(0.0), Some(5.0)]);
+        assert_eq!(
+            floats("m -1+1x1 +5"),
+            vec![Some(-1.0), Some(0.0), Some(5.0)]
+        );
         assert_eq!(floats("m 4x2"), vec![Some(4.0); 3]);
         assert_eq!(floats("m _ _x2 3"), vec![None, None, None, Some(3.0)]);
-        assert_eq!(floats("m\t1e3  .5 1_000 010"), vec![Some(1000.0), Some(0.5), Some(1000.0), Some(8.0)]);
+        assert_eq!(
+            floats("m\t1e3  .5 1_000 010"),
+            vec![Some(1000.0), Some(0.5), Some(1000.0), Some(8.0)]
+        );
         let special = floats("m Inf -inf NaN stale");
         assert_eq!(special[0], Some(f64::INFINITY));
         assert_eq!(special[1], Some(f64::NEG_INFINITY));
@@ -503,9 +556,15 @@ mod tests {
         assert!(matches!(kind("m 1.2.3"), SeriesErrorKind::Number(..)));
         assert!(matches!(kind("m 1_"), SeriesErrorKind::Number(..)));
         assert_eq!(kind("m 1x99999999999"), SeriesErrorKind::TooManyValues);
-        assert_eq!(kind("m _x99999999999999999999"), SeriesErrorKind::Repetition("99999999999999999999".into()));
+        assert_eq!(
+            kind("m _x99999999999999999999"),
+            SeriesErrorKind::Repetition("99999999999999999999".into())
+        );
         let e = parse_series("m 1 2 ?").unwrap_err();
         assert_eq!(e.column, 7);
-        assert_eq!(e.to_string(), "column 7: unexpected \"?\" in series values, expected number");
+        assert_eq!(
+            e.to_string(),
+            "column 7: unexpected \"?\" in series values, expected number"
+        );
     }
 }

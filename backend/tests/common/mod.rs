@@ -41,7 +41,12 @@ pub fn free_addresses<const N: usize>() -> [SocketAddr; N] {
 pub fn promql_testdata_dir() -> PathBuf {
     std::env::var_os("CHORUS_PROMQL_TESTDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/promql-testdata")))
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/promql-testdata"
+            ))
+        })
 }
 
 /// Now, in ms since the epoch.
