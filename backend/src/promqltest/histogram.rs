@@ -12,11 +12,12 @@
 //! Combining follows `FloatHistogram.Add`/`Sub` (`model/histogram/float_histogram.go`): the
 //! result keeps the first histogram's schema (the increment is reduced to it; a first schema
 //! larger than the increment's is an error, as in `histogramsSeries`), the counter reset hints
-//! combine as in `adjustCounterReset`, and buckets are the union of both sides. Differences to
-//! upstream, outside anything the test corpus uses: differing zero thresholds move only
-//! buckets that lie wholly inside the larger threshold into the zero bucket (upstream also
-//! widens a threshold that falls inside a populated bucket), and custom-bucket histograms must
-//! have equal bounds (upstream reconciles to the intersection).
+//! combine as in `adjustCounterReset`, buckets are the union of both sides, and increment
+//! buckets inside the zero bucket are ignored (`addBuckets`). Differences to upstream, outside
+//! anything the test corpus uses: with differing zero thresholds, the side with the smaller
+//! one moves the buckets that lie wholly inside the larger threshold into its zero bucket
+//! (upstream also widens a threshold that falls inside a populated bucket), and custom-bucket
+//! histograms must have equal bounds (upstream reconciles to the intersection).
 
 use std::collections::BTreeMap;
 
@@ -212,34 +213,34 @@ pub(super) fn combine(
     out.counter_reset_hint = combined_hint(a.counter_reset_hint, b.counter_reset_hint);
     out.count += sign * b.count;
     out.sum += sign * b.sum;
+    let shift = if custom {
+        0
+    } else {
+        b.schema.saturating_sub(a.schema)
+    };
     let mut pos_a = bucket_map(&a.positive_spans, &a.positive_buckets, 0);
     let mut neg_a = bucket_map(&a.negative_spans, &a.negative_buckets, 0);
-    let shift = b.schema.saturating_sub(a.schema);
-    let pos_b = bucket_map(
-        &b.positive_spans,
-        &b.positive_buckets,
-        if custom { 0 } else { shift },
-    );
-    let neg_b = bucket_map(
-        &b.negative_spans,
-        &b.negative_buckets,
-        if custom { 0 } else { shift },
-    );
-    let mut b_zero_count = b.zero_count;
+    let mut pos_b = bucket_map(&b.positive_spans, &b.positive_buckets, shift);
+    let mut neg_b = bucket_map(&b.negative_spans, &b.negative_buckets, shift);
     if !custom {
         let threshold = a.zero_threshold.max(b.zero_threshold);
+        let mut b_zero_count = b.zero_count;
+        if a.zero_threshold < threshold {
+            out.zero_count += fold_into_zero(&mut pos_a, a.schema, threshold)
+                + fold_into_zero(&mut neg_a, a.schema, threshold);
+        }
+        if b.zero_threshold < threshold {
+            b_zero_count += fold_into_zero(&mut pos_b, a.schema, threshold)
+                + fold_into_zero(&mut neg_b, a.schema, threshold);
+        }
+        // Upstream `addBuckets` ignores increment buckets that lie inside the zero bucket.
+        fold_into_zero(&mut pos_b, a.schema, threshold);
+        fold_into_zero(&mut neg_b, a.schema, threshold);
         out.zero_threshold = threshold;
-        out.zero_count += fold_into_zero(&mut pos_a, a.schema, threshold)
-            + fold_into_zero(&mut neg_a, a.schema, threshold);
-        let (mut pos_b, mut neg_b) = (pos_b.clone(), neg_b.clone());
-        b_zero_count += fold_into_zero(&mut pos_b, a.schema, threshold)
-            + fold_into_zero(&mut neg_b, a.schema, threshold);
         out.zero_count += sign * b_zero_count;
-        merge(&mut pos_a, &pos_b, sign);
-        merge(&mut neg_a, &neg_b, sign);
-    } else {
-        merge(&mut pos_a, &pos_b, sign);
     }
+    merge(&mut pos_a, &pos_b, sign);
+    merge(&mut neg_a, &neg_b, sign);
     (out.positive_spans, out.positive_buckets) = to_spans(&pos_a)?;
     (out.negative_spans, out.negative_buckets) = to_spans(&neg_a)?;
     Ok(out)
@@ -408,6 +409,20 @@ mod tests {
         );
         assert!(parse_series("m {{schema:1}}+{{schema:0}}x1").is_err());
         assert!(parse_series("m {{schema:-53}}+{{schema:0}}x1").is_err());
+    }
+
+    #[test]
+    fn zero_thresholds_reconcile() {
+        // The increment's bucket -1 (upper bound 0.5) lies inside the larger zero bucket.
+        let hs = histograms(
+            "m {{z_bucket_w:0.5 z_bucket:1 buckets:[1]}}+{{z_bucket:1 buckets:[2 4] offset:-1}}x1",
+        );
+        let f = &hs[1].histogram;
+        assert_eq!((f.zero_threshold, f.zero_count), (0.5, 4.0));
+        assert_eq!(
+            (f.positive_spans.clone(), f.positive_buckets.clone()),
+            (vec![span(0, 1)], vec![5.0])
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! ```
 //!
 //! # Layout
-//! - [`parse`]: lines to commands and [`ScriptError`]; `load` and `eval` parse those commands'
+//! - [`parse`]: lines to commands and [`ScriptError`]; `load` and `eval` parse the commands'
 //!   bodies (series and `@st` lines; headers, `expect` lines and expected results).
 //! - [`series`]: series descriptions (`metric{l="v"} 1+2x3 _ stale`) to labels and values;
 //!   `histogram`: the `{{...}}` native histograms within them.

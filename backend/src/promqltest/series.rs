@@ -468,6 +468,7 @@ fn first_char(text: &str) -> char {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use shared::series::is_stale_nan;
 
     use super::*;
@@ -566,5 +567,31 @@ mod tests {
             e.to_string(),
             "column 7: unexpected \"?\" in series values, expected number"
         );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_descriptions_never_panic(text in "[a-z{}\"'=,_x+\\-.0-9 :\\[\\]@]{0,60}") {
+            if let Err(e) = parse_series(&text) {
+                prop_assert!(e.column >= 1 && e.column <= text.len() + 1, "{text:?}: {e}");
+            }
+        }
+
+        #[test]
+        fn histogram_descriptions_never_panic(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{{", "}}", " ", "schema:", "sum:", "count:", "buckets:", "n_buckets:", "offset:",
+                    "z_bucket_w:", "custom_values:", "counter_reset_hint:", "gauge", "[", "]", "1", "-2",
+                    "Inf", "x3", "+", "-", "0.5", "-53", "_",
+                ]),
+                0..20,
+            ),
+        ) {
+            let text = format!("m {}", parts.concat());
+            if let Err(e) = parse_series(&text) {
+                prop_assert!(e.column >= 1 && e.column <= text.len() + 1, "{text:?}: {e}");
+            }
+        }
     }
 }
