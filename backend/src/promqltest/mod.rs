@@ -308,3 +308,60 @@ pub fn parse_file(path: &Path) -> Result<Script, FileError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_errors_name_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("chorus-promqltest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("bad.test");
+        std::fs::write(&path, "load 1m\n  m 1 ?\n").expect("write temp file");
+        let e = parse_file(&path).expect_err("bad script");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:2: invalid series", path.display())),
+            "{e}"
+        );
+        std::fs::write(&path, "clear\n").expect("write temp file");
+        assert!(matches!(
+            &parse_file(&path).expect("good script").commands[..],
+            [Command::Clear { line: 1 }]
+        ));
+        std::fs::remove_dir_all(&dir).expect("remove temp dir");
+        let e = parse_file(&dir.join("absent.test")).expect_err("absent file");
+        assert!(matches!(e, FileError::Read { .. }) && e.to_string().contains("absent.test"));
+    }
+
+    #[test]
+    fn samples_skip_missing_values_and_carry_start_timestamps() {
+        let series = LoadSeries {
+            line: 2,
+            labels: Labels::empty(),
+            values: vec![
+                SequenceValue::Stale,
+                SequenceValue::Missing,
+                SequenceValue::Float(1.0),
+            ],
+            start_offsets_ms: Some(vec![Some(-5), None, Some(-10)]),
+        };
+        let samples: Vec<LoadedSample<'_>> = series.samples(1000).collect();
+        assert_eq!(
+            samples,
+            vec![
+                LoadedSample {
+                    t_ms: 0,
+                    value: &SequenceValue::Stale,
+                    start_ms: Some(-5)
+                },
+                LoadedSample {
+                    t_ms: 2000,
+                    value: &SequenceValue::Float(1.0),
+                    start_ms: Some(1990)
+                },
+            ]
+        );
+    }
+}
