@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use shared::labels::Labels;
 
-pub use parse::{ScriptError, parse_duration_ms, parse_script};
+pub use parse::{ScriptError, ScriptErrorKind, parse_duration_ms, parse_script};
 pub use series::{
     HistogramValue, SequenceValue, SeriesDescription, SeriesError, SeriesErrorKind, parse_series,
 };
