@@ -45,7 +45,7 @@ fn backfill() -> Backfill {
                 // Irregular steps: 15 s give or take some milliseconds, sometimes a long pause.
                 t += 15_000
                     + ((k * 37 + i as usize * 13) % 900) as i64
-                    + if k % 97 == 0 { 600_000 } else { 0 };
+                    + if k.is_multiple_of(97) { 600_000 } else { 0 };
                 k += 1;
             }
             BackfillSeries {
