@@ -1,0 +1,132 @@
+# Chorus build entry points. `make help` lists the targets.
+#
+# Set-up installs only what is missing, from the package registries (crates.io, npm, Debian):
+# trunk and wasm-bindgen-cli into the cargo bin directory, wasm-opt (npm binaryen) under .tools/,
+# the wasm32 target through rustup, Prometheus and dnsmasq through apt-get. A second run only checks.
+# Versions: see TOOLCHAIN notes in README.md ("Development").
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TRUNK_VERSION := 0.21.14
+BINARYEN_VERSION := 132
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+APT_PACKAGES := prometheus dnsmasq-base
+
+TOOLS_DIR := $(CURDIR)/.tools
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(TOOLS_DIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+DIST := frontend/dist
+DEMO_ADDRESS ?= 127.0.0.1:10902
+
+.PHONY: help setup setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt \
+        frontend build demo test bench lint clean
+
+help:
+	@echo "make demo    build everything and run 'chorus demo' on http://$(DEMO_ADDRESS)"
+	@echo "make test    set up, build the console, run every test of the default workspace members"
+	@echo "make build   console (trunk, wasm-release) + release binary target/release/chorus"
+	@echo "make setup   install the toolchain pieces that are missing (idempotent)"
+	@echo "make bench   criterion benchmarks"
+	@echo "make lint    rustfmt --check and clippy -D warnings"
+	@echo "make clean   remove build outputs (target/, $(DIST)); keeps .tools/"
+
+setup: setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt
+	@echo "setup: done"
+
+setup-rust:
+	@if rustup target list --installed | grep -qx wasm32-unknown-unknown; then \
+	  echo "setup: wasm32-unknown-unknown target present"; \
+	else \
+	  rustup target add wasm32-unknown-unknown; \
+	fi
+
+setup-trunk:
+	@if [ "$$(trunk --version 2>/dev/null || true)" = "trunk $(TRUNK_VERSION)" ]; then \
+	  echo "setup: trunk $(TRUNK_VERSION) present"; \
+	else \
+	  echo "setup: installing trunk $(TRUNK_VERSION) (about 8 minutes on 2 cores)"; \
+	  $(CARGO) install trunk --version $(TRUNK_VERSION) --locked; \
+	fi
+
+# Without --locked: with it, a locked dependency newer than the registry has fails to resolve.
+setup-wasm-bindgen:
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "setup: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+	@if [ "$$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "setup: wasm-bindgen $(WASM_BINDGEN_VERSION) present"; \
+	else \
+	  echo "setup: installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 4 minutes on 2 cores)"; \
+	  $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+# binaryen from npm, never Debian's binaryen 108 (its wasm-opt breaks the app at start-up).
+setup-wasm-opt:
+	@if [ "$$($(TOOLS_DIR)/node_modules/.bin/wasm-opt --version 2>/dev/null || true)" = "wasm-opt version_$(BINARYEN_VERSION)" ] || \
+	    $(TOOLS_DIR)/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version_$(BINARYEN_VERSION)\b"; then \
+	  echo "setup: wasm-opt version_$(BINARYEN_VERSION) present"; \
+	else \
+	  if ! command -v npm >/dev/null; then \
+	    $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+	  fi; \
+	  mkdir -p $(TOOLS_DIR); \
+	  npm install --prefix $(TOOLS_DIR) --no-save --no-audit --no-fund --loglevel=error binaryen@$(BINARYEN_VERSION); \
+	  $(TOOLS_DIR)/node_modules/.bin/wasm-opt --version; \
+	fi
+
+setup-apt:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  echo "setup: apt packages present ($(APT_PACKAGES))"; \
+	else \
+	  echo "setup: installing$$missing"; \
+	  $(SUDO) apt-get update; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# The console, built for wasm32 with the wasm-release profile (see frontend/index.html), into $(DIST).
+frontend: setup
+	trunk build --release
+
+build: frontend
+	$(CARGO) build --release -p chorus
+	@ls -l target/release/chorus
+
+demo: build
+	target/release/chorus demo --http-address=$(DEMO_ADDRESS)
+
+# Tests use the dev/test profile (faster to build than release). The console is built first
+# because the binary serves it and browser tests load it.
+test: frontend
+	@mkdir -p target
+	@start=$$(date +%s); status=0; \
+	$(CARGO) test 2>&1 | tee target/test.log || status=$$?; \
+	awk -v secs=$$(( $$(date +%s) - start )) ' \
+	  /^test result:/ { for (i = 1; i <= NF; i++) { \
+	    if ($$(i+1) ~ /^passed/) passed += $$i; if ($$(i+1) ~ /^failed/) failed += $$i; \
+	    if ($$(i+1) ~ /^ignored/) ignored += $$i; } suites++ } \
+	  /^    [^ ].* ---- |^---- / { } \
+	  END { printf "\n==== test summary: %d passed, %d failed, %d ignored in %d test binaries (%ds)\n", \
+	        passed, failed, ignored, suites, secs }' target/test.log; \
+	grep -E '^    [A-Za-z_:0-9]+$$' target/test.log | sed -n '/./p' >/dev/null || true; \
+	if [ $$status -ne 0 ]; then echo "==== FAILED (cargo test exit $$status); failures:"; \
+	  grep -E '^test .* FAILED$$|^error(\[|:)' target/test.log || true; exit $$status; fi; \
+	echo "==== OK"
+
+bench:
+	$(CARGO) bench -p chorus
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DIST)
