@@ -24,8 +24,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DIST := frontend/dist
 DEMO_ADDRESS ?= 127.0.0.1:10902
 
-.PHONY: help setup setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt \
-        frontend build demo test bench lint clean
+.PHONY: help setup setup-build setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt \
+        frontend build demo test bench lint clean local-up local-down local-status
 
 help:
 	@echo "make demo    build everything and run 'chorus demo' on http://$(DEMO_ADDRESS)"
@@ -34,10 +34,14 @@ help:
 	@echo "make setup   install the toolchain pieces that are missing (idempotent)"
 	@echo "make bench   criterion benchmarks"
 	@echo "make lint    rustfmt --check and clippy -D warnings"
+	@echo "make local-up / local-down   local HA stack (2 Prometheus, 2 sidecars, 1 querier)"
 	@echo "make clean   remove build outputs (target/, $(DIST)); keeps .tools/"
 
-setup: setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt
+# Everything `make test` needs; `setup-build` is the subset `make build` needs (no apt packages).
+setup: setup-build setup-apt
 	@echo "setup: done"
+
+setup-build: setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt
 
 setup-rust:
 	@if rustup target list --installed | grep -qx wasm32-unknown-unknown; then \
@@ -57,6 +61,9 @@ setup-trunk:
 # Without --locked: with it, a locked dependency newer than the registry has fails to resolve.
 setup-wasm-bindgen:
 	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "setup: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+	@grep -qx 'wasm_bindgen = "$(WASM_BINDGEN_VERSION)"' Trunk.toml || { \
+	  echo "setup: Cargo.lock has wasm-bindgen $(WASM_BINDGEN_VERSION) but Trunk.toml pins another version:" \
+	       "set wasm_bindgen = \"$(WASM_BINDGEN_VERSION)\" in Trunk.toml [tools]" >&2; exit 1; }
 	@if [ "$$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
 	  echo "setup: wasm-bindgen $(WASM_BINDGEN_VERSION) present"; \
 	else \
@@ -66,8 +73,7 @@ setup-wasm-bindgen:
 
 # binaryen from npm, never Debian's binaryen 108 (its wasm-opt breaks the app at start-up).
 setup-wasm-opt:
-	@if [ "$$($(TOOLS_DIR)/node_modules/.bin/wasm-opt --version 2>/dev/null || true)" = "wasm-opt version_$(BINARYEN_VERSION)" ] || \
-	    $(TOOLS_DIR)/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "version_$(BINARYEN_VERSION)\b"; then \
+	@if $(TOOLS_DIR)/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q "(version_$(BINARYEN_VERSION))"; then \
 	  echo "setup: wasm-opt version_$(BINARYEN_VERSION) present"; \
 	else \
 	  if ! command -v npm >/dev/null; then \
@@ -92,7 +98,7 @@ setup-apt:
 	fi
 
 # The console, built for wasm32 with the wasm-release profile (see frontend/index.html), into $(DIST).
-frontend: setup
+frontend: setup-build
 	trunk build --release
 
 build: frontend
@@ -104,7 +110,7 @@ demo: build
 
 # Tests use the dev/test profile (faster to build than release). The console is built first
 # because the binary serves it and browser tests load it.
-test: frontend
+test: setup frontend
 	@mkdir -p target
 	@start=$$(date +%s); status=0; \
 	$(CARGO) test 2>&1 | tee target/test.log || status=$$?; \
@@ -119,6 +125,16 @@ test: frontend
 	if [ $$status -ne 0 ]; then echo "==== FAILED (cargo test exit $$status); failures:"; \
 	  grep -E '^test .* FAILED$$|^error(\[|:)' target/test.log || true; exit $$status; fi; \
 	echo "==== OK"
+
+# A local HA stack: two Prometheus servers, two sidecars, one querier (deploy/local/ha-stack.sh).
+local-up: build
+	deploy/local/ha-stack.sh start
+
+local-down:
+	deploy/local/ha-stack.sh stop
+
+local-status:
+	deploy/local/ha-stack.sh status
 
 bench:
 	$(CARGO) bench -p chorus
