@@ -17,6 +17,10 @@ fn main() {
     if env::var_os("CARGO_CFG_DEBUG_ASSERTIONS").is_some() {
         return;
     }
-    let watched = if Path::new("../frontend/dist").is_dir() { "../frontend/dist" } else { "../frontend" };
+    let watched = if Path::new("../frontend/dist").is_dir() {
+        "../frontend/dist"
+    } else {
+        "../frontend"
+    };
     println!("cargo:rerun-if-changed={watched}");
 }

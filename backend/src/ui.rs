@@ -62,7 +62,10 @@ struct Embedded;
 
 impl AssetSource for Embedded {
     fn get(&self, path: &str) -> Option<Asset> {
-        Dist::get(path).map(|file| Asset { sha256: file.metadata.sha256_hash(), bytes: file.data })
+        Dist::get(path).map(|file| Asset {
+            sha256: file.metadata.sha256_hash(),
+            bytes: file.data,
+        })
     }
 }
 
@@ -101,17 +104,34 @@ fn target(path: &str) -> Target<'_> {
         return Target::Route;
     }
     let segments = || relative.split('/');
-    if segments().next() == Some("api") || segments().any(|s| s == ".." || s == ".") || relative.contains('\\') {
+    if segments().next() == Some("api")
+        || segments().any(|s| s == ".." || s == ".")
+        || relative.contains('\\')
+    {
         return Target::NotFound;
     }
     let last = segments().next_back().unwrap_or_default();
     // A path whose last segment has an extension names a file; anything else is a route.
-    if last.contains('.') { Target::File(relative) } else { Target::Route }
+    if last.contains('.') {
+        Target::File(relative)
+    } else {
+        Target::Route
+    }
 }
 
-async fn serve(State(assets): State<Arc<dyn AssetSource>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn serve(
+    State(assets): State<Arc<dyn AssetSource>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")], "method not allowed\n").into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "method not allowed\n",
+        )
+            .into_response();
     }
     let response = match target(uri.path()) {
         Target::NotFound => not_found(),
@@ -135,7 +155,11 @@ async fn serve(State(assets): State<Arc<dyn AssetSource>>, method: Method, uri: 
 
 fn file_response(path: &str, asset: Asset, request: &HeaderMap) -> Response {
     let etag = etag(&asset.sha256);
-    let cache = if is_content_hashed(path) { IMMUTABLE } else { REVALIDATE };
+    let cache = if is_content_hashed(path) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    };
     let mut response = if if_none_match(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -148,7 +172,10 @@ fn file_response(path: &str, asset: Asset, request: &HeaderMap) -> Response {
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
@@ -156,13 +183,21 @@ fn file_response(path: &str, asset: Asset, request: &HeaderMap) -> Response {
 }
 
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, REVALIDATE)], "404 page not found\n").into_response()
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, REVALIDATE)],
+        "404 page not found\n",
+    )
+        .into_response()
 }
 
 fn not_built() -> Response {
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         NOT_BUILT_PAGE,
     )
         .into_response()
@@ -189,10 +224,17 @@ fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
 /// (trunk's `hashed_wasm_base`: the crate name, a dash, a 64-bit hash in lowercase hex).
 fn is_content_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    let Some((stem, _ext)) = name.split_once('.') else { return false };
+    let Some((stem, _ext)) = name.split_once('.') else {
+        return false;
+    };
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    let Some((_, hash)) = stem.rsplit_once('-') else { return false };
-    (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    let Some((_, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    (8..=16).contains(&hash.len())
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -212,7 +254,10 @@ mod tests {
 
     impl AssetSource for Files {
         fn get(&self, path: &str) -> Option<Asset> {
-            self.0.get(path).map(|bytes| Asset { bytes: Cow::Borrowed(*bytes), sha256: sha(bytes) })
+            self.0.get(path).map(|bytes| Asset {
+                bytes: Cow::Borrowed(*bytes),
+                sha256: sha(bytes),
+            })
         }
     }
 
@@ -228,26 +273,49 @@ mod tests {
     fn built() -> Router {
         router_with(Files(HashMap::from([
             ("index.html", INDEX_HTML.as_bytes()),
-            ("chorus-frontend-1a2b3c4d5e6f7081.js", b"export default 1;".as_slice()),
-            ("chorus-frontend-1a2b3c4d5e6f7081_bg.wasm", b"\0asm\x01\0\0\0".as_slice()),
+            (
+                "chorus-frontend-1a2b3c4d5e6f7081.js",
+                b"export default 1;".as_slice(),
+            ),
+            (
+                "chorus-frontend-1a2b3c4d5e6f7081_bg.wasm",
+                b"\0asm\x01\0\0\0".as_slice(),
+            ),
             ("favicon.svg", b"<svg/>".as_slice()),
         ])))
     }
 
     async fn get(app: Router, path: &str) -> (StatusCode, HeaderMap, String) {
-        request(app, Request::get(path).body(Body::empty()).expect("valid request")).await
+        request(
+            app,
+            Request::get(path)
+                .body(Body::empty())
+                .expect("valid request"),
+        )
+        .await
     }
 
     async fn request(app: Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
         let response = app.oneshot(request).await.expect("infallible service");
         let (parts, body) = response.into_parts();
         let bytes = to_bytes(body, 1 << 20).await.expect("small body");
-        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     #[tokio::test]
     async fn console_routes_get_the_index() {
-        for path in ["/", "/graph", "/stores", "/status", "/flags", "/some/deep/route"] {
+        for path in [
+            "/",
+            "/graph",
+            "/stores",
+            "/status",
+            "/flags",
+            "/some/deep/route",
+        ] {
             let (status, headers, body) = get(built(), path).await;
             assert_eq!(status, StatusCode::OK, "{path}");
             assert_eq!(body, INDEX_HTML, "{path}");
@@ -264,7 +332,12 @@ mod tests {
         assert_eq!(headers[header::CACHE_CONTROL], IMMUTABLE);
         let (status, headers, body) = get(built(), "/chorus-frontend-1a2b3c4d5e6f7081.js").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap_or_default().contains("javascript"));
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap_or_default()
+                .contains("javascript")
+        );
         assert_eq!(body, "export default 1;");
         let (_, headers, _) = get(built(), "/favicon.svg").await;
         assert_eq!(headers[header::CONTENT_TYPE], "image/svg+xml");
@@ -273,7 +346,13 @@ mod tests {
 
     #[tokio::test]
     async fn api_paths_missing_files_and_escapes_are_not_found() {
-        for path in ["/api/v1/nope", "/api", "/missing.js", "/graph/../index.html", "/a\\b"] {
+        for path in [
+            "/api/v1/nope",
+            "/api",
+            "/missing.js",
+            "/graph/../index.html",
+            "/a\\b",
+        ] {
             let (status, _, body) = get(built(), path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(!body.contains("console"), "{path} served the index");
@@ -284,11 +363,17 @@ mod tests {
     async fn etag_revalidation_answers_not_modified() {
         let (_, headers, _) = get(built(), "/graph").await;
         let etag = headers[header::ETAG].clone();
-        let req = Request::get("/stores").header(header::IF_NONE_MATCH, etag).body(Body::empty()).expect("valid");
+        let req = Request::get("/stores")
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .expect("valid");
         let (status, _, body) = request(built(), req).await;
         assert_eq!(status, StatusCode::NOT_MODIFIED);
         assert!(body.is_empty());
-        let req = Request::get("/").header(header::IF_NONE_MATCH, "\"other\"").body(Body::empty()).expect("valid");
+        let req = Request::get("/")
+            .header(header::IF_NONE_MATCH, "\"other\"")
+            .body(Body::empty())
+            .expect("valid");
         assert_eq!(request(built(), req).await.0, StatusCode::OK);
     }
 
@@ -317,14 +402,21 @@ mod tests {
     async fn the_embedded_console_or_the_not_built_page_is_served() {
         let (status, headers, body) = get(router(), "/graph").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(headers[header::CONTENT_TYPE].to_str().unwrap_or_default().starts_with("text/html"));
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("text/html")
+        );
         assert_eq!(is_built(), !body.contains("not built"), "{body}");
     }
 
     #[test]
     fn content_hash_is_recognised_in_trunk_names_only() {
         assert!(is_content_hashed("chorus-frontend-9f86d081884c7d65.js"));
-        assert!(is_content_hashed("chorus-frontend-9f86d081884c7d65_bg.wasm"));
+        assert!(is_content_hashed(
+            "chorus-frontend-9f86d081884c7d65_bg.wasm"
+        ));
         assert!(!is_content_hashed("index.html"));
         assert!(!is_content_hashed("chorus-frontend.js"));
         assert!(!is_content_hashed("style-XYZ.css"));
