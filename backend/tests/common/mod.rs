@@ -1,0 +1,264 @@
+//! Helpers for integration tests that start real processes on 127.0.0.1.
+//!
+//! [`PrometheusServer`] runs `/usr/bin/prometheus` (2.42) on a free port over a temporary TSDB,
+//! optionally backfilled from an OpenMetrics text with `promtool tsdb create-blocks-from
+//! openmetrics`, and kills it when dropped. [`Backfill`] generates such a text and remembers
+//! what it wrote, so tests can derive their expectations from it.
+#![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Path of the Prometheus binary.
+pub const PROMETHEUS: &str = "/usr/bin/prometheus";
+/// Path of promtool.
+pub const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    free_address().port()
+}
+
+/// An address on 127.0.0.1 with a port that was free a moment ago.
+pub fn free_address() -> SocketAddr {
+    let [address] = free_addresses();
+    address
+}
+
+/// `N` distinct addresses on 127.0.0.1 with ports that were free a moment ago (all bound at
+/// once, so no two are the same).
+pub fn free_addresses<const N: usize>() -> [SocketAddr; N] {
+    let listeners: [TcpListener; N] =
+        std::array::from_fn(|_| TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+    listeners.map(|l| l.local_addr().expect("local address of a bound listener"))
+}
+
+/// Now, in ms since the epoch.
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    i64::try_from(since.as_millis()).expect("ms since epoch fit in i64")
+}
+
+/// One backfilled gauge series: its labels (besides `__name__`) and its samples.
+#[derive(Debug, Clone)]
+pub struct BackfillSeries {
+    /// Metric name.
+    pub name: String,
+    /// Other labels, as written.
+    pub labels: Vec<(String, String)>,
+    /// (ms, value) samples, increasing in time.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// Data to backfill: series with samples every `step` between `start_ms` and `end_ms`.
+#[derive(Debug, Clone, Default)]
+pub struct Backfill {
+    /// The series written.
+    pub series: Vec<BackfillSeries>,
+}
+
+impl Backfill {
+    /// Gauges named `name` with the given label sets, one sample every `step_s` seconds from
+    /// `hours` hours ago until one hour ago (backfilled blocks must be older than the head).
+    pub fn gauges(name: &str, label_sets: &[&[(&str, &str)]], hours: i64, step_s: i64) -> Self {
+        let end_s = now_ms() / 1000 - 3600;
+        let start_s = end_s - hours * 3600;
+        let series = label_sets
+            .iter()
+            .enumerate()
+            .map(|(i, labels)| BackfillSeries {
+                name: name.to_string(),
+                labels: labels
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                samples: (start_s..end_s)
+                    .step_by(step_s as usize)
+                    .map(|t| (t * 1000, (t % 97 + i as i64) as f64))
+                    .collect(),
+            })
+            .collect();
+        Self { series }
+    }
+
+    /// Both data sets.
+    pub fn with(mut self, other: Backfill) -> Self {
+        self.series.extend(other.series);
+        self
+    }
+
+    /// Oldest sample, ms.
+    pub fn min_time_ms(&self) -> i64 {
+        self.series
+            .iter()
+            .filter_map(|s| s.samples.first())
+            .map(|s| s.0)
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// The OpenMetrics text, ending with `# EOF`.
+    pub fn openmetrics(&self) -> String {
+        let mut out = String::new();
+        let mut names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).collect();
+        names.dedup();
+        for name in names {
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for s in self.series.iter().filter(|s| s.name == name) {
+                let labels: Vec<String> = s
+                    .labels
+                    .iter()
+                    .map(|(n, v)| {
+                        format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+                    })
+                    .collect();
+                for (t_ms, v) in &s.samples {
+                    let _ = writeln!(out, "{name}{{{}}} {v} {}", labels.join(","), t_ms / 1000);
+                }
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+}
+
+/// How to start Prometheus.
+#[derive(Debug, Clone, Default)]
+pub struct PrometheusOptions {
+    /// `global.external_labels`; empty writes none.
+    pub external_labels: Vec<(String, String)>,
+    /// Data to backfill before start.
+    pub backfill: Option<Backfill>,
+    /// More command-line flags.
+    pub extra_args: Vec<String>,
+    /// Listen here instead of on a free port (then there is no retry on another port).
+    pub address: Option<SocketAddr>,
+}
+
+/// A running Prometheus, killed on drop.
+pub struct PrometheusServer {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// Its address.
+    pub address: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl PrometheusServer {
+    /// Starts Prometheus and waits until `/-/ready` answers 200.
+    pub async fn start(options: PrometheusOptions) -> Self {
+        let mut dir = tempfile::tempdir().expect("temporary directory");
+        let tsdb = dir.path().join("tsdb");
+        std::fs::create_dir_all(&tsdb).expect("create the TSDB directory");
+        if let Some(backfill) = &options.backfill {
+            let om = dir.path().join("data.om");
+            std::fs::write(&om, backfill.openmetrics()).expect("write the OpenMetrics file");
+            let output = Command::new(PROMTOOL)
+                .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+                .arg(&om)
+                .arg(&tsdb)
+                .output()
+                .expect("run promtool");
+            assert!(
+                output.status.success(),
+                "promtool failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let config = dir.path().join("prometheus.yml");
+        let mut yaml = String::from("global:\n  scrape_interval: 15s\n");
+        if !options.external_labels.is_empty() {
+            yaml.push_str("  external_labels:\n");
+            for (n, v) in &options.external_labels {
+                let _ = writeln!(yaml, "    {n}: {v:?}");
+            }
+        }
+        std::fs::write(&config, yaml).expect("write the Prometheus configuration");
+
+        let mut last_error = String::new();
+        let attempts = if options.address.is_some() { 1 } else { 3 };
+        for _attempt in 0..attempts {
+            let address = options.address.unwrap_or_else(free_address);
+            let mut server = Self {
+                child: None,
+                url: format!("http://{address}"),
+                address,
+                dir,
+            };
+            let log = std::fs::File::create(server.log_path()).expect("create the Prometheus log");
+            let child = Command::new(PROMETHEUS)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+                .arg(format!("--web.listen-address={address}"))
+                .arg("--storage.tsdb.retention.time=100y")
+                .args(&options.extra_args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("start prometheus");
+            server.child = Some(child);
+            if server.wait_ready(Duration::from_secs(30)).await {
+                return server;
+            }
+            last_error = server.log();
+            server.stop();
+            dir = server.into_dir();
+        }
+        panic!("prometheus did not become ready: {last_error}");
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("prometheus.log")
+    }
+
+    /// Prometheus's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    async fn wait_ready(&mut self, timeout: Duration) -> bool {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                return false;
+            }
+            if let Ok(response) = client.get(format!("{}/-/ready", self.url)).send().await
+                && response.status().is_success()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// Kills the process and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn into_dir(mut self) -> tempfile::TempDir {
+        self.stop();
+        let placeholder = tempfile::tempdir().expect("temporary directory");
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
