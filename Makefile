@@ -109,22 +109,25 @@ demo: build
 	target/release/chorus demo --http-address=$(DEMO_ADDRESS)
 
 # Tests use the dev/test profile (faster to build than release). The console is built first
-# because the binary serves it and browser tests load it.
+# because the binary serves it and browser tests load it. --no-fail-fast runs every test binary
+# so the summary is complete; the full output stays in target/test.log.
 test: setup frontend
 	@mkdir -p target
 	@start=$$(date +%s); status=0; \
-	$(CARGO) test 2>&1 | tee target/test.log || status=$$?; \
-	awk -v secs=$$(( $$(date +%s) - start )) ' \
-	  /^test result:/ { for (i = 1; i <= NF; i++) { \
-	    if ($$(i+1) ~ /^passed/) passed += $$i; if ($$(i+1) ~ /^failed/) failed += $$i; \
-	    if ($$(i+1) ~ /^ignored/) ignored += $$i; } suites++ } \
-	  /^    [^ ].* ---- |^---- / { } \
-	  END { printf "\n==== test summary: %d passed, %d failed, %d ignored in %d test binaries (%ds)\n", \
-	        passed, failed, ignored, suites, secs }' target/test.log; \
-	grep -E '^    [A-Za-z_:0-9]+$$' target/test.log | sed -n '/./p' >/dev/null || true; \
-	if [ $$status -ne 0 ]; then echo "==== FAILED (cargo test exit $$status); failures:"; \
-	  grep -E '^test .* FAILED$$|^error(\[|:)' target/test.log || true; exit $$status; fi; \
-	echo "==== OK"
+	$(CARGO) test --no-fail-fast 2>&1 | tee target/test.log || status=$$?; \
+	awk -v secs=$$(( $$(date +%s) - start )) -v status=$$status ' \
+	  /^test result:/ { binaries++; for (i = 2; i < NF; i++) { n = $$i + 0; \
+	    if ($$(i + 1) ~ /^passed/) passed += n; else if ($$(i + 1) ~ /^failed/) failed += n; \
+	    else if ($$(i + 1) ~ /^ignored/) ignored += n } } \
+	  / \.\.\. FAILED$$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$$/, ""); failures[++nf] = $$0 } \
+	  /^error(\[|:)/ { errors[++ne] = $$0 } \
+	  END { printf "\n==== make test: %d passed, %d failed, %d ignored in %d test binaries (%d s)\n", \
+	          passed, failed, ignored, binaries, secs; \
+	        for (i = 1; i <= nf; i++) print "==== FAILED: " failures[i]; \
+	        for (i = 1; i <= ne; i++) print "==== " errors[i]; \
+	        print (status == 0 ? "==== OK" : "==== FAILED (cargo test exit status " status "; log: target/test.log)") }' \
+	  target/test.log; \
+	exit $$status
 
 # A local HA stack: two Prometheus servers, two sidecars, one querier (deploy/local/ha-stack.sh).
 local-up: build
