@@ -3,9 +3,11 @@
 //! This crate does no I/O and compiles for `wasm32-unknown-unknown` as well as natively:
 //! - [`labels`]: labels kept sorted, and label matchers with a compiled, fully anchored regex;
 //! - [`series`]: samples and time ranges, in milliseconds since the Unix epoch;
+//! - [`histogram`]: Prometheus native histograms (integer and float counts);
 //! - [`api`]: the Prometheus HTTP API envelope and the response types Chorus serves.
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod histogram;
 pub mod labels;
 pub mod series;

@@ -49,9 +49,14 @@ use crate::telemetry::{Metrics, Protocol};
 /// What the API needs to know about the querier's endpoints. The query wiring implements it
 /// over its endpoint set; tests use fakes.
 pub trait EndpointStatus: Send + Sync {
-    /// `/api/v1/stores`: endpoints grouped by component type, each group sorted by name,
-    /// leaving out endpoints whose type is not known yet (THANOS.md §3).
+    /// `/api/v1/stores`: endpoints grouped by component type, each group sorted by name
+    /// (THANOS.md §3).
     fn stores(&self) -> shared::api::Stores;
+    /// Problems with the endpoints as a whole (e.g. duplicate external labels), passed on as the
+    /// `warnings` of `/api/v1/stores`.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Whether the querier can answer queries (`/-/ready`).
     fn ready(&self) -> bool;
 }

@@ -12,5 +12,5 @@ use super::{ApiState, success};
 
 /// `/api/v1/stores`.
 pub async fn stores(State(state): State<Arc<ApiState>>) -> Response {
-    success(state.endpoints.stores(), Vec::new())
+    success(state.endpoints.stores(), state.endpoints.warnings())
 }
