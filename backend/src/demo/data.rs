@@ -1,22 +1,27 @@
 //! The demo's synthetic data: what two Prometheus replicas scraping the same small fleet would
-//! have stored over the last few hours.
+//! have stored, for any stretch of time.
 //!
 //! Every metric is a function of time shared by both replicas (the targets are the same), so the
 //! replicas differ only where real HA pairs differ: each scrapes at its own moments (replica `b`
 //! about seven seconds after `a`, with jitter) and one of them can miss a stretch of time (a
 //! restart). The fleet: three `api` servers with request counters, a latency histogram (one of
 //! them has a slow half hour and, later, restarts, resetting its counters), two `worker`s with job
-//! counters, two `node`s with temperature sensors, and memory gauges and `up` for all.
+//! counters, two `node`s with temperature sensors, and memory gauges and `up` for all. Events
+//! sit at fixed offsets from the [`Scenario`]'s origin.
 //!
-//! Generation is deterministic: a seeded xorshift supplies the jitter, and the value noise is a
-//! hash of the series and the minute. This module produces plain samples; it knows nothing of
-//! chunks or stores.
+//! Generation is deterministic and stateless: the jitter of a scrape and the value noise are
+//! hashes (SplitMix64) of the replica, the target and the time, so generating two adjacent time
+//! ranges gives exactly the samples of generating their union. That is what lets the demo keep
+//! scraping after it starts. This module produces plain samples; it knows nothing of chunks or
+//! stores.
 
 use std::f64::consts::TAU;
 use std::time::Duration;
 
 use shared::labels::{Labels, METRIC_NAME};
 use shared::series::{Sample, TimeRange};
+
+const MINUTE_MS: i64 = 60_000;
 
 /// How one replica scrapes.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,47 +30,61 @@ pub struct ReplicaSpec {
     pub name: String,
     /// How long after the nominal scrape time this replica scrapes.
     pub offset: Duration,
-    /// Each scrape lands up to this far before or after `offset`.
+    /// Each scrape lands up to this far before or after `offset` (capped below half an interval).
     pub jitter: Duration,
     /// A stretch with no samples (the replica was down), if any.
     pub gap: Option<TimeRange>,
-    /// Seed of the jitter sequence.
+    /// Seed of the jitter.
     pub seed: u64,
 }
 
-/// The time window and scrape interval shared by the replicas.
+/// When the scenario starts and how often the replicas scrape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// First nominal scrape, ms.
-    pub start_ms: i64,
-    /// No scrape after this, ms.
-    pub end_ms: i64,
-    /// Scrape interval; never zero.
-    pub interval: Duration,
+pub struct Scenario {
+    origin_ms: i64,
+    interval_ms: i64,
 }
 
-impl Window {
-    /// The `length` before `now_ms`, with scrapes aligned to multiples of `interval`.
-    /// `None` when the interval is zero or the window does not fit in i64 milliseconds.
-    pub fn ending_at(now_ms: i64, length: Duration, interval: Duration) -> Option<Self> {
+impl Scenario {
+    /// A scenario whose history runs from `length` before `now_ms` (rounded down to a multiple
+    /// of `interval`) to `now_ms`; returns it with that history's time range. `None` when the
+    /// interval is not a positive number of milliseconds or the times do not fit in i64 ms.
+    pub fn ending_at(
+        now_ms: i64,
+        length: Duration,
+        interval: Duration,
+    ) -> Option<(Self, TimeRange)> {
         let interval_ms = i64::try_from(interval.as_millis())
             .ok()
             .filter(|ms| *ms > 0)?;
         let length_ms = i64::try_from(length.as_millis()).ok()?;
-        let end_ms = now_ms.checked_sub(now_ms.rem_euclid(interval_ms))?;
-        Some(Self {
-            start_ms: end_ms.checked_sub(length_ms)?,
-            end_ms,
-            interval,
-        })
+        let aligned_ms = now_ms.checked_sub(now_ms.rem_euclid(interval_ms))?;
+        let origin_ms = aligned_ms.checked_sub(length_ms)?;
+        Some((
+            Self {
+                origin_ms,
+                interval_ms,
+            },
+            TimeRange::new(origin_ms, now_ms)?,
+        ))
+    }
+
+    /// Start of the scenario, ms: the events of the fleet are placed relative to it.
+    pub fn origin_ms(&self) -> i64 {
+        self.origin_ms
+    }
+
+    /// Scrape interval, ms (positive).
+    pub fn interval_ms(&self) -> i64 {
+        self.interval_ms
     }
 }
 
 /// The two replicas of `chorus demo`: `a` on time, `b` seven seconds later with jitter, and
-/// `b` missing twenty minutes that end two hours ten minutes before the end of `window`.
-pub fn demo_replicas(window: &Window) -> [ReplicaSpec; 2] {
-    const MINUTE_MS: i64 = 60_000;
-    let gap_end = window.end_ms - 130 * MINUTE_MS;
+/// `b` missing twenty minutes from 3 h 30 min to 3 h 50 min after the origin (with the demo's
+/// six hours of history: ending 2 h 10 min before the demo started).
+pub fn demo_replicas(scenario: &Scenario) -> [ReplicaSpec; 2] {
+    let gap_start = scenario.origin_ms.saturating_add(210 * MINUTE_MS);
     [
         ReplicaSpec {
             name: "a".into(),
@@ -78,7 +97,7 @@ pub fn demo_replicas(window: &Window) -> [ReplicaSpec; 2] {
             name: "b".into(),
             offset: Duration::from_secs(7),
             jitter: Duration::from_millis(400),
-            gap: TimeRange::new(gap_end - 20 * MINUTE_MS, gap_end),
+            gap: TimeRange::new(gap_start, gap_start.saturating_add(20 * MINUTE_MS)),
             seed: 0x5eed_000b,
         },
     ]
@@ -89,17 +108,21 @@ pub fn demo_replicas(window: &Window) -> [ReplicaSpec; 2] {
 pub struct GeneratedSeries {
     /// The series' own labels, `__name__` included.
     pub labels: Labels,
-    /// Strictly increasing timestamps.
+    /// Strictly increasing timestamps, all inside the requested range.
     pub samples: Vec<Sample>,
 }
 
-/// Generates every series of the fleet as `replica` would have scraped it during `window`.
-pub fn generate(window: &Window, replica: &ReplicaSpec) -> Vec<GeneratedSeries> {
-    let origin_s = window.start_ms as f64 / 1000.0;
-    let mut rng = XorShift::new(replica.seed);
+/// Every series of the fleet with the samples `replica` scraped during `range`, always in the
+/// same order (possibly with no samples).
+pub fn generate(
+    scenario: &Scenario,
+    replica: &ReplicaSpec,
+    range: TimeRange,
+) -> Vec<GeneratedSeries> {
+    let origin_s = scenario.origin_ms as f64 / 1000.0;
     let mut out = Vec::new();
     for target in fleet(origin_s) {
-        let times = scrape_times(window, replica, &target.instance, &mut rng);
+        let times = scrape_times(scenario, replica, &target.instance, range);
         let mut metrics: Vec<Metric<'_>> = Vec::new();
         target.metrics(&mut metrics);
         for (labels, value) in metrics {
@@ -116,32 +139,51 @@ pub fn generate(window: &Window, replica: &ReplicaSpec) -> Vec<GeneratedSeries> 
     out
 }
 
-/// The timestamps at which `replica` scraped `instance`: one per interval, shifted by a
-/// per-target phase (as Prometheus spreads targets over the interval), the replica's offset and
-/// jitter, and none inside the replica's gap.
+/// The timestamps in `range` at which `replica` scraped `instance`: one per interval, shifted by
+/// a per-target phase (as Prometheus spreads targets over the interval), the replica's offset
+/// and a jitter hashed from the scrape, and none inside the replica's gap.
 fn scrape_times(
-    window: &Window,
+    scenario: &Scenario,
     replica: &ReplicaSpec,
     instance: &str,
-    rng: &mut XorShift,
+    range: TimeRange,
 ) -> Vec<i64> {
-    let interval_ms = window.interval.as_millis().max(1) as i64;
-    let phase_ms = (hash_str(instance) % interval_ms as u64) as i64;
-    let offset_ms = replica.offset.as_millis() as i64;
-    // Jitter stays below half an interval so timestamps keep increasing.
-    let jitter_ms = (replica.jitter.as_millis() as i64).min((interval_ms - 1) / 2);
+    let interval_ms = scenario.interval_ms;
+    let target_seed = replica.seed ^ hash_str(instance);
+    let phase_ms = (hash_str(instance) % interval_ms.unsigned_abs()) as i64;
+    let offset_ms = i64::try_from(replica.offset.as_millis()).unwrap_or(i64::MAX / 4);
+    // Below half an interval, so timestamps keep increasing.
+    let jitter_ms = i64::try_from(replica.jitter.as_millis())
+        .unwrap_or(i64::MAX)
+        .min((interval_ms - 1) / 2);
+    let shift_max = phase_ms.saturating_add(offset_ms).saturating_add(jitter_ms);
+    // Nominal scrape times are multiples of the interval since the epoch, so any two ranges
+    // agree on them; start early enough that shifted scrapes landing in the range are seen.
+    let first = range.min_ms().saturating_sub(shift_max);
+    let mut nominal = first.saturating_sub(first.rem_euclid(interval_ms));
     let mut times = Vec::new();
-    // Start one interval early: the phase and offset move some first scrapes into the window.
-    let mut nominal = window.start_ms - interval_ms;
-    while nominal <= window.end_ms {
-        let t_ms = nominal + phase_ms + offset_ms + rng.between(-jitter_ms, jitter_ms);
+    while nominal <= range.max_ms().saturating_add(jitter_ms) {
+        let jitter = jitter_between(splitmix(target_seed ^ nominal as u64), jitter_ms);
+        let t_ms = nominal
+            .saturating_add(phase_ms)
+            .saturating_add(offset_ms)
+            .saturating_add(jitter);
         let missing = replica.gap.is_some_and(|gap| gap.contains(t_ms));
-        if !missing && window.start_ms <= t_ms && t_ms <= window.end_ms {
+        if !missing && range.contains(t_ms) {
             times.push(t_ms);
         }
-        nominal += interval_ms;
+        nominal = nominal.saturating_add(interval_ms);
+        if nominal == i64::MAX {
+            break;
+        }
     }
     times
+}
+
+/// Maps a hash to `[-max, max]` (slightly biased; fine for jitter).
+fn jitter_between(hash: u64, max: i64) -> i64 {
+    let span = max.unsigned_abs().saturating_mul(2).saturating_add(1);
+    (hash % span) as i64 - max.abs()
 }
 
 /// A series' labels and its value as a function of time (seconds since the epoch).
@@ -438,45 +480,27 @@ fn hash_str(s: &str) -> u64 {
     })
 }
 
-/// Marsaglia's xorshift64: deterministic jitter without a dependency.
-#[derive(Debug, Clone)]
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> Self {
-        // Zero is the one state xorshift never leaves.
-        Self(splitmix(seed).max(1))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// Uniform in `[low, high]` (slightly biased; fine for jitter).
-    fn between(&mut self, low: i64, high: i64) -> i64 {
-        let span = high.saturating_sub(low).saturating_add(1).max(1) as u64;
-        low + (self.next_u64() % span) as i64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const NOW_MS: i64 = 1_800_000_007_123;
 
-    fn window() -> Window {
-        Window::ending_at(
+    fn scenario() -> (Scenario, TimeRange) {
+        Scenario::ending_at(
             NOW_MS,
             Duration::from_secs(6 * 3600),
             Duration::from_secs(15),
         )
         .expect("fits")
+    }
+
+    /// The replicas and what each scraped over the six hours.
+    fn history() -> ([ReplicaSpec; 2], [Vec<GeneratedSeries>; 2]) {
+        let (sc, range) = scenario();
+        let [a, b] = demo_replicas(&sc);
+        let (sa, sb) = (generate(&sc, &a, range), generate(&sc, &b, range));
+        ([a, b], [sa, sb])
     }
 
     fn series<'a>(
@@ -495,25 +519,43 @@ mod tests {
     }
 
     #[test]
-    fn window_is_aligned_to_the_interval() {
-        let w = window();
-        assert_eq!(w.end_ms % 15_000, 0);
-        assert!(w.end_ms <= NOW_MS && NOW_MS - w.end_ms < 15_000);
-        assert_eq!(w.end_ms - w.start_ms, 6 * 3600 * 1000);
-        assert!(Window::ending_at(NOW_MS, Duration::from_secs(1), Duration::ZERO).is_none());
+    fn history_starts_aligned_and_ends_now() {
+        let (sc, range) = scenario();
+        assert_eq!(range.min_ms() % 15_000, 0);
+        assert_eq!(range.max_ms(), NOW_MS);
+        assert_eq!(NOW_MS - range.min_ms(), 6 * 3600 * 1000 + NOW_MS % 15_000);
+        assert_eq!(sc.origin_ms(), range.min_ms());
+        assert!(Scenario::ending_at(NOW_MS, Duration::from_secs(1), Duration::ZERO).is_none());
     }
 
     #[test]
-    fn generation_is_deterministic() {
-        let [a, _] = demo_replicas(&window());
-        assert_eq!(generate(&window(), &a), generate(&window(), &a));
+    fn generation_is_deterministic_and_splits_at_any_time() {
+        let (sc, range) = scenario();
+        let [_, b] = demo_replicas(&sc);
+        let whole = generate(&sc, &b, range);
+        assert_eq!(whole, generate(&sc, &b, range));
+        // Two adjacent ranges give the samples of their union: the demo's live scrapes.
+        let cut = range.min_ms() + 3 * 3600 * 1000 + 4_321;
+        let first = generate(
+            &sc,
+            &b,
+            TimeRange::new(range.min_ms(), cut).expect("ordered"),
+        );
+        let second = generate(
+            &sc,
+            &b,
+            TimeRange::new(cut + 1, range.max_ms()).expect("ordered"),
+        );
+        for ((w, f), s) in whole.iter().zip(&first).zip(&second) {
+            assert_eq!((&w.labels, &w.labels), (&f.labels, &s.labels));
+            let joined: Vec<Sample> = f.samples.iter().chain(&s.samples).copied().collect();
+            assert_eq!(w.samples, joined, "{}", w.labels);
+        }
     }
 
     #[test]
     fn replica_b_scrapes_later_and_misses_its_gap() {
-        let w = window();
-        let [a, b] = demo_replicas(&w);
-        let (sa, sb) = (generate(&w, &a), generate(&w, &b));
+        let ([_, b], [sa, sb]) = history();
         assert_eq!(sa.len(), sb.len());
         let (ua, ub) = (
             series(&sa, "up", "api-0:8080", ("", "")),
@@ -551,8 +593,7 @@ mod tests {
 
     #[test]
     fn counters_only_reset_on_the_restarted_instance() {
-        let [a, _] = demo_replicas(&window());
-        let all = generate(&window(), &a);
+        let (_, [all, _]) = history();
         let resets = |s: &GeneratedSeries| s.samples.windows(2).filter(|p| p[1].v < p[0].v).count();
         for s in all.iter().filter(|s| {
             s.labels
@@ -567,8 +608,7 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative_and_end_at_the_count() {
-        let [a, _] = demo_replicas(&window());
-        let all = generate(&window(), &a);
+        let (_, [all, _]) = history();
         for instance in ["api-0:8080", "api-1:8080", "api-2:8080"] {
             let bucket = |le: &str| {
                 series(
