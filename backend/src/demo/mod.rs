@@ -5,11 +5,12 @@
 //! twenty minutes); [`store::MemStore`] holds each replica's samples in XOR chunks of 120, with
 //! the external labels `cluster="demo"` and `prometheus_replica="a"|"b"`. [`start`] fills the
 //! stores with [`HISTORY`] of data, keeps them scraping every [`SCRAPE_INTERVAL`], serves each
-//! over the gRPC StoreAPI on a loopback port, and serves the console on `--http-address`.
-//! [`querier_args`] gives the `chorus query` flags that read the replica stores.
+//! over the gRPC StoreAPI on a loopback port, and runs the real querier ([`crate::query::run`])
+//! over those ports with the flags from [`querier_args`]: the HTTP API and the console on
+//! `--http-address`, the querier's StoreAPI on `--grpc-address`.
 //!
-//! This is wiring only: the data set lives in [`data`], the store in [`store`], and the gRPC
-//! server and the console come from [`crate::storeapi::server`] and [`crate::ui`].
+//! This is wiring only: the data set lives in [`data`], the store in [`store`]; the gRPC server
+//! and the querier come from [`crate::storeapi::server`] and [`crate::query`].
 
 pub mod data;
 pub mod store;
@@ -25,6 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Cli, Command, DemoArgs, QueryArgs};
+use crate::query::QueryError;
 use crate::storeapi::ComponentType;
 use crate::storeapi::server::ServerError;
 use data::{ReplicaSpec, Scenario};
@@ -70,14 +72,9 @@ pub enum DemoError {
         /// The server's error.
         source: ServerError,
     },
-    /// The HTTP server stopped with an error.
-    #[error("HTTP server on {address} failed: {source}")]
-    Http {
-        /// Its address.
-        address: SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    /// The querier could not start or stopped with an error.
+    #[error("querier: {0}")]
+    Querier(#[from] QueryError),
     /// The querier's flags, built from the demo's, do not parse (a bug: they are generated).
     #[error("querier flags for the demo: {0}")]
     QuerierFlags(#[source] clap::Error),
@@ -169,13 +166,14 @@ pub async fn run(args: DemoArgs, shutdown: CancellationToken) -> Result<(), Demo
 pub struct RunningDemo {
     /// Each replica's name and the address of its gRPC StoreAPI.
     pub store_addresses: Vec<(String, SocketAddr)>,
-    /// Where the console listens.
+    /// Where the querier's HTTP API and console listen (`--http-address`).
     pub http_address: SocketAddr,
     tasks: JoinSet<Result<(), DemoError>>,
     shutdown: CancellationToken,
 }
 
-/// Builds the replicas, starts their scraping and every server; returns once all listen.
+/// Builds the replicas, starts their scraping, their StoreAPI servers and the querier; returns
+/// once the replica servers listen (the querier binds its own addresses as it starts).
 pub async fn start(args: &DemoArgs, shutdown: CancellationToken) -> Result<RunningDemo, DemoError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let (scenario, replicas) = tokio::task::spawn_blocking(move || replicas(now_ms)).await??;
@@ -198,19 +196,15 @@ pub async fn start(args: &DemoArgs, shutdown: CancellationToken) -> Result<Runni
         });
     }
     tasks.spawn(keep_scraping(scenario, replicas, now_ms, shutdown.clone()));
-    let listener = listen(args.http_address).await?;
-    let http_address = local_address(&listener)?;
-    tracing::info!(address = %http_address, "console serving: open http://{http_address}");
-    let http_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        axum::serve(listener, crate::ui::router())
-            .with_graceful_shutdown(http_shutdown.cancelled_owned())
-            .await
-            .map_err(|source| DemoError::Http {
-                address: http_address,
-                source,
-            })
-    });
+    let addresses: Vec<SocketAddr> = store_addresses
+        .iter()
+        .map(|(_, address)| *address)
+        .collect();
+    let querier = querier_args(args, &addresses)?;
+    tracing::info!(address = %args.http_address, "querier starting: open http://{}", args.http_address);
+    let http_address = args.http_address;
+    let querier_shutdown = shutdown.clone();
+    tasks.spawn(async move { Ok(crate::query::run(querier, querier_shutdown).await?) });
     Ok(RunningDemo {
         store_addresses,
         http_address,
