@@ -3,7 +3,7 @@
 # Set-up installs only what is missing, from the package registries (crates.io, npm, Debian):
 # trunk and wasm-bindgen-cli into the cargo bin directory, wasm-opt (npm binaryen) under .tools/,
 # the wasm32 target through rustup, Prometheus and dnsmasq through apt-get. A second run only checks.
-# Versions: see TOOLCHAIN notes in README.md ("Development").
+# README.md ("Development") says what each piece is for and how long it takes.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -142,9 +142,11 @@ local-status:
 bench:
 	$(CARGO) bench -p chorus
 
-lint:
+# The frontend is linted for the target it is built for (it is not a default member).
+lint: setup-rust
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p chorus-frontend --target wasm32-unknown-unknown -- -D warnings
 
 clean:
 	$(CARGO) clean

@@ -177,6 +177,8 @@ pub struct RunningDemo {
 pub async fn start(args: &DemoArgs, shutdown: CancellationToken) -> Result<RunningDemo, DemoError> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let (scenario, replicas) = tokio::task::spawn_blocking(move || replicas(now_ms)).await??;
+    // The demo's own token: a failing part stops the others without cancelling the caller's.
+    let shutdown = shutdown.child_token();
     let mut tasks: JoinSet<Result<(), DemoError>> = JoinSet::new();
     let mut store_addresses = Vec::new();
     for replica in &replicas {
