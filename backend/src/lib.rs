@@ -6,6 +6,7 @@
 //!   the conversions to and from the wire types, and the tonic client and server.
 //! - [`chunkenc`]: Prometheus chunk codecs (XOR, histogram, float histogram), bit-exact.
 //! - [`sidecar`]: `chorus sidecar`, a [`storeapi::Store`] over Prometheus's remote-read API.
+//! - [`promql`]: PromQL: the parser (text to a typed, position-annotated tree).
 //! - [`query`]: `chorus query`: endpoint health, fan-out, merge and replica deduplication.
 //! - [`discovery`]: turns `--endpoint`/`--store` specs and SD files into addresses.
 //! - [`api`]: the Prometheus-compatible HTTP API.
@@ -20,6 +21,7 @@ pub mod chunkenc;
 pub mod cli;
 pub mod demo;
 pub mod discovery;
+pub mod promql;
 pub mod query;
 pub mod shutdown;
 pub mod sidecar;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dedup;
 pub mod endpoints;
 pub mod merge;
+pub mod series_iter;
 pub mod proxy;
 
 #[cfg(test)]

@@ -118,12 +118,31 @@ impl Backfill {
                     })
                     .collect();
                 for (t_ms, v) in &s.samples {
-                    let _ = writeln!(out, "{name}{{{}}} {v} {}", labels.join(","), t_ms / 1000);
+                    let (secs, ms) = (t_ms.div_euclid(1000), t_ms.rem_euclid(1000));
+                    let _ = writeln!(
+                        out,
+                        "{name}{{{}}} {} {secs}.{ms:03}",
+                        labels.join(","),
+                        openmetrics_value(*v)
+                    );
                 }
             }
         }
         out.push_str("# EOF\n");
         out
+    }
+}
+
+/// A sample value as OpenMetrics writes it (`NaN`, `+Inf`, `-Inf`, else Rust's shortest form).
+fn openmetrics_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v:?}")
     }
 }
 
