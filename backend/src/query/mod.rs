@@ -119,7 +119,7 @@ pub async fn run(
         query_timeout: config.query_timeout,
         route_prefix: config.route_prefix.clone(),
     };
-    let router = api::router(state, None);
+    let router = api::router(state, Some(crate::ui::router()));
     tasks.spawn({
         let stop = stop.clone();
         async move { Ok(api::serve(http_listener, router, stop).await?) }
