@@ -121,11 +121,11 @@ test: setup frontend
 	    else if ($$(i + 1) ~ /^ignored/) ignored += n } } \
 	  / \.\.\. FAILED$$/ { sub(/^test /, ""); sub(/ \.\.\. FAILED$$/, ""); failures[++nf] = $$0 } \
 	  /^error(\[|:)/ { errors[++ne] = $$0 } \
-	  END { printf "\n==== make test: %d passed, %d failed, %d ignored in %d test binaries (%d s)\n", \
-	          passed, failed, ignored, binaries, secs; \
+	  END { printf "\n==== make test: %d test binaries in %d s\n", binaries, secs; \
 	        for (i = 1; i <= nf; i++) print "==== FAILED: " failures[i]; \
 	        for (i = 1; i <= ne; i++) print "==== " errors[i]; \
-	        print (status == 0 ? "==== OK" : "==== FAILED (cargo test exit status " status "; log: target/test.log)") }' \
+	        print (status == 0 ? "==== OK" : "==== FAILED (cargo test exit status " status "; log: target/test.log)"); \
+	        printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, ignored }' \
 	  target/test.log; \
 	exit $$status
 
