@@ -117,16 +117,19 @@ impl<'a> BitReader<'a> {
         u64::from(self.avail) + 8 * (self.data.len() - self.next) as u64
     }
 
-    /// Loads more bytes so that at least 57 bits are available, or all remaining ones.
+    /// Loads more bytes so that at least 56 bits are available, or all remaining ones. While eight
+    /// bytes remain this is branch-free and leaves `avail` in `56..=63`, so it may be called whether or
+    /// not bits are needed.
     #[inline(always)]
     fn refill(&mut self) {
         if let Some(word) = self.data.get(self.next..self.next + 8) {
             let word = u64::from_be_bytes(word.try_into().expect("slice of 8 bytes"));
-            // avail < 64 whenever we refill, so the shift is in range.
+            // The fast path never leaves 64 bits, so the shift is in range.
             self.buf |= word >> self.avail;
-            let whole_bytes = (64 - self.avail) / 8;
-            self.next += whole_bytes as usize;
-            self.avail += whole_bytes * 8;
+            // Whole bytes that fit below the `avail` bits; adding them sets bits 3..6 of `avail`
+            // (`avail < 64`), which keeps this update off the critical path.
+            self.next += ((63 - self.avail) / 8) as usize;
+            self.avail |= 56;
         } else {
             while self.avail <= 56 {
                 let Some(&byte) = self.data.get(self.next) else {
@@ -186,12 +189,10 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// Makes at least 57 bits available for [`Self::peek`], unless the data ends sooner.
+    /// Makes at least 56 bits available for [`Self::peek`], unless the data ends sooner.
     #[inline(always)]
     pub(crate) fn fill(&mut self) {
-        if self.avail < 57 {
-            self.refill();
-        }
+        self.refill();
     }
 
     /// The next bits, left-aligned. Only the first [`Self::fill`]-guaranteed bits are meaningful;
@@ -218,7 +219,9 @@ impl<'a> BitReader<'a> {
         Ok(())
     }
 
-    /// Reads eight bits.
+    /// Reads eight bits. Always inlined: one out-of-line call taking the reader by reference (the
+    /// XOR timestamp varints use this) keeps the whole reader in memory instead of registers.
+    #[inline(always)]
     pub(crate) fn read_byte(&mut self) -> Result<u8, EndOfData> {
         Ok(self.read_bits_short(8)? as u8)
     }

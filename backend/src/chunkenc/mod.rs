@@ -20,6 +20,12 @@
 //!   the chunk's own header is [`HistogramIter::header`]. Schemas 9..=52 are returned as read
 //!   (upstream would reduce them to 8).
 //!
+//! - Speed (`benches/chunk_codec.rs`): the XOR decoder reads through a `u64` bit buffer that is
+//!   topped up eight bytes at a time without branching (`bits`), decodes each later sample's
+//!   timestamp prefix and value control bits from one peeked word, and keeps the reader inlined into
+//!   the caller's loop so its state lives in registers (an out-of-line call taking the reader by
+//!   reference, even on the cold varint path, would pin it to memory).
+//!
 //! # Encoding
 //! - [`XorAppender::append`]`(t_ms, v)` then [`XorAppender::to_bytes`]. Timestamps must strictly
 //!   increase ([`ChunkError::NonIncreasingTimestamp`]; upstream's appender leaves that check to the

@@ -375,21 +375,27 @@ impl<'a> XorIter<'a> {
         if control >> 63 == 0 {
             return self.r.consume(used + 1).map_err(end);
         }
-        // `11`: a new window follows; `10`: reuse the current one. Selected without branching, as
-        // the choice is close to random for real data.
+        // `11`: a new window follows; `10`: reuse the current one. This stays a branch: a
+        // branch-free select (`std::hint::select_unpredictable`) made counters ~8% faster but gauges
+        // ~9% slower, as the shifts below then wait for the control bits instead of running ahead
+        // on the predicted (mostly reused) window.
         let new_window = (control >> 62) & 1 == 1;
         let new_leading = ((control >> 57) & 0x1f) as u32;
         // A 0 in the 6-bit field means 64.
         let new_sig = ((((control >> 51) as u32).wrapping_sub(1)) & 0x3f) + 1;
         let old_leading = u32::from(self.value.leading);
         let old_sig = 64 - old_leading - u32::from(self.value.trailing);
-        let (leading, sig) = if new_window {
-            (new_leading, new_sig)
+        let (leading, sig, header) = if new_window {
+            (new_leading, new_sig, 13)
         } else {
-            (old_leading, old_sig)
+            (old_leading, old_sig, 2)
         };
-        used += if new_window { 13 } else { 2 };
+        used += header;
         if leading + sig > 64 {
+            // A header cut short reads zero padding; upstream reports the end of the stream.
+            if used > self.r.available() {
+                return Err(ChunkError::Truncated { sample });
+            }
             return Err(ChunkError::BadXorWindow {
                 sample,
                 leading,
@@ -399,13 +405,21 @@ impl<'a> XorIter<'a> {
         let trailing = 64 - leading - sig;
         self.value.leading = leading as u8;
         self.value.trailing = trailing as u8;
-        // Usually the significant bits are in the peeked word too: one consume for the whole sample.
+        // Short values (counters) are in the peeked word too: one consume for the whole sample.
+        // Longer ones (gauges) take a second branch-free refill rather than a bit-reading loop.
         let bits = if used + sig <= self.r.available() {
             self.r.consume(used + sig).map_err(end)?;
             (word << used) >> (64 - sig)
         } else {
             self.r.consume(used).map_err(end)?;
-            self.r.read_bits(sig).map_err(end)?
+            self.r.fill();
+            if sig <= 56 && sig <= self.r.available() {
+                let bits = self.r.peek() >> (64 - sig);
+                self.r.consume(sig).map_err(end)?;
+                bits
+            } else {
+                self.r.read_bits(sig).map_err(end)?
+            }
         };
         self.value.bits ^= bits << trailing;
         Ok(())

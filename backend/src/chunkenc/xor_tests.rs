@@ -201,6 +201,25 @@ proptest! {
     }
 
     #[test]
+    fn truncated_chunk_decodes_a_prefix_then_one_error(
+        samples in series(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let bytes = encode(&samples);
+        // Every cut drops real bits: the encoder never writes an empty last byte.
+        let cut = 2 + cut.index(bytes.len() - 2);
+        let results: Vec<_> = XorIter::new(&bytes[..cut]).expect("header").collect();
+        let (last, decoded) = results.split_last().expect("a cut chunk still yields its error");
+        let k = decoded.len();
+        prop_assert!(k < samples.len());
+        prop_assert_eq!(last, &Err(ChunkError::Truncated { sample: k as u16 }));
+        for (got, &(t, v)) in decoded.iter().zip(&samples) {
+            let got = got.as_ref().expect("samples before the cut decode");
+            prop_assert_eq!((got.t_ms, got.v.to_bits()), (t, v.to_bits()));
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         if let Ok(it) = XorIter::new(&bytes) {
             let results: Vec<_> = it.collect();
