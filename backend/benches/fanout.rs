@@ -44,7 +44,10 @@ fn reset_peak_rss() {
 }
 
 fn replica(name: &str, series: usize, samples_per_series: usize, offset_ms: i64) -> MemStore {
-    let store = MemStore::new(ComponentType::Sidecar, Labels::from_pairs([("replica", name)]));
+    let store = MemStore::new(
+        ComponentType::Sidecar,
+        Labels::from_pairs([("replica", name)]),
+    );
     for s in 0..series {
         let labels = Labels::from_pairs([
             ("__name__", "bench_requests_total".to_string()),
@@ -55,10 +58,15 @@ fn replica(name: &str, series: usize, samples_per_series: usize, offset_ms: i64)
         let samples: Vec<Sample> = (0..samples_per_series as i64)
             .map(|i| {
                 value += ((i * 7 + s as i64) % 13) as f64;
-                Sample { t_ms: i * SCRAPE_MS + offset_ms + (i * 31 % 400), v: value }
+                Sample {
+                    t_ms: i * SCRAPE_MS + offset_ms + (i * 31 % 400),
+                    v: value,
+                }
             })
             .collect();
-        store.append(&labels, &samples).expect("generated samples are in order");
+        store
+            .append(&labels, &samples)
+            .expect("generated samples are in order");
     }
     store
 }
@@ -86,9 +94,15 @@ async fn serve_stores(series: usize, samples_per_series: usize) {
     let mut addresses = Vec::new();
     for (name, offset) in [("a", 0), ("b", REPLICA_OFFSET_MS)] {
         let store: Arc<dyn Store> = Arc::new(replica(name, series, samples_per_series, offset));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         addresses.push(listener.local_addr().expect("bound address").to_string());
-        tokio::spawn(chorus::storeapi::server::serve(listener, store, shutdown.clone()));
+        tokio::spawn(chorus::storeapi::server::serve(
+            listener,
+            store,
+            shutdown.clone(),
+        ));
     }
     println!("{}", addresses.join(" "));
     // The parent closes our stdin when it is done (or dies).
@@ -99,20 +113,36 @@ async fn serve_stores(series: usize, samples_per_series: usize) {
 async fn run(series: usize, samples_per_series: usize) -> Figures {
     let exe = std::env::current_exe().expect("path of this benchmark");
     let mut child = Command::new(exe)
-        .args(["--serve-stores", &series.to_string(), &samples_per_series.to_string()])
+        .args([
+            "--serve-stores",
+            &series.to_string(),
+            &samples_per_series.to_string(),
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("start the store process");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line).expect("store addresses");
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("store addresses");
     let mut refs = Vec::new();
     for address in line.split_whitespace() {
         let client = GrpcStore::new(address, GrpcStoreConfig::default()).expect("address");
         let info = client.info().await.expect("info over gRPC");
-        refs.push(StoreRef { address: address.to_string(), store: Arc::new(client), info: Arc::new(info) });
+        refs.push(StoreRef {
+            address: address.to_string(),
+            store: Arc::new(client),
+            info: Arc::new(info),
+        });
     }
-    let proxy = ProxyStore::new(Arc::new(refs), ProxyConfig { response_timeout: None, replica_labels: vec!["replica".into()] });
+    let proxy = ProxyStore::new(
+        Arc::new(refs),
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: vec!["replica".into()],
+        },
+    );
 
     reset_peak_rss();
     let before_kib = status_kib("VmRSS:");
@@ -123,15 +153,25 @@ async fn run(series: usize, samples_per_series: usize) -> Figures {
     let mut stream = proxy.series(request).await.expect("series call");
     let (mut output_samples, mut input_samples, mut n_series) = (0u64, 0u64, 0u64);
     while let Some(frame) = stream.next().await {
-        let SeriesFrame::Series(series) = frame.expect("no store errors") else { continue };
+        let SeriesFrame::Series(series) = frame.expect("no store errors") else {
+            continue;
+        };
         n_series += 1;
         let groups = overlap_split(series.chunks);
-        let replicas: Vec<_> = groups.iter().map(|g| ChunkSeriesIterator::new(g, TimeRange::ALL)).collect();
+        let replicas: Vec<_> = groups
+            .iter()
+            .map(|g| ChunkSeriesIterator::new(g, TimeRange::ALL))
+            .collect();
         let mut merged = deduplicate(replicas, DedupAlgorithm::Penalty, ValueKind::Counter);
         while merged.next().expect("valid chunks").is_some() {
             output_samples += 1;
         }
-        input_samples += groups.iter().flatten().filter_map(|c| c.raw.as_ref()).map(|c| u64::from(xor_samples(&c.data))).sum::<u64>();
+        input_samples += groups
+            .iter()
+            .flatten()
+            .filter_map(|c| c.raw.as_ref())
+            .map(|c| u64::from(xor_samples(&c.data)))
+            .sum::<u64>();
     }
     let seconds = started.elapsed().as_secs_f64();
     let peak_kib = status_kib("VmHWM:");
@@ -148,21 +188,34 @@ async fn run(series: usize, samples_per_series: usize) -> Figures {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     if let [_, flag, series, per_series] = args.as_slice()
         && flag == "--serve-stores"
     {
-        let (series, per_series) = (series.parse().expect("series count"), per_series.parse().expect("samples per series"));
+        let (series, per_series) = (
+            series.parse().expect("series count"),
+            per_series.parse().expect("samples per series"),
+        );
         runtime.block_on(serve_stores(series, per_series));
         return;
     }
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and wants a quick run.
     let full = args.iter().any(|a| a == "--bench");
-    let sizes: &[(usize, usize)] = if full { &[(200, 5_000), (1_000, 5_000)] } else { &[(20, 500)] };
+    let sizes: &[(usize, usize)] = if full {
+        &[(200, 5_000), (1_000, 5_000)]
+    } else {
+        &[(20, 500)]
+    };
     println!("fan-out + merge + penalty dedup of two replicas over gRPC on loopback");
     for &(series, per_series) in sizes {
         let f = runtime.block_on(run(series, per_series));
-        assert_eq!(f.series as usize, series, "every series comes back once, deduplicated");
+        assert_eq!(
+            f.series as usize, series,
+            "every series comes back once, deduplicated"
+        );
         println!(
             "{:>9} input samples ({} series x {} x 2 replicas): {:6.2} s, {:6.2} M samples/s in, {} samples out, peak RSS +{:.1} MiB",
             f.input_samples,

@@ -140,11 +140,20 @@ impl IgnoredSidecarArgs {
             }
         };
         push("tsdb.path", &self.tsdb_path);
-        push("objstore.config", &self.objstore_config.as_ref().map(|_| "<redacted>".to_string()));
+        push(
+            "objstore.config",
+            &self
+                .objstore_config
+                .as_ref()
+                .map(|_| "<redacted>".to_string()),
+        );
         push("objstore.config-file", &self.objstore_config_file);
         push("shipper.upload-compacted", &self.shipper_upload_compacted);
         push("reloader.config-file", &self.reloader_config_file);
-        push("reloader.config-envsubst-file", &self.reloader_config_envsubst_file);
+        push(
+            "reloader.config-envsubst-file",
+            &self.reloader_config_envsubst_file,
+        );
         push("reloader.watch-interval", &self.reloader_watch_interval);
         push("reloader.retry-interval", &self.reloader_retry_interval);
         for dir in &self.reloader_rule_dir {
@@ -194,10 +203,16 @@ pub struct QueryArgs {
     #[arg(long = "query.replica-label", value_name = "LABEL")]
     pub replica_labels: Vec<String>,
     /// Answer with partial data and a warning when some stores fail (the default).
-    #[arg(long = "query.partial-response", overrides_with = "no_partial_response")]
+    #[arg(
+        long = "query.partial-response",
+        overrides_with = "no_partial_response"
+    )]
     pub partial_response: bool,
     /// Fail the whole request when a store fails.
-    #[arg(long = "no-query.partial-response", overrides_with = "partial_response")]
+    #[arg(
+        long = "no-query.partial-response",
+        overrides_with = "partial_response"
+    )]
     pub no_partial_response: bool,
     /// Maximum time to process a query.
     #[arg(long = "query.timeout", default_value = "2m", value_parser = parse_duration)]
@@ -231,7 +246,11 @@ impl QueryArgs {
 
     /// `--endpoint` and `--store` values together.
     pub fn all_endpoints(&self) -> Vec<String> {
-        self.endpoints.iter().chain(self.stores.iter()).cloned().collect()
+        self.endpoints
+            .iter()
+            .chain(self.stores.iter())
+            .cloned()
+            .collect()
     }
 }
 
@@ -267,22 +286,35 @@ mod tests {
             "--store=dnssrv+_grpc._tcp.thanos-store-api.prometheus.svc.cluster.local",
         ])
         .unwrap();
-        let Command::Query(q) = cli.command else { panic!("not a query command") };
+        let Command::Query(q) = cli.command else {
+            panic!("not a query command")
+        };
         assert_eq!(q.log.level, LogLevel::Debug);
         assert_eq!(q.replica_labels, ["prometheus_replica"]);
-        assert_eq!(q.all_endpoints(), ["dnssrv+_grpc._tcp.thanos-store-api.prometheus.svc.cluster.local"]);
+        assert_eq!(
+            q.all_endpoints(),
+            ["dnssrv+_grpc._tcp.thanos-store-api.prometheus.svc.cluster.local"]
+        );
         assert!(q.partial_response_enabled());
         assert_eq!(q.query_timeout, Duration::from_secs(120));
     }
 
     #[test]
     fn partial_response_can_be_switched_off_and_on() {
-        let Command::Query(q) = parse(&["query", "--no-query.partial-response"]).unwrap().command else {
+        let Command::Query(q) = parse(&["query", "--no-query.partial-response"])
+            .unwrap()
+            .command
+        else {
             panic!("not a query command")
         };
         assert!(!q.partial_response_enabled());
-        let Command::Query(q) =
-            parse(&["query", "--no-query.partial-response", "--query.partial-response"]).unwrap().command
+        let Command::Query(q) = parse(&[
+            "query",
+            "--no-query.partial-response",
+            "--query.partial-response",
+        ])
+        .unwrap()
+        .command
         else {
             panic!("not a query command")
         };
@@ -306,7 +338,9 @@ mod tests {
             "--shipper.upload-compacted",
         ])
         .unwrap();
-        let Command::Sidecar(s) = cli.command else { panic!("not a sidecar command") };
+        let Command::Sidecar(s) = cli.command else {
+            panic!("not a sidecar command")
+        };
         assert_eq!(s.ignored.given().len(), 4);
     }
 

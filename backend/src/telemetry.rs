@@ -25,7 +25,9 @@ pub fn init_logging(args: &LogArgs) {
     // Dependencies are noisy at debug; keep them at warn unless RUST_LOG says otherwise.
     let default = format!("warn,chorus={level}");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests starting several components) keeps the first subscriber.
     let _ = match args.format {
         LogFormat::Json => builder.json().try_init(),
@@ -43,7 +45,9 @@ pub enum Protocol {
 }
 
 /// Latency histogram bucket bounds, seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -68,8 +72,13 @@ impl Metrics {
     /// Records one finished request.
     pub fn observe(&self, protocol: Protocol, handler: &str, code: &str, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        let mut requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let h = requests.entry((protocol, handler.to_string(), code.to_string())).or_default();
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let h = requests
+            .entry((protocol, handler.to_string(), code.to_string()))
+            .or_default();
         h.count += 1;
         h.sum_seconds += seconds;
         for (bound, count) in BUCKETS.iter().zip(h.counts.iter_mut()) {
@@ -81,28 +90,58 @@ impl Metrics {
 
     /// How many requests were recorded for `handler` (any code), e.g. for tests.
     pub fn count(&self, protocol: Protocol, handler: &str) -> u64 {
-        let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        requests.iter().filter(|((p, h, _), _)| *p == protocol && h == handler).map(|(_, v)| v.count).sum()
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        requests
+            .iter()
+            .filter(|((p, h, _), _)| *p == protocol && h == handler)
+            .map(|(_, v)| v.count)
+            .sum()
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP chorus_build_info A metric with a constant '1' labelled by version.");
+        let _ = writeln!(
+            out,
+            "# HELP chorus_build_info A metric with a constant '1' labelled by version."
+        );
         let _ = writeln!(out, "# TYPE chorus_build_info gauge");
-        let _ = writeln!(out, "chorus_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(
+            out,
+            "chorus_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
         for (protocol, family, label) in [
             (Protocol::Http, "chorus_http_requests", "handler"),
             (Protocol::Grpc, "chorus_grpc_server_requests", "grpc_method"),
         ] {
-            let _ = writeln!(out, "# HELP {family}_total Requests handled, by {label} and status code.");
+            let _ = writeln!(
+                out,
+                "# HELP {family}_total Requests handled, by {label} and status code."
+            );
             let _ = writeln!(out, "# TYPE {family}_total counter");
             for ((p, handler, code), h) in requests.iter().filter(|((p, _, _), _)| *p == protocol) {
                 let _ = p;
-                let _ = writeln!(out, "{family}_total{{{label}=\"{}\",code=\"{}\"}} {}", escape(handler), escape(code), h.count);
+                let _ = writeln!(
+                    out,
+                    "{family}_total{{{label}=\"{}\",code=\"{}\"}} {}",
+                    escape(handler),
+                    escape(code),
+                    h.count
+                );
             }
-            let _ = writeln!(out, "# HELP {family}_duration_seconds Request latency, by {label} and status code.");
+            let _ = writeln!(
+                out,
+                "# HELP {family}_duration_seconds Request latency, by {label} and status code."
+            );
             let _ = writeln!(out, "# TYPE {family}_duration_seconds histogram");
             for ((_, handler, code), h) in requests.iter().filter(|((p, _, _), _)| *p == protocol) {
                 let (handler, code) = (escape(handler), escape(code));
@@ -117,8 +156,16 @@ impl Metrics {
                     "{family}_duration_seconds_bucket{{{label}=\"{handler}\",code=\"{code}\",le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(out, "{family}_duration_seconds_sum{{{label}=\"{handler}\",code=\"{code}\"}} {}", h.sum_seconds);
-                let _ = writeln!(out, "{family}_duration_seconds_count{{{label}=\"{handler}\",code=\"{code}\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "{family}_duration_seconds_sum{{{label}=\"{handler}\",code=\"{code}\"}} {}",
+                    h.sum_seconds
+                );
+                let _ = writeln!(
+                    out,
+                    "{family}_duration_seconds_count{{{label}=\"{handler}\",code=\"{code}\"}} {}",
+                    h.count
+                );
             }
         }
         out
@@ -127,7 +174,10 @@ impl Metrics {
 
 /// Escapes a label value for the text exposition format.
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -137,14 +187,40 @@ mod tests {
     #[test]
     fn renders_counts_and_cumulative_buckets() {
         let m = Metrics::new();
-        m.observe(Protocol::Http, "/api/v1/labels", "200", Duration::from_millis(3));
-        m.observe(Protocol::Http, "/api/v1/labels", "200", Duration::from_secs(2));
-        m.observe(Protocol::Grpc, "/thanos.Store/Series", "OK", Duration::from_millis(1));
+        m.observe(
+            Protocol::Http,
+            "/api/v1/labels",
+            "200",
+            Duration::from_millis(3),
+        );
+        m.observe(
+            Protocol::Http,
+            "/api/v1/labels",
+            "200",
+            Duration::from_secs(2),
+        );
+        m.observe(
+            Protocol::Grpc,
+            "/thanos.Store/Series",
+            "OK",
+            Duration::from_millis(1),
+        );
         let text = m.render();
-        assert!(text.contains("chorus_http_requests_total{handler=\"/api/v1/labels\",code=\"200\"} 2"), "{text}");
-        assert!(text.contains("handler=\"/api/v1/labels\",code=\"200\",le=\"0.005\"} 1"), "{text}");
-        assert!(text.contains("handler=\"/api/v1/labels\",code=\"200\",le=\"5\"} 2"), "{text}");
-        assert!(text.contains("chorus_grpc_server_requests_total{grpc_method=\"/thanos.Store/Series\",code=\"OK\"} 1"));
+        assert!(
+            text.contains("chorus_http_requests_total{handler=\"/api/v1/labels\",code=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("handler=\"/api/v1/labels\",code=\"200\",le=\"0.005\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("handler=\"/api/v1/labels\",code=\"200\",le=\"5\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "chorus_grpc_server_requests_total{grpc_method=\"/thanos.Store/Series\",code=\"OK\"} 1"
+        ));
         assert_eq!(m.count(Protocol::Http, "/api/v1/labels"), 2);
     }
 

@@ -35,7 +35,11 @@ pub struct Success<T> {
 impl<T> Success<T> {
     /// A success envelope around `data` with `warnings`.
     pub fn new(data: T, warnings: Vec<String>) -> Self {
-        Self { status: Status::Success, data, warnings }
+        Self {
+            status: Status::Success,
+            data,
+            warnings,
+        }
     }
 }
 
@@ -87,7 +91,11 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error envelope.
     pub fn new(error_type: ErrorType, error: impl Into<String>) -> Self {
-        Self { status: Status::Error, error_type, error: error.into() }
+        Self {
+            status: Status::Error,
+            error_type,
+            error: error.into(),
+        }
     }
 }
 
@@ -100,7 +108,11 @@ pub struct StoreStatus {
     #[serde(rename = "lastCheck")]
     pub last_check: String,
     /// When the last health check succeeded (Chorus extension; Thanos leaves it out).
-    #[serde(rename = "lastSuccessfulCheck", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastSuccessfulCheck",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_successful_check: Option<String>,
     /// The error of the last check, `null` when it succeeded.
     #[serde(rename = "lastError")]
@@ -148,13 +160,19 @@ mod tests {
         let warned = serde_json::to_string(&Success::new(1, vec!["w".into()])).unwrap();
         assert_eq!(warned, r#"{"status":"success","data":1,"warnings":["w"]}"#);
         let err = serde_json::to_string(&ErrorBody::new(ErrorType::BadData, "boom")).unwrap();
-        assert_eq!(err, r#"{"status":"error","errorType":"bad_data","error":"boom"}"#);
+        assert_eq!(
+            err,
+            r#"{"status":"error","errorType":"bad_data","error":"boom"}"#
+        );
         assert_eq!(ErrorType::Execution.http_status(), 422);
     }
 
     #[test]
     fn labels_serialise_as_objects() {
         let l = Labels::from_pairs([("job", "x"), ("__name__", "up")]);
-        assert_eq!(serde_json::to_string(&l).unwrap(), r#"{"__name__":"up","job":"x"}"#);
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"__name__":"up","job":"x"}"#
+        );
     }
 }

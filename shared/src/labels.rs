@@ -24,7 +24,10 @@ pub struct Label {
 impl Label {
     /// A label from anything string-like.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), value: value.into() }
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -55,7 +58,9 @@ impl Labels {
     }
 
     /// Builds a label set from pairs, in any order.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         Self::from_unsorted(pairs.into_iter().map(|(n, v)| Label::new(n, v)).collect())
     }
 
@@ -106,7 +111,8 @@ impl Labels {
     /// Removes every label whose name is in `names`; returns whether any was removed.
     pub fn remove_names<S: AsRef<str>>(&mut self, names: &[S]) -> bool {
         let before = self.0.len();
-        self.0.retain(|l| !names.iter().any(|n| n.as_ref() == l.name));
+        self.0
+            .retain(|l| !names.iter().any(|n| n.as_ref() == l.name));
         before != self.0.len()
     }
 
@@ -116,7 +122,10 @@ impl Labels {
             return;
         }
         let mut merged = Vec::with_capacity(self.0.len() + other.0.len());
-        let (mut a, mut b) = (std::mem::take(&mut self.0).into_iter().peekable(), other.0.iter().peekable());
+        let (mut a, mut b) = (
+            std::mem::take(&mut self.0).into_iter().peekable(),
+            other.0.iter().peekable(),
+        );
         loop {
             match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => match x.name.cmp(&y.name) {
@@ -193,7 +202,11 @@ impl Serialize for Labels {
 impl<'de> Deserialize<'de> for Labels {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let map = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
-        Ok(Self(map.into_iter().map(|(name, value)| Label { name, value }).collect()))
+        Ok(Self(
+            map.into_iter()
+                .map(|(name, value)| Label { name, value })
+                .collect(),
+        ))
     }
 }
 
@@ -248,24 +261,40 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher, compiling the regex for `=~` and `!~`.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let (name, value) = (name.into(), value.into());
         let regex = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                regex::Regex::new(&format!("^(?s:{value})$")).map_err(|e| MatcherError::InvalidRegex {
-                    name: name.clone(),
-                    pattern: value.clone(),
-                    reason: e.to_string(),
-                })?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(regex::Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
+                    MatcherError::InvalidRegex {
+                        name: name.clone(),
+                        pattern: value.clone(),
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
             MatchOp::Equal | MatchOp::NotEqual => None,
         };
-        Ok(Self { name, op, value, regex })
+        Ok(Self {
+            name,
+            op,
+            value,
+            regex,
+        })
     }
 
     /// An `=` matcher; never fails.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        Self {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// The label name this matcher looks at.
@@ -342,14 +371,25 @@ mod tests {
         let m = Matcher::new(MatchOp::Regex, "job", "api.*").unwrap();
         assert!(m.matches("api-server"));
         assert!(!m.matches("my-api"));
-        assert!(Matcher::new(MatchOp::Regex, "x", "a.b").unwrap().matches("a\nb"));
-        assert!(Matcher::new(MatchOp::NotRegex, "x", "a|b").unwrap().matches("ab"));
+        assert!(
+            Matcher::new(MatchOp::Regex, "x", "a.b")
+                .unwrap()
+                .matches("a\nb")
+        );
+        assert!(
+            Matcher::new(MatchOp::NotRegex, "x", "a|b")
+                .unwrap()
+                .matches("ab")
+        );
     }
 
     #[test]
     fn invalid_regex_is_an_error() {
         let err = Matcher::new(MatchOp::Regex, "job", "(").unwrap_err();
-        assert!(err.to_string().contains("invalid regular expression"), "{err}");
+        assert!(
+            err.to_string().contains("invalid regular expression"),
+            "{err}"
+        );
     }
 
     #[test]

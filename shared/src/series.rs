@@ -34,7 +34,10 @@ pub struct TimeRange {
 
 impl TimeRange {
     /// All of time.
-    pub const ALL: TimeRange = TimeRange { min_ms: i64::MIN, max_ms: i64::MAX };
+    pub const ALL: TimeRange = TimeRange {
+        min_ms: i64::MIN,
+        max_ms: i64::MAX,
+    };
 
     /// The range `[min_ms, max_ms]`; `None` when `min_ms > max_ms`.
     pub fn new(min_ms: i64, max_ms: i64) -> Option<Self> {
@@ -63,7 +66,10 @@ impl TimeRange {
 
     /// The smallest range covering both.
     pub fn union(&self, other: &TimeRange) -> TimeRange {
-        TimeRange { min_ms: self.min_ms.min(other.min_ms), max_ms: self.max_ms.max(other.max_ms) }
+        TimeRange {
+            min_ms: self.min_ms.min(other.min_ms),
+            max_ms: self.max_ms.max(other.max_ms),
+        }
     }
 }
 

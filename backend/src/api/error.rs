@@ -45,14 +45,19 @@ pub enum ApiError {
 impl ApiError {
     /// A `bad_data` error for parameter `name`.
     pub fn invalid_parameter(name: &str, reason: impl Into<String>) -> Self {
-        ApiError::InvalidParameter { name: name.to_string(), reason: reason.into() }
+        ApiError::InvalidParameter {
+            name: name.to_string(),
+            reason: reason.into(),
+        }
     }
 
     /// The Prometheus error class, which decides the HTTP status.
     pub fn error_type(&self) -> ErrorType {
         match self {
             ApiError::InvalidParameter { .. } | ApiError::BadRequest(_) => ErrorType::BadData,
-            ApiError::Store(StoreError::DeadlineExceeded(_)) | ApiError::Timeout(_) => ErrorType::Timeout,
+            ApiError::Store(StoreError::DeadlineExceeded(_)) | ApiError::Timeout(_) => {
+                ErrorType::Timeout
+            }
             ApiError::Store(StoreError::Cancelled(_)) => ErrorType::Canceled,
             ApiError::Store(_) => ErrorType::Execution,
             ApiError::NotFound(_) => ErrorType::NotFound,
@@ -62,7 +67,8 @@ impl ApiError {
 
     /// The HTTP status of the error response.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.error_type().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.error_type().http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 }
 
@@ -74,7 +80,11 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, "API request rejected");
         }
-        (status, Json(ErrorBody::new(self.error_type(), self.to_string()))).into_response()
+        (
+            status,
+            Json(ErrorBody::new(self.error_type(), self.to_string())),
+        )
+            .into_response()
     }
 }
 
@@ -85,13 +95,37 @@ mod tests {
     #[test]
     fn classes_and_statuses_follow_prometheus() {
         let cases = [
-            (ApiError::invalid_parameter("start", "x"), ErrorType::BadData, 400),
+            (
+                ApiError::invalid_parameter("start", "x"),
+                ErrorType::BadData,
+                400,
+            ),
             (ApiError::BadRequest("x".into()), ErrorType::BadData, 400),
-            (ApiError::Store(StoreError::Aborted("x".into())), ErrorType::Execution, 422),
-            (ApiError::Store(StoreError::Unavailable("x".into())), ErrorType::Execution, 422),
-            (ApiError::Store(StoreError::DeadlineExceeded("x".into())), ErrorType::Timeout, 503),
-            (ApiError::Store(StoreError::Cancelled("x".into())), ErrorType::Canceled, 503),
-            (ApiError::Timeout(Duration::from_secs(1)), ErrorType::Timeout, 503),
+            (
+                ApiError::Store(StoreError::Aborted("x".into())),
+                ErrorType::Execution,
+                422,
+            ),
+            (
+                ApiError::Store(StoreError::Unavailable("x".into())),
+                ErrorType::Execution,
+                422,
+            ),
+            (
+                ApiError::Store(StoreError::DeadlineExceeded("x".into())),
+                ErrorType::Timeout,
+                503,
+            ),
+            (
+                ApiError::Store(StoreError::Cancelled("x".into())),
+                ErrorType::Canceled,
+                503,
+            ),
+            (
+                ApiError::Timeout(Duration::from_secs(1)),
+                ErrorType::Timeout,
+                503,
+            ),
             (ApiError::NotFound("/x".into()), ErrorType::NotFound, 404),
             (ApiError::Internal("x".into()), ErrorType::Internal, 500),
         ];
@@ -104,6 +138,9 @@ mod tests {
     #[test]
     fn invalid_parameter_is_worded_like_prometheus() {
         let e = ApiError::invalid_parameter("start", "cannot parse \"x\" to a valid timestamp");
-        assert_eq!(e.to_string(), "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp");
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
+        );
     }
 }

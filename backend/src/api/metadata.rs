@@ -19,14 +19,20 @@ use futures::future::try_join_all;
 
 use super::error::ApiError;
 use super::params::{
-    Params, limit_param, match_sets, metadata_range, partial_response_param, replica_labels_param, store_limit,
+    Params, limit_param, match_sets, metadata_range, partial_response_param, replica_labels_param,
+    store_limit,
 };
 use super::stream::{SeriesBody, SortedUnion, TRUNCATED_WARNING, deadline_after, first_series};
 use super::{ApiState, success};
-use crate::storeapi::{LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesRequest, StoreError};
+use crate::storeapi::{
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesRequest, StoreError,
+};
 
 /// `/api/v1/series`: label sets of the series matching any `match[]`, streamed.
-pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Result<Response, ApiError> {
+pub async fn series(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Response, ApiError> {
     let sets = match_sets(&params, true)?;
     let range = metadata_range(&params)?;
     let without_replica_labels = replica_labels_param(&params, &state.replica_labels)?;
@@ -50,18 +56,34 @@ pub async fn series(State(state): State<Arc<ApiState>>, params: Params) -> Resul
     let mut warnings = Vec::new();
     let first = first_series(&mut union, deadline, state.query_timeout, &mut warnings).await?;
     let partial = !warnings.is_empty();
-    let body = SeriesBody { union, first, warnings, limit, deadline, timeout: state.query_timeout };
-    let mut response = ([(header::CONTENT_TYPE, "application/json")], body.into_body()).into_response();
+    let body = SeriesBody {
+        union,
+        first,
+        warnings,
+        limit,
+        deadline,
+        timeout: state.query_timeout,
+    };
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.into_body(),
+    )
+        .into_response();
     if partial {
         // As in `success`: a partial answer must not be cached. Warnings that arrive once the
         // body has started come too late for this header.
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)
 }
 
 /// `/api/v1/labels`: label names of the series matching any `match[]` (or all series).
-pub async fn label_names(State(state): State<Arc<ApiState>>, params: Params) -> Result<Response, ApiError> {
+pub async fn label_names(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Response, ApiError> {
     let range = metadata_range(&params)?;
     let partial_response = partial_response_param(&params, state.partial_response)?;
     let limit = limit_param(&params)?;
@@ -107,11 +129,18 @@ pub async fn label_values(
 
 /// No `match[]` means one call without matchers.
 fn or_all_series<T>(sets: Vec<Vec<T>>) -> Vec<Vec<T>> {
-    if sets.is_empty() { vec![Vec::new()] } else { sets }
+    if sets.is_empty() {
+        vec![Vec::new()]
+    } else {
+        sets
+    }
 }
 
 /// Runs store calls under the query timeout.
-async fn with_timeout<T>(state: &ApiState, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, ApiError> {
+async fn with_timeout<T>(
+    state: &ApiState,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, ApiError> {
     match tokio::time::timeout(state.query_timeout, call).await {
         Err(_) => Err(ApiError::Timeout(state.query_timeout)),
         Ok(result) => Ok(result?),
@@ -144,7 +173,10 @@ fn united(responses: Vec<LabelsResponse>, limit: Option<usize>) -> Response {
 /// any other non-empty UTF-8 name is accepted (Prometheus 3 web/api/v1/api.go `labelValues`
 /// with UTF-8 name validation).
 fn label_name_from_path(raw: &str) -> Result<String, ApiError> {
-    let name = raw.strip_prefix("U__").and_then(unescape_name).unwrap_or_else(|| raw.to_string());
+    let name = raw
+        .strip_prefix("U__")
+        .and_then(unescape_name)
+        .unwrap_or_else(|| raw.to_string());
     if name.is_empty() {
         return Err(ApiError::BadRequest(format!("invalid label name: {raw:?}")));
     }
@@ -195,9 +227,18 @@ mod tests {
     #[test]
     fn escaped_label_names_are_unescaped() {
         assert_eq!(label_name_from_path("job"), Ok("job".to_string()));
-        assert_eq!(label_name_from_path("U__foo_2e_bar"), Ok("foo.bar".to_string()));
+        assert_eq!(
+            label_name_from_path("U__foo_2e_bar"),
+            Ok("foo.bar".to_string())
+        );
         assert_eq!(label_name_from_path("U__a__b"), Ok("a_b".to_string()));
-        assert_eq!(label_name_from_path("U__bad_zz_"), Ok("U__bad_zz_".to_string()));
-        assert_eq!(label_name_from_path("U__"), Err(ApiError::BadRequest("invalid label name: \"U__\"".into())));
+        assert_eq!(
+            label_name_from_path("U__bad_zz_"),
+            Ok("U__bad_zz_".to_string())
+        );
+        assert_eq!(
+            label_name_from_path("U__"),
+            Err(ApiError::BadRequest("invalid label name: \"U__\"".into()))
+        );
     }
 }

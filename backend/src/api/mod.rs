@@ -104,8 +104,14 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
     let metrics = Arc::clone(&state.metrics);
     let state = Arc::new(state);
     let api = Router::new()
-        .route("/api/v1/series", get(metadata::series).post(metadata::series))
-        .route("/api/v1/labels", get(metadata::label_names).post(metadata::label_names))
+        .route(
+            "/api/v1/series",
+            get(metadata::series).post(metadata::series),
+        )
+        .route(
+            "/api/v1/labels",
+            get(metadata::label_names).post(metadata::label_names),
+        )
         .route("/api/v1/label/{name}/values", get(metadata::label_values))
         .route("/api/v1/stores", get(stores::stores))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
@@ -122,7 +128,8 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
     } else {
         // `/` leads to the prefix, as in thanos cmd/thanos/query.go.
         let target = format!("{prefix}/");
-        let redirect = get(move || async move { (StatusCode::FOUND, [(header::LOCATION, target)]) });
+        let redirect =
+            get(move || async move { (StatusCode::FOUND, [(header::LOCATION, target)]) });
         (root.route("/", redirect), Router::new().nest(&prefix, api))
     };
     root.route("/-/healthy", get(status::healthy))
@@ -138,7 +145,11 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight requests
 /// finish.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken) -> Result<(), ServeError> {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let address = listener.local_addr().ok();
     tracing::info!(?address, "serving HTTP");
     axum::serve(listener, router)
@@ -150,7 +161,11 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
 /// `""`, `/` → `""`; otherwise one leading slash and no trailing one.
 fn normalise_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
-    if trimmed.is_empty() { String::new() } else { format!("/{trimmed}") }
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
 }
 
 /// A success envelope as JSON; `Cache-Control: no-store` when it carries warnings, since a
@@ -161,7 +176,9 @@ fn success<T: Serialize>(data: T, warnings: Vec<String>) -> Response {
         Ok(body) => {
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if partial {
-                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
             response
         }
@@ -179,17 +196,35 @@ fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::ACCEPT, header::AUTHORIZATION, header::CONTENT_TYPE, header::ORIGIN])
+        .allow_headers([
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ORIGIN,
+        ])
         .expose_headers([header::DATE])
 }
 
 /// Counts each request by matched route and status code, with its latency up to the response
 /// head (a streamed body may take longer).
-async fn count_request(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let handler = request.extensions().get::<MatchedPath>().map_or("other", MatchedPath::as_str).to_string();
+async fn count_request(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let handler = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other", MatchedPath::as_str)
+        .to_string();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    metrics.observe(Protocol::Http, &handler, response.status().as_str(), started.elapsed());
+    metrics.observe(
+        Protocol::Http,
+        &handler,
+        response.status().as_str(),
+        started.elapsed(),
+    );
     response
 }
 

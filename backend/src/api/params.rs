@@ -36,18 +36,32 @@ pub struct Params(Vec<(String, String)>);
 
 impl Params {
     /// Parameters from name/value pairs, in order.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
-        Self(pairs.into_iter().map(|(n, v)| (n.into(), v.into())).collect())
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The first value of `name`, `None` when absent or empty (Go's `FormValue` returns "" for both).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     /// Every value of `name`, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -56,7 +70,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let query = Query::<Vec<(String, String)>>::try_from_uri(req.uri())
-            .map_err(|e| ApiError::BadRequest(format!("cannot parse query string: {}", e.body_text())))?
+            .map_err(|e| {
+                ApiError::BadRequest(format!("cannot parse query string: {}", e.body_text()))
+            })?
             .0;
         let is_form = req
             .headers()
@@ -67,7 +83,9 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             let Form(body) = req
                 .extract::<Form<Vec<(String, String)>>, _>()
                 .await
-                .map_err(|e| ApiError::BadRequest(format!("cannot parse form data: {}", e.body_text())))?;
+                .map_err(|e| {
+                    ApiError::BadRequest(format!("cannot parse form data: {}", e.body_text()))
+                })?;
             body
         } else {
             Vec::new()
@@ -105,14 +123,18 @@ fn float_seconds_to_ms(seconds: f64) -> Option<i64> {
     let whole = seconds.trunc();
     let fraction_ms = ((seconds - whole) * 1000.0).round();
     // Both casts are exact: |whole| < 9.2e15 and |fraction_ms| <= 1000.
-    (whole as i64).checked_mul(1000)?.checked_add(fraction_ms as i64)
+    (whole as i64)
+        .checked_mul(1000)?
+        .checked_add(fraction_ms as i64)
 }
 
 /// The time parameter `name` in ms, or `default_ms` when absent or empty.
 pub fn time_param(params: &Params, name: &str, default_ms: i64) -> Result<i64, ApiError> {
     match params.get(name) {
         None => Ok(default_ms),
-        Some(value) => parse_time(value).map_err(|reason| ApiError::invalid_parameter(name, reason)),
+        Some(value) => {
+            parse_time(value).map_err(|reason| ApiError::invalid_parameter(name, reason))
+        }
     }
 }
 
@@ -121,7 +143,8 @@ pub fn time_param(params: &Params, name: &str, default_ms: i64) -> Result<i64, A
 pub fn metadata_range(params: &Params) -> Result<TimeRange, ApiError> {
     let start = time_param(params, "start", MIN_TIME_MS)?;
     let end = time_param(params, "end", MAX_TIME_MS)?;
-    TimeRange::new(start, end).ok_or_else(|| ApiError::BadRequest("end timestamp must not be before start time".into()))
+    TimeRange::new(start, end)
+        .ok_or_else(|| ApiError::BadRequest("end timestamp must not be before start time".into()))
 }
 
 /// Parses a duration: float seconds (`1.5`) or a Prometheus duration (`1h30m`, units `y w d h m
@@ -155,16 +178,24 @@ fn parse_prometheus_duration(s: &str) -> Option<Duration> {
     let mut next_unit = 0;
     let mut total_ms: u64 = 0;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let number: u64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let index = UNITS.iter().skip(next_unit).position(|(name, _)| *name == unit)? + next_unit;
+        let index = UNITS
+            .iter()
+            .skip(next_unit)
+            .position(|(name, _)| *name == unit)?
+            + next_unit;
         next_unit = index + 1;
         total_ms = total_ms.checked_add(number.checked_mul(UNITS[index].1)?)?;
     }
@@ -187,8 +218,9 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 pub fn bool_param(params: &Params, name: &str, default: bool) -> Result<bool, ApiError> {
     match params.get(name) {
         None => Ok(default),
-        Some(value) => parse_bool(value)
-            .ok_or_else(|| ApiError::invalid_parameter(name, format!("cannot parse {value:?} to a boolean"))),
+        Some(value) => parse_bool(value).ok_or_else(|| {
+            ApiError::invalid_parameter(name, format!("cannot parse {value:?} to a boolean"))
+        }),
     }
 }
 
@@ -198,11 +230,14 @@ pub fn limit_param(params: &Params) -> Result<Option<usize>, ApiError> {
     let Some(value) = params.get("limit") else {
         return Ok(None);
     };
-    let limit: i64 = value
-        .parse()
-        .map_err(|_| ApiError::invalid_parameter("limit", format!("cannot parse {value:?} to an integer")))?;
+    let limit: i64 = value.parse().map_err(|_| {
+        ApiError::invalid_parameter("limit", format!("cannot parse {value:?} to an integer"))
+    })?;
     match usize::try_from(limit) {
-        Err(_) => Err(ApiError::invalid_parameter("limit", "limit must be non-negative")),
+        Err(_) => Err(ApiError::invalid_parameter(
+            "limit",
+            "limit must be non-negative",
+        )),
         Ok(0) => Ok(None),
         Ok(limit) => Ok(Some(limit)),
     }
@@ -211,7 +246,9 @@ pub fn limit_param(params: &Params) -> Result<Option<usize>, ApiError> {
 /// The limit to ask stores for: one more than the user's, so truncation can be detected
 /// (prometheus web/api/v1/api.go `toHintLimit`).
 pub fn store_limit(limit: Option<usize>) -> Option<u64> {
-    limit.and_then(|l| u64::try_from(l).ok()).map(|l| l.saturating_add(1))
+    limit
+        .and_then(|l| u64::try_from(l).ok())
+        .map(|l| l.saturating_add(1))
 }
 
 /// The `match[]` selectors, each parsed into matchers. With `required`, at least one must be
@@ -225,28 +262,51 @@ pub fn match_sets(params: &Params, required: bool) -> Result<Vec<Vec<Matcher>>, 
     if required && sets.is_empty() {
         return Err(ApiError::BadRequest("no match[] parameter provided".into()));
     }
-    if sets.iter().any(|set| set.iter().all(Matcher::matches_empty)) {
-        return Err(ApiError::BadRequest("match[] must contain at least one non-empty matcher".into()));
+    if sets
+        .iter()
+        .any(|set| set.iter().all(Matcher::matches_empty))
+    {
+        return Err(ApiError::BadRequest(
+            "match[] must contain at least one non-empty matcher".into(),
+        ));
     }
     Ok(sets)
 }
 
 /// `partial_response`: the flag's policy unless the parameter overrides it (thanos
 /// pkg/api/query/v1.go `parsePartialResponseParam`).
-pub fn partial_response_param(params: &Params, default: PartialResponse) -> Result<PartialResponse, ApiError> {
+pub fn partial_response_param(
+    params: &Params,
+    default: PartialResponse,
+) -> Result<PartialResponse, ApiError> {
     let enabled = bool_param(params, "partial_response", default == PartialResponse::Warn)?;
-    Ok(if enabled { PartialResponse::Warn } else { PartialResponse::Abort })
+    Ok(if enabled {
+        PartialResponse::Warn
+    } else {
+        PartialResponse::Abort
+    })
 }
 
 /// The replica labels to deduplicate on, or an empty list when `dedup` is false (its default is
 /// true). `replicaLabels[]` replaces the configured list when given; empty names are dropped
 /// (thanos pkg/api/query/v1.go `parseEnableDedupParam`, `parseReplicaLabelsParam`).
-pub fn replica_labels_param(params: &Params, configured: &[String]) -> Result<Vec<String>, ApiError> {
+pub fn replica_labels_param(
+    params: &Params,
+    configured: &[String],
+) -> Result<Vec<String>, ApiError> {
     if !bool_param(params, "dedup", true)? {
         return Ok(Vec::new());
     }
-    let given: Vec<String> = params.all("replicaLabels[]").filter(|l| !l.is_empty()).map(str::to_string).collect();
-    Ok(if given.is_empty() { configured.to_vec() } else { given })
+    let given: Vec<String> = params
+        .all("replicaLabels[]")
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    Ok(if given.is_empty() {
+        configured.to_vec()
+    } else {
+        given
+    })
 }
 
 #[cfg(test)]
@@ -278,15 +338,28 @@ mod tests {
         assert_eq!(parse_time("-1.5"), Ok(-1500));
         assert_eq!(parse_time("1e3"), Ok(1_000_000));
         assert_eq!(parse_time("2023-11-14T22:13:20Z"), Ok(1_700_000_000_000));
-        assert_eq!(parse_time("2023-11-14T22:13:20.123456789+01:00"), Ok(1_699_996_400_123));
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20.123456789+01:00"),
+            Ok(1_699_996_400_123)
+        );
         assert_eq!(parse_time(MIN_TIME_FORMATTED), Ok(MIN_TIME_MS));
         assert_eq!(parse_time(MAX_TIME_FORMATTED), Ok(MAX_TIME_MS));
     }
 
     #[test]
     fn bad_times_are_rejected_with_prometheus_wording() {
-        for bad in ["x", "NaN", "inf", "1e300", "2023-13-01T00:00:00Z", "2023-11-14"] {
-            assert_eq!(parse_time(bad), Err(format!("cannot parse {bad:?} to a valid timestamp")));
+        for bad in [
+            "x",
+            "NaN",
+            "inf",
+            "1e300",
+            "2023-13-01T00:00:00Z",
+            "2023-11-14",
+        ] {
+            assert_eq!(
+                parse_time(bad),
+                Err(format!("cannot parse {bad:?} to a valid timestamp"))
+            );
         }
     }
 
@@ -295,15 +368,22 @@ mod tests {
         let params = Params::from_pairs([("start", "x"), ("end", "")]);
         assert_eq!(time_param(&params, "end", 7), Ok(7));
         let e = time_param(&params, "start", 0).expect_err("x is not a time");
-        assert_eq!(e.to_string(), "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp");
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
+        );
     }
 
     #[test]
     fn metadata_range_defaults_to_all_time_and_rejects_end_before_start() {
         let all = metadata_range(&Params::default()).expect("defaults are valid");
         assert_eq!((all.min_ms(), all.max_ms()), (MIN_TIME_MS, MAX_TIME_MS));
-        let e = metadata_range(&Params::from_pairs([("start", "10"), ("end", "5")])).expect_err("end < start");
-        assert_eq!(e, ApiError::BadRequest("end timestamp must not be before start time".into()));
+        let e = metadata_range(&Params::from_pairs([("start", "10"), ("end", "5")]))
+            .expect_err("end < start");
+        assert_eq!(
+            e,
+            ApiError::BadRequest("end timestamp must not be before start time".into())
+        );
     }
 
     #[test]
@@ -313,7 +393,16 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
         assert_eq!(parse_duration("1m500ms"), Ok(Duration::from_millis(60_500)));
-        for bad in ["", "1x", "m", "30m1h", "1h1h", "-1", "99999999999999y", "1.5h"] {
+        for bad in [
+            "",
+            "1x",
+            "m",
+            "30m1h",
+            "1h1h",
+            "-1",
+            "99999999999999y",
+            "1.5h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -334,9 +423,15 @@ mod tests {
     fn limits() {
         assert_eq!(limit_param(&Params::default()), Ok(None));
         assert_eq!(limit_param(&Params::from_pairs([("limit", "0")])), Ok(None));
-        assert_eq!(limit_param(&Params::from_pairs([("limit", "5")])), Ok(Some(5)));
+        assert_eq!(
+            limit_param(&Params::from_pairs([("limit", "5")])),
+            Ok(Some(5))
+        );
         let e = limit_param(&Params::from_pairs([("limit", "-1")])).expect_err("negative");
-        assert_eq!(e.to_string(), "invalid parameter \"limit\": limit must be non-negative");
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter \"limit\": limit must be non-negative"
+        );
         assert!(limit_param(&Params::from_pairs([("limit", "x")])).is_err());
         assert_eq!(store_limit(Some(5)), Some(6));
         assert_eq!(store_limit(None), None);
@@ -344,38 +439,69 @@ mod tests {
 
     #[test]
     fn match_sets_need_a_non_empty_matcher() {
-        let ok = match_sets(&Params::from_pairs([("match[]", "up"), ("match[]", r#"{job="x"}"#)]), true);
+        let ok = match_sets(
+            &Params::from_pairs([("match[]", "up"), ("match[]", r#"{job="x"}"#)]),
+            true,
+        );
         assert_eq!(ok.expect("valid").len(), 2);
         let none = match_sets(&Params::default(), true).expect_err("required");
         assert_eq!(none.to_string(), "no match[] parameter provided");
         assert_eq!(match_sets(&Params::default(), false), Ok(vec![]));
         for empty in [r#"{job=""}"#, r#"{job=~".*"}"#, "{}"] {
             let e = match_sets(&Params::from_pairs([("match[]", empty)]), false).expect_err(empty);
-            assert_eq!(e.to_string(), "match[] must contain at least one non-empty matcher");
+            assert_eq!(
+                e.to_string(),
+                "match[] must contain at least one non-empty matcher"
+            );
         }
         let bad = match_sets(&Params::from_pairs([("match[]", "up{")]), true).expect_err("bad");
-        assert_eq!(bad.to_string(), "1:4: parse error: unexpected end of input inside braces");
+        assert_eq!(
+            bad.to_string(),
+            "1:4: parse error: unexpected end of input inside braces"
+        );
     }
 
     #[test]
     fn first_value_wins_and_empty_means_absent() {
-        let params = Params::from_pairs([("dedup", ""), ("partial_response", "false"), ("partial_response", "true")]);
+        let params = Params::from_pairs([
+            ("dedup", ""),
+            ("partial_response", "false"),
+            ("partial_response", "true"),
+        ]);
         assert_eq!(params.get("dedup"), None);
-        assert_eq!(partial_response_param(&params, PartialResponse::Warn), Ok(PartialResponse::Abort));
-        assert_eq!(partial_response_param(&Params::default(), PartialResponse::Abort), Ok(PartialResponse::Abort));
+        assert_eq!(
+            partial_response_param(&params, PartialResponse::Warn),
+            Ok(PartialResponse::Abort)
+        );
+        assert_eq!(
+            partial_response_param(&Params::default(), PartialResponse::Abort),
+            Ok(PartialResponse::Abort)
+        );
         assert!(
-            partial_response_param(&Params::from_pairs([("partial_response", "x")]), PartialResponse::Warn).is_err()
+            partial_response_param(
+                &Params::from_pairs([("partial_response", "x")]),
+                PartialResponse::Warn
+            )
+            .is_err()
         );
     }
 
     #[test]
     fn replica_labels_follow_dedup_and_override() {
         let configured = vec!["replica".to_string()];
-        assert_eq!(replica_labels_param(&Params::default(), &configured), Ok(configured.clone()));
+        assert_eq!(
+            replica_labels_param(&Params::default(), &configured),
+            Ok(configured.clone())
+        );
         let off = Params::from_pairs([("dedup", "false"), ("replicaLabels[]", "r")]);
         assert_eq!(replica_labels_param(&off, &configured), Ok(vec![]));
         let overridden = Params::from_pairs([("replicaLabels[]", "a"), ("replicaLabels[]", "b")]);
-        assert_eq!(replica_labels_param(&overridden, &configured), Ok(vec!["a".to_string(), "b".to_string()]));
-        assert!(replica_labels_param(&Params::from_pairs([("dedup", "maybe")]), &configured).is_err());
+        assert_eq!(
+            replica_labels_param(&overridden, &configured),
+            Ok(vec!["a".to_string(), "b".to_string()])
+        );
+        assert!(
+            replica_labels_param(&Params::from_pairs([("dedup", "maybe")]), &configured).is_err()
+        );
     }
 }

@@ -52,5 +52,12 @@ pub async fn ready(State(state): State<Arc<ApiState>>) -> Response {
 
 /// `/metrics`: the process's metrics in the Prometheus text format.
 pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }

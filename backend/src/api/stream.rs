@@ -45,7 +45,10 @@ pub struct SortedUnion {
 impl SortedUnion {
     /// The union of `streams`.
     pub fn new(streams: Vec<SeriesStream>) -> Self {
-        Self { inputs: streams.into_iter().map(|s| (Some(s), None)).collect(), warnings: VecDeque::new() }
+        Self {
+            inputs: streams.into_iter().map(|s| (Some(s), None)).collect(),
+            warnings: VecDeque::new(),
+        }
     }
 
     /// The next item, `None` when every stream has ended.
@@ -64,7 +67,12 @@ impl SortedUnion {
         if let Some(warning) = self.warnings.pop_front() {
             return Some(Ok(UnionItem::Warning(warning)));
         }
-        let smallest = self.inputs.iter().filter_map(|(_, head)| head.as_ref()).min()?.clone();
+        let smallest = self
+            .inputs
+            .iter()
+            .filter_map(|(_, head)| head.as_ref())
+            .min()?
+            .clone();
         for (_, head) in &mut self.inputs {
             if head.as_ref() == Some(&smallest) {
                 *head = None;
@@ -77,7 +85,8 @@ impl SortedUnion {
 /// The instant `timeout` from now; a timeout too large to represent means "30 years".
 pub fn deadline_after(timeout: std::time::Duration) -> Instant {
     let now = Instant::now();
-    now.checked_add(timeout).unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 24 * 3600))
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 24 * 3600))
 }
 
 /// Pulls from `union` until it yields a series or ends, collecting warnings. Failures and the
@@ -117,19 +126,27 @@ pub struct SeriesBody {
 
 /// Where the writer is.
 enum Phase {
-    Writing { body: Box<SeriesBody>, written: usize },
+    Writing {
+        body: Box<SeriesBody>,
+        written: usize,
+    },
     Done,
 }
 
 impl SeriesBody {
     /// The HTTP body: `{"status":"success","data":[…],"warnings":[…]}`, streamed.
     pub fn into_body(self) -> Body {
-        let start = Phase::Writing { body: Box::new(self), written: 0 };
+        let start = Phase::Writing {
+            body: Box::new(self),
+            written: 0,
+        };
         let mut prefix = Some(Bytes::from_static(br#"{"status":"success","data":["#));
         let chunks = futures::stream::unfold(start, move |phase| {
             let prefix = prefix.take();
             async move {
-                let Phase::Writing { body, written } = phase else { return None };
+                let Phase::Writing { body, written } = phase else {
+                    return None;
+                };
                 let mut buf = BytesMut::new();
                 if let Some(prefix) = prefix {
                     buf.extend_from_slice(&prefix);
@@ -149,7 +166,11 @@ impl SeriesBody {
 }
 
 /// Writes series into `buf` until it is big enough to send or the result ends.
-async fn fill(mut body: Box<SeriesBody>, mut written: usize, buf: &mut BytesMut) -> Result<Phase, ApiError> {
+async fn fill(
+    mut body: Box<SeriesBody>,
+    mut written: usize,
+    buf: &mut BytesMut,
+) -> Result<Phase, ApiError> {
     loop {
         let next = match body.first.take() {
             Some(labels) => Some(Ok(UnionItem::Series(labels))),
@@ -169,7 +190,8 @@ async fn fill(mut body: Box<SeriesBody>, mut written: usize, buf: &mut BytesMut)
                 if written > 0 {
                     buf.put_u8(b',');
                 }
-                serde_json::to_writer(buf.writer(), &labels).map_err(|e| ApiError::Internal(e.to_string()))?;
+                serde_json::to_writer(buf.writer(), &labels)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
                 written += 1;
                 if buf.len() >= FLUSH_BYTES {
                     return Ok(Phase::Writing { body, written });
@@ -188,7 +210,8 @@ fn finish(warnings: &[String], buf: &mut BytesMut) -> Result<(), ApiError> {
     buf.put_u8(b']');
     if !warnings.is_empty() {
         buf.extend_from_slice(br#","warnings":"#);
-        serde_json::to_writer(buf.writer(), warnings).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::to_writer(buf.writer(), warnings)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     buf.put_u8(b'}');
     Ok(())
@@ -204,7 +227,10 @@ mod tests {
     }
 
     fn series(job: &str) -> Result<SeriesFrame, StoreError> {
-        Ok(SeriesFrame::Series(Series { labels: Labels::from_pairs([("job", job)]), chunks: vec![] }))
+        Ok(SeriesFrame::Series(Series {
+            labels: Labels::from_pairs([("job", job)]),
+            chunks: vec![],
+        }))
     }
 
     async fn collect(mut union: SortedUnion) -> Vec<Result<UnionItem, StoreError>> {
@@ -217,7 +243,12 @@ mod tests {
 
     #[tokio::test]
     async fn union_is_sorted_without_duplicates_and_passes_warnings() {
-        let a = stream(vec![series("a"), series("c"), Ok(SeriesFrame::Warning("w".into())), series("d")]);
+        let a = stream(vec![
+            series("a"),
+            series("c"),
+            Ok(SeriesFrame::Warning("w".into())),
+            series("d"),
+        ]);
         let b = stream(vec![series("b"), series("c"), series("e")]);
         let items = collect(SortedUnion::new(vec![a, b])).await;
         let text: Vec<String> = items
@@ -238,7 +269,10 @@ mod tests {
 
     #[tokio::test]
     async fn union_stops_at_an_error() {
-        let a = stream(vec![series("a"), Err(StoreError::Aborted("store x".into()))]);
+        let a = stream(vec![
+            series("a"),
+            Err(StoreError::Aborted("store x".into())),
+        ]);
         let items = collect(SortedUnion::new(vec![a])).await;
         assert_eq!(items.len(), 2);
         assert_eq!(items[1], Err(StoreError::Aborted("store x".into())));
@@ -257,8 +291,13 @@ mod tests {
             deadline: Instant::now() + std::time::Duration::from_secs(10),
             timeout: std::time::Duration::from_secs(10),
         };
-        let bytes = axum::body::to_bytes(body.into_body(), usize::MAX).await.expect("body completes");
-        assert!(bytes.len() > FLUSH_BYTES, "the test must span several chunks");
+        let bytes = axum::body::to_bytes(body.into_body(), usize::MAX)
+            .await
+            .expect("body completes");
+        assert!(
+            bytes.len() > FLUSH_BYTES,
+            "the test must span several chunks"
+        );
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("valid JSON");
         assert_eq!(json["data"].as_array().map(Vec::len), Some(5000));
         assert_eq!(json["data"][4999]["job"], "job-04999");
@@ -268,13 +307,20 @@ mod tests {
     #[tokio::test]
     async fn body_fails_instead_of_ending_when_a_store_fails_midway() {
         let body = SeriesBody {
-            union: SortedUnion::new(vec![stream(vec![series("b"), Err(StoreError::Aborted("x".into()))])]),
+            union: SortedUnion::new(vec![stream(vec![
+                series("b"),
+                Err(StoreError::Aborted("x".into())),
+            ])]),
             first: Some(Labels::from_pairs([("job", "a")])),
             warnings: vec![],
             limit: None,
             deadline: Instant::now() + std::time::Duration::from_secs(10),
             timeout: std::time::Duration::from_secs(10),
         };
-        assert!(axum::body::to_bytes(body.into_body(), usize::MAX).await.is_err());
+        assert!(
+            axum::body::to_bytes(body.into_body(), usize::MAX)
+                .await
+                .is_err()
+        );
     }
 }

@@ -15,8 +15,8 @@ pub mod config;
 pub mod dedup;
 pub mod endpoints;
 pub mod merge;
-pub mod series_iter;
 pub mod proxy;
+pub mod series_iter;
 
 #[cfg(test)]
 mod memstore;

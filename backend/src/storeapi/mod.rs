@@ -44,7 +44,11 @@ pub struct Chunk {
 impl Chunk {
     /// The chunk's hash: the stored one, or xxhash64 of the data when none was stored.
     pub fn effective_hash(&self) -> u64 {
-        if self.hash != 0 { self.hash } else { xxhash_rust::xxh64::xxh64(&self.data, 0) }
+        if self.hash != 0 {
+            self.hash
+        } else {
+            xxhash_rust::xxh64::xxh64(&self.data, 0)
+        }
     }
 }
 
@@ -72,7 +76,12 @@ pub struct AggrChunk {
 impl AggrChunk {
     /// A raw chunk covering `[min_time_ms, max_time_ms]`.
     pub fn raw(min_time_ms: i64, max_time_ms: i64, chunk: Chunk) -> Self {
-        Self { min_time_ms, max_time_ms, raw: Some(chunk), ..Self::default() }
+        Self {
+            min_time_ms,
+            max_time_ms,
+            raw: Some(chunk),
+            ..Self::default()
+        }
     }
 }
 
@@ -326,7 +335,13 @@ pub trait Store: Send + Sync {
     /// Series matching the request, sorted by labels.
     fn series(&self, request: SeriesRequest) -> BoxFuture<'_, Result<SeriesStream, StoreError>>;
     /// Label names of matching series.
-    fn label_names(&self, request: LabelNamesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>>;
+    fn label_names(
+        &self,
+        request: LabelNamesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>>;
     /// Values of one label of matching series.
-    fn label_values(&self, request: LabelValuesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>>;
+    fn label_values(
+        &self,
+        request: LabelValuesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>>;
 }

@@ -44,7 +44,9 @@ impl TokenKind {
         match self {
             TokenKind::Identifier { name, .. } => format!("identifier {name:?}"),
             TokenKind::String { raw, .. } => format!("string {}", quote_shortened(raw)),
-            TokenKind::Number(raw) if is_duration(raw) => format!("duration {}", quote_shortened(raw)),
+            TokenKind::Number(raw) if is_duration(raw) => {
+                format!("duration {}", quote_shortened(raw))
+            }
             TokenKind::Number(raw) => format!("number {}", quote_shortened(raw)),
             TokenKind::Punctuation(c) => format!("\"{c}\""),
             TokenKind::Operator(op) => format!("<op:{op}>"),
@@ -76,14 +78,20 @@ fn is_duration(raw: &str) -> bool {
 
 /// A character as Go's `%#U` prints it: `U+0071 'q'`, without the character when unprintable.
 fn go_rune(c: char) -> String {
-    if c.is_control() { format!("U+{:04X}", c as u32) } else { format!("U+{:04X} '{c}'", c as u32) }
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{c}'", c as u32)
+    }
 }
 
 /// Length of the decimal or hex number at the start of `s` (digits, fraction, exponent).
 fn number_len(s: &str) -> usize {
     let bytes = s.as_bytes();
     let digits_from = |mut i: usize, hex: bool| {
-        while i < bytes.len() && (bytes[i].is_ascii_digit() || (hex && bytes[i].is_ascii_hexdigit())) {
+        while i < bytes.len()
+            && (bytes[i].is_ascii_digit() || (hex && bytes[i].is_ascii_hexdigit()))
+        {
             i += 1;
         }
         i
@@ -109,12 +117,16 @@ fn number_len(s: &str) -> usize {
 fn duration_len(s: &str) -> Option<usize> {
     let mut i = 0;
     loop {
-        let digits = s[i..].find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len() - i);
+        let digits = s[i..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(s.len() - i);
         if digits == 0 {
             break;
         }
         let after = &s[i + digits..];
-        let unit = ["ms", "s", "m", "h", "d", "w", "y"].iter().find(|u| after.starts_with(**u))?;
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"]
+            .iter()
+            .find(|u| after.starts_with(**u))?;
         i += digits + unit.len();
     }
     let complete = i > 0 && !s[i..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
@@ -122,7 +134,9 @@ fn duration_len(s: &str) -> Option<usize> {
 }
 
 /// Operators outside braces, longest first.
-const OPERATORS: [&str; 13] = ["==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "^", "<", ">", "@"];
+const OPERATORS: [&str; 13] = [
+    "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "^", "<", ">", "@",
+];
 
 /// Splits the input into tokens, tracking whether it is inside braces (Prometheus's lexer
 /// words errors differently there and allows no `:` in label names).
@@ -134,7 +148,11 @@ pub(super) struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub(super) fn new(input: &'a str) -> Self {
-        Self { input, pos: 0, inside_braces: false }
+        Self {
+            input,
+            pos: 0,
+            inside_braces: false,
+        }
     }
 
     fn peek_char(&self) -> Option<char> {
@@ -151,7 +169,9 @@ impl<'a> Lexer<'a> {
             if c.is_whitespace() {
                 self.pos += c.len_utf8();
             } else if c == '#' {
-                self.pos = self.input[self.pos..].find('\n').map_or(self.input.len(), |i| self.pos + i);
+                self.pos = self.input[self.pos..]
+                    .find('\n')
+                    .map_or(self.input.len(), |i| self.pos + i);
             } else {
                 break;
             }
@@ -165,9 +185,16 @@ impl<'a> Lexer<'a> {
             if self.inside_braces {
                 return Err(self.error(offset, "unexpected end of input inside braces"));
             }
-            return Ok(Token { kind: TokenKind::Eof, offset });
+            return Ok(Token {
+                kind: TokenKind::Eof,
+                offset,
+            });
         };
-        let kind = if self.inside_braces { self.inside(c, offset)? } else { self.outside(c, offset)? };
+        let kind = if self.inside_braces {
+            self.inside(c, offset)?
+        } else {
+            self.outside(c, offset)?
+        };
         Ok(Token { kind, offset })
     }
 
@@ -188,14 +215,17 @@ impl<'a> Lexer<'a> {
             '"' | '\'' => self.quoted(c)?,
             '`' => self.raw_string()?,
             c if c.is_ascii_alphabetic() || c == '_' => self.identifier(),
-            c => return Err(self.error(offset, format!("unexpected character inside braces: {c:?}"))),
+            c => {
+                return Err(self.error(offset, format!("unexpected character inside braces: {c:?}")));
+            }
         })
     }
 
     /// A token outside braces: a metric name, `{`, or something that is an error here.
     fn outside(&mut self, c: char, offset: usize) -> Result<TokenKind, SelectorError> {
         let rest = &self.input[self.pos..];
-        let starts_number = c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit()));
+        let starts_number =
+            c.is_ascii_digit() || (c == '.' && rest[1..].starts_with(|d: char| d.is_ascii_digit()));
         Ok(match c {
             '{' => {
                 self.pos += 1;
@@ -215,7 +245,9 @@ impl<'a> Lexer<'a> {
             ']' => return Err(self.error(offset, "unexpected right bracket ']'")),
             '"' | '\'' => self.quoted(c)?,
             '`' => self.raw_string()?,
-            '=' if rest.starts_with("=~") => return Err(self.error(offset, "unexpected character after '=': '~'")),
+            '=' if rest.starts_with("=~") => {
+                return Err(self.error(offset, "unexpected character after '=': '~'"));
+            }
             '=' if !rest.starts_with("==") => self.match_operator(offset)?,
             '!' if !rest.starts_with("!=") => return Err(self.after_bang(offset)),
             _ if starts_number => self.number(offset)?,
@@ -239,9 +271,16 @@ impl<'a> Lexer<'a> {
 
     /// The error for a `!` followed by neither `=` nor `~`.
     fn after_bang(&self, offset: usize) -> SelectorError {
-        let place = if self.inside_braces { " inside braces" } else { "" };
+        let place = if self.inside_braces {
+            " inside braces"
+        } else {
+            ""
+        };
         match self.input[offset + 1..].chars().next() {
-            Some(next) => self.error(offset, format!("unexpected character after '!'{place}: {next:?}")),
+            Some(next) => self.error(
+                offset,
+                format!("unexpected character after '!'{place}: {next:?}"),
+            ),
             None => self.error(offset, format!("unexpected end of input after '!'{place}")),
         }
     }
@@ -272,7 +311,10 @@ impl<'a> Lexer<'a> {
             .unwrap_or(self.input.len() - start);
         self.pos = start + len;
         let name = self.input[start..self.pos].to_string();
-        TokenKind::Identifier { colon: name.contains(':'), name }
+        TokenKind::Identifier {
+            colon: name.contains(':'),
+            name,
+        }
     }
 
     /// Numbers and durations only ever appear here by mistake; they are lexed so that the error
@@ -308,12 +350,18 @@ impl<'a> Lexer<'a> {
             self.pos += c.len_utf8();
             match c {
                 '\n' => return Err(self.error(start, "unterminated quoted string")),
-                '\\' => value.push(self.escape(quote).map_err(|message| self.error(start, message))?),
+                '\\' => value.push(
+                    self.escape(quote)
+                        .map_err(|message| self.error(start, message))?,
+                ),
                 c if c == quote => break,
                 c => value.push(c),
             }
         }
-        Ok(TokenKind::String { raw: self.input[start..self.pos].to_string(), value })
+        Ok(TokenKind::String {
+            raw: self.input[start..self.pos].to_string(),
+            value,
+        })
     }
 
     /// Decodes one Go escape sequence after a backslash.
@@ -345,13 +393,20 @@ impl<'a> Lexer<'a> {
             other => return Err(format!("unknown escape sequence {}", go_rune(other))),
         };
         // An octal escape's first digit was consumed as the escape letter.
-        let (mut code, needed) = if radix == 8 { (c.to_digit(8).unwrap_or(0), digits - 1) } else { (0, digits) };
+        let (mut code, needed) = if radix == 8 {
+            (c.to_digit(8).unwrap_or(0), digits - 1)
+        } else {
+            (0, digits)
+        };
         for _ in 0..needed {
             let Some(next) = self.peek_char() else {
                 return Err("escape sequence not terminated".to_string());
             };
             let Some(digit) = next.to_digit(radix) else {
-                return Err(format!("illegal character {} in escape sequence", go_rune(next)));
+                return Err(format!(
+                    "illegal character {} in escape sequence",
+                    go_rune(next)
+                ));
             };
             self.pos += 1;
             code = code * radix + digit;
@@ -361,11 +416,12 @@ impl<'a> Lexer<'a> {
         }
         if radix == 8 || c == 'x' {
             // Go's \ooo and \xhh denote bytes; in a valid UTF-8 string only ASCII bytes stand alone.
-            return char::from_u32(code)
-                .filter(char::is_ascii)
-                .ok_or_else(|| "invalid UTF-8 in string: byte escapes above 0x7f are not supported".to_string());
+            return char::from_u32(code).filter(char::is_ascii).ok_or_else(|| {
+                "invalid UTF-8 in string: byte escapes above 0x7f are not supported".to_string()
+            });
         }
-        char::from_u32(code).ok_or_else(|| "escape sequence is an invalid Unicode code point".to_string())
+        char::from_u32(code)
+            .ok_or_else(|| "escape sequence is an invalid Unicode code point".to_string())
     }
 
     /// A `` `…` `` string: no escapes, may span lines.

@@ -35,7 +35,11 @@ impl SelectorError {
             Some(newline) => offset - newline,
             None => offset + 1,
         };
-        Self { line, column, message: message.into() }
+        Self {
+            line,
+            column,
+            message: message.into(),
+        }
     }
 }
 
@@ -45,7 +49,11 @@ impl SelectorError {
 ///
 /// This does not check that a matcher rejects the empty string; `match[]` handling does that.
 pub fn parse_selector(input: &str) -> Result<Vec<Matcher>, SelectorError> {
-    Parser { input, lexer: Lexer::new(input) }.selector()
+    Parser {
+        input,
+        lexer: Lexer::new(input),
+    }
+    .selector()
 }
 
 struct Parser<'a> {
@@ -55,7 +63,11 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn unexpected(&self, token: &Token, context: &str) -> SelectorError {
-        SelectorError::at(self.input, token.offset, format!("unexpected {}{context}", token.kind.describe()))
+        SelectorError::at(
+            self.input,
+            token.offset,
+            format!("unexpected {}{context}", token.kind.describe()),
+        )
     }
 
     fn selector(mut self) -> Result<Vec<Matcher>, SelectorError> {
@@ -92,7 +104,11 @@ impl Parser<'_> {
                 TokenKind::RightBrace => return Ok(()),
                 TokenKind::Identifier { name, colon: false } => (name, token.offset),
                 TokenKind::String { value, .. } => (value, token.offset),
-                _ => return Err(self.unexpected(&token, " in label matching, expected identifier or \"}\"")),
+                _ => {
+                    return Err(
+                        self.unexpected(&token, " in label matching, expected identifier or \"}\"")
+                    );
+                }
             };
             let op = self.lexer.next_token()?;
             let op = match op.kind {
@@ -104,7 +120,10 @@ impl Parser<'_> {
                     }
                     continue;
                 }
-                _ => return Err(self.unexpected(&op, " in label matching, expected label matching operator")),
+                _ => {
+                    return Err(self
+                        .unexpected(&op, " in label matching, expected label matching operator"));
+                }
             };
             let value = self.lexer.next_token()?;
             let TokenKind::String { value, .. } = value.kind else {
@@ -117,7 +136,11 @@ impl Parser<'_> {
             match separator.kind {
                 TokenKind::Comma => {}
                 TokenKind::RightBrace => return Ok(()),
-                _ => return Err(self.unexpected(&separator, " in label matching, expected \",\" or \"}\"")),
+                _ => {
+                    return Err(
+                        self.unexpected(&separator, " in label matching, expected \",\" or \"}\"")
+                    );
+                }
             }
         }
     }
@@ -146,17 +169,26 @@ mod tests {
     #[test]
     fn metric_name_alone_becomes_a_name_matcher() {
         assert_eq!(parsed("up"), ["__name__=\"up\""]);
-        assert_eq!(parsed("  job:rate5m:sum \n"), ["__name__=\"job:rate5m:sum\""]);
+        assert_eq!(
+            parsed("  job:rate5m:sum \n"),
+            ["__name__=\"job:rate5m:sum\""]
+        );
     }
 
     #[test]
     fn name_matcher_is_appended_after_label_matchers() {
-        assert_eq!(parsed(r#"up{a="b",c!~"d.*"}"#), ["a=\"b\"", "c!~\"d.*\"", "__name__=\"up\""]);
+        assert_eq!(
+            parsed(r#"up{a="b",c!~"d.*"}"#),
+            ["a=\"b\"", "c!~\"d.*\"", "__name__=\"up\""]
+        );
     }
 
     #[test]
     fn all_operators_and_a_trailing_comma() {
-        assert_eq!(parsed(r#"{a="1", b!="2", c=~"3", d!~"4",}"#), ["a=\"1\"", "b!=\"2\"", "c=~\"3\"", "d!~\"4\""]);
+        assert_eq!(
+            parsed(r#"{a="1", b!="2", c=~"3", d!~"4",}"#),
+            ["a=\"1\"", "b!=\"2\"", "c=~\"3\"", "d!~\"4\""]
+        );
     }
 
     #[test]
@@ -175,17 +207,32 @@ mod tests {
 
     #[test]
     fn three_kinds_of_quotes_and_go_escapes() {
-        assert_eq!(parse_selector(r#"{a='it"s'}"#).expect("parses")[0].value(), "it\"s");
-        assert_eq!(parse_selector(r#"{a="it's \"q\""}"#).expect("parses")[0].value(), "it's \"q\"");
-        assert_eq!(parse_selector(r"{a=`C:\path\n`}").expect("parses")[0].value(), r"C:\path\n");
-        assert_eq!(parse_selector("{a=`two\nlines`}").expect("parses")[0].value(), "two\nlines");
+        assert_eq!(
+            parse_selector(r#"{a='it"s'}"#).expect("parses")[0].value(),
+            "it\"s"
+        );
+        assert_eq!(
+            parse_selector(r#"{a="it's \"q\""}"#).expect("parses")[0].value(),
+            "it's \"q\""
+        );
+        assert_eq!(
+            parse_selector(r"{a=`C:\path\n`}").expect("parses")[0].value(),
+            r"C:\path\n"
+        );
+        assert_eq!(
+            parse_selector("{a=`two\nlines`}").expect("parses")[0].value(),
+            "two\nlines"
+        );
         let escaped = parse_selector(r#"{a="\a\t\n\\\x41\101\u00e9\U0001F600"}"#).expect("parses");
         assert_eq!(escaped[0].value(), "\u{7}\t\n\\AAé😀");
     }
 
     #[test]
     fn comments_are_skipped() {
-        assert_eq!(parsed("up # the up metric\n{job=\"x\"}"), ["job=\"x\"", "__name__=\"up\""]);
+        assert_eq!(
+            parsed("up # the up metric\n{job=\"x\"}"),
+            ["job=\"x\"", "__name__=\"up\""]
+        );
     }
 
     /// Inputs and the messages Prometheus 2.42 answers `/api/v1/series?match[]=<input>` with
@@ -193,17 +240,38 @@ mod tests {
     #[test]
     fn errors_are_positioned_and_worded_like_prometheus() {
         let cases = [
-            ("foo{", "1:5: parse error: unexpected end of input inside braces"),
-            ("foo{a}", r#"1:6: parse error: unexpected "}" in label matching, expected label matching operator"#),
-            ("foo{a=}", r#"1:7: parse error: unexpected "}" in label matching, expected string"#),
-            ("foo bar", r#"1:5: parse error: unexpected identifier "bar""#),
-            ("foo{a$}", "1:6: parse error: unexpected character inside braces: '$'"),
+            (
+                "foo{",
+                "1:5: parse error: unexpected end of input inside braces",
+            ),
+            (
+                "foo{a}",
+                r#"1:6: parse error: unexpected "}" in label matching, expected label matching operator"#,
+            ),
+            (
+                "foo{a=}",
+                r#"1:7: parse error: unexpected "}" in label matching, expected string"#,
+            ),
+            (
+                "foo bar",
+                r#"1:5: parse error: unexpected identifier "bar""#,
+            ),
+            (
+                "foo{a$}",
+                "1:6: parse error: unexpected character inside braces: '$'",
+            ),
             ("$", "1:1: parse error: unexpected character: '$'"),
             ("", "1:1: parse error: unexpected end of input"),
             ("\"foo", "1:1: parse error: unterminated quoted string"),
-            (r#"{a="\q"}"#, "1:4: parse error: unknown escape sequence U+0071 'q'"),
+            (
+                r#"{a="\q"}"#,
+                "1:4: parse error: unknown escape sequence U+0071 'q'",
+            ),
             ("{a=`x}", "1:4: parse error: unterminated raw string"),
-            ("{a=\"x\nb\"}", "1:4: parse error: unterminated quoted string"),
+            (
+                "{a=\"x\nb\"}",
+                "1:4: parse error: unterminated quoted string",
+            ),
             ("up[5m]", r#"1:3: parse error: unexpected "[""#),
             (r#"up{a="b"}[5m]"#, r#"1:10: parse error: unexpected "[""#),
             ("(up)", r#"1:1: parse error: unexpected "(""#),
@@ -215,13 +283,34 @@ mod tests {
                 r#"{a="b" c="d"}"#,
                 r#"1:8: parse error: unexpected identifier "c" in label matching, expected "," or "}""#,
             ),
-            (r#"{a:b="x"}"#, "1:3: parse error: unexpected character inside braces: ':'"),
-            (r#"{a=="b"}"#, r#"1:4: parse error: unexpected "=" in label matching, expected string"#),
-            ("{a!b}", "1:3: parse error: unexpected character after '!' inside braces: 'b'"),
-            ("{a!}", "1:3: parse error: unexpected character after '!' inside braces: '}'"),
-            ("{a=~}", r#"1:5: parse error: unexpected "}" in label matching, expected string"#),
-            ("up{a=1}", "1:6: parse error: unexpected character inside braces: '1'"),
-            ("foo{a=b}", r#"1:7: parse error: unexpected identifier "b" in label matching, expected string"#),
+            (
+                r#"{a:b="x"}"#,
+                "1:3: parse error: unexpected character inside braces: ':'",
+            ),
+            (
+                r#"{a=="b"}"#,
+                r#"1:4: parse error: unexpected "=" in label matching, expected string"#,
+            ),
+            (
+                "{a!b}",
+                "1:3: parse error: unexpected character after '!' inside braces: 'b'",
+            ),
+            (
+                "{a!}",
+                "1:3: parse error: unexpected character after '!' inside braces: '}'",
+            ),
+            (
+                "{a=~}",
+                r#"1:5: parse error: unexpected "}" in label matching, expected string"#,
+            ),
+            (
+                "up{a=1}",
+                "1:6: parse error: unexpected character inside braces: '1'",
+            ),
+            (
+                "foo{a=b}",
+                r#"1:7: parse error: unexpected identifier "b" in label matching, expected string"#,
+            ),
             ("123", r#"1:1: parse error: unexpected number "123""#),
             ("0x1F", r#"1:1: parse error: unexpected number "0x1F""#),
             (".5", r#"1:1: parse error: unexpected number ".5""#),
@@ -231,15 +320,39 @@ mod tests {
             ("up == 1", "1:4: parse error: unexpected <op:==>"),
             ("up=1", r#"1:3: parse error: unexpected "=""#),
             ("foo,", r#"1:4: parse error: unexpected ",""#),
-            ("{,}", r#"1:2: parse error: unexpected "," in label matching, expected identifier or "}""#),
-            (r#"{a="b",,}"#, r#"1:8: parse error: unexpected "," in label matching, expected identifier or "}""#),
+            (
+                "{,}",
+                r#"1:2: parse error: unexpected "," in label matching, expected identifier or "}""#,
+            ),
+            (
+                r#"{a="b",,}"#,
+                r#"1:8: parse error: unexpected "," in label matching, expected identifier or "}""#,
+            ),
             ("é", "1:1: parse error: unexpected character: 'é'"),
-            (r#"{é="x"}"#, "1:2: parse error: unexpected character inside braces: 'é'"),
-            (r#"{a="\400"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
-            (r#"{a="\U00110000"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
-            (r#"{a="\ud800"}"#, "1:4: parse error: escape sequence is an invalid Unicode code point"),
-            (r#"{a="\u12"}"#, r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#),
-            (r#"{a="\0"}"#, r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#),
+            (
+                r#"{é="x"}"#,
+                "1:2: parse error: unexpected character inside braces: 'é'",
+            ),
+            (
+                r#"{a="\400"}"#,
+                "1:4: parse error: escape sequence is an invalid Unicode code point",
+            ),
+            (
+                r#"{a="\U00110000"}"#,
+                "1:4: parse error: escape sequence is an invalid Unicode code point",
+            ),
+            (
+                r#"{a="\ud800"}"#,
+                "1:4: parse error: escape sequence is an invalid Unicode code point",
+            ),
+            (
+                r#"{a="\u12"}"#,
+                r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#,
+            ),
+            (
+                r#"{a="\0"}"#,
+                r#"1:4: parse error: illegal character U+0022 '"' in escape sequence"#,
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(error(input), expected, "input {input:?}");
@@ -256,7 +369,10 @@ mod tests {
 
     #[test]
     fn metric_name_given_twice_keeps_both_matchers() {
-        assert_eq!(parsed(r#"foo{__name__="bar"}"#), ["__name__=\"bar\"", "__name__=\"foo\""]);
+        assert_eq!(
+            parsed(r#"foo{__name__="bar"}"#),
+            ["__name__=\"bar\"", "__name__=\"foo\""]
+        );
         assert_eq!(parsed(r#"{"a","b"}"#), ["__name__=\"a\"", "__name__=\"b\""]);
     }
 
@@ -265,19 +381,28 @@ mod tests {
         assert_eq!(parsed("offset"), ["__name__=\"offset\""]);
         assert_eq!(parsed(r#"sum{by="x"}"#), ["by=\"x\"", "__name__=\"sum\""]);
         assert_eq!(parsed(r#"{inf="x"}"#), ["inf=\"x\""]);
-        assert_eq!(error("Inf{a=\"b\"}"), "1:1: parse error: unexpected number \"Inf\"");
+        assert_eq!(
+            error("Inf{a=\"b\"}"),
+            "1:1: parse error: unexpected number \"Inf\""
+        );
         assert_eq!(error("nan"), "1:1: parse error: unexpected number \"nan\"");
     }
 
     #[test]
     fn label_names_inside_braces_take_no_colon() {
-        assert!(error(r#"{a:b="x"}"#).starts_with("1:3: parse error: unexpected character inside braces: ':'"));
+        assert!(
+            error(r#"{a:b="x"}"#)
+                .starts_with("1:3: parse error: unexpected character inside braces: ':'")
+        );
     }
 
     #[test]
     fn bad_regex_is_reported_at_the_matcher() {
         let e = error(r#"{job=~"("}"#);
-        assert!(e.starts_with("1:2: parse error: invalid regular expression"), "{e}");
+        assert!(
+            e.starts_with("1:2: parse error: invalid regular expression"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use shared::labels::{Labels, Matcher, matches_all};
 
 use crate::api::EndpointStatus;
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, Series, SeriesFrame, SeriesRequest, SeriesStream, Store,
-    StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, Series, SeriesFrame, SeriesRequest,
+    SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// A request the fake store received.
@@ -38,7 +38,10 @@ pub struct FakeStore {
 impl FakeStore {
     pub fn with_series(series: &[&[(&str, &str)]]) -> Self {
         Self {
-            series: series.iter().map(|pairs| Labels::from_pairs(pairs.iter().copied())).collect(),
+            series: series
+                .iter()
+                .map(|pairs| Labels::from_pairs(pairs.iter().copied()))
+                .collect(),
             ..Self::default()
         }
     }
@@ -88,16 +91,33 @@ impl Store for FakeStore {
             if let Some(error) = self.fail_first_frame.clone() {
                 frames.push(Err(error));
             }
-            let limit = request.limit.and_then(|l| usize::try_from(l).ok()).unwrap_or(usize::MAX);
-            for labels in self.matching(&request.matchers, &request.without_replica_labels).into_iter().take(limit) {
-                frames.push(Ok(SeriesFrame::Series(Series { labels, chunks: Vec::new() })));
+            let limit = request
+                .limit
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(usize::MAX);
+            for labels in self
+                .matching(&request.matchers, &request.without_replica_labels)
+                .into_iter()
+                .take(limit)
+            {
+                frames.push(Ok(SeriesFrame::Series(Series {
+                    labels,
+                    chunks: Vec::new(),
+                })));
             }
-            frames.extend(self.warnings.iter().map(|w| Ok(SeriesFrame::Warning(w.clone()))));
+            frames.extend(
+                self.warnings
+                    .iter()
+                    .map(|w| Ok(SeriesFrame::Warning(w.clone()))),
+            );
             Ok(Box::pin(futures::stream::iter(frames)) as SeriesStream)
         })
     }
 
-    fn label_names(&self, request: LabelNamesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+    fn label_names(
+        &self,
+        request: LabelNamesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(async move {
             self.record(Received::Names(request.clone()));
             self.open().await?;
@@ -108,11 +128,17 @@ impl Store for FakeStore {
                 .collect();
             values.sort();
             values.dedup();
-            Ok(LabelsResponse { values, warnings: self.warnings.clone() })
+            Ok(LabelsResponse {
+                values,
+                warnings: self.warnings.clone(),
+            })
         })
     }
 
-    fn label_values(&self, request: LabelValuesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+    fn label_values(
+        &self,
+        request: LabelValuesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(async move {
             self.record(Received::Values(request.clone()));
             self.open().await?;
@@ -123,7 +149,10 @@ impl Store for FakeStore {
                 .collect();
             values.sort();
             values.dedup();
-            Ok(LabelsResponse { values, warnings: self.warnings.clone() })
+            Ok(LabelsResponse {
+                values,
+                warnings: self.warnings.clone(),
+            })
         })
     }
 }
@@ -158,6 +187,10 @@ pub fn replicated_store() -> FakeStore {
         &[("__name__", "up"), ("job", "api"), ("replica", "b")],
         &[("__name__", "up"), ("job", "db"), ("replica", "a")],
         &[("__name__", "up"), ("job", "db"), ("replica", "b")],
-        &[("__name__", "errors_total"), ("job", "api"), ("replica", "a")],
+        &[
+            ("__name__", "errors_total"),
+            ("job", "api"),
+            ("replica", "a"),
+        ],
     ])
 }
