@@ -14,9 +14,9 @@
 //! Every response gets Prometheus's CORS headers and is gzipped when the client accepts it.
 
 mod error;
+pub mod matchers;
 mod metadata;
 pub mod params;
-pub mod selector;
 mod status;
 mod stores;
 mod stream;

@@ -17,7 +17,8 @@ use shared::labels::Matcher;
 use shared::series::TimeRange;
 
 use super::error::ApiError;
-use super::selector::parse_selector;
+use super::matchers::{MatchError, parse_match};
+use crate::promql::parser::literals;
 use crate::storeapi::PartialResponse;
 
 /// Prometheus's `MinTime` in ms: the earliest time its API can represent, the default `start`
@@ -148,60 +149,16 @@ pub fn metadata_range(params: &Params) -> Result<TimeRange, ApiError> {
 }
 
 /// Parses a duration: float seconds (`1.5`) or a Prometheus duration (`1h30m`, units `y w d h m
-/// s ms`, each at most once and in that order). Negative durations are rejected.
+/// s ms`, each at most once and in that order, as the PromQL parser reads them). Negative
+/// durations are rejected (prometheus web/api/v1/api.go `parseDuration`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let invalid = || format!("cannot parse {s:?} to a valid duration");
     if let Ok(seconds) = s.parse::<f64>() {
         return Duration::try_from_secs_f64(seconds).map_err(|_| invalid());
     }
-    parse_prometheus_duration(s).ok_or_else(invalid)
-}
-
-/// Prometheus's `model.ParseDuration` grammar; `None` when malformed or overflowing.
-fn parse_prometheus_duration(s: &str) -> Option<Duration> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    if s.is_empty() {
-        return None;
-    }
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = s;
-    let mut next_unit = 0;
-    let mut total_ms: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let index = UNITS
-            .iter()
-            .skip(next_unit)
-            .position(|(name, _)| *name == unit)?
-            + next_unit;
-        next_unit = index + 1;
-        total_ms = total_ms.checked_add(number.checked_mul(UNITS[index].1)?)?;
-    }
-    // Prometheus keeps durations in an i64 of nanoseconds.
-    let max_ms = u64::try_from(i64::MAX).ok()? / 1_000_000;
-    (total_ms <= max_ms).then(|| Duration::from_millis(total_ms))
+    literals::duration_ms(s)
+        .map(Duration::from_millis)
+        .map_err(|_| invalid())
 }
 
 /// Parses a boolean as Go's `strconv.ParseBool` does: `1 t T TRUE true True` and
@@ -251,24 +208,21 @@ pub fn store_limit(limit: Option<usize>) -> Option<u64> {
         .map(|l| l.saturating_add(1))
 }
 
-/// The `match[]` selectors, each parsed into matchers. With `required`, at least one must be
-/// given. Every selector needs a matcher that rejects the empty string, or it would select
-/// every series (prometheus web/api/v1/api.go `parseMatchersParam`).
+/// The `match[]` selectors, each parsed into matchers (see [`parse_match`]). With `required`,
+/// at least one must be given. As in prometheus web/api/v1/api.go `parseMatchersParam`, every
+/// selector is parsed before any is refused for selecting every series.
 pub fn match_sets(params: &Params, required: bool) -> Result<Vec<Vec<Matcher>>, ApiError> {
-    let sets = params
-        .all("match[]")
-        .map(|selector| parse_selector(selector).map_err(|e| ApiError::BadRequest(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
+    let parsed: Vec<_> = params.all("match[]").map(parse_match).collect();
+    let first_error = parsed
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .min_by_key(|e| matches!(e, MatchError::SelectsEverything));
+    if let Some(e) = first_error {
+        return Err(ApiError::BadRequest(e.to_string()));
+    }
+    let sets: Vec<_> = parsed.into_iter().flatten().collect();
     if required && sets.is_empty() {
         return Err(ApiError::BadRequest("no match[] parameter provided".into()));
-    }
-    if sets
-        .iter()
-        .any(|set| set.iter().all(Matcher::matches_empty))
-    {
-        return Err(ApiError::BadRequest(
-            "match[] must contain at least one non-empty matcher".into(),
-        ));
     }
     Ok(sets)
 }
@@ -454,7 +408,12 @@ mod tests {
                 "match[] must contain at least one non-empty matcher"
             );
         }
-        let bad = match_sets(&Params::from_pairs([("match[]", "up{")]), true).expect_err("bad");
+        // A parse error is reported even after a selector of everything.
+        let bad = match_sets(
+            &Params::from_pairs([("match[]", "{}"), ("match[]", "up{")]),
+            true,
+        )
+        .expect_err("bad");
         assert_eq!(
             bad.to_string(),
             "1:4: parse error: unexpected end of input inside braces"

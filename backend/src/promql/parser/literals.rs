@@ -76,21 +76,33 @@ fn underscores_ok(lower: &str) -> bool {
     })
 }
 
-/// The seconds in a duration token such as `1h30m` or `500ms` (`model.ParseDuration`): units
-/// `y w d h m s ms`, each at most once and in that order.
+/// The units of a Prometheus duration, largest first, with their size in ms
+/// (`model.ParseDuration` and `model.Duration.String`).
+pub(super) const DURATION_UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 24 * 3600 * 1000),
+    ("w", 7 * 24 * 3600 * 1000),
+    ("d", 24 * 3600 * 1000),
+    ("h", 3600 * 1000),
+    ("m", 60 * 1000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
+/// The seconds in a duration token such as `1h30m` or `500ms`; see [`duration_ms`].
 pub fn duration_seconds(text: &str) -> Result<f64, String> {
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
+    // Exact: at most `i64::MAX / 1_000_000` ms, below 2^53.
+    duration_ms(text).map(|ms| ms as f64 / 1000.0)
+}
+
+/// The milliseconds in a Prometheus duration such as `1h30m` or `500ms`
+/// (`model.ParseDuration`): units `y w d h m s ms`, each at most once and in that order, the
+/// total fitting an i64 of nanoseconds. `0` alone needs no unit.
+pub fn duration_ms(text: &str) -> Result<u64, String> {
     let invalid = || format!("not a valid duration string: {}", go_quote(text));
-    if text == "0" {
-        return Ok(0.0);
+    match text {
+        "" => return Err("empty duration string".to_owned()),
+        "0" => return Ok(0),
+        _ => {}
     }
     let mut rest = text;
     let mut next_unit = 0;
@@ -109,7 +121,7 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
-        let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
+        let Some(index) = DURATION_UNITS.iter().position(|(u, _)| *u == unit) else {
             let (unit, text) = (go_quote(unit), go_quote(text));
             return Err(format!("unknown unit {unit} in duration {text}"));
         };
@@ -118,12 +130,12 @@ pub fn duration_seconds(text: &str) -> Result<f64, String> {
         }
         next_unit = index + 1;
         total_ms = count
-            .checked_mul(UNITS[index].1)
+            .checked_mul(DURATION_UNITS[index].1)
             .and_then(|ms| total_ms.checked_add(ms))
             .filter(|ms| *ms <= i64::MAX as u64 / 1_000_000)
             .ok_or_else(|| "duration out of range".to_owned())?;
     }
-    Ok(total_ms as f64 / 1000.0)
+    Ok(total_ms)
 }
 
 /// The value of a string token, quotes included in `text`.
@@ -246,6 +258,9 @@ mod tests {
         );
         assert!(duration_seconds("1hs").is_err());
         assert!(duration_seconds("300000y").is_err());
+        assert_eq!(duration_ms("0"), Ok(0));
+        assert_eq!(duration_ms("1m500ms"), Ok(60_500));
+        assert_eq!(duration_ms(""), Err("empty duration string".to_owned()));
     }
 
     #[test]

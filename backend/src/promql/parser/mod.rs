@@ -63,4 +63,6 @@ pub use ast::{
 };
 pub use error::ParseError;
 pub use functions::{Arity, Function};
-pub use parse::{MAX_NESTING, MAX_TREE_DEPTH, ParseOptions, parse, parse_with};
+pub use parse::{
+    MAX_NESTING, MAX_TREE_DEPTH, ParseOptions, parse, parse_metric_selector, parse_with,
+};

@@ -10,6 +10,7 @@
 
 use super::ast::{
     BinaryExpr, BinaryOp, Expr, NumberLiteral, ParenExpr, Span, StringLiteral, UnaryExpr, UnaryOp,
+    VectorSelector,
 };
 use super::error::ParseError;
 use super::lexer;
@@ -66,6 +67,14 @@ pub fn parse_with(input: &str, options: ParseOptions) -> Result<Expr, ParseError
     let mut expr = parser.parse_top()?;
     super::check::check(input, &mut expr)?;
     Ok(expr)
+}
+
+/// Parses a series selector alone (`up`, `up{job="a"}`, `{"k8s.pod"="x"}`), as Prometheus's
+/// `parser.ParseMetricSelector` does for the HTTP API's `match[]` (promql/parser/parse.go):
+/// no operators, ranges or modifiers, and no type check, so `{job=""}` and `a{__name__="b"}`
+/// parse; callers decide whether a selector selects too much.
+pub fn parse_metric_selector(input: &str) -> Result<VectorSelector, ParseError> {
+    Parser::new(input, ParseOptions::stable_only()).parse_metric_selector_top()
 }
 
 pub(super) type PResult<T> = Result<T, ParseError>;

@@ -11,7 +11,7 @@ use super::ast::{
     AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping, NumberLiteral,
     RangeExtension, VectorSelector,
 };
-use super::literals::go_quote;
+use super::literals::{DURATION_UNITS, go_quote};
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -130,16 +130,7 @@ fn write_duration_ms(f: &mut Formatter<'_>, mut ms: u64) -> fmt::Result {
     if ms == 0 {
         return f.write_str("0s");
     }
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 24 * 3600 * 1000),
-        ("w", 7 * 24 * 3600 * 1000),
-        ("d", 24 * 3600 * 1000),
-        ("h", 3600 * 1000),
-        ("m", 60 * 1000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    for (unit, size) in UNITS {
+    for (unit, size) in DURATION_UNITS {
         let count = ms / size;
         if count > 0 {
             write!(f, "{count}{unit}")?;

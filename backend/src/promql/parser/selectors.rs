@@ -14,6 +14,26 @@ use super::token::{Token, TokenKind};
 impl Parser<'_> {
     /// A selector, starting at its name (already consumed and passed in) or at `{`.
     pub(super) fn parse_vector_selector(&mut self, name: Option<Token>) -> PResult<Expr> {
+        self.vector_selector(name).map(Expr::VectorSelector)
+    }
+
+    /// A series selector and nothing else, as Prometheus's `parser.ParseMetricSelector` parses
+    /// it (the `START_METRIC_SELECTOR` rule of generated_parser.y): any word that may name a
+    /// metric (keywords included), then optional `{matchers}`; whatever follows is unexpected.
+    pub(super) fn parse_metric_selector_top(&mut self) -> PResult<VectorSelector> {
+        let name = match self.peek_kind() {
+            TokenKind::LeftBrace => None,
+            kind if kind.can_name_metric() => Some(self.advance()),
+            _ => return Err(self.unexpected("", "")),
+        };
+        let selector = self.vector_selector(name)?;
+        if self.peek_kind() != TokenKind::Eof {
+            return Err(self.unexpected("", ""));
+        }
+        Ok(selector)
+    }
+
+    fn vector_selector(&mut self, name: Option<Token>) -> PResult<VectorSelector> {
         let mut matchers = Vec::new();
         let mut span = name.map(|t| t.span);
         if self.peek_kind() == TokenKind::LeftBrace {
@@ -29,14 +49,14 @@ impl Parser<'_> {
             matchers.push(Matcher::equal(METRIC_NAME, name.clone()));
         }
         let span = span.unwrap_or_else(|| Span::new(self.prev_end(), self.prev_end()));
-        Ok(Expr::VectorSelector(VectorSelector {
+        Ok(VectorSelector {
             name,
             matchers,
             offset: None,
             at: None,
             extension: None,
             span,
-        }))
+        })
     }
 
     /// The matchers after `{`, through the closing `}`.
@@ -130,7 +150,7 @@ mod tests {
     use shared::labels::{METRIC_NAME, MatchOp};
 
     use crate::promql::parser::ast::{Expr, Grouping, VectorSelector};
-    use crate::promql::parser::parse;
+    use crate::promql::parser::{parse, parse_metric_selector};
 
     fn selector(input: &str) -> VectorSelector {
         match parse(input).unwrap_or_else(|e| panic!("{input}: {e}")) {
@@ -190,6 +210,24 @@ mod tests {
         assert_eq!(
             agg.grouping,
             Grouping::By(vec!["k8s.pod".into(), "on".into()])
+        );
+    }
+
+    #[test]
+    fn metric_selector_alone_is_not_type_checked() {
+        let vs = parse_metric_selector("offset{job=\"\"}").expect("keywords name metrics");
+        assert_eq!(vs.name.as_deref(), Some("offset"));
+        assert_eq!(vs.matchers.len(), 2);
+        assert!(parse_metric_selector("{job=\"\"}").is_ok());
+        assert_eq!(
+            parse_metric_selector("up[5m]")
+                .expect_err("range")
+                .to_string(),
+            "1:3: parse error: unexpected \"[\""
+        );
+        assert_eq!(
+            parse_metric_selector("").expect_err("empty").message,
+            "unexpected end of input"
         );
     }
 
