@@ -46,7 +46,7 @@ pub enum LogLevel {
 /// Log output format (`--log.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
-    /// `key=value` text lines (Thanos's `logfmt`).
+    /// One text line per event with `key=value` fields (Thanos calls its text format `logfmt`).
     #[default]
     Logfmt,
     /// One JSON object per line.
