@@ -16,6 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::try_join_all;
+use shared::labels::Matcher;
+use shared::series::TimeRange;
 
 use super::error::ApiError;
 use super::params::{
@@ -25,7 +27,8 @@ use super::params::{
 use super::stream::{SeriesBody, SortedUnion, TRUNCATED_WARNING, deadline_after, first_series};
 use super::{ApiState, success};
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesRequest, StoreError,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, PartialResponse, SeriesRequest,
+    StoreError,
 };
 
 /// `/api/v1/series`: label sets of the series matching any `match[]`, streamed.
@@ -84,21 +87,18 @@ pub async fn label_names(
     State(state): State<Arc<ApiState>>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let range = metadata_range(&params)?;
-    let partial_response = partial_response_param(&params, state.partial_response)?;
-    let limit = limit_param(&params)?;
-    let sets = or_all_series(match_sets(&params, false)?);
-    let calls = sets.into_iter().map(|matchers| {
+    let query = LabelQuery::from_params(&params, &state)?;
+    let calls = query.sets.into_iter().map(|matchers| {
         state.store.label_names(LabelNamesRequest {
-            range,
+            range: query.range,
             matchers,
             without_replica_labels: Vec::new(),
-            partial_response,
-            limit: store_limit(limit),
+            partial_response: query.partial_response,
+            limit: store_limit(query.limit),
         })
     });
     let responses = with_timeout(&state, try_join_all(calls)).await?;
-    Ok(united(responses, limit))
+    Ok(united(responses, query.limit))
 }
 
 /// `/api/v1/label/<name>/values`: values of one label of the series matching any `match[]`.
@@ -109,22 +109,39 @@ pub async fn label_values(
 ) -> Result<Response, ApiError> {
     let Path(name) = name.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let label = label_name_from_path(&name)?;
-    let range = metadata_range(&params)?;
-    let partial_response = partial_response_param(&params, state.partial_response)?;
-    let limit = limit_param(&params)?;
-    let sets = or_all_series(match_sets(&params, false)?);
-    let calls = sets.into_iter().map(|matchers| {
+    let query = LabelQuery::from_params(&params, &state)?;
+    let calls = query.sets.into_iter().map(|matchers| {
         state.store.label_values(LabelValuesRequest {
             label: label.clone(),
-            range,
+            range: query.range,
             matchers,
             without_replica_labels: Vec::new(),
-            partial_response,
-            limit: store_limit(limit),
+            partial_response: query.partial_response,
+            limit: store_limit(query.limit),
         })
     });
     let responses = with_timeout(&state, try_join_all(calls)).await?;
-    Ok(united(responses, limit))
+    Ok(united(responses, query.limit))
+}
+
+/// What both label endpoints read from their parameters, in the order they are checked.
+struct LabelQuery {
+    range: TimeRange,
+    partial_response: PartialResponse,
+    limit: Option<usize>,
+    /// One store call per set; no `match[]` means one call without matchers.
+    sets: Vec<Vec<Matcher>>,
+}
+
+impl LabelQuery {
+    fn from_params(params: &Params, state: &ApiState) -> Result<Self, ApiError> {
+        Ok(Self {
+            range: metadata_range(params)?,
+            partial_response: partial_response_param(params, state.partial_response)?,
+            limit: limit_param(params)?,
+            sets: or_all_series(match_sets(params, false)?),
+        })
+    }
 }
 
 /// No `match[]` means one call without matchers.

@@ -10,10 +10,9 @@ use bytes::Bytes;
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, bucket_count};
 use shared::series::is_stale_nan;
 
-use super::bits::{BitReader, BitWriter, EndOfData};
-use super::layout::{
-    Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate,
-};
+use super::bits::{BitReader, EndOfData};
+use super::frame::{FrameWriter, read_frame};
+use super::layout::{Appended, CounterResetHeader, Layout, buckets_decreased, validate};
 use super::varbit::{put_varbit_int, read_varbit_int};
 use super::xor::XorState;
 use super::{ChunkError, sample_hint};
@@ -21,11 +20,8 @@ use super::{ChunkError, sample_hint};
 /// Builds one float-histogram chunk (upstream `FloatHistogramAppender`).
 #[derive(Debug, Clone)]
 pub struct FloatHistogramAppender {
-    w: BitWriter,
-    header: CounterResetHeader,
-    num: u16,
+    frame: FrameWriter,
     layout: Layout,
-    t_ms: i64,
     t_delta: i64,
     count: XorState,
     zero_count: XorState,
@@ -49,14 +45,9 @@ impl FloatHistogramAppender {
     /// An empty chunk with the given header (as returned in [`Appended::NeedsNewChunk`]). A first
     /// sample hinted `Gauge` or `CounterReset` overrides it, as upstream does.
     pub fn with_header(header: CounterResetHeader) -> Self {
-        let mut w = BitWriter::with_header(HISTOGRAM_HEADER_LEN);
-        w.header_mut()[2] = header.bits();
         Self {
-            w,
-            header,
-            num: 0,
+            frame: FrameWriter::new(header),
             layout: Layout::default(),
-            t_ms: 0,
             t_delta: 0,
             count: XorState::new(0.0),
             zero_count: XorState::new(0.0),
@@ -68,22 +59,22 @@ impl FloatHistogramAppender {
 
     /// The chunk's counter-reset header.
     pub fn header(&self) -> CounterResetHeader {
-        self.header
+        self.frame.header()
     }
 
     /// Samples appended so far.
     pub fn num_samples(&self) -> u16 {
-        self.num
+        self.frame.num_samples()
     }
 
     /// Encoded size so far, in bytes.
     pub fn len_bytes(&self) -> usize {
-        self.w.len_bytes()
+        self.frame.len_bytes()
     }
 
     /// The chunk bytes as they stand.
     pub fn to_bytes(&self) -> Bytes {
-        self.w.to_bytes()
+        self.frame.to_bytes()
     }
 
     /// Appends `h` at `t_ms`, or reports that it belongs in a new chunk (see the module docs in
@@ -100,31 +91,13 @@ impl FloatHistogramAppender {
                 ],
             )?;
         }
-        if self.num > 0 {
-            if t_ms <= self.t_ms {
-                return Err(ChunkError::NonIncreasingTimestamp {
-                    prev_ms: self.t_ms,
-                    t_ms,
-                });
-            }
-            if let Some(header) = self.cut_reason(h) {
+        if self.frame.num_samples() > 0 {
+            self.frame.check_increasing(t_ms)?;
+            if let Some(header) = self.cut_reason(h).or_else(|| self.frame.full_cut()) {
                 return Ok(Appended::NeedsNewChunk(header));
             }
-            if self.num == u16::MAX {
-                let gauge = self.header == CounterResetHeader::Gauge;
-                let next = if gauge {
-                    CounterResetHeader::Gauge
-                } else {
-                    CounterResetHeader::NotCounterReset
-                };
-                return Ok(Appended::NeedsNewChunk(next));
-            }
         } else {
-            match h.counter_reset_hint {
-                CounterResetHint::Gauge => self.set_header(CounterResetHeader::Gauge),
-                CounterResetHint::CounterReset => self.set_header(CounterResetHeader::CounterReset),
-                _ => {}
-            }
+            self.frame.adopt_first_hint(h.counter_reset_hint);
         }
         let stale_only = stale.then(|| FloatHistogram {
             sum: h.sum,
@@ -134,11 +107,6 @@ impl FloatHistogramAppender {
         Ok(Appended::Yes)
     }
 
-    fn set_header(&mut self, header: CounterResetHeader) {
-        self.header = header;
-        self.w.header_mut()[2] = header.bits();
-    }
-
     /// Upstream `appendable`/`appendableGauge` for float histograms, with "recode" replaced by "cut".
     fn cut_reason(&self, h: &FloatHistogram) -> Option<CounterResetHeader> {
         use CounterResetHeader as H;
@@ -146,7 +114,7 @@ impl FloatHistogramAppender {
         let custom_ok =
             h.schema != CUSTOM_BUCKETS_SCHEMA || self.layout.same_custom_values(&h.custom_values);
         if h.counter_reset_hint == CounterResetHint::Gauge {
-            let cut = self.header != H::Gauge
+            let cut = self.frame.header() != H::Gauge
                 || (!h.is_stale()
                     && (prev_stale
                         || !self.layout.same_resolution(h.schema, h.zero_threshold)
@@ -155,7 +123,7 @@ impl FloatHistogramAppender {
             return cut.then_some(H::Gauge);
         }
         // Upstream starts float chunks cut for a non-reset reason with the Unknown header.
-        if self.header == H::Gauge {
+        if self.frame.header() == H::Gauge {
             return Some(H::Unknown);
         }
         if h.counter_reset_hint == CounterResetHint::CounterReset {
@@ -203,9 +171,10 @@ impl FloatHistogramAppender {
 
     /// Upstream `appendFloatHistogram`; `h` is already reduced to its sum when stale.
     fn write_sample(&mut self, t_ms: i64, h: &FloatHistogram) {
-        let w = &mut self.w;
+        let (first, last_t_ms) = (self.frame.num_samples() == 0, self.frame.last_t_ms());
+        let w = &mut self.frame.w;
         let mut t_delta = 0;
-        if self.num == 0 {
+        if first {
             self.layout = Layout {
                 schema: h.schema,
                 zero_threshold: h.zero_threshold,
@@ -236,7 +205,7 @@ impl FloatHistogramAppender {
                 .map(|&v| XorState::new(v))
                 .collect();
         } else {
-            t_delta = t_ms.wrapping_sub(self.t_ms);
+            t_delta = t_ms.wrapping_sub(last_t_ms);
             put_varbit_int(w, t_delta.wrapping_sub(self.t_delta));
             self.count.write(w, h.count);
             self.zero_count.write(w, h.zero_count);
@@ -248,10 +217,8 @@ impl FloatHistogramAppender {
                 state.write(w, v);
             }
         }
-        self.t_ms = t_ms;
         self.t_delta = t_delta;
-        self.num += 1;
-        self.w.header_mut()[..2].copy_from_slice(&self.num.to_be_bytes());
+        self.frame.count_sample(t_ms);
     }
 }
 
@@ -298,12 +265,7 @@ pub struct FloatHistogramIter<'a> {
 impl<'a> FloatHistogramIter<'a> {
     /// A decoder over a whole chunk (header included).
     pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
-        let Some((header, body)) = data.split_first_chunk::<HISTOGRAM_HEADER_LEN>() else {
-            return Err(ChunkError::TooShort {
-                len: data.len(),
-                header: HISTOGRAM_HEADER_LEN,
-            });
-        };
+        let (header, total, body) = read_frame(data)?;
         let zero = XorState {
             bits: 0,
             leading: 0,
@@ -311,8 +273,8 @@ impl<'a> FloatHistogramIter<'a> {
         };
         Ok(Self {
             r: BitReader::new(body),
-            header: CounterResetHeader::from_flags(header[2]),
-            total: u16::from_be_bytes([header[0], header[1]]),
+            header,
+            total,
             read: 0,
             failed: false,
             layout: Layout::default(),

@@ -11,9 +11,8 @@ use bytes::Bytes;
 use shared::histogram::{CounterResetHint, Histogram};
 
 use super::bits::{BitReader, BitWriter, EndOfData};
-use super::layout::{
-    Appended, CounterResetHeader, HISTOGRAM_HEADER_LEN, Layout, buckets_decreased, validate,
-};
+use super::frame::{FrameWriter, read_frame};
+use super::layout::{Appended, CounterResetHeader, Layout, buckets_decreased, validate};
 use super::varbit::{put_varbit_int, put_varbit_uint, read_varbit_int, read_varbit_uint};
 use super::xor::XorState;
 use super::{ChunkError, sample_hint};
@@ -21,11 +20,8 @@ use super::{ChunkError, sample_hint};
 /// Builds one histogram chunk (upstream `HistogramAppender`).
 #[derive(Debug, Clone)]
 pub struct HistogramAppender {
-    w: BitWriter,
-    header: CounterResetHeader,
-    num: u16,
+    frame: FrameWriter,
     layout: Layout,
-    t_ms: i64,
     t_delta: i64,
     count: u64,
     count_delta: i64,
@@ -53,14 +49,9 @@ impl HistogramAppender {
     /// An empty chunk with the given header (as returned in [`Appended::NeedsNewChunk`]). A first
     /// sample hinted `Gauge` or `CounterReset` overrides it, as upstream does.
     pub fn with_header(header: CounterResetHeader) -> Self {
-        let mut w = BitWriter::with_header(HISTOGRAM_HEADER_LEN);
-        w.header_mut()[2] = header.bits();
         Self {
-            w,
-            header,
-            num: 0,
+            frame: FrameWriter::new(header),
             layout: Layout::default(),
-            t_ms: 0,
             t_delta: 0,
             count: 0,
             count_delta: 0,
@@ -76,22 +67,22 @@ impl HistogramAppender {
 
     /// The chunk's counter-reset header.
     pub fn header(&self) -> CounterResetHeader {
-        self.header
+        self.frame.header()
     }
 
     /// Samples appended so far.
     pub fn num_samples(&self) -> u16 {
-        self.num
+        self.frame.num_samples()
     }
 
     /// Encoded size so far, in bytes.
     pub fn len_bytes(&self) -> usize {
-        self.w.len_bytes()
+        self.frame.len_bytes()
     }
 
     /// The chunk bytes as they stand.
     pub fn to_bytes(&self) -> Bytes {
-        self.w.to_bytes()
+        self.frame.to_bytes()
     }
 
     /// Appends `h` at `t_ms`, or reports that it belongs in a new chunk (see the module docs in
@@ -108,31 +99,13 @@ impl HistogramAppender {
                 ],
             )?;
         }
-        if self.num > 0 {
-            if t_ms <= self.t_ms {
-                return Err(ChunkError::NonIncreasingTimestamp {
-                    prev_ms: self.t_ms,
-                    t_ms,
-                });
-            }
-            if let Some(header) = self.cut_reason(h) {
+        if self.frame.num_samples() > 0 {
+            self.frame.check_increasing(t_ms)?;
+            if let Some(header) = self.cut_reason(h).or_else(|| self.frame.full_cut()) {
                 return Ok(Appended::NeedsNewChunk(header));
             }
-            if self.num == u16::MAX {
-                let gauge = self.header == CounterResetHeader::Gauge;
-                let next = if gauge {
-                    CounterResetHeader::Gauge
-                } else {
-                    CounterResetHeader::NotCounterReset
-                };
-                return Ok(Appended::NeedsNewChunk(next));
-            }
         } else {
-            match h.counter_reset_hint {
-                CounterResetHint::Gauge => self.set_header(CounterResetHeader::Gauge),
-                CounterResetHint::CounterReset => self.set_header(CounterResetHeader::CounterReset),
-                _ => {}
-            }
+            self.frame.adopt_first_hint(h.counter_reset_hint);
         }
         let stale_only = stale.then(|| Histogram {
             sum: h.sum,
@@ -142,11 +115,6 @@ impl HistogramAppender {
         Ok(Appended::Yes)
     }
 
-    fn set_header(&mut self, header: CounterResetHeader) {
-        self.header = header;
-        self.w.header_mut()[2] = header.bits();
-    }
-
     /// Upstream `appendable`/`appendableGauge`, with "recode" replaced by "cut".
     fn cut_reason(&self, h: &Histogram) -> Option<CounterResetHeader> {
         use CounterResetHeader as H;
@@ -154,7 +122,7 @@ impl HistogramAppender {
         let custom_ok = self.layout.same_custom_values(&h.custom_values)
             || h.schema != shared::histogram::CUSTOM_BUCKETS_SCHEMA;
         if h.counter_reset_hint == CounterResetHint::Gauge {
-            return if self.header != H::Gauge {
+            return if self.frame.header() != H::Gauge {
                 Some(H::Gauge)
             } else if h.is_stale() {
                 None
@@ -168,7 +136,7 @@ impl HistogramAppender {
                 None
             };
         }
-        if self.header == H::Gauge {
+        if self.frame.header() == H::Gauge {
             return Some(H::NotCounterReset);
         }
         if h.counter_reset_hint == CounterResetHint::CounterReset {
@@ -212,9 +180,10 @@ impl HistogramAppender {
 
     /// Upstream `appendHistogram`; `h` is already reduced to its sum when stale.
     fn write_sample(&mut self, t_ms: i64, h: &Histogram) {
-        let w = &mut self.w;
+        let (first, last_t_ms) = (self.frame.num_samples() == 0, self.frame.last_t_ms());
+        let w = &mut self.frame.w;
         let (mut t_delta, mut count_delta, mut zero_count_delta) = (0, 0, 0);
-        if self.num == 0 {
+        if first {
             self.layout = Layout {
                 schema: h.schema,
                 zero_threshold: h.zero_threshold,
@@ -236,7 +205,7 @@ impl HistogramAppender {
             self.negative = h.negative_buckets.clone();
             self.negative_delta = vec![0; h.negative_buckets.len()];
         } else {
-            t_delta = t_ms.wrapping_sub(self.t_ms);
+            t_delta = t_ms.wrapping_sub(last_t_ms);
             count_delta = (h.count as i64).wrapping_sub(self.count as i64);
             zero_count_delta = (h.zero_count as i64).wrapping_sub(self.zero_count as i64);
             put_varbit_int(w, t_delta.wrapping_sub(self.t_delta));
@@ -261,14 +230,12 @@ impl HistogramAppender {
                 &mut self.negative_delta,
             );
         }
-        self.t_ms = t_ms;
         self.t_delta = t_delta;
         self.count = h.count;
         self.count_delta = count_delta;
         self.zero_count = h.zero_count;
         self.zero_count_delta = zero_count_delta;
-        self.num += 1;
-        self.w.header_mut()[..2].copy_from_slice(&self.num.to_be_bytes());
+        self.frame.count_sample(t_ms);
     }
 }
 
@@ -337,16 +304,11 @@ pub struct HistogramIter<'a> {
 impl<'a> HistogramIter<'a> {
     /// A decoder over a whole chunk (header included).
     pub fn new(data: &'a [u8]) -> Result<Self, ChunkError> {
-        let Some((header, body)) = data.split_first_chunk::<HISTOGRAM_HEADER_LEN>() else {
-            return Err(ChunkError::TooShort {
-                len: data.len(),
-                header: HISTOGRAM_HEADER_LEN,
-            });
-        };
+        let (header, total, body) = read_frame(data)?;
         Ok(Self {
             r: BitReader::new(body),
-            header: CounterResetHeader::from_flags(header[2]),
-            total: u16::from_be_bytes([header[0], header[1]]),
+            header,
+            total,
             read: 0,
             failed: false,
             layout: Layout::default(),

@@ -1,6 +1,7 @@
 //! What histogram and float-histogram chunks share (upstream `tsdb/chunkenc/histogram_meta.go`):
-//! the 3-byte header with its counter-reset bits, the bucket layout written before the first sample
-//! (zero threshold, schema, spans, custom bounds), and the decisions of when to cut a new chunk.
+//! the counter-reset bits of the 3-byte header (`frame` keeps the header itself current), the
+//! bucket layout written before the first sample (zero threshold, schema, spans, custom bounds),
+//! and the comparisons the appenders' decisions to cut a new chunk are made of.
 //!
 //! It knows nothing about how counts are encoded per sample.
 

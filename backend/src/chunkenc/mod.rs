@@ -48,10 +48,12 @@
 //!
 //! # Layout
 //! `bits` (bit streams), `varbit` (variable-width integers), `xor` (float chunks and the XOR value
-//! codec), `layout` (histogram chunk header and bucket layout), `histogram`, `float_histogram`.
+//! codec), `layout` (histogram header bits and bucket layout), `frame` (what histogram appenders and
+//! iterators do with the header), `histogram`, `float_histogram`.
 
 mod bits;
 mod float_histogram;
+mod frame;
 mod histogram;
 mod layout;
 mod varbit;

@@ -133,22 +133,24 @@ impl ProxyStore {
         Ok(selected)
     }
 
-    /// Asks every selected store with `call`, at once, and unions the answers.
-    async fn fan_out_labels<F>(
+    /// Sends `request` to every selected store with `call`, at once, and unions the answers.
+    async fn fan_out_labels<R, F>(
         &self,
         stores: Vec<StoreRef>,
         policy: PartialResponse,
         what: &'static str,
+        request: R,
         call: F,
     ) -> Result<LabelsResponse, StoreError>
     where
-        F: Fn(Arc<dyn Store>) -> BoxFuture<'static, Result<LabelsResponse, StoreError>>,
+        R: Clone,
+        F: Fn(Arc<dyn Store>, R) -> BoxFuture<'static, Result<LabelsResponse, StoreError>>,
     {
         let timeout = self.config.response_timeout;
         let answers: FuturesUnordered<_> = stores
             .into_iter()
             .map(|s| {
-                let answer = call(Arc::clone(&s.store));
+                let answer = call(Arc::clone(&s.store), request.clone());
                 async move { (s.address, within(timeout, answer).await) }
             })
             .collect();
@@ -318,10 +320,8 @@ impl Store for ProxyStore {
                     stores,
                     request.partial_response,
                     "label names",
-                    move |store| {
-                        let forwarded = forwarded.clone();
-                        async move { store.label_names(forwarded).await }.boxed()
-                    },
+                    forwarded,
+                    |store, forwarded| async move { store.label_names(forwarded).await }.boxed(),
                 )
                 .await?;
             answer
@@ -362,10 +362,8 @@ impl Store for ProxyStore {
                     stores,
                     request.partial_response,
                     "label values",
-                    move |store| {
-                        let forwarded = forwarded.clone();
-                        async move { store.label_values(forwarded).await }.boxed()
-                    },
+                    forwarded,
+                    |store, forwarded| async move { store.label_values(forwarded).await }.boxed(),
                 )
                 .await?;
             truncate(&mut answer.values, request.limit);

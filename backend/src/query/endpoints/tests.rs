@@ -1,3 +1,6 @@
+//! Tests of the endpoint set over in-memory stores and a map-backed connector: health checks,
+//! metadata kept across failures, discovery changes, status output, timeouts and the run loop.
+
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
