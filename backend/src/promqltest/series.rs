@@ -7,7 +7,7 @@
 //!   `b` more (or less) than the one before. Numbers may carry a sign (`-1`), be `Inf`/`NaN` in
 //!   any case, use decimal, exponent and `_` digit separators; hexadecimal is not allowed.
 //! - `_` a missing value, `_xN` N missing values; `stale` a staleness marker.
-//! - `{{...}}` a native histogram ([`super::histogram`]), also `{{...}}xN` and `{{a}}+{{b}}xN`.
+//! - `{{...}}` a native histogram (see the private `histogram` module), also `{{...}}xN` and `{{a}}+{{b}}xN`.
 //!
 //! Items are separated by spaces or tabs. The label part is lexed by the PromQL lexer
 //! ([`crate::promql::parser::lexer`]) and accepts what upstream's `metric` rule does: an optional

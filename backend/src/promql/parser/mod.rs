@@ -25,7 +25,7 @@
 //! # Layout
 //! - [`lexer`]: tokens ([`token`]) with byte spans, literal shapes scanned in `scan`;
 //!   [`literals`]: values of number, duration and string tokens.
-//! - [`parse`]: the Pratt expression parser and the entry points; `calls`, `selectors`,
+//! - [`mod@parse`]: the Pratt expression parser and the entry points; `calls`, `selectors`,
 //!   `modifiers` and `durations` extend it with function calls and aggregations, vector
 //!   selectors, postfix and binary modifiers, and duration expressions.
 //! - [`check`]: type checking (upstream's `checkAST`).

@@ -76,7 +76,7 @@ pub enum TokenKind {
     MinOf,
     /// End of input.
     Eof,
-    /// A lexing error; the message is in [`Lexed::error`].
+    /// A lexing error; the message is in [`super::lexer::Lexed::error`].
     Error,
 }
 
