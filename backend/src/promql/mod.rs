@@ -1,7 +1,164 @@
-//! PromQL for `chorus query`.
+//! PromQL for `chorus query`: the [`parser`] and the [`Engine`] that evaluates parsed queries.
 //!
-//! So far only the [`parser`]: text in, a typed and position-annotated expression tree out.
-//! The engine that evaluates the tree will live next to it and reach data only through traits
-//! of its own; nothing here knows about storage, gRPC or HTTP.
+//! The engine answers instant and range queries as Prometheus 3 does (promql/engine.go). It
+//! reads data only through [`storage::Queryable`]: every selector's series are fetched before
+//! evaluation (as upstream `populateSeries`), so evaluation itself is pure computation that
+//! returns `Result` and never unwinds.
+//!
+//! # Layout
+//! - [`storage`]: the traits the evaluator reads through, and an in-memory implementation.
+//! - [`value`]: scalars, strings, instant vectors and matrices.
+//! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
+//!   matching; `aggregate`: `sum`, `avg`, ...; `functions`: the function table.
+//!
+//! Nothing here knows about the StoreAPI, gRPC or HTTP.
 
+mod aggregate;
+mod binary;
+mod eval;
+mod functions;
 pub mod parser;
+pub mod storage;
+pub mod value;
+
+use std::time::Duration;
+
+use parser::{ParseError, ValueType};
+use storage::{Queryable, StorageError};
+use value::{Matrix, Value};
+
+/// Engine settings (upstream `promql.EngineOpts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How far back a vector selector looks for a sample (`--query.lookback-delta`).
+    pub lookback_delta: Duration,
+    /// Most steps a range query may have (upstream refuses more than 11,000 points per series).
+    pub max_steps: u64,
+    /// Step of a subquery written without one (`x[5m:]`); upstream's default evaluation
+    /// interval, one minute in promqltest.
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            lookback_delta: Duration::from_secs(5 * 60),
+            max_steps: 11_000,
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a query could not be answered. Messages follow Prometheus's wording.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The query does not parse.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A feature this engine does not support yet.
+    #[error("not implemented yet: {0}")]
+    NotImplemented(String),
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Two result series have the same labels (after dropping `__name__`).
+    #[error("vector cannot contain metrics with the same labelset")]
+    DuplicateLabelset,
+    /// A range query over something that is not a scalar or an instant vector.
+    #[error("invalid expression type \"{0}\" for range query, must be Scalar or instant Vector")]
+    RangeQueryType(ValueType),
+    /// The step is not positive.
+    #[error(
+        "zero or negative query resolution step widths are not accepted. Try a positive integer"
+    )]
+    NonPositiveStep,
+    /// The end is before the start.
+    #[error("end timestamp must not be before start time")]
+    EndBeforeStart,
+    /// Too many steps.
+    #[error(
+        "exceeded maximum resolution of {max} points per timeseries. Try decreasing the query resolution (?step=XX)"
+    )]
+    TooManySteps {
+        /// The configured limit.
+        max: u64,
+    },
+    /// Vector matching failed (many-to-many, duplicate series on the "one" side...).
+    #[error("{0}")]
+    Matching(String),
+    /// A runtime error with Prometheus's message (invalid function arguments, ...).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// Evaluates PromQL over a [`Queryable`].
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    config: EngineConfig,
+}
+
+impl Engine {
+    /// An engine with these settings.
+    pub fn new(config: EngineConfig) -> Self {
+        Self { config }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Evaluates `expr` at `t_ms`: a scalar, string, instant vector or (for a range-vector
+    /// expression) a matrix.
+    pub fn instant(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        t_ms: i64,
+    ) -> Result<Value, EngineError> {
+        let expr = parser::parse(expr)?;
+        let bounds = eval::QueryBounds {
+            start_ms: t_ms,
+            end_ms: t_ms,
+            step_ms: 0,
+        };
+        let evaluator = eval::Evaluator::new(&self.config, storage, &expr, bounds)?;
+        evaluator.instant_result(&expr, t_ms)
+    }
+
+    /// Evaluates `expr` at every step from `start_ms` to `end_ms` inclusive: a matrix sorted
+    /// by labels, series without any point left out.
+    pub fn range(
+        &self,
+        storage: &dyn Queryable,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<Matrix, EngineError> {
+        if step_ms <= 0 {
+            return Err(EngineError::NonPositiveStep);
+        }
+        if end_ms < start_ms {
+            return Err(EngineError::EndBeforeStart);
+        }
+        let steps = end_ms.abs_diff(start_ms) / step_ms.unsigned_abs() + 1;
+        if steps > self.config.max_steps {
+            return Err(EngineError::TooManySteps {
+                max: self.config.max_steps,
+            });
+        }
+        let expr = parser::parse(expr)?;
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::InstantVector => {}
+            other => return Err(EngineError::RangeQueryType(other)),
+        }
+        let bounds = eval::QueryBounds {
+            start_ms,
+            end_ms,
+            step_ms,
+        };
+        let evaluator = eval::Evaluator::new(&self.config, storage, &expr, bounds)?;
+        evaluator.range_result(&expr)
+    }
+}

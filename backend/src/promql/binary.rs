@@ -1,0 +1,255 @@
+//! Binary operators: arithmetic, comparisons (filtering or `bool`), set operators, and vector
+//! matching (one-to-one, `group_left`/`group_right`, `on`/`ignoring`).
+//!
+//! Mirrors Prometheus 3 promql/engine.go (`VectorBinop`, `VectorAnd`/`Or`/`Unless`,
+//! `VectorscalarBinop`, `resultMetric`, `signatureFunc`) and its error wording. Arithmetic and
+//! `bool` comparisons mark results for `__name__` removal; filtering comparisons keep the
+//! left-hand (or vector) sample as it is. Knows nothing of storage.
+
+use std::collections::{HashMap, HashSet};
+
+use shared::labels::{Label, Labels};
+
+use super::EngineError;
+use super::eval::not_implemented;
+use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
+use super::storage::SampleValue;
+use super::value::{Element, Value, Vector};
+
+/// Applies `b.op` to evaluated operands.
+pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, EngineError> {
+    match (lhs, rhs) {
+        (Value::Scalar(l), Value::Scalar(r)) => {
+            let (v, keep) = float_op(b.op, l, r)?;
+            // Comparisons between scalars need `bool`; the parser enforces it.
+            Ok(Value::Scalar(if b.op.is_comparison() { f64::from(u8::from(keep)) } else { v }))
+        }
+        (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
+        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
+        (Value::Vector(l), Value::Vector(r)) => {
+            let default = VectorMatching {
+                card: if b.op.is_set_operator() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneToOne
+                },
+                on: false,
+                labels: Vec::new(),
+                include: Vec::new(),
+                fill: Default::default(),
+            };
+            let matching = b.matching.as_ref().unwrap_or(&default);
+            if matching.fill.lhs.is_some() || matching.fill.rhs.is_some() {
+                return Err(not_implemented("fill modifiers"));
+            }
+            match b.op {
+                BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
+                    Ok(Value::Vector(set_op(b.op, l, r, matching)))
+                }
+                _ => vector_vector(b, l, r, matching).map(Value::Vector),
+            }
+        }
+        (l, r) => Err(EngineError::Runtime(format!(
+            "operator {} not defined between {} and {}",
+            b.op.as_str(),
+            l.type_name(),
+            r.type_name()
+        ))),
+    }
+}
+
+/// The result of `l op r` on floats, and whether a comparison holds (upstream
+/// `vectorElemBinop`; a comparison yields `l`).
+fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
+    Ok(match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Pow => (l.powf(r), true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        BinaryOp::TrimUpper | BinaryOp::TrimLower => {
+            return Err(not_implemented("histogram trim operators"));
+        }
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
+            return Err(EngineError::Runtime(format!(
+                "set operator {} not allowed in binary scalar expression",
+                op.as_str()
+            )));
+        }
+    })
+}
+
+fn float_of(value: &SampleValue) -> Result<f64, EngineError> {
+    match value {
+        SampleValue::Float(f) => Ok(*f),
+        SampleValue::Histogram(_) => Err(not_implemented("binary operators on native histograms")),
+    }
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+fn drops_name(b: &BinaryExpr) -> bool {
+    !b.op.is_comparison() || b.return_bool
+}
+
+fn vector_scalar(
+    b: &BinaryExpr,
+    vector: Vector,
+    scalar: f64,
+    scalar_left: bool,
+) -> Result<Vector, EngineError> {
+    let mut out = Vector::with_capacity(vector.len());
+    for mut e in vector {
+        let v = float_of(&e.value)?;
+        let (l, r) = if scalar_left { (scalar, v) } else { (v, scalar) };
+        let (mut value, keep) = float_op(b.op, l, r)?;
+        if b.op.is_comparison() {
+            // The vector's value is kept even when the scalar is on the left.
+            value = v;
+        }
+        if b.return_bool {
+            value = f64::from(u8::from(keep));
+        } else if !keep {
+            continue;
+        }
+        e.value = SampleValue::Float(value);
+        e.drop_name |= drops_name(b);
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// The labels series are matched on (upstream `signatureFunc`): the `on` labels, or all but
+/// the `ignoring` labels and `__name__`.
+fn signature(labels: &Labels, m: &VectorMatching) -> Vec<Label> {
+    labels
+        .iter()
+        .filter(|l| {
+            if m.on {
+                m.labels.contains(&l.name)
+            } else {
+                l.name != "__name__" && !m.labels.contains(&l.name)
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector {
+    let rhs_sigs: HashSet<Vec<Label>> = rhs.iter().map(|e| signature(&e.labels, m)).collect();
+    match op {
+        BinaryOp::And => lhs
+            .into_iter()
+            .filter(|e| rhs_sigs.contains(&signature(&e.labels, m)))
+            .collect(),
+        BinaryOp::Unless => lhs
+            .into_iter()
+            .filter(|e| !rhs_sigs.contains(&signature(&e.labels, m)))
+            .collect(),
+        _ => {
+            let lhs_sigs: HashSet<Vec<Label>> =
+                lhs.iter().map(|e| signature(&e.labels, m)).collect();
+            let mut out = lhs;
+            out.extend(
+                rhs.into_iter()
+                    .filter(|e| !lhs_sigs.contains(&signature(&e.labels, m))),
+            );
+            out
+        }
+    }
+}
+
+fn vector_vector(
+    b: &BinaryExpr,
+    lhs: Vector,
+    rhs: Vector,
+    m: &VectorMatching,
+) -> Result<Vector, EngineError> {
+    let one_to_many = m.card == Cardinality::OneToMany;
+    // The "many" side drives the loop; the "one" side is indexed.
+    let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
+    let one_side = if one_to_many { "left" } else { "right" };
+    let mut index: HashMap<Vec<Label>, &Element> = HashMap::new();
+    for e in &one {
+        let sig = signature(&e.labels, m);
+        if let Some(previous) = index.insert(sig.clone(), e) {
+            return Err(EngineError::Matching(format!(
+                "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                Labels::from_unsorted(sig),
+                previous.labels,
+                e.labels
+            )));
+        }
+    }
+    let mut matched: HashSet<Vec<Label>> = HashSet::new();
+    let mut results: HashSet<Labels> = HashSet::new();
+    let mut out = Vector::new();
+    for e in &many {
+        let sig = signature(&e.labels, m);
+        let Some(other) = index.get(&sig) else {
+            continue;
+        };
+        if m.card == Cardinality::OneToOne && !matched.insert(sig) {
+            return Err(EngineError::Matching(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                    .into(),
+            ));
+        }
+        let (l, r) = if one_to_many {
+            (float_of(&other.value)?, float_of(&e.value)?)
+        } else {
+            (float_of(&e.value)?, float_of(&other.value)?)
+        };
+        let (mut value, keep) = float_op(b.op, l, r)?;
+        if b.return_bool {
+            value = f64::from(u8::from(keep));
+        } else if !keep {
+            continue;
+        }
+        let labels = result_labels(&e.labels, &other.labels, m);
+        if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
+            return Err(EngineError::Matching(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            ));
+        }
+        out.push(Element {
+            labels,
+            value: SampleValue::Float(value),
+            drop_name: e.drop_name || drops_name(b),
+        });
+    }
+    Ok(out)
+}
+
+/// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
+/// `drop_name` flag).
+fn result_labels(many: &Labels, one: &Labels, m: &VectorMatching) -> Labels {
+    if m.card == Cardinality::OneToOne {
+        let kept = many.iter().filter(|l| {
+            if m.on {
+                m.labels.contains(&l.name)
+            } else {
+                !m.labels.contains(&l.name)
+            }
+        });
+        return Labels::from_unsorted(kept.cloned().collect());
+    }
+    let mut labels: Vec<Label> = many
+        .iter()
+        .filter(|l| !m.include.contains(&l.name))
+        .cloned()
+        .collect();
+    labels.extend(
+        m.include
+            .iter()
+            .filter_map(|name| one.get(name).map(|v| Label::new(name.clone(), v))),
+    );
+    Labels::from_unsorted(labels)
+}

@@ -1,0 +1,39 @@
+//! `time()`, `vector()` and `scalar()` (upstream functions.go `funcTime`, `funcVector`,
+//! `funcScalar`).
+
+use shared::labels::Labels;
+
+use super::{Evaluator, scalar_arg, vector_arg};
+use crate::promql::EngineError;
+use crate::promql::parser::Call;
+use crate::promql::storage::SampleValue;
+use crate::promql::value::{Element, Value};
+
+/// A timestamp in ms as the float seconds PromQL shows.
+pub(super) fn seconds(t_ms: i64) -> f64 {
+    t_ms as f64 / 1000.0
+}
+
+/// `vector(s)`: one element without labels.
+pub(super) fn vector(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let v = scalar_arg(ev, c, 0, t_ms)?;
+    Ok(Value::Vector(vec![Element {
+        labels: Labels::empty(),
+        value: SampleValue::Float(v),
+        drop_name: false,
+    }]))
+}
+
+/// `scalar(v)`: the value of a one-element float vector, NaN otherwise.
+pub(super) fn scalar(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let v = vector_arg(ev, c, 0, t_ms)?;
+    Ok(Value::Scalar(match v.as_slice() {
+        [
+            Element {
+                value: SampleValue::Float(f),
+                ..
+            },
+        ] => *f,
+        _ => f64::NAN,
+    }))
+}
