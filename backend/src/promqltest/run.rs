@@ -1,0 +1,196 @@
+//! The runner: executes a parsed script against the [`Engine`] over an in-memory store and
+//! reports every eval that does not behave as the script expects (upstream
+//! promql/promqltest/test.go `execEval`).
+//!
+//! `expect fail` passes when parsing or evaluation fails with a matching message, except that
+//! "not implemented yet" errors always fail. Annotations are not produced yet, so evals that
+//! expect `warn` or `info` fail, as do all evals after a `load_with_nhcb` (classic-to-native
+//! histogram conversion is not implemented) until the next `clear`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::compare::compare;
+use super::{Command, Eval, ExpectKind, FileError, Load, Query, Script, SequenceValue, parse_file};
+use crate::promql::storage::memory::MemoryStorage;
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::Value;
+use crate::promql::{Engine, EngineError};
+
+/// Why one eval failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalFailureKind {
+    /// The engine lacks something the eval needs.
+    #[error("not implemented yet: {0}")]
+    NotImplemented(String),
+    /// The query failed but was not expected to.
+    #[error("unexpected error: {0}")]
+    UnexpectedError(String),
+    /// The query succeeded but was expected to fail.
+    #[error("expected the query to fail, got {0}")]
+    ExpectedFailure(String),
+    /// The query failed with a message no `expect fail` line accepts.
+    #[error("error message {got:?} does not match the expected one")]
+    WrongError {
+        /// The error.
+        got: String,
+    },
+    /// The result differs from the expected one.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+/// One eval that did not behave as expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalFailure {
+    /// The script file.
+    pub file: PathBuf,
+    /// 1-based line of the `eval`.
+    pub line: usize,
+    /// The expression.
+    pub expr: String,
+    /// What went wrong.
+    pub kind: EvalFailureKind,
+}
+
+impl fmt::Display for EvalFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.expr,
+            self.kind
+        )
+    }
+}
+
+/// The outcome of one script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// The script file.
+    pub file: PathBuf,
+    /// How many evals it has.
+    pub total: usize,
+    /// The evals that failed, in file order.
+    pub failures: Vec<EvalFailure>,
+}
+
+impl FileReport {
+    /// How many evals passed.
+    pub fn passed(&self) -> usize {
+        self.total - self.failures.len()
+    }
+}
+
+/// Parses and runs a script file.
+pub fn run_file(engine: &Engine, path: &Path) -> Result<FileReport, FileError> {
+    Ok(run_script(engine, &parse_file(path)?, path))
+}
+
+/// Runs a parsed script; `file` names it in the report.
+pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
+    let mut storage = MemoryStorage::new();
+    let mut nhcb_loaded = false;
+    let mut report = FileReport {
+        file: file.to_owned(),
+        total: 0,
+        failures: Vec::new(),
+    };
+    for command in &script.commands {
+        match command {
+            Command::Load(load) => {
+                nhcb_loaded |= load.with_nhcb;
+                append(&mut storage, load);
+            }
+            Command::Clear { .. } => {
+                storage.clear();
+                nhcb_loaded = false;
+            }
+            Command::Eval(eval) => {
+                report.total += 1;
+                let outcome = if nhcb_loaded {
+                    Err(EvalFailureKind::NotImplemented("load_with_nhcb".into()))
+                } else {
+                    run_eval(engine, &storage, eval)
+                };
+                if let Err(kind) = outcome {
+                    report.failures.push(EvalFailure {
+                        file: file.to_owned(),
+                        line: eval.line,
+                        expr: eval.expr.clone(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    report
+}
+
+fn append(storage: &mut MemoryStorage, load: &Load) {
+    for series in &load.series {
+        for sample in series.samples(load.interval_ms) {
+            let value = match sample.value {
+                SequenceValue::Float(f) => SampleValue::Float(*f),
+                SequenceValue::Stale => SampleValue::Float(shared::series::stale_nan()),
+                SequenceValue::Histogram(h) => SampleValue::Histogram(h.histogram.clone()),
+                SequenceValue::Missing => continue,
+            };
+            let point = Point {
+                t_ms: sample.t_ms,
+                value,
+            };
+            storage.append(&series.labels, point);
+        }
+    }
+}
+
+/// Runs one eval; `Err` says how it failed.
+fn run_eval(engine: &Engine, storage: &MemoryStorage, eval: &Eval) -> Result<(), EvalFailureKind> {
+    if let Some(e) = eval
+        .expectations
+        .iter()
+        .find(|e| matches!(e.kind, ExpectKind::Warn | ExpectKind::Info))
+    {
+        return Err(EvalFailureKind::NotImplemented(format!(
+            "annotations (expect {:?} on line {})",
+            e.kind, e.line
+        )));
+    }
+    let result = match eval.query {
+        Query::Instant { at_ms } => {
+            let at_ms = eval.range_vector.map_or(at_ms, |r| r.end_ms);
+            engine.instant(storage, &eval.expr, at_ms)
+        }
+        Query::Range {
+            start_ms,
+            end_ms,
+            step_ms,
+        } => engine
+            .range(storage, &eval.expr, start_ms, end_ms, step_ms)
+            .map(Value::Matrix),
+    };
+    match result {
+        Err(EngineError::NotImplemented(what)) => Err(EvalFailureKind::NotImplemented(what)),
+        Err(e) if eval.expects_failure() => {
+            let message = e.to_string();
+            let accepted = eval
+                .expectations
+                .iter()
+                .filter(|x| x.kind == ExpectKind::Fail)
+                .all(|x| x.message.matches(&message));
+            if accepted {
+                Ok(())
+            } else {
+                Err(EvalFailureKind::WrongError { got: message })
+            }
+        }
+        Err(e) => Err(EvalFailureKind::UnexpectedError(e.to_string())),
+        Ok(value) if eval.expects_failure() => {
+            Err(EvalFailureKind::ExpectedFailure(value.type_name().into()))
+        }
+        Ok(value) => compare(eval, &value).map_err(EvalFailureKind::Mismatch),
+    }
+}
