@@ -38,7 +38,7 @@ pub(crate) fn evaluate(
             op.as_str()
         )));
     };
-    let mut groups: Vec<(Labels, Accumulator)> = Vec::new();
+    let mut groups: Vec<(Labels, Accumulator, bool)> = Vec::new();
     let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
     for e in input {
         let key = group_labels(&e, &a.grouping);
@@ -49,21 +49,27 @@ pub(crate) fn evaluate(
                 return Err(not_implemented("aggregating native histograms"));
             }
         };
+        // Grouping by `__name__` sees names still to be dropped; the group then drops it
+        // (Prometheus 3 delayed name removal).
+        let drop_name = e.drop_name && key.contains("__name__");
         match index.get(&key) {
-            Some(&i) => groups[i].1.add(value),
+            Some(&i) => {
+                groups[i].1.add(value);
+                groups[i].2 |= drop_name;
+            }
             None => {
                 index.insert(key.clone(), groups.len());
-                groups.push((key, Accumulator::new(value)));
+                groups.push((key, Accumulator::new(value), drop_name));
             }
         }
     }
     Ok(Value::Vector(
         groups
             .into_iter()
-            .map(|(labels, acc)| Element {
+            .map(|(labels, acc, drop_name)| Element {
                 labels,
                 value: SampleValue::Float(acc.finish(op)),
-                drop_name: false,
+                drop_name,
             })
             .collect::<Vector>(),
     ))
@@ -95,22 +101,26 @@ struct Accumulator {
     compensation: f64,
     min: f64,
     max: f64,
+    avg: Mean,
+    /// Running mean and sum of squared deviations from it (Welford, from zero).
     mean: f64,
-    /// Sum of squared deviations from the mean.
     m2: f64,
 }
 
 impl Accumulator {
     fn new(v: f64) -> Self {
-        Self {
-            count: 1.0,
-            sum: v,
+        let mut acc = Self {
+            count: 0.0,
+            sum: 0.0,
             compensation: 0.0,
             min: v,
             max: v,
-            mean: v,
+            avg: Mean::default(),
+            mean: 0.0,
             m2: 0.0,
-        }
+        };
+        acc.add(v);
+        acc
     }
 
     fn add(&mut self, v: f64) {
@@ -122,6 +132,7 @@ impl Accumulator {
         if self.max < v || self.max.is_nan() {
             self.max = v;
         }
+        self.avg.add(v);
         let delta = v - self.mean;
         self.mean += delta / self.count;
         self.m2 += delta * (v - self.mean);
@@ -130,10 +141,7 @@ impl Accumulator {
     fn finish(&self, op: AggregateOp) -> f64 {
         match op {
             AggregateOp::Sum => self.sum + self.compensation,
-            AggregateOp::Avg => {
-                let sum = self.sum + self.compensation;
-                if sum.is_infinite() { self.mean } else { sum / self.count }
-            }
+            AggregateOp::Avg => self.avg.value(),
             AggregateOp::Count => self.count,
             AggregateOp::Group => 1.0,
             AggregateOp::Min => self.min,
@@ -141,6 +149,56 @@ impl Accumulator {
             AggregateOp::Stdvar => self.m2 / self.count,
             AggregateOp::Stddev => (self.m2 / self.count).sqrt(),
             _ => f64::NAN,
+        }
+    }
+}
+
+/// A mean as Prometheus computes it for `avg` and `avg_over_time`: a Kahan sum divided by the
+/// count, switching to a Kahan-compensated incremental mean once the sum would overflow
+/// (upstream engine.go `aggregation`, `AVG` case).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Mean {
+    count: f64,
+    sum: f64,
+    mean: f64,
+    compensation: f64,
+    incremental: bool,
+}
+
+impl Mean {
+    /// Adds one value.
+    pub(crate) fn add(&mut self, v: f64) {
+        self.count += 1.0;
+        if !self.incremental {
+            let (sum, c) = kahan_sum_inc(v, self.sum, self.compensation);
+            if !sum.is_infinite() {
+                (self.sum, self.compensation) = (sum, c);
+                return;
+            }
+            self.incremental = true;
+            let before = self.count - 1.0;
+            self.mean = if before > 0.0 { self.sum / before } else { 0.0 };
+            self.compensation = if before > 0.0 { self.compensation / before } else { 0.0 };
+        }
+        if self.mean.is_infinite() {
+            if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
+                return;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                return;
+            }
+        }
+        let current = self.mean + self.compensation;
+        (self.mean, self.compensation) =
+            kahan_sum_inc(v / self.count - current / self.count, self.mean, self.compensation);
+    }
+
+    /// The mean of the values added (NaN for none).
+    pub(crate) fn value(&self) -> f64 {
+        if self.incremental {
+            self.mean + self.compensation
+        } else {
+            self.sum / self.count + self.compensation / self.count
         }
     }
 }

@@ -187,16 +187,30 @@ impl Evaluator {
     }
 
     /// The result of a range query: each step evaluated, series gathered and sorted by labels.
+    /// Series whose labels coincide once names are dropped merge, unless they have points at
+    /// the same time (upstream `cleanupMetricLabels` and `mergeSeriesWithSameLabelset`).
     pub(crate) fn range_result(&self, expr: &Expr) -> Result<Matrix, EngineError> {
         let b = self.bounds;
         let series = self.gather_steps(expr, b.start_ms, b.end_ms, b.step_ms)?;
-        let mut out: Matrix = series.into_values().collect();
-        for s in &mut out {
+        let mut merged: BTreeMap<Labels, Vec<Point>> = BTreeMap::new();
+        for mut s in series.into_values() {
             drop_flagged_name(&mut s.labels, &mut s.drop_name);
+            merged.entry(s.labels).or_default().extend(s.points);
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        ensure_unique(out.iter().map(|s| &s.labels))?;
-        Ok(out)
+        merged
+            .into_iter()
+            .map(|(labels, mut points)| {
+                points.sort_by_key(|p| p.t_ms);
+                if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+                Ok(RangeSeries {
+                    labels,
+                    points,
+                    drop_name: false,
+                })
+            })
+            .collect()
     }
 
     /// Evaluates `expr` at every step in `[from_ms, to_ms]` and gathers the points by series.

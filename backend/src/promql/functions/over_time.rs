@@ -4,7 +4,7 @@
 
 use super::{Evaluator, floats, range_arg};
 use crate::promql::EngineError;
-use crate::promql::aggregate::kahan_sum_inc;
+use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
@@ -70,17 +70,10 @@ fn sum(values: &[f64]) -> f64 {
     s + c
 }
 
-/// The mean: Kahan sum over count, or an incremental mean when the sum overflows.
 fn avg(values: &[f64]) -> f64 {
-    let total = sum(values);
-    if total.is_finite() || values.iter().any(|v| v.is_infinite() || v.is_nan()) {
-        return total / values.len() as f64;
-    }
-    let mut mean = 0.0;
-    for (i, v) in values.iter().enumerate() {
-        mean += (v - mean) / (i + 1) as f64;
-    }
-    mean
+    let mut mean = Mean::default();
+    values.iter().for_each(|v| mean.add(*v));
+    mean.value()
 }
 
 /// The first value `better` prefers over all others; a NaN is replaced by any number.

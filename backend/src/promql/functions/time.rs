@@ -24,16 +24,15 @@ pub(super) fn vector(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Engin
     }]))
 }
 
-/// `scalar(v)`: the value of a one-element float vector, NaN otherwise.
+/// `scalar(v)`: the value of the vector's only float element, NaN otherwise.
 pub(super) fn scalar(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let v = vector_arg(ev, c, 0, t_ms)?;
-    Ok(Value::Scalar(match v.as_slice() {
-        [
-            Element {
-                value: SampleValue::Float(f),
-                ..
-            },
-        ] => *f,
+    let mut floats = v.iter().filter_map(|e| match e.value {
+        SampleValue::Float(f) => Some(f),
+        SampleValue::Histogram(_) => None,
+    });
+    Ok(Value::Scalar(match (floats.next(), floats.next()) {
+        (Some(f), None) => f,
         _ => f64::NAN,
     }))
 }
