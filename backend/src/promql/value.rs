@@ -62,9 +62,14 @@ impl Value {
     }
 }
 
-/// Removes `__name__` from labels flagged for it (upstream `cleanupMetricLabels`).
+/// Labels that go with the metric name: the name and, in Prometheus 3's type-and-unit
+/// metadata, `__type__` and `__unit__` (upstream `labels.DropReserved` on the metric name).
+pub(crate) const NAME_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
+/// Removes `__name__` (and its metadata labels) from labels flagged for it (upstream
+/// `cleanupMetricLabels`).
 pub(crate) fn drop_flagged_name(labels: &mut Labels, drop_name: &mut bool) {
     if std::mem::take(drop_name) {
-        labels.remove_names(&["__name__"]);
+        labels.remove_names(&NAME_LABELS);
     }
 }

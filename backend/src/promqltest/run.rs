@@ -5,7 +5,8 @@
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
 //! "not implemented yet" errors always fail. Annotations are not produced yet, so evals that
 //! expect `warn` or `info` fail, as do all evals after a `load_with_nhcb` (classic-to-native
-//! histogram conversion is not implemented) until the next `clear`.
+//! histogram conversion is not implemented) or a load with start timestamps (`@st` lines), until
+//! the next `clear`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -92,7 +93,8 @@ pub fn run_file(engine: &Engine, path: &Path) -> Result<FileReport, FileError> {
 /// Runs a parsed script; `file` names it in the report.
 pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     let mut storage = MemoryStorage::new();
-    let mut nhcb_loaded = false;
+    // A loaded feature the engine does not support yet: evals fail until the next `clear`.
+    let mut unsupported: Option<&'static str> = None;
     let mut report = FileReport {
         file: file.to_owned(),
         total: 0,
@@ -101,17 +103,21 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     for command in &script.commands {
         match command {
             Command::Load(load) => {
-                nhcb_loaded |= load.with_nhcb;
+                if load.with_nhcb {
+                    unsupported = Some("load_with_nhcb");
+                } else if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
+                    unsupported = unsupported.or(Some("start timestamps (@st)"));
+                }
                 append(&mut storage, load);
             }
             Command::Clear { .. } => {
                 storage.clear();
-                nhcb_loaded = false;
+                unsupported = None;
             }
             Command::Eval(eval) => {
                 report.total += 1;
-                let outcome = if nhcb_loaded {
-                    Err(EvalFailureKind::NotImplemented("load_with_nhcb".into()))
+                let outcome = if let Some(feature) = unsupported {
+                    Err(EvalFailureKind::NotImplemented(feature.into()))
                 } else {
                     run_eval(engine, &storage, eval)
                 };
