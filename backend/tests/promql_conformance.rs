@@ -49,5 +49,8 @@ fn engine_passes_prometheus_test_scripts() {
         total += report.total;
     }
     println!("total: {passed}/{total}");
-    assert!(passed >= FLOOR, "only {passed}/{total} evals pass, floor {FLOOR}");
+    assert!(
+        passed >= FLOOR,
+        "only {passed}/{total} evals pass, floor {FLOOR}"
+    );
 }

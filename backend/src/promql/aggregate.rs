@@ -13,11 +13,7 @@ use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
 
 /// Evaluates `a` at `t_ms`.
-pub(crate) fn evaluate(
-    ev: &Evaluator,
-    a: &AggregateExpr,
-    t_ms: i64,
-) -> Result<Value, EngineError> {
+pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
     let op = a.op;
     if !matches!(
         op,
@@ -178,7 +174,11 @@ impl Mean {
             self.incremental = true;
             let before = self.count - 1.0;
             self.mean = if before > 0.0 { self.sum / before } else { 0.0 };
-            self.compensation = if before > 0.0 { self.compensation / before } else { 0.0 };
+            self.compensation = if before > 0.0 {
+                self.compensation / before
+            } else {
+                0.0
+            };
         }
         if self.mean.is_infinite() {
             if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
@@ -189,8 +189,11 @@ impl Mean {
             }
         }
         let current = self.mean + self.compensation;
-        (self.mean, self.compensation) =
-            kahan_sum_inc(v / self.count - current / self.count, self.mean, self.compensation);
+        (self.mean, self.compensation) = kahan_sum_inc(
+            v / self.count - current / self.count,
+            self.mean,
+            self.compensation,
+        );
     }
 
     /// The mean of the values added (NaN for none).

@@ -22,7 +22,11 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
         (Value::Scalar(l), Value::Scalar(r)) => {
             let (v, keep) = float_op(b.op, l, r)?;
             // Comparisons between scalars need `bool`; the parser enforces it.
-            Ok(Value::Scalar(if b.op.is_comparison() { f64::from(u8::from(keep)) } else { v }))
+            Ok(Value::Scalar(if b.op.is_comparison() {
+                f64::from(u8::from(keep))
+            } else {
+                v
+            }))
         }
         (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
         (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
@@ -108,7 +112,11 @@ fn vector_scalar(
     let mut out = Vector::with_capacity(vector.len());
     for mut e in vector {
         let v = float_of(&e.value)?;
-        let (l, r) = if scalar_left { (scalar, v) } else { (v, scalar) };
+        let (l, r) = if scalar_left {
+            (scalar, v)
+        } else {
+            (v, scalar)
+        };
         let (mut value, keep) = float_op(b.op, l, r)?;
         if b.op.is_comparison() {
             // The vector's value is kept even when the scalar is on the left.

@@ -150,7 +150,9 @@ impl Evaluator {
         let range_ms = self.bounds.end_ms.saturating_sub(self.bounds.start_ms);
         let ms = d.evaluate_seconds(to_s(self.bounds.step_ms), to_s(range_ms)) * 1000.0;
         if !ms.is_finite() || ms.abs() >= i64::MAX as f64 {
-            return Err(EngineError::Runtime(format!("duration out of range: {d:?}")));
+            return Err(EngineError::Runtime(format!(
+                "duration out of range: {d:?}"
+            )));
         }
         Ok(ms.round() as i64)
     }
@@ -246,7 +248,14 @@ impl Evaluator {
                 ),
                 Value::Vector(v) => {
                     for e in v {
-                        add(e.labels, e.drop_name, Point { t_ms: t, value: e.value });
+                        add(
+                            e.labels,
+                            e.drop_name,
+                            Point {
+                                t_ms: t,
+                                value: e.value,
+                            },
+                        );
                     }
                 }
                 other => {
@@ -296,7 +305,9 @@ impl Evaluator {
         if s.extension.is_some() {
             return Err(not_implemented("anchored/smoothed vector selectors"));
         }
-        let ref_ms = self.base(s.at, t_ms).saturating_sub(self.offset(&s.offset)?);
+        let ref_ms = self
+            .base(s.at, t_ms)
+            .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.lookback_ms);
         let mut out = Vector::new();
         for (labels, points) in self.series(s)? {
@@ -325,7 +336,9 @@ impl Evaluator {
             };
             return Err(not_implemented(&format!("{name} range selectors")));
         }
-        let ref_ms = self.base(s.at, t_ms).saturating_sub(self.offset(&s.offset)?);
+        let ref_ms = self
+            .base(s.at, t_ms)
+            .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.duration(&m.range)?);
         let mut out = Matrix::new();
         for (labels, points) in self.series(s)? {
@@ -359,7 +372,9 @@ impl Evaluator {
         if step_ms <= 0 {
             return Err(EngineError::NonPositiveStep);
         }
-        let end = self.base(sq.at, t_ms).saturating_sub(self.offset(&sq.offset)?);
+        let end = self
+            .base(sq.at, t_ms)
+            .saturating_sub(self.offset(&sq.offset)?);
         let start = end.saturating_sub(self.duration(&sq.range)?);
         let mut first = step_ms.saturating_mul(start / step_ms);
         if first <= start {

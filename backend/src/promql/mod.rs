@@ -162,3 +162,125 @@ impl Engine {
         evaluator.range_result(&expr)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::labels::Labels;
+
+    use super::storage::memory::MemoryStorage;
+    use super::storage::{Point, SampleValue};
+    use super::value::Value;
+    use super::*;
+
+    /// `m{i="a"}` every minute from 0 to 10m with value = minute, a stale marker at 11m;
+    /// `n{i="a"}` = 100 at 0.
+    fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let m = Labels::from_pairs([("__name__", "m"), ("i", "a")]);
+        for minute in 0..=10 {
+            let value = SampleValue::Float(f64::from(minute));
+            s.append(
+                &m,
+                Point {
+                    t_ms: i64::from(minute) * 60_000,
+                    value,
+                },
+            );
+        }
+        let stale = SampleValue::Float(shared::series::stale_nan());
+        s.append(
+            &m,
+            Point {
+                t_ms: 11 * 60_000,
+                value: stale,
+            },
+        );
+        let n = Labels::from_pairs([("__name__", "n"), ("i", "a")]);
+        s.append(
+            &n,
+            Point {
+                t_ms: 0,
+                value: SampleValue::Float(100.0),
+            },
+        );
+        s
+    }
+
+    fn floats(v: &Value) -> Vec<(String, f64)> {
+        match v {
+            Value::Vector(v) => v
+                .iter()
+                .map(|e| match e.value {
+                    SampleValue::Float(f) => (e.labels.to_string(), f),
+                    SampleValue::Histogram(_) => (e.labels.to_string(), f64::NAN),
+                })
+                .collect(),
+            other => panic!("expected a vector, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lookback_window_is_left_open_and_staleness_ends_series() {
+        let (e, s) = (Engine::default(), storage());
+        // n's only sample is at 0: visible until just before 5m, gone at exactly 5m.
+        assert_eq!(floats(&e.instant(&s, "n", 299_999).unwrap()).len(), 1);
+        assert!(floats(&e.instant(&s, "n", 300_000).unwrap()).is_empty());
+        // m ends with a stale marker at 11m.
+        assert_eq!(
+            floats(&e.instant(&s, "m", 10 * 60_000 + 59_000).unwrap())[0].1,
+            10.0
+        );
+        assert!(floats(&e.instant(&s, "m", 11 * 60_000).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn matrix_selector_is_left_open_and_offset_and_at_shift_it() {
+        let (e, s) = (Engine::default(), storage());
+        let count = |q: &str, t: i64| floats(&e.instant(&s, q, t).unwrap())[0].1;
+        assert_eq!(count("count_over_time(m[2m])", 300_000), 2.0);
+        assert_eq!(count("sum_over_time(m[2m] offset 1m)", 300_000), 3.0 + 4.0);
+        assert_eq!(count("last_over_time(m[1m] @ 120)", 600_000), 2.0);
+        assert_eq!(count("m @ end()", 0), 0.0);
+    }
+
+    #[test]
+    fn arithmetic_drops_the_name_and_comparisons_filter() {
+        let (e, s) = (Engine::default(), storage());
+        let got = floats(&e.instant(&s, "m * 2 + on(i) n", 120_000).unwrap());
+        assert_eq!(got, vec![("{i=\"a\"}".to_owned(), 104.0)]);
+        let got = floats(&e.instant(&s, "m > 1", 120_000).unwrap());
+        assert_eq!(got, vec![("{__name__=\"m\", i=\"a\"}".to_owned(), 2.0)]);
+        assert!(floats(&e.instant(&s, "m > 5", 120_000).unwrap()).is_empty());
+        let got = floats(&e.instant(&s, "m > bool 5", 120_000).unwrap());
+        assert_eq!(got, vec![("{i=\"a\"}".to_owned(), 0.0)]);
+        assert_eq!(e.instant(&s, "1 + 2 * 3", 0).unwrap(), Value::Scalar(7.0));
+    }
+
+    #[test]
+    fn range_queries_gather_steps_and_check_their_input() {
+        let (e, s) = (Engine::default(), storage());
+        let m = e.range(&s, "m", 0, 12 * 60_000, 60_000).unwrap();
+        assert_eq!(m.len(), 1);
+        let times: Vec<i64> = m[0].points.iter().map(|p| p.t_ms / 60_000).collect();
+        assert_eq!(
+            times,
+            (0..=10).collect::<Vec<_>>(),
+            "stale marker ends the series"
+        );
+        assert!(matches!(
+            e.range(&s, "m", 0, 60, 0),
+            Err(EngineError::NonPositiveStep)
+        ));
+        assert!(matches!(
+            e.range(&s, "m[1m]", 0, 60, 1),
+            Err(EngineError::RangeQueryType(ValueType::RangeVector))
+        ));
+        let err = e
+            .instant(&s, "holt_winters(m[1m], 0.5, 0.5)", 0)
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::Parse(_) | EngineError::NotImplemented(_)),
+            "{err}"
+        );
+    }
+}

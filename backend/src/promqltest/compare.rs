@@ -33,11 +33,13 @@ pub fn almost_equal(a: f64, b: f64) -> bool {
 pub fn compare(eval: &Eval, got: &Value) -> Result<(), String> {
     match (got, &eval.expected) {
         (Value::Scalar(v), Expected::Scalar { value, .. }) => {
-            check(almost_equal(*v, *value), || format!("expected scalar {value}, got {v}"))
+            check(almost_equal(*v, *value), || {
+                format!("expected scalar {value}, got {v}")
+            })
         }
-        (Value::String(s), Expected::String { value, .. }) => {
-            check(s == value, || format!("expected string {value:?}, got {s:?}"))
-        }
+        (Value::String(s), Expected::String { value, .. }) => check(s == value, || {
+            format!("expected string {value:?}, got {s:?}")
+        }),
         (Value::Vector(v), Expected::Series(expected)) if eval.range_vector.is_none() => {
             let got: Vec<(&Labels, Vec<Point>)> = v
                 .iter()
@@ -48,7 +50,12 @@ pub fn compare(eval: &Eval, got: &Value) -> Result<(), String> {
         (Value::Matrix(m), Expected::Series(expected)) => {
             let (start, step) = match (eval.query, eval.range_vector) {
                 (_, Some(r)) => (r.start_ms, r.step_ms),
-                (Query::Range { start_ms, step_ms, .. }, None) => (start_ms, step_ms),
+                (
+                    Query::Range {
+                        start_ms, step_ms, ..
+                    },
+                    None,
+                ) => (start_ms, step_ms),
                 (Query::Instant { .. }, None) => {
                     return Err("received range result on instant evaluation".into());
                 }
@@ -130,7 +137,10 @@ fn compare_series(
             .filter_map(|(i, v)| expected_value(v).map(|v| point(time(i), v)))
             .collect();
         let same = want.len() == points.len()
-            && want.iter().zip(points).all(|(w, g)| w.t_ms == g.t_ms && values_equal(w, g, exp));
+            && want
+                .iter()
+                .zip(points)
+                .all(|(w, g)| w.t_ms == g.t_ms && values_equal(w, g, exp));
         if !same {
             return Err(format!(
                 "expected {} for {labels} (line {}), got {}",
@@ -165,9 +175,10 @@ fn values_equal(want: &Point, got: &Point, exp: &ExpectedSeries) -> bool {
     match (&want.value, &got.value) {
         (SampleValue::Float(a), SampleValue::Float(b)) => almost_equal(*a, *b),
         (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
-            let hint_set = exp.values.iter().any(|v| {
-                matches!(v, SequenceValue::Histogram(h) if h.counter_reset_hint_set)
-            });
+            let hint_set = exp
+                .values
+                .iter()
+                .any(|v| matches!(v, SequenceValue::Histogram(h) if h.counter_reset_hint_set));
             histograms_equal(a, b, hint_set)
         }
         _ => false,

@@ -76,7 +76,12 @@ fn range_arg(
             end_ms: ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?),
             range_ms: ev.duration(&s.range)?,
         },
-        _ => return Err(EngineError::Runtime(format!("{}: expected a range vector", c.function.name))),
+        _ => {
+            return Err(EngineError::Runtime(format!(
+                "{}: expected a range vector",
+                c.function.name
+            )));
+        }
     };
     match ev.eval(e, t_ms)? {
         Value::Matrix(m) => Ok((m, window)),

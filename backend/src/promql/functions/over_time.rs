@@ -79,7 +79,11 @@ fn avg(values: &[f64]) -> f64 {
 /// The first value `better` prefers over all others; a NaN is replaced by any number.
 fn extremum(values: &[f64], better: fn(f64, f64) -> bool) -> f64 {
     values.iter().skip(1).fold(values[0], |acc, &v| {
-        if better(v, acc) || acc.is_nan() { v } else { acc }
+        if better(v, acc) || acc.is_nan() {
+            v
+        } else {
+            acc
+        }
     })
 }
 
