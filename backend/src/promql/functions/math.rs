@@ -2,11 +2,12 @@
 //! functions.go `simpleFloatFunc` users). Histogram elements are left out of the result, and
 //! the metric name is dropped.
 
-use super::{Evaluator, vector_arg};
+use super::{Evaluator, scalar_arg, vector_arg};
 use crate::promql::EngineError;
 use crate::promql::parser::Call;
 use crate::promql::storage::SampleValue;
 use crate::promql::value::Value;
+use crate::promql::value::Vector;
 
 /// An element-wise float function.
 pub(super) type FloatFn = fn(f64) -> f64;
@@ -53,7 +54,11 @@ fn sgn(v: f64) -> f64 {
 
 /// Applies `f` to every float element of the call's vector argument.
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, f: FloatFn) -> Result<Value, EngineError> {
-    let mut v = vector_arg(ev, c, 0, t_ms)?;
+    Ok(map_floats(vector_arg(ev, c, 0, t_ms)?, f))
+}
+
+/// Applies `f` to the float elements of `v`, dropping histograms and names.
+fn map_floats(mut v: Vector, f: impl Fn(f64) -> f64) -> Value {
     v.retain_mut(|e| match &mut e.value {
         SampleValue::Float(x) => {
             *x = f(*x);
@@ -62,5 +67,58 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, f: FloatFn) -> Result<V
         }
         SampleValue::Histogram(_) => false,
     });
-    Ok(Value::Vector(v))
+    Value::Vector(v)
+}
+
+/// `round(v, to_nearest=1)`: half rounds up (upstream `funcRound`).
+pub(super) fn round(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let to_nearest = if c.args.len() > 1 {
+        scalar_arg(ev, c, 1, t_ms)?
+    } else {
+        1.0
+    };
+    let inverse = 1.0 / to_nearest;
+    let v = vector_arg(ev, c, 0, t_ms)?;
+    Ok(map_floats(v, |x| (x * inverse + 0.5).floor() / inverse))
+}
+
+/// Go's `math.Max`: NaN wins.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Go's `math.Min`: NaN wins.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// `clamp(v, min, max)`, `clamp_min(v, min)`, `clamp_max(v, max)`; `clamp` with
+/// `max < min` yields nothing.
+pub(super) fn clamp(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
+    let v = vector_arg(ev, c, 0, t_ms)?;
+    match name {
+        "clamp_min" => {
+            let min = scalar_arg(ev, c, 1, t_ms)?;
+            Ok(map_floats(v, |x| go_max(min, x)))
+        }
+        "clamp_max" => {
+            let max = scalar_arg(ev, c, 1, t_ms)?;
+            Ok(map_floats(v, |x| go_min(max, x)))
+        }
+        _ => {
+            let (min, max) = (scalar_arg(ev, c, 1, t_ms)?, scalar_arg(ev, c, 2, t_ms)?);
+            if max < min {
+                return Ok(Value::Vector(Vec::new()));
+            }
+            Ok(map_floats(v, |x| go_max(min, go_min(max, x))))
+        }
+    }
 }

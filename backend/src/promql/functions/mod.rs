@@ -2,6 +2,8 @@
 //! `FunctionCalls`). Signatures are checked by the parser; each family lives in its own file.
 //! A function not listed here fails with "not implemented yet: function NAME".
 
+mod absent;
+mod label;
 mod math;
 mod over_time;
 mod rate;
@@ -24,6 +26,14 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
     }
     match name {
         "rate" | "increase" | "delta" => rate::apply(ev, c, t_ms, name),
+        "irate" | "idelta" => rate::instant(ev, c, t_ms, name == "irate"),
+        "label_replace" => label::replace(ev, c, t_ms),
+        "label_join" => label::join(ev, c, t_ms),
+        "absent" => absent::apply(ev, c, t_ms, false),
+        "absent_over_time" => absent::apply(ev, c, t_ms, true),
+        "round" => math::round(ev, c, t_ms),
+        "clamp" | "clamp_min" | "clamp_max" => math::clamp(ev, c, t_ms, name),
+        "quantile_over_time" => over_time::quantile(ev, c, t_ms),
         "time" => Ok(Value::Scalar(time::seconds(t_ms))),
         "vector" => time::vector(ev, c, t_ms),
         "scalar" => time::scalar(ev, c, t_ms),

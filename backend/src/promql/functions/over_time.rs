@@ -2,7 +2,7 @@
 //! `funcSumOverTime` and neighbours). `last_over_time` and `first_over_time` keep the metric
 //! name; the others drop it.
 
-use super::{Evaluator, floats, range_arg};
+use super::{Evaluator, floats, range_arg, scalar_arg};
 use crate::promql::EngineError;
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
@@ -25,6 +25,12 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
         "min_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a < b)),
         "max_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a > b)),
         "stdvar_over_time" => |p| float_fn(p, variance),
+        "changes" => |p| {
+            float_fn(p, |v| {
+                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
+            })
+        },
+        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -97,4 +103,54 @@ fn variance(values: &[f64]) -> f64 {
         (aux, c_aux) = kahan_sum_inc(delta * (v - (mean + c_mean)), aux, c_aux);
     }
     (aux + c_aux) / count
+}
+
+/// How many consecutive pairs satisfy `counted`.
+fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
+    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
+}
+
+/// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).
+pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    // Go's sort.Float64s puts NaNs first.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.total_cmp(b),
+    });
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+/// `quantile_over_time(q, m)`.
+pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let q = scalar_arg(ev, c, 0, t_ms)?;
+    let (matrix, _) = range_arg(ev, c, 1, t_ms)?;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let Some(samples) = floats(&s.points) else {
+            return Err(not_implemented("quantile_over_time over native histograms"));
+        };
+        let mut values: Vec<f64> = samples.into_iter().map(|(_, v)| v).collect();
+        out.push(Element {
+            labels: s.labels,
+            value: SampleValue::Float(quantile_of(q, &mut values)),
+            drop_name: true,
+        });
+    }
+    Ok(Value::Vector(out))
 }

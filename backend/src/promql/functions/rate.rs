@@ -72,3 +72,41 @@ fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bo
     }
     Some(result * factor)
 }
+
+/// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
+/// `instantValue`); a drop counts as a counter reset for `irate`.
+pub(super) fn instant(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    is_rate: bool,
+) -> Result<Value, EngineError> {
+    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let Some(samples) = floats(&s.points) else {
+            return Err(not_implemented("irate/idelta over native histograms"));
+        };
+        let [.., (prev_t, prev), (last_t, last)] = samples[..] else {
+            continue;
+        };
+        let mut value = if is_rate && last < prev {
+            last
+        } else {
+            last - prev
+        };
+        if is_rate {
+            let interval = (last_t - prev_t) as f64 / 1000.0;
+            if interval == 0.0 {
+                continue;
+            }
+            value /= interval;
+        }
+        out.push(Element {
+            labels: s.labels,
+            value: SampleValue::Float(value),
+            drop_name: true,
+        });
+    }
+    Ok(Value::Vector(out))
+}
