@@ -15,6 +15,9 @@ use super::value::{Element, Value, Vector};
 /// Evaluates `a` at `t_ms`.
 pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
     let op = a.op;
+    if matches!(op, AggregateOp::Topk | AggregateOp::Bottomk) {
+        return top_k(ev, a, t_ms);
+    }
     if !matches!(
         op,
         AggregateOp::Sum
@@ -69,6 +72,78 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
             })
             .collect::<Vector>(),
     ))
+}
+
+/// `topk`/`bottomk`: the k largest (smallest) float elements per group, kept with their own
+/// labels, largest (smallest) first. Mirrors upstream's heap: a newcomer replaces the worst kept
+/// element only when strictly better, and NaN is worse than any number.
+fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let param = match &a.param {
+        Some(p) => ev.eval(p, t_ms)?,
+        None => Value::Scalar(f64::NAN),
+    };
+    let Value::Scalar(k) = param else {
+        return Err(EngineError::Runtime(format!(
+            "{}: k must be a scalar",
+            a.op.as_str()
+        )));
+    };
+    if k.is_nan() || k.abs() >= 9.2e18 {
+        return Err(EngineError::Runtime(format!(
+            "Scalar value {k} overflows int64"
+        )));
+    }
+    let k = k as i64;
+    let Value::Vector(input) = ev.eval(&a.expr, t_ms)? else {
+        return Err(EngineError::Runtime(format!(
+            "{} expects an instant vector",
+            a.op.as_str()
+        )));
+    };
+    if k < 1 {
+        return Ok(Value::Vector(Vec::new()));
+    }
+    let k = usize::try_from(k).unwrap_or(usize::MAX);
+    let top = a.op == AggregateOp::Topk;
+    // `worse(a, b)`: a would leave before b (upstream heap's Less).
+    let worse = |a: f64, b: f64| a.is_nan() || if top { a < b } else { a > b };
+    let mut groups: Vec<(Labels, Vec<(f64, Element)>)> = Vec::new();
+    for e in input {
+        let SampleValue::Float(v) = e.value else {
+            continue;
+        };
+        let key = group_labels(&e, &a.grouping);
+        let kept = match groups.iter().position(|(l, _)| *l == key) {
+            Some(i) => &mut groups[i].1,
+            None => {
+                groups.push((key, Vec::new()));
+                &mut groups.last_mut().expect("just pushed").1
+            }
+        };
+        if kept.len() < k {
+            kept.push((v, e));
+            continue;
+        }
+        let worst = (0..kept.len()).fold(0, |w, i| if worse(kept[i].0, kept[w].0) { i } else { w });
+        let w = kept[worst].0;
+        if (if top { w < v } else { w > v }) || (w.is_nan() && !v.is_nan()) {
+            kept[worst] = (v, e);
+        }
+    }
+    let mut out = Vector::new();
+    for (_, mut kept) in groups {
+        kept.sort_by(|a, b| {
+            if worse(b.0, a.0) {
+                std::cmp::Ordering::Less
+            } else if worse(a.0, b.0) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+        out.extend(kept.into_iter().map(|(_, e)| e));
+    }
+    Ok(Value::Vector(out))
 }
 
 /// The labels of the group an element falls into.

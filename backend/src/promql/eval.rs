@@ -302,6 +302,24 @@ impl Evaluator {
     }
 
     fn vector_selector(&self, s: &VectorSelector, t_ms: i64) -> Result<Vector, EngineError> {
+        Ok(self
+            .vector_selector_points(s, t_ms)?
+            .into_iter()
+            .map(|(labels, p)| Element {
+                labels: labels.clone(),
+                value: p.value.clone(),
+                drop_name: false,
+            })
+            .collect())
+    }
+
+    /// The sample each series of `s` contributes at `t_ms`, with its own timestamp
+    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time).
+    pub(crate) fn vector_selector_points(
+        &self,
+        s: &VectorSelector,
+        t_ms: i64,
+    ) -> Result<Vec<(&Labels, &Point)>, EngineError> {
         if s.extension.is_some() {
             return Err(not_implemented("anchored/smoothed vector selectors"));
         }
@@ -309,7 +327,7 @@ impl Evaluator {
             .base(s.at, t_ms)
             .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.lookback_ms);
-        let mut out = Vector::new();
+        let mut out = Vec::new();
         for (labels, points) in self.series(s)? {
             let end = points.partition_point(|p| p.t_ms <= ref_ms);
             let Some(p) = end.checked_sub(1).and_then(|i| points.get(i)) else {
@@ -318,11 +336,7 @@ impl Evaluator {
             if p.t_ms <= oldest_excluded || p.value.is_stale() {
                 continue;
             }
-            out.push(Element {
-                labels: labels.clone(),
-                value: p.value.clone(),
-                drop_name: false,
-            });
+            out.push((labels, p));
         }
         Ok(out)
     }

@@ -7,6 +7,7 @@ mod label;
 mod math;
 mod over_time;
 mod rate;
+mod regression;
 mod time;
 
 use super::EngineError;
@@ -36,6 +37,9 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "quantile_over_time" => over_time::quantile(ev, c, t_ms),
         "time" => Ok(Value::Scalar(time::seconds(t_ms))),
         "vector" => time::vector(ev, c, t_ms),
+        "timestamp" => time::timestamp(ev, c, t_ms),
+        "deriv" => regression::deriv(ev, c, t_ms),
+        "predict_linear" => regression::predict_linear(ev, c, t_ms),
         "scalar" => time::scalar(ev, c, t_ms),
         _ => Err(not_implemented(&format!("function {name}"))),
     }

@@ -1,11 +1,12 @@
-//! `time()`, `vector()` and `scalar()` (upstream functions.go `funcTime`, `funcVector`,
-//! `funcScalar`).
+//! `time()`, `timestamp()`, `vector()` and `scalar()` (upstream functions.go `funcTime`,
+//! `funcTimestamp`, `funcVector`, `funcScalar`).
 
 use shared::labels::Labels;
 
-use super::{Evaluator, scalar_arg, vector_arg};
+use super::{Evaluator, arg, scalar_arg, vector_arg};
 use crate::promql::EngineError;
 use crate::promql::parser::Call;
+use crate::promql::parser::Expr;
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value};
 
@@ -35,4 +36,31 @@ pub(super) fn scalar(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Engin
         (Some(f), None) => f,
         _ => f64::NAN,
     }))
+}
+
+/// `timestamp(v)`: a selector's samples' own timestamps, or the evaluation time for any other
+/// argument (the engine special-cases a selector argument upstream).
+pub(super) fn timestamp(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let mut e = arg(c, 0)?;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let elements = if let Expr::VectorSelector(s) = e {
+        ev.vector_selector_points(s, t_ms)?
+            .into_iter()
+            .map(|(labels, p)| Element {
+                labels: labels.clone(),
+                value: SampleValue::Float(seconds(p.t_ms)),
+                drop_name: true,
+            })
+            .collect()
+    } else {
+        let mut v = vector_arg(ev, c, 0, t_ms)?;
+        for e in &mut v {
+            e.value = SampleValue::Float(seconds(t_ms));
+            e.drop_name = true;
+        }
+        v
+    };
+    Ok(Value::Vector(elements))
 }
