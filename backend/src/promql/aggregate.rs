@@ -88,7 +88,10 @@ fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineEr
             a.op.as_str()
         )));
     };
-    if k.is_nan() || k.abs() >= 9.2e18 {
+    if k.is_nan() {
+        return Err(EngineError::Runtime("Parameter value is NaN".into()));
+    }
+    if k.abs() >= 9.2e18 {
         return Err(EngineError::Runtime(format!(
             "Scalar value {k} overflows int64"
         )));

@@ -43,8 +43,11 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 fill: Default::default(),
             };
             let matching = b.matching.as_ref().unwrap_or(&default);
-            if matching.fill.lhs.is_some() || matching.fill.rhs.is_some() {
-                return Err(not_implemented("fill modifiers"));
+            let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
+            if fills && (b.op.is_set_operator() || matching.card != Cardinality::OneToOne) {
+                return Err(not_implemented(
+                    "fill modifiers with group_left/group_right",
+                ));
             }
             match b.op {
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
@@ -199,9 +202,11 @@ fn vector_vector(
     let mut matched: HashSet<Vec<Label>> = HashSet::new();
     let mut results: HashSet<Labels> = HashSet::new();
     let mut out = Vector::new();
+    let mut unmatched_many: Vec<&Element> = Vec::new();
     for e in &many {
         let sig = signature(&e.labels, m);
         let Some(other) = index.get(&sig) else {
+            unmatched_many.push(e);
             continue;
         };
         if m.card == Cardinality::OneToOne && !matched.insert(sig) {
@@ -233,7 +238,47 @@ fn vector_vector(
             drop_name: e.drop_name || drops_name(b),
         });
     }
+    // `fill_right`: left elements without a match meet the fill value (one-to-one only).
+    if let Some(fill) = m.fill.rhs {
+        for e in unmatched_many {
+            push_result(b, m, &mut out, e, (float_of(&e.value)?, fill), false)?;
+        }
+    }
+    // `fill_left`: right elements without a match meet the fill value.
+    if let Some(fill) = m.fill.lhs {
+        for e in one
+            .iter()
+            .filter(|e| !matched.contains(&signature(&e.labels, m)))
+        {
+            push_result(b, m, &mut out, e, (fill, float_of(&e.value)?), true)?;
+        }
+    }
     Ok(out)
+}
+
+/// Adds the result of `l op r` for an element matched with a fill value; its labels come
+/// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
+/// synthesized left-hand sample has none).
+fn push_result(
+    b: &BinaryExpr,
+    m: &VectorMatching,
+    out: &mut Vector,
+    e: &Element,
+    (l, r): (f64, f64),
+    from_right: bool,
+) -> Result<(), EngineError> {
+    let (mut value, keep) = float_op(b.op, l, r)?;
+    if b.return_bool {
+        value = f64::from(u8::from(keep));
+    } else if !keep {
+        return Ok(());
+    }
+    out.push(Element {
+        labels: result_labels(&e.labels, &Labels::empty(), m),
+        value: SampleValue::Float(value),
+        drop_name: e.drop_name || from_right || drops_name(b),
+    });
+    Ok(())
 }
 
 /// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
