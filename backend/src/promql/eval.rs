@@ -134,6 +134,11 @@ impl Evaluator {
         Ok(())
     }
 
+    /// The query's bounds (for `step()`, `range()`, `start()`, `end()`).
+    pub(crate) fn bounds(&self) -> QueryBounds {
+        self.bounds
+    }
+
     /// The evaluation time an `@` modifier pins, or `t_ms`.
     pub(crate) fn base(&self, at: Option<AtModifier>, t_ms: i64) -> i64 {
         match at {

@@ -122,3 +122,14 @@ pub(super) fn clamp(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
 }
+
+/// `min_of(a, b)` / `max_of(a, b)` on scalars, NaN winning as in Go's `math.Min`/`math.Max`.
+pub(super) fn extremum(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    max: bool,
+) -> Result<Value, EngineError> {
+    let (a, b) = (scalar_arg(ev, c, 0, t_ms)?, scalar_arg(ev, c, 1, t_ms)?);
+    Ok(Value::Scalar(if max { go_max(a, b) } else { go_min(a, b) }))
+}

@@ -36,6 +36,10 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "clamp" | "clamp_min" | "clamp_max" => math::clamp(ev, c, t_ms, name),
         "quantile_over_time" => over_time::quantile(ev, c, t_ms),
         "time" => Ok(Value::Scalar(time::seconds(t_ms))),
+        "step" | "range" | "start" | "end" => Ok(Value::Scalar(time::query(ev, name))),
+        "min_of" | "max_of" => math::extremum(ev, c, t_ms, name == "max_of"),
+        "minute" | "hour" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month"
+        | "month" | "year" => time::date(ev, c, t_ms, name),
         "vector" => time::vector(ev, c, t_ms),
         "timestamp" => time::timestamp(ev, c, t_ms),
         "deriv" => regression::deriv(ev, c, t_ms),
