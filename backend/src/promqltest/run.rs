@@ -200,3 +200,91 @@ fn run_eval(engine: &Engine, storage: &MemoryStorage, eval: &Eval) -> Result<(),
         Ok(value) => compare(eval, &value).map_err(EvalFailureKind::Mismatch),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promqltest::parse_script;
+
+    fn run(text: &str) -> FileReport {
+        let script = parse_script(text).expect("test script parses");
+        run_script(&Engine::default(), &script, Path::new("inline.test"))
+    }
+
+    #[test]
+    fn passing_and_failing_evals_are_counted_with_their_lines() {
+        let report = run(concat!(
+            "load 1m\n  m{a=\"x\"} 1 2 3\n\n",
+            "eval instant at 2m m\n  m{a=\"x\"} 3\n\n",
+            "eval instant at 2m m\n  m{a=\"x\"} 4\n\n",
+            "eval range from 0 to 2m step 1m m * 2\n  {a=\"x\"} 2 4 6\n\n",
+            "eval range from 0 to 2m step 1m m\n  m{a=\"x\"} 1 _ 3\n",
+        ));
+        assert_eq!((report.total, report.passed()), (4, 2));
+        let lines: Vec<usize> = report.failures.iter().map(|f| f.line).collect();
+        assert_eq!(lines, vec![7, 13]);
+        assert!(matches!(
+            report.failures[0].kind,
+            EvalFailureKind::Mismatch(_)
+        ));
+        assert!(
+            report.failures[0]
+                .to_string()
+                .starts_with("inline.test:7: m: expected")
+        );
+    }
+
+    #[test]
+    fn expected_failures_need_a_matching_message_and_never_accept_missing_features() {
+        let report = run(concat!(
+            "load 1m\n  m 1\n  n 1\n\n",
+            "eval instant at 0 m{\n  expect fail\n\n",
+            "eval instant at 0 1 + m\n  expect fail\n\n",
+            "eval instant at 0 -{__name__=~\"m|n\"}\n",
+            "  expect fail msg: vector cannot contain metrics with the same labelset\n\n",
+            "eval instant at 0 m{\n  expect fail msg: something else\n\n",
+            "eval instant at 0 mad_over_time(m[1m])\n  expect fail\n\n",
+            "eval instant at 0 m\n  expect warn\n  m 1\n",
+        ));
+        assert_eq!(report.total, 6);
+        let kinds: Vec<&EvalFailureKind> = report.failures.iter().map(|f| &f.kind).collect();
+        assert!(
+            matches!(
+                kinds[..],
+                [
+                    EvalFailureKind::ExpectedFailure(_),
+                    EvalFailureKind::WrongError { .. },
+                    EvalFailureKind::NotImplemented(_),
+                    EvalFailureKind::NotImplemented(_),
+                ]
+            ),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn order_is_checked_only_when_expected() {
+        let script = concat!(
+            "load 1m\n  m{a=\"1\"} 2\n  m{a=\"2\"} 1\n\n",
+            "eval instant at 0 topk(2, m)\n  EXPECT\n  m{a=\"2\"} 1\n  m{a=\"1\"} 2\n",
+        );
+        assert_eq!(run(&script.replace("  EXPECT\n", "")).passed(), 1);
+        let ordered = run(&script.replace("EXPECT", "expect ordered"));
+        assert_eq!(ordered.passed(), 0, "topk returns the largest first");
+    }
+
+    #[test]
+    fn unsupported_loads_fail_evals_until_clear() {
+        let report = run(concat!(
+            "load_with_nhcb 1m\n  m 1\n\n",
+            "eval instant at 0 m\n  m 1\n\n",
+            "clear\n\nload 1m\n  m 1\n\n",
+            "eval instant at 0 m\n  m 1\n",
+        ));
+        assert_eq!(report.failures.len(), 1);
+        assert_eq!(
+            report.failures[0].kind,
+            EvalFailureKind::NotImplemented("load_with_nhcb".into())
+        );
+    }
+}
