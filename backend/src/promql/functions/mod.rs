@@ -8,6 +8,7 @@ mod math;
 mod over_time;
 mod rate;
 mod regression;
+mod sort;
 mod time;
 
 use super::EngineError;
@@ -42,6 +43,10 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         | "month" | "year" => time::date(ev, c, t_ms, name),
         "vector" => time::vector(ev, c, t_ms),
         "timestamp" => time::timestamp(ev, c, t_ms),
+        "sort" | "sort_desc" => sort::by_value(ev, c, t_ms, name == "sort_desc"),
+        "sort_by_label" | "sort_by_label_desc" => {
+            sort::by_label(ev, c, t_ms, name == "sort_by_label_desc")
+        }
         "deriv" => regression::deriv(ev, c, t_ms),
         "predict_linear" => regression::predict_linear(ev, c, t_ms),
         "scalar" => time::scalar(ev, c, t_ms),

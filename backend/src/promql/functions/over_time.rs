@@ -25,6 +25,12 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
         "min_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a < b)),
         "max_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a > b)),
         "stdvar_over_time" => |p| float_fn(p, variance),
+        "mad_over_time" => |p| float_fn(p, median_absolute_deviation),
+        "ts_of_first_over_time" => |p| {
+            p.first()
+                .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
+        },
+        "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
         "changes" => |p| {
             float_fn(p, |v| {
                 count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
@@ -153,4 +159,14 @@ pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
         });
     }
     Ok(Value::Vector(out))
+}
+
+/// The median of the absolute deviations from the median (upstream `funcMadOverTime`).
+fn median_absolute_deviation(values: &[f64]) -> f64 {
+    if values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    let median = quantile_of(0.5, &mut values.to_vec());
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    quantile_of(0.5, &mut deviations)
 }
