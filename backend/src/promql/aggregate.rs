@@ -15,8 +15,12 @@ use super::value::{Element, Value, Vector};
 /// Evaluates `a` at `t_ms`.
 pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
     let op = a.op;
-    if matches!(op, AggregateOp::Topk | AggregateOp::Bottomk) {
-        return top_k(ev, a, t_ms);
+    match op {
+        AggregateOp::Topk | AggregateOp::Bottomk => return top_k(ev, a, t_ms),
+        AggregateOp::Limitk => return limit_k(ev, a, t_ms),
+        AggregateOp::Quantile => return quantile(ev, a, t_ms),
+        AggregateOp::CountValues => return count_values(ev, a, t_ms),
+        _ => {}
     }
     if !matches!(
         op,
@@ -74,19 +78,88 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     ))
 }
 
-/// `topk`/`bottomk`: the k largest (smallest) float elements per group, kept with their own
-/// labels, largest (smallest) first. Mirrors upstream's heap: a newcomer replaces the worst kept
-/// element only when strictly better, and NaN is worse than any number.
-fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
-    let param = match &a.param {
-        Some(p) => ev.eval(p, t_ms)?,
-        None => Value::Scalar(f64::NAN),
-    };
-    let Value::Scalar(k) = param else {
-        return Err(EngineError::Runtime(format!(
-            "{}: k must be a scalar",
+/// The parameter, evaluated at `t_ms`.
+fn param(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    match &a.param {
+        Some(p) => ev.eval(p, t_ms),
+        None => Err(EngineError::Runtime(format!(
+            "{}: missing parameter",
             a.op.as_str()
-        )));
+        ))),
+    }
+}
+
+/// The aggregated vector, evaluated at `t_ms`.
+fn input(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Vector, EngineError> {
+    match ev.eval(&a.expr, t_ms)? {
+        Value::Vector(v) => Ok(v),
+        other => Err(EngineError::Runtime(format!(
+            "{} expects an instant vector, got {}",
+            a.op.as_str(),
+            other.type_name()
+        ))),
+    }
+}
+
+/// Elements grouped by their group labels, groups in order of first appearance.
+fn grouped(v: Vector, grouping: &Grouping) -> Vec<(Labels, Vec<Element>)> {
+    let mut groups: Vec<(Labels, Vec<Element>)> = Vec::new();
+    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    for e in v {
+        let key = group_labels(&e, grouping);
+        match index.get(&key) {
+            Some(&i) => groups[i].1.push(e),
+            None => {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![e]));
+            }
+        }
+    }
+    groups
+}
+
+/// `quantile(q, v)` per group (upstream `quantile`, NaN sorted first).
+fn quantile(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let Value::Scalar(q) = param(ev, a, t_ms)? else {
+        return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
+    };
+    let mut out = Vector::new();
+    for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
+        let mut values = Vec::with_capacity(elements.len());
+        for e in &elements {
+            match e.value {
+                SampleValue::Float(f) => values.push(f),
+                SampleValue::Histogram(_) => {
+                    return Err(not_implemented("aggregating native histograms"));
+                }
+            }
+        }
+        out.push(Element {
+            labels,
+            value: SampleValue::Float(super::functions::quantile_of(q, &mut values)),
+            drop_name: false,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+/// `limitk(k, v)`: the first k elements of each group, as they are.
+fn limit_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let k = integer_param(param(ev, a, t_ms)?)?;
+    let groups = grouped(input(ev, a, t_ms)?, &a.grouping);
+    let k = usize::try_from(k).unwrap_or(0);
+    Ok(Value::Vector(
+        groups
+            .into_iter()
+            .flat_map(|(_, e)| e.into_iter().take(k))
+            .collect(),
+    ))
+}
+
+/// A `k` parameter: an integer-valued scalar (truncated as upstream's `int64(f)`).
+fn integer_param(v: Value) -> Result<i64, EngineError> {
+    let Value::Scalar(k) = v else {
+        return Err(EngineError::Runtime("k must be a scalar".into()));
     };
     if k.is_nan() {
         return Err(EngineError::Runtime("Parameter value is NaN".into()));
@@ -96,13 +169,69 @@ fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineEr
             "Scalar value {k} overflows int64"
         )));
     }
-    let k = k as i64;
-    let Value::Vector(input) = ev.eval(&a.expr, t_ms)? else {
-        return Err(EngineError::Runtime(format!(
-            "{} expects an instant vector",
-            a.op.as_str()
-        )));
+    Ok(k as i64)
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+fn format_value(f: f64) -> String {
+    if f.is_infinite() {
+        if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        f.to_string()
+    }
+}
+
+/// `count_values(label, v)`: how many elements of each group have each value.
+fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let Value::String(label) = param(ev, a, t_ms)? else {
+        return Err(EngineError::Runtime(
+            "count_values: label must be a string".into(),
+        ));
     };
+    if label.is_empty() {
+        return Err(EngineError::Runtime(format!(
+            "invalid label name {label:?}"
+        )));
+    }
+    let mut counts: Vec<(Labels, f64)> = Vec::new();
+    for e in input(ev, a, t_ms)? {
+        let SampleValue::Float(f) = e.value else {
+            return Err(not_implemented("count_values over native histograms"));
+        };
+        let mut labels: Vec<Label> = group_labels(&e, &a.grouping)
+            .iter()
+            .filter(|l| l.name != label)
+            .cloned()
+            .collect();
+        labels.push(Label::new(label.clone(), format_value(f)));
+        let labels = Labels::from_unsorted(labels);
+        match counts.iter_mut().find(|(l, _)| *l == labels) {
+            Some((_, n)) => *n += 1.0,
+            None => counts.push((labels, 1.0)),
+        }
+    }
+    Ok(Value::Vector(
+        counts
+            .into_iter()
+            .map(|(labels, n)| Element {
+                labels,
+                value: SampleValue::Float(n),
+                drop_name: false,
+            })
+            .collect(),
+    ))
+}
+
+/// `topk`/`bottomk`: the k largest (smallest) float elements per group, kept with their own
+/// labels, largest (smallest) first. Mirrors upstream's heap: a newcomer replaces the worst kept
+/// element only when strictly better, and NaN is worse than any number.
+fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let k = integer_param(param(ev, a, t_ms)?)?;
+    let input = input(ev, a, t_ms)?;
     if k < 1 {
         return Ok(Value::Vector(Vec::new()));
     }

@@ -11,6 +11,8 @@ mod regression;
 mod sort;
 mod time;
 
+pub(crate) use over_time::quantile_of;
+
 use super::EngineError;
 use super::eval::{Evaluator, not_implemented};
 use super::parser::{Call, Expr};
