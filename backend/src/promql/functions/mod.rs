@@ -3,6 +3,7 @@
 //! A function not listed here fails with "not implemented yet: function NAME".
 
 mod absent;
+mod histogram;
 mod label;
 mod math;
 mod over_time;
@@ -45,6 +46,9 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         | "month" | "year" => time::date(ev, c, t_ms, name),
         "vector" => time::vector(ev, c, t_ms),
         "timestamp" => time::timestamp(ev, c, t_ms),
+        "histogram_count" | "histogram_sum" | "histogram_avg" => {
+            histogram::field(ev, c, t_ms, name)
+        }
         "sort" | "sort_desc" => sort::by_value(ev, c, t_ms, name == "sort_desc"),
         "sort_by_label" | "sort_by_label_desc" => {
             sort::by_label(ev, c, t_ms, name == "sort_by_label_desc")
