@@ -425,3 +425,38 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     };
     (t, c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kahan_summation_keeps_small_terms_next_to_large_ones() {
+        let (mut sum, mut c) = (0.0, 0.0);
+        for v in [1e100, 1.0, -1e100] {
+            (sum, c) = kahan_sum_inc(v, sum, c);
+        }
+        assert_eq!(sum + c, 1.0);
+        let naive: f64 = [1e100, 1.0, -1e100].iter().sum();
+        assert_eq!(naive, 0.0, "plain summation loses the 1");
+    }
+
+    #[test]
+    fn mean_survives_overflow_and_keeps_infinities() {
+        let mut m = Mean::default();
+        for v in [f64::MAX, f64::MAX, f64::MAX] {
+            m.add(v);
+        }
+        assert!((m.value() / f64::MAX - 1.0).abs() < 1e-12, "{}", m.value());
+        let mut m = Mean::default();
+        for v in [1.0, f64::INFINITY, 2.0] {
+            m.add(v);
+        }
+        assert_eq!(m.value(), f64::INFINITY);
+        let mut m = Mean::default();
+        for v in [f64::INFINITY, f64::NEG_INFINITY] {
+            m.add(v);
+        }
+        assert!(m.value().is_nan());
+    }
+}

@@ -306,3 +306,102 @@ fn result_labels(many: &Labels, one: &Labels, m: &VectorMatching) -> Labels {
     );
     Labels::from_unsorted(labels)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::Engine;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, SampleValue};
+    use crate::promql::value::Value;
+    use shared::labels::Labels;
+
+    fn storage(series: &[(&[(&str, &str)], f64)]) -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        for (labels, v) in series {
+            let point = Point {
+                t_ms: 0,
+                value: SampleValue::Float(*v),
+            };
+            s.append(&Labels::from_pairs(labels.iter().copied()), point);
+        }
+        s
+    }
+
+    fn query(s: &MemoryStorage, q: &str) -> Result<Vec<(String, f64)>, String> {
+        match Engine::default().instant(s, q, 0) {
+            Ok(Value::Vector(v)) => {
+                let mut out: Vec<(String, f64)> = v
+                    .into_iter()
+                    .map(|e| match e.value {
+                        SampleValue::Float(f) => (e.labels.to_string(), f),
+                        SampleValue::Histogram(_) => (e.labels.to_string(), f64::NAN),
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
+            }
+            Ok(other) => Err(format!("not a vector: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn one_to_one_matching_ignores_the_name_and_reports_duplicates() {
+        let s = storage(&[
+            (&[("__name__", "a"), ("i", "1"), ("x", "p")], 10.0),
+            (&[("__name__", "a"), ("i", "2"), ("x", "q")], 20.0),
+            (&[("__name__", "b"), ("i", "1"), ("x", "r")], 2.0),
+            (&[("__name__", "b"), ("i", "2"), ("x", "r")], 4.0),
+        ]);
+        assert_eq!(
+            query(&s, "a / on(i) b").unwrap(),
+            vec![("{i=\"1\"}".into(), 5.0), ("{i=\"2\"}".into(), 5.0)]
+        );
+        assert_eq!(query(&s, "a / b").unwrap(), vec![], "x differs");
+        assert_eq!(
+            query(&s, "a - ignoring(x) b").unwrap(),
+            vec![("{i=\"1\"}".into(), 8.0), ("{i=\"2\"}".into(), 16.0)]
+        );
+        let err = query(&s, "a + on(x) b").unwrap_err();
+        assert!(
+            err.starts_with(
+                "found duplicate series for the match group {x=\"r\"} on the right hand-side"
+            ),
+            "{err}"
+        );
+        let err = query(&s, "b + on(x) group_right a").unwrap_err();
+        assert!(err.contains("on the left hand-side"), "{err}");
+        assert_eq!(query(&s, "b + on(x) group_left a").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn group_left_copies_included_labels_and_set_operators_match_signatures() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("job", "j"), ("code", "200")], 6.0),
+            (&[("__name__", "req"), ("job", "j"), ("code", "500")], 3.0),
+            (&[("__name__", "info"), ("job", "j"), ("team", "t")], 1.0),
+        ]);
+        assert_eq!(
+            query(&s, "req * on(job) group_left(team) info").unwrap(),
+            vec![
+                ("{code=\"200\", job=\"j\", team=\"t\"}".into(), 6.0),
+                ("{code=\"500\", job=\"j\", team=\"t\"}".into(), 3.0)
+            ]
+        );
+        assert_eq!(query(&s, "req and on(job) info").unwrap().len(), 2);
+        assert_eq!(query(&s, "req unless on(job) info").unwrap().len(), 0);
+        assert_eq!(query(&s, "info or req").unwrap().len(), 3);
+        assert_eq!(
+            query(&s, "req > bool 4").unwrap(),
+            vec![
+                ("{code=\"200\", job=\"j\"}".into(), 1.0),
+                ("{code=\"500\", job=\"j\"}".into(), 0.0)
+            ]
+        );
+        assert_eq!(
+            query(&s, "4 < req").unwrap(),
+            vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
+            "a scalar on the left keeps the vector's value"
+        );
+    }
+}
