@@ -12,6 +12,7 @@ use shared::labels::{Label, Labels};
 
 use super::EngineError;
 use super::eval::not_implemented;
+use super::histogram;
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -94,11 +95,57 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
     })
 }
 
-fn float_of(value: &SampleValue) -> Result<f64, EngineError> {
-    match value {
-        SampleValue::Float(f) => Ok(*f),
-        SampleValue::Histogram(_) => Err(not_implemented("binary operators on native histograms")),
+/// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
+/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
+/// comparison keeps the vector's value: the left one unless `vector_right`.
+fn sample_op(
+    b: &BinaryExpr,
+    l: &SampleValue,
+    r: &SampleValue,
+    vector_right: bool,
+) -> Result<Option<SampleValue>, EngineError> {
+    use SampleValue::{Float, Histogram};
+    let op = b.op;
+    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
+    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
+        return Err(not_implemented("histogram trim operators"));
     }
+    Ok(match (l, r) {
+        (Float(x), Float(y)) => {
+            let (value, keep) = float_op(op, *x, *y)?;
+            if !op.is_comparison() {
+                Some(Float(value))
+            } else if b.return_bool {
+                Some(Float(f64::from(u8::from(keep))))
+            } else if keep {
+                Some(Float(if vector_right { *y } else { *x }))
+            } else {
+                None
+            }
+        }
+        (Histogram(x), Histogram(y)) => match op {
+            BinaryOp::Add | BinaryOp::Sub => {
+                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
+                let sum = histogram::add(x, y, sign).ok_or_else(|| {
+                    not_implemented("histogram arithmetic across zero thresholds or custom bounds")
+                })?;
+                Some(Histogram(Box::new(sum)))
+            }
+            BinaryOp::Eql | BinaryOp::Neq => {
+                return Err(not_implemented("comparing native histograms"));
+            }
+            _ => None,
+        },
+        (Histogram(h), Float(f)) => match op {
+            BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
+            BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
+            _ => None,
+        },
+        (Float(f), Histogram(h)) => match op {
+            BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
+            _ => None,
+        },
+    })
 }
 
 /// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
@@ -113,24 +160,17 @@ fn vector_scalar(
     scalar_left: bool,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
+    let scalar = SampleValue::Float(scalar);
     for mut e in vector {
-        let v = float_of(&e.value)?;
         let (l, r) = if scalar_left {
-            (scalar, v)
+            (&scalar, &e.value)
         } else {
-            (v, scalar)
+            (&e.value, &scalar)
         };
-        let (mut value, keep) = float_op(b.op, l, r)?;
-        if b.op.is_comparison() {
-            // The vector's value is kept even when the scalar is on the left.
-            value = v;
-        }
-        if b.return_bool {
-            value = f64::from(u8::from(keep));
-        } else if !keep {
+        let Some(value) = sample_op(b, l, r, scalar_left)? else {
             continue;
-        }
-        e.value = SampleValue::Float(value);
+        };
+        e.value = value;
         e.drop_name |= drops_name(b);
         out.push(e);
     }
@@ -216,16 +256,13 @@ fn vector_vector(
             ));
         }
         let (l, r) = if one_to_many {
-            (float_of(&other.value)?, float_of(&e.value)?)
+            (&other.value, &e.value)
         } else {
-            (float_of(&e.value)?, float_of(&other.value)?)
+            (&e.value, &other.value)
         };
-        let (mut value, keep) = float_op(b.op, l, r)?;
-        if b.return_bool {
-            value = f64::from(u8::from(keep));
-        } else if !keep {
+        let Some(value) = sample_op(b, l, r, false)? else {
             continue;
-        }
+        };
         let labels = result_labels(&e.labels, &other.labels, m);
         if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
             return Err(EngineError::Matching(
@@ -234,14 +271,21 @@ fn vector_vector(
         }
         out.push(Element {
             labels,
-            value: SampleValue::Float(value),
+            value,
             drop_name: e.drop_name || drops_name(b),
         });
     }
     // `fill_right`: left elements without a match meet the fill value (one-to-one only).
     if let Some(fill) = m.fill.rhs {
         for e in unmatched_many {
-            push_result(b, m, &mut out, e, (float_of(&e.value)?, fill), false)?;
+            push_result(
+                b,
+                m,
+                &mut out,
+                e,
+                (&e.value, &SampleValue::Float(fill)),
+                false,
+            )?;
         }
     }
     // `fill_left`: right elements without a match meet the fill value.
@@ -250,7 +294,14 @@ fn vector_vector(
             .iter()
             .filter(|e| !matched.contains(&signature(&e.labels, m)))
         {
-            push_result(b, m, &mut out, e, (fill, float_of(&e.value)?), true)?;
+            push_result(
+                b,
+                m,
+                &mut out,
+                e,
+                (&SampleValue::Float(fill), &e.value),
+                true,
+            )?;
         }
     }
     Ok(out)
@@ -264,18 +315,15 @@ fn push_result(
     m: &VectorMatching,
     out: &mut Vector,
     e: &Element,
-    (l, r): (f64, f64),
+    (l, r): (&SampleValue, &SampleValue),
     from_right: bool,
 ) -> Result<(), EngineError> {
-    let (mut value, keep) = float_op(b.op, l, r)?;
-    if b.return_bool {
-        value = f64::from(u8::from(keep));
-    } else if !keep {
+    let Some(value) = sample_op(b, l, r, false)? else {
         return Ok(());
-    }
+    };
     out.push(Element {
         labels: result_labels(&e.labels, &Labels::empty(), m),
-        value: SampleValue::Float(value),
+        value,
         drop_name: e.drop_name || from_right || drops_name(b),
     });
     Ok(())

@@ -408,9 +408,7 @@ fn negate(mut v: Vector) -> Result<Vector, EngineError> {
     for e in &mut v {
         match &mut e.value {
             SampleValue::Float(f) => *f = -*f,
-            SampleValue::Histogram(_) => {
-                return Err(not_implemented("unary minus on native histograms"));
-            }
+            SampleValue::Histogram(h) => **h = super::histogram::negate(h),
         }
         e.drop_name = true;
     }

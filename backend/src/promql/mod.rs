@@ -17,6 +17,7 @@ mod aggregate;
 mod binary;
 mod eval;
 mod functions;
+pub(crate) mod histogram;
 pub mod parser;
 pub mod storage;
 pub mod value;

@@ -7,6 +7,7 @@ use shared::histogram::FloatHistogram;
 use shared::labels::Labels;
 
 use super::{Eval, Expected, ExpectedSeries, Query, SequenceValue};
+use crate::promql::histogram::buckets;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, Value};
 
@@ -185,10 +186,29 @@ fn values_equal(want: &Point, got: &Point, exp: &ExpectedSeries) -> bool {
     }
 }
 
-/// Field-wise histogram comparison; the counter-reset hint only when the test set it.
+/// Histogram comparison after dropping empty buckets (upstream compares `Compact(0)` forms);
+/// the counter-reset hint only when the test set it.
 fn histograms_equal(a: &FloatHistogram, b: &FloatHistogram, compare_hint: bool) -> bool {
     let floats = |x: &[f64], y: &[f64]| {
         x.len() == y.len() && x.iter().zip(y).all(|(p, q)| almost_equal(*p, *q))
+    };
+    let non_empty = |h: &FloatHistogram, positive: bool| -> Vec<(i64, f64)> {
+        let (spans, counts) = if positive {
+            (&h.positive_spans, &h.positive_buckets)
+        } else {
+            (&h.negative_spans, &h.negative_buckets)
+        };
+        buckets(spans, counts, h.schema, h.schema)
+            .into_iter()
+            .filter(|(_, c)| *c != 0.0)
+            .collect()
+    };
+    let same_buckets = |positive: bool| {
+        let (x, y) = (non_empty(a, positive), non_empty(b, positive));
+        x.len() == y.len()
+            && x.iter()
+                .zip(&y)
+                .all(|(p, q)| p.0 == q.0 && almost_equal(p.1, q.1))
     };
     (!compare_hint || a.counter_reset_hint == b.counter_reset_hint)
         && a.schema == b.schema
@@ -196,10 +216,8 @@ fn histograms_equal(a: &FloatHistogram, b: &FloatHistogram, compare_hint: bool) 
         && almost_equal(a.zero_count, b.zero_count)
         && almost_equal(a.count, b.count)
         && almost_equal(a.sum, b.sum)
-        && a.positive_spans == b.positive_spans
-        && a.negative_spans == b.negative_spans
-        && floats(&a.positive_buckets, &b.positive_buckets)
-        && floats(&a.negative_buckets, &b.negative_buckets)
+        && same_buckets(true)
+        && same_buckets(false)
         && floats(&a.custom_values, &b.custom_values)
 }
 
