@@ -35,47 +35,66 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     ) {
         return Err(not_implemented(&format!("aggregation {}", op.as_str())));
     }
-    let Value::Vector(input) = ev.eval(&a.expr, t_ms)? else {
-        return Err(EngineError::Runtime(format!(
-            "aggregation {} expects an instant vector",
-            op.as_str()
-        )));
-    };
-    let mut groups: Vec<(Labels, Accumulator, bool)> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
-    for e in input {
-        let key = group_labels(&e, &a.grouping);
-        let value = match (&e.value, op) {
-            (_, AggregateOp::Count | AggregateOp::Group) => 1.0,
-            (SampleValue::Float(f), _) => *f,
-            (SampleValue::Histogram(_), _) => {
-                return Err(not_implemented("aggregating native histograms"));
-            }
-        };
+    let mut out = Vector::new();
+    for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
         // Grouping by `__name__` sees names still to be dropped; the group then drops it
         // (Prometheus 3 delayed name removal).
-        let drop_name = e.drop_name && key.contains("__name__");
-        match index.get(&key) {
-            Some(&i) => {
-                groups[i].1.add(value);
-                groups[i].2 |= drop_name;
-            }
-            None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, Accumulator::new(value), drop_name));
-            }
+        let drop_name = labels.contains("__name__") && elements.iter().any(|e| e.drop_name);
+        let Some(value) = aggregate_group(op, &elements)? else {
+            continue;
+        };
+        out.push(Element {
+            labels,
+            value,
+            drop_name,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+/// One group's result; `None` when upstream drops the group (floats mixed with histograms
+/// in `sum`/`avg`, with a warning annotation).
+fn aggregate_group(
+    op: AggregateOp,
+    elements: &[Element],
+) -> Result<Option<SampleValue>, EngineError> {
+    let mut floats = Vec::with_capacity(elements.len());
+    let mut histograms = Vec::new();
+    for e in elements {
+        match (&e.value, op) {
+            (_, AggregateOp::Count | AggregateOp::Group) => floats.push(1.0),
+            (SampleValue::Float(f), _) => floats.push(*f),
+            (SampleValue::Histogram(h), _) => histograms.push(h.as_ref()),
         }
     }
-    Ok(Value::Vector(
-        groups
-            .into_iter()
-            .map(|(labels, acc, drop_name)| Element {
-                labels,
-                value: SampleValue::Float(acc.finish(op)),
-                drop_name,
-            })
-            .collect::<Vector>(),
-    ))
+    if histograms.is_empty() {
+        let Some((first, rest)) = floats.split_first() else {
+            return Ok(None);
+        };
+        let mut acc = Accumulator::new(*first);
+        rest.iter().for_each(|v| acc.add(*v));
+        return Ok(Some(SampleValue::Float(acc.finish(op))));
+    }
+    if !matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
+        return Err(not_implemented(&format!(
+            "{} over native histograms",
+            op.as_str()
+        )));
+    }
+    if !floats.is_empty() {
+        return Ok(None);
+    }
+    let mut total = super::histogram::HistogramSum::new(histograms[0]);
+    for h in &histograms[1..] {
+        total.add(h).ok_or_else(|| {
+            not_implemented("histogram aggregation across zero thresholds or custom bounds")
+        })?;
+    }
+    let mut sum = total.finish();
+    if op == AggregateOp::Avg {
+        sum = super::histogram::divide(&sum, histograms.len() as f64);
+    }
+    Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }
 
 /// The parameter, evaluated at `t_ms`.

@@ -100,15 +100,88 @@ pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<F
     })
 }
 
-/// Gauge for a difference or when either operand is a gauge, otherwise unknown.
+/// Gauge for a difference or when either operand is a gauge; "not reset" only when both are;
+/// otherwise unknown.
 fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> CounterResetHint {
-    if sign < 0.0
-        || a.counter_reset_hint == CounterResetHint::Gauge
-        || b.counter_reset_hint == CounterResetHint::Gauge
+    use CounterResetHint::{Gauge, NotCounterReset, Unknown};
+    match (a.counter_reset_hint, b.counter_reset_hint) {
+        _ if sign < 0.0 => Gauge,
+        (Gauge, _) | (_, Gauge) => Gauge,
+        (NotCounterReset, NotCounterReset) => NotCounterReset,
+        _ => Unknown,
+    }
+}
+
+/// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`,
+/// simplified: a lower count, zero count or bucket at the common schema, a finer schema, or a
+/// changed zero threshold or custom bounds).
+pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool {
+    if cur.count < prev.count
+        || cur.zero_count < prev.zero_count
+        || cur.schema > prev.schema
+        || cur.zero_threshold != prev.zero_threshold
+        || cur.custom_values != prev.custom_values
     {
-        CounterResetHint::Gauge
-    } else {
-        CounterResetHint::Unknown
+        return true;
+    }
+    let schema = cur.schema.min(prev.schema);
+    let lower = |sp: &[Span], cp: &[f64], sc: &[Span], cc: &[f64]| {
+        let now = buckets(sc, cc, cur.schema, schema);
+        buckets(sp, cp, prev.schema, schema)
+            .into_iter()
+            .any(|(i, c)| now.get(&i).copied().unwrap_or(0.0) < c)
+    };
+    lower(
+        &prev.positive_spans,
+        &prev.positive_buckets,
+        &cur.positive_spans,
+        &cur.positive_buckets,
+    ) || lower(
+        &prev.negative_spans,
+        &prev.negative_buckets,
+        &cur.negative_spans,
+        &cur.negative_buckets,
+    )
+}
+
+/// A running histogram sum with Kahan compensation of its count, zero count and sum (upstream
+/// `KahanAdd`; bucket counts are added plainly).
+#[derive(Debug, Clone)]
+pub(crate) struct HistogramSum {
+    sum: FloatHistogram,
+    compensation: [f64; 3],
+}
+
+impl HistogramSum {
+    /// Starts with `h`.
+    pub(crate) fn new(h: &FloatHistogram) -> Self {
+        Self {
+            sum: h.clone(),
+            compensation: [0.0; 3],
+        }
+    }
+
+    /// Adds `h`; `None` when the histograms cannot be added yet.
+    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Option<()> {
+        let fields = [self.sum.count, self.sum.zero_count, self.sum.sum];
+        let mut next = add(&self.sum, h, 1.0)?;
+        let added = [h.count, h.zero_count, h.sum];
+        let mut exact = [0.0; 3];
+        for i in 0..3 {
+            (exact[i], self.compensation[i]) =
+                crate::promql::aggregate::kahan_sum_inc(added[i], fields[i], self.compensation[i]);
+        }
+        [next.count, next.zero_count, next.sum] = exact;
+        self.sum = next;
+        Some(())
+    }
+
+    /// The compensated sum.
+    pub(crate) fn finish(mut self) -> FloatHistogram {
+        self.sum.count += self.compensation[0];
+        self.sum.zero_count += self.compensation[1];
+        self.sum.sum += self.compensation[2];
+        self.sum
     }
 }
 

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use super::compare::compare;
 use super::{Command, Eval, ExpectKind, FileError, Load, Query, Script, SequenceValue, parse_file};
+use shared::histogram::{CounterResetHint, FloatHistogram};
+
+use crate::promql::histogram::detect_reset;
 use crate::promql::storage::memory::MemoryStorage;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::Value;
@@ -135,14 +138,34 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     report
 }
 
+/// Appends the loaded samples. Histograms get the counter-reset hint Prometheus's TSDB gives
+/// them when no hint was written: unknown for a series' first histogram, then "reset" or
+/// "not reset" from comparing with the previous one (upstream tsdb head appender).
 fn append(storage: &mut MemoryStorage, load: &Load) {
     for series in &load.series {
+        let mut previous: Option<FloatHistogram> = None;
         for sample in series.samples(load.interval_ms) {
             let value = match sample.value {
                 SequenceValue::Float(f) => SampleValue::Float(*f),
                 SequenceValue::Stale => SampleValue::Float(shared::series::stale_nan()),
-                SequenceValue::Histogram(h) => SampleValue::Histogram(h.histogram.clone()),
+                SequenceValue::Histogram(h) => {
+                    let mut histogram = h.histogram.clone();
+                    if !h.counter_reset_hint_set {
+                        if let Some(prev) = &previous {
+                            histogram.counter_reset_hint = if detect_reset(prev, &histogram) {
+                                CounterResetHint::CounterReset
+                            } else {
+                                CounterResetHint::NotCounterReset
+                            };
+                        }
+                    }
+                    SampleValue::Histogram(histogram)
+                }
                 SequenceValue::Missing => continue,
+            };
+            previous = match &value {
+                SampleValue::Histogram(h) if !h.is_stale() => Some((**h).clone()),
+                _ => None,
             };
             let point = Point {
                 t_ms: sample.t_ms,
