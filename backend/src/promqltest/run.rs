@@ -150,14 +150,12 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 SequenceValue::Stale => SampleValue::Float(shared::series::stale_nan()),
                 SequenceValue::Histogram(h) => {
                     let mut histogram = h.histogram.clone();
-                    if !h.counter_reset_hint_set {
-                        if let Some(prev) = &previous {
-                            histogram.counter_reset_hint = if detect_reset(prev, &histogram) {
-                                CounterResetHint::CounterReset
-                            } else {
-                                CounterResetHint::NotCounterReset
-                            };
-                        }
+                    if let (false, Some(prev)) = (h.counter_reset_hint_set, &previous) {
+                        histogram.counter_reset_hint = if detect_reset(prev, &histogram) {
+                            CounterResetHint::CounterReset
+                        } else {
+                            CounterResetHint::NotCounterReset
+                        };
                     }
                     SampleValue::Histogram(histogram)
                 }
