@@ -60,10 +60,8 @@ fn factor(
     if to_start >= threshold {
         to_start = average_interval / 2.0;
     }
-    if let Some((first, change)) = zero {
-        if change > 0.0 && first >= 0.0 {
-            to_start = to_start.min(sampled * (first / change));
-        }
+    if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0) {
+        to_start = to_start.min(sampled * (first / change));
     }
     if to_end >= threshold {
         to_end = average_interval / 2.0;
