@@ -84,16 +84,10 @@ fn aggregate_group(
     if !floats.is_empty() {
         return Ok(None);
     }
-    let mut total = super::histogram::HistogramSum::new(histograms[0]);
-    for h in &histograms[1..] {
-        total.add(h).ok_or_else(|| {
+    let sum =
+        super::histogram::sum_or_mean(&histograms, op == AggregateOp::Avg).ok_or_else(|| {
             not_implemented("histogram aggregation across zero thresholds or custom bounds")
         })?;
-    }
-    let mut sum = total.finish();
-    if op == AggregateOp::Avg {
-        sum = super::histogram::divide(&sum, histograms.len() as f64);
-    }
     Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }
 

@@ -185,6 +185,37 @@ impl HistogramSum {
     }
 }
 
+/// The sum (`mean: false`) or mean of histograms: a Kahan-compensated sum, divided by the
+/// count for the mean unless the sum overflows, in which case the mean is computed
+/// incrementally (as upstream `avg` does). `None` when they cannot be added yet.
+pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
+    let (first, rest) = hs.split_first()?;
+    let mut total = HistogramSum::new(first);
+    for h in rest {
+        total.add(h)?;
+    }
+    let sum = total.finish();
+    if !mean {
+        return Some(sum);
+    }
+    let finite = |h: &FloatHistogram| {
+        h.count.is_finite()
+            && h.positive_buckets
+                .iter()
+                .chain(&h.negative_buckets)
+                .all(|c| c.is_finite())
+    };
+    if finite(&sum) || !hs.iter().all(|h| finite(h)) {
+        return Some(divide(&sum, hs.len() as f64));
+    }
+    let mut mean = (*first).clone();
+    for (i, h) in rest.iter().enumerate() {
+        let step = divide(&add(h, &mean, -1.0)?, (i + 2) as f64);
+        mean = add(&mean, &step, 1.0)?;
+    }
+    Some(mean)
+}
+
 /// Every count and the sum multiplied by `factor`.
 pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     map_values(h, |v| v * factor)

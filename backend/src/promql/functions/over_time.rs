@@ -4,8 +4,11 @@
 
 use super::{Evaluator, floats, range_arg, scalar_arg};
 use crate::promql::EngineError;
+use shared::histogram::FloatHistogram;
+
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
+use crate::promql::histogram::sum_or_mean;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
@@ -56,10 +59,14 @@ pub(super) fn apply(
     for s in matrix {
         let value = match f(&s.points) {
             Some(v) => v,
-            None if floats(&s.points).is_none() => {
-                return Err(not_implemented(&format!("{name} over native histograms")));
+            None if floats(&s.points).is_some() => continue,
+            None if matches!(name, "sum_over_time" | "avg_over_time") => {
+                match histogram_sum(&s.points, name == "avg_over_time")? {
+                    Some(h) => SampleValue::Histogram(Box::new(h)),
+                    None => continue,
+                }
             }
-            None => continue,
+            None => return Err(not_implemented(&format!("{name} over native histograms"))),
         };
         out.push(Element {
             labels: s.labels,
@@ -169,4 +176,22 @@ fn median_absolute_deviation(values: &[f64]) -> f64 {
     let median = quantile_of(0.5, &mut values.to_vec());
     let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
     quantile_of(0.5, &mut deviations)
+}
+
+/// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
+/// histograms mix (upstream warns and drops the series).
+fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
+    let histograms: Option<Vec<&FloatHistogram>> = points
+        .iter()
+        .map(|p| match &p.value {
+            SampleValue::Histogram(h) => Some(h.as_ref()),
+            SampleValue::Float(_) => None,
+        })
+        .collect();
+    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
+        not_implemented("summing native histograms across zero thresholds or custom bounds")
+    })
 }
