@@ -162,6 +162,29 @@ impl Engine {
         let evaluator = eval::Evaluator::new(&self.config, storage, &expr, bounds)?;
         evaluator.range_result(&expr)
     }
+
+    /// The selections a query will make, without evaluating it: one `(matchers, hints)` per
+    /// selector. Callers whose data arrives asynchronously (the fan-out) can fetch these first,
+    /// put the series in a [`storage::memory::MemoryStorage`] and then evaluate, as upstream
+    /// fetches everything in `populateSeries` before evaluating. For an instant query pass
+    /// `start_ms == end_ms` and `step_ms` 0.
+    pub fn selections(
+        &self,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<Vec<storage::Selection>, EngineError> {
+        let expr = parser::parse(expr)?;
+        let recorder = storage::Recorder::default();
+        let bounds = eval::QueryBounds {
+            start_ms,
+            end_ms,
+            step_ms,
+        };
+        eval::Evaluator::new(&self.config, &recorder, &expr, bounds)?;
+        Ok(recorder.into_selections())
+    }
 }
 
 #[cfg(test)]

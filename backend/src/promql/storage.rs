@@ -83,3 +83,46 @@ pub trait Queryable: Send + Sync {
         hints: SelectHints,
     ) -> Result<Vec<StorageSeries>, StorageError>;
 }
+
+/// One selection a query makes: its matchers and the time range it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// The selector's matchers.
+    pub matchers: Vec<Matcher>,
+    /// The time range read.
+    pub hints: SelectHints,
+}
+
+/// A [`Queryable`] that returns nothing and remembers what was asked (for
+/// `Engine::selections`).
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    selections: std::sync::Mutex<Vec<Selection>>,
+}
+
+impl Recorder {
+    /// What was asked, in order.
+    pub(crate) fn into_selections(self) -> Vec<Selection> {
+        self.selections
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Queryable for Recorder {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<Vec<StorageSeries>, StorageError> {
+        let selection = Selection {
+            matchers: matchers.to_vec(),
+            hints,
+        };
+        self.selections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(selection);
+        Ok(Vec::new())
+    }
+}
