@@ -132,7 +132,12 @@ fn sample_op(
                 Some(Histogram(Box::new(sum)))
             }
             BinaryOp::Eql | BinaryOp::Neq => {
-                return Err(not_implemented("comparing native histograms"));
+                let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
+                if b.return_bool {
+                    Some(Float(f64::from(u8::from(keep))))
+                } else {
+                    keep.then(|| l.clone())
+                }
             }
             _ => None,
         },

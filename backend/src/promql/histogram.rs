@@ -216,6 +216,29 @@ pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHis
     Some(mean)
 }
 
+/// Whether two histograms hold the same observations: same schema, zero bucket, count, sum
+/// and non-empty buckets, however their spans are laid out (upstream `Equals` on compacted
+/// histograms; NaN sums compare by bits).
+pub(crate) fn equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let non_empty = |spans: &[Span], counts: &[f64], schema: i32| -> Vec<(i64, u64)> {
+        buckets(spans, counts, schema, schema)
+            .into_iter()
+            .filter(|(_, c)| *c != 0.0)
+            .map(|(i, c)| (i, c.to_bits()))
+            .collect()
+    };
+    a.schema == b.schema
+        && a.zero_threshold == b.zero_threshold
+        && a.zero_count == b.zero_count
+        && a.count == b.count
+        && a.sum.to_bits() == b.sum.to_bits()
+        && a.custom_values == b.custom_values
+        && non_empty(&a.positive_spans, &a.positive_buckets, a.schema)
+            == non_empty(&b.positive_spans, &b.positive_buckets, b.schema)
+        && non_empty(&a.negative_spans, &a.negative_buckets, a.schema)
+            == non_empty(&b.negative_spans, &b.negative_buckets, b.schema)
+}
+
 /// Every count and the sum multiplied by `factor`.
 pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     map_values(h, |v| v * factor)
