@@ -148,27 +148,43 @@ pub(super) fn instant(
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let Some(samples) = floats(&s.points) else {
-            return Err(not_implemented("irate/idelta over native histograms"));
-        };
-        let [.., (prev_t, prev), (last_t, last)] = samples[..] else {
+        let [.., prev, last] = &s.points[..] else {
             continue;
         };
-        let mut value = if is_rate && last < prev {
-            last
-        } else {
-            last - prev
-        };
-        if is_rate {
-            let interval = (last_t - prev_t) as f64 / 1000.0;
-            if interval == 0.0 {
-                continue;
-            }
-            value /= interval;
+        let interval = (last.t_ms - prev.t_ms) as f64 / 1000.0;
+        if is_rate && interval == 0.0 {
+            continue;
         }
+        let value = match (&prev.value, &last.value) {
+            (SampleValue::Float(p), SampleValue::Float(l)) => {
+                let change = if is_rate && l < p { *l } else { l - p };
+                SampleValue::Float(if is_rate { change / interval } else { change })
+            }
+            (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
+                if p.custom_values != l.custom_values {
+                    return Err(not_implemented("irate/idelta across custom bucket changes"));
+                }
+                let change = if is_rate && histogram::detect_reset(p, l) {
+                    (**l).clone()
+                } else {
+                    histogram::add(l, p, -1.0).ok_or_else(|| {
+                        not_implemented("irate/idelta across zero thresholds or custom bounds")
+                    })?
+                };
+                let mut h = if is_rate {
+                    histogram::divide(&change, interval)
+                } else {
+                    change
+                };
+                h.counter_reset_hint = CounterResetHint::Gauge;
+                SampleValue::Histogram(Box::new(h))
+            }
+            // A float next to a histogram: upstream drops the series with a warning.
+            _ => continue,
+        };
         out.push(Element {
             labels: s.labels,
-            value: SampleValue::Float(value),
+            value,
             drop_name: true,
         });
     }
