@@ -55,6 +55,8 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         }
         "deriv" => regression::deriv(ev, c, t_ms),
         "predict_linear" => regression::predict_linear(ev, c, t_ms),
+        "double_exponential_smoothing" => regression::double_exponential_smoothing(ev, c, t_ms),
+        "pi" => Ok(Value::Scalar(std::f64::consts::PI)),
         "scalar" => time::scalar(ev, c, t_ms),
         _ => Err(not_implemented(&format!("function {name}"))),
     }

@@ -29,6 +29,8 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
         "max_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a > b)),
         "stdvar_over_time" => |p| float_fn(p, variance),
         "mad_over_time" => |p| float_fn(p, median_absolute_deviation),
+        "ts_of_min_over_time" => |p| ts_of_extremum(p, |a, b| a < b),
+        "ts_of_max_over_time" => |p| ts_of_extremum(p, |a, b| a > b),
         "ts_of_first_over_time" => |p| {
             p.first()
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
@@ -194,4 +196,18 @@ fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>,
     sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
         not_implemented("summing native histograms across zero thresholds or custom bounds")
     })
+}
+
+/// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).
+fn ts_of_extremum(points: &[Point], better: fn(f64, f64) -> bool) -> Option<SampleValue> {
+    let samples = floats(points)?;
+    let (first, rest) = samples.split_first()?;
+    let best = rest.iter().fold(*first, |acc, &(t, v)| {
+        if better(v, acc.1) || (acc.1.is_nan() && !v.is_nan()) {
+            (t, v)
+        } else {
+            acc
+        }
+    });
+    Some(SampleValue::Float(best.0 as f64 / 1000.0))
 }

@@ -1,5 +1,6 @@
-//! `deriv` and `predict_linear`: least-squares linear regression over a range (upstream
-//! functions.go `linearRegression`, Kahan-compensated sums).
+//! Trend functions over a range: `deriv` and `predict_linear` (least-squares linear
+//! regression, upstream functions.go `linearRegression` with Kahan-compensated sums) and
+//! `double_exponential_smoothing` (upstream `funcDoubleExponentialSmoothing`).
 
 use super::{Evaluator, floats, range_arg, scalar_arg};
 use crate::promql::EngineError;
@@ -74,5 +75,36 @@ pub(super) fn predict_linear(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Valu
     per_series(ev, c, t_ms, |s| {
         let (slope, intercept) = linear_regression(s, t_ms);
         slope * duration + intercept
+    })
+}
+
+/// `double_exponential_smoothing(m, smoothing_factor, trend_factor)`: Holt's linear method;
+/// both factors must lie strictly between 0 and 1.
+pub(super) fn double_exponential_smoothing(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+) -> Result<Value, EngineError> {
+    let (sf, tf) = (scalar_arg(ev, c, 1, t_ms)?, scalar_arg(ev, c, 2, t_ms)?);
+    if !(sf > 0.0 && sf < 1.0) {
+        return Err(EngineError::Runtime(format!(
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+        )));
+    }
+    if !(tf > 0.0 && tf < 1.0) {
+        return Err(EngineError::Runtime(format!(
+            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+        )));
+    }
+    per_series(ev, c, t_ms, |s| {
+        let (mut s0, mut s1, mut trend) = (0.0, s[0].1, s[1].1 - s[0].1);
+        for (i, &(_, v)) in s.iter().enumerate().skip(1) {
+            if i > 1 {
+                trend = tf * (s1 - s0) + (1.0 - tf) * trend;
+            }
+            let next = sf * v + (1.0 - sf) * (s1 + trend);
+            (s0, s1) = (s1, next);
+        }
+        s1
     })
 }
