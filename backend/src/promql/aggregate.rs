@@ -18,6 +18,7 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     match op {
         AggregateOp::Topk | AggregateOp::Bottomk => return top_k(ev, a, t_ms),
         AggregateOp::Limitk => return limit_k(ev, a, t_ms),
+        AggregateOp::LimitRatio => return limit_ratio(ev, a, t_ms),
         AggregateOp::Quantile => return quantile(ev, a, t_ms),
         AggregateOp::CountValues => return count_values(ev, a, t_ms),
         _ => {}
@@ -167,6 +168,43 @@ fn limit_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, Engine
             .flat_map(|(_, e)| e.into_iter().take(k))
             .collect(),
     ))
+}
+
+/// `limit_ratio(r, v)`: a deterministic sample of about `|r|` of the elements, chosen by the
+/// hash of their labels (upstream `HashRatioSampler`): with `r >= 0` those whose hash offset in
+/// `[0, 1]` is below `r`, with `r < 0` the complement `>= 1 + r`. `r` is clamped to `[-1, 1]`
+/// (upstream warns).
+fn limit_ratio(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    let Value::Scalar(ratio) = param(ev, a, t_ms)? else {
+        return Err(EngineError::Runtime(
+            "limit_ratio: ratio must be a scalar".into(),
+        ));
+    };
+    if ratio.is_nan() {
+        return Err(EngineError::Runtime("Ratio value is NaN".into()));
+    }
+    let ratio = ratio.clamp(-1.0, 1.0);
+    let input = input(ev, a, t_ms)?;
+    if ratio == 0.0 {
+        return Ok(Value::Vector(Vec::new()));
+    }
+    let kept = input.into_iter().filter(|e| {
+        let offset = label_hash(&e.labels) as f64 / u64::MAX as f64;
+        (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
+    });
+    Ok(Value::Vector(kept.collect()))
+}
+
+/// Prometheus's `labels.Hash`: xxHash64 of `name 0xff value 0xff` for every label in order.
+fn label_hash(labels: &Labels) -> u64 {
+    let mut bytes = Vec::with_capacity(256);
+    for l in labels {
+        bytes.extend_from_slice(l.name.as_bytes());
+        bytes.push(0xff);
+        bytes.extend_from_slice(l.value.as_bytes());
+        bytes.push(0xff);
+    }
+    xxhash_rust::xxh64::xxh64(&bytes, 0)
 }
 
 /// A `k` parameter: an integer-valued scalar (truncated as upstream's `int64(f)`).
