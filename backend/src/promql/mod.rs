@@ -9,7 +9,32 @@
 //! - [`storage`]: the traits the evaluator reads through, and an in-memory implementation.
 //! - [`value`]: scalars, strings, instant vectors and matrices.
 //! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
-//!   matching; `aggregate`: `sum`, `avg`, ...; `functions`: the function table.
+//!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
+//!   `functions`: the function table, one file per family; `histogram`: native-histogram
+//!   arithmetic.
+//!
+//! # Not implemented yet
+//! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
+//! annotations (warnings/infos), `info()`, `histogram_quantile`, `histogram_fraction`,
+//! `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`, `anchored`/`smoothed`
+//! selectors, `fill` with `group_left`/`group_right`, and histogram arithmetic across different
+//! zero thresholds or custom bucket bounds.
+//!
+//! ```
+//! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};
+//! use chorus::promql::storage::SampleValue;
+//! use chorus::promql::value::Value;
+//! use shared::labels::Labels;
+//!
+//! let mut storage = MemoryStorage::new();
+//! let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+//! storage.append(&labels, Point { t_ms: 0, value: SampleValue::Float(1.0) });
+//! let Value::Vector(v) = Engine::default().instant(&storage, "up * 2", 60_000).unwrap() else {
+//!     panic!("a vector")
+//! };
+//! assert_eq!(v[0].labels.to_string(), r#"{job="a"}"#);
+//! assert_eq!(v[0].value, SampleValue::Float(2.0));
+//! ```
 //!
 //! Nothing here knows about the StoreAPI, gRPC or HTTP.
 
