@@ -29,6 +29,10 @@ pub(crate) struct QueryBounds {
     pub step_ms: i64,
 }
 
+/// Most evaluation steps one subquery may take at one outer step; beyond it the query fails as
+/// upstream's sample limit would (a `[1y:1ms]` subquery must not run for hours).
+const MAX_SUBQUERY_STEPS: i64 = 11_000_000;
+
 /// The series of one selector, as fetched.
 type SelectedSeries = Vec<(Labels, Vec<Point>)>;
 
@@ -398,6 +402,10 @@ impl Evaluator {
         let mut first = step_ms.saturating_mul(start / step_ms);
         if first <= start {
             first = first.saturating_add(step_ms);
+        }
+        let steps = end.saturating_sub(first) / step_ms;
+        if steps >= MAX_SUBQUERY_STEPS {
+            return Err(EngineError::TooManySamples);
         }
         let series = self.gather_steps(&sq.expr, first, end, step_ms)?;
         Ok(series.into_values().collect())

@@ -109,6 +109,9 @@ pub enum EngineError {
         /// The configured limit.
         max: u64,
     },
+    /// The query would process too many samples (upstream `ErrTooManySamples`).
+    #[error("query processing would load too many samples into memory in query execution")]
+    TooManySamples,
     /// Vector matching failed (many-to-many, duplicate series on the "one" side...).
     #[error("{0}")]
     Matching(String),
