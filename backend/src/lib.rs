@@ -6,8 +6,10 @@
 //!   the conversions to and from the wire types, and the tonic client and server.
 //! - [`chunkenc`]: Prometheus chunk codecs (XOR, histogram, float histogram), bit-exact.
 //! - [`sidecar`]: `chorus sidecar`, a [`storeapi::Store`] over Prometheus's remote-read API.
-//! - [`promql`]: PromQL: the parser (text to a typed, position-annotated tree).
-//! - [`promqltest`]: Prometheus's PromQL test-script language, parsed into typed commands.
+//! - [`promql`]: PromQL: the parser (text to a typed, position-annotated tree) and the engine
+//!   that evaluates it over a [`promql::storage::Queryable`].
+//! - [`promqltest`]: Prometheus's PromQL test-script language, parsed into typed commands and
+//!   run against the engine.
 //! - [`query`]: `chorus query`: endpoint health, fan-out, merge and replica deduplication.
 //! - [`discovery`]: turns `--endpoint`/`--store` specs and SD files into addresses.
 //! - [`api`]: the Prometheus-compatible HTTP API.

@@ -23,14 +23,19 @@
 //! - [`series`]: series descriptions (`metric{l="v"} 1+2x3 _ stale`) to labels and values;
 //!   `histogram`: the `{{...}}` native histograms within them.
 //!
+//! - [`run`]: runs scripts through the PromQL engine over an in-memory store and reports
+//!   failing evals; `compare` checks results as upstream's runner does.
+//!
 //! Expressions are kept as text (with their position) and not parsed here: a script whose
-//! `expect fail` is about a parse error must still load. Nothing here knows the engine, storage
-//! or how results are compared; the runner does.
+//! `expect fail` is about a parse error must still load. Only the runner knows the engine
+//! and storage.
 
+mod compare;
 mod eval;
 mod histogram;
 mod load;
 pub mod parse;
+pub mod run;
 pub mod series;
 
 use std::path::{Path, PathBuf};

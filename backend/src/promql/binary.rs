@@ -1,0 +1,460 @@
+//! Binary operators: arithmetic, comparisons (filtering or `bool`), set operators, and vector
+//! matching (one-to-one, `group_left`/`group_right`, `on`/`ignoring`).
+//!
+//! Mirrors Prometheus 3 promql/engine.go (`VectorBinop`, `VectorAnd`/`Or`/`Unless`,
+//! `VectorscalarBinop`, `resultMetric`, `signatureFunc`) and its error wording. Arithmetic and
+//! `bool` comparisons mark results for `__name__` removal; filtering comparisons keep the
+//! left-hand (or vector) sample as it is. Knows nothing of storage.
+
+use std::collections::{HashMap, HashSet};
+
+use shared::labels::{Label, Labels};
+
+use super::EngineError;
+use super::eval::not_implemented;
+use super::histogram;
+use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
+use super::storage::SampleValue;
+use super::value::{Element, Value, Vector};
+
+/// Applies `b.op` to evaluated operands.
+pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, EngineError> {
+    match (lhs, rhs) {
+        (Value::Scalar(l), Value::Scalar(r)) => {
+            let (v, keep) = float_op(b.op, l, r)?;
+            // Comparisons between scalars need `bool`; the parser enforces it.
+            Ok(Value::Scalar(if b.op.is_comparison() {
+                f64::from(u8::from(keep))
+            } else {
+                v
+            }))
+        }
+        (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
+        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
+        (Value::Vector(l), Value::Vector(r)) => {
+            let default = VectorMatching {
+                card: if b.op.is_set_operator() {
+                    Cardinality::ManyToMany
+                } else {
+                    Cardinality::OneToOne
+                },
+                on: false,
+                labels: Vec::new(),
+                include: Vec::new(),
+                fill: Default::default(),
+            };
+            let matching = b.matching.as_ref().unwrap_or(&default);
+            let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
+            if fills && (b.op.is_set_operator() || matching.card != Cardinality::OneToOne) {
+                return Err(not_implemented(
+                    "fill modifiers with group_left/group_right",
+                ));
+            }
+            match b.op {
+                BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
+                    Ok(Value::Vector(set_op(b.op, l, r, matching)))
+                }
+                _ => vector_vector(b, l, r, matching).map(Value::Vector),
+            }
+        }
+        (l, r) => Err(EngineError::Runtime(format!(
+            "operator {} not defined between {} and {}",
+            b.op.as_str(),
+            l.type_name(),
+            r.type_name()
+        ))),
+    }
+}
+
+/// The result of `l op r` on floats, and whether a comparison holds (upstream
+/// `vectorElemBinop`; a comparison yields `l`).
+fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
+    Ok(match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Pow => (l.powf(r), true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        BinaryOp::TrimUpper | BinaryOp::TrimLower => {
+            return Err(not_implemented("histogram trim operators"));
+        }
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
+            return Err(EngineError::Runtime(format!(
+                "set operator {} not allowed in binary scalar expression",
+                op.as_str()
+            )));
+        }
+    })
+}
+
+/// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
+/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
+/// comparison keeps the vector's value: the left one unless `vector_right`.
+fn sample_op(
+    b: &BinaryExpr,
+    l: &SampleValue,
+    r: &SampleValue,
+    vector_right: bool,
+) -> Result<Option<SampleValue>, EngineError> {
+    use SampleValue::{Float, Histogram};
+    let op = b.op;
+    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
+    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
+        return Err(not_implemented("histogram trim operators"));
+    }
+    Ok(match (l, r) {
+        (Float(x), Float(y)) => {
+            let (value, keep) = float_op(op, *x, *y)?;
+            if !op.is_comparison() {
+                Some(Float(value))
+            } else if b.return_bool {
+                Some(Float(f64::from(u8::from(keep))))
+            } else if keep {
+                Some(Float(if vector_right { *y } else { *x }))
+            } else {
+                None
+            }
+        }
+        (Histogram(x), Histogram(y)) => match op {
+            BinaryOp::Add | BinaryOp::Sub => {
+                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
+                let sum = histogram::add(x, y, sign).ok_or_else(|| {
+                    not_implemented("histogram arithmetic across zero thresholds or custom bounds")
+                })?;
+                Some(Histogram(Box::new(sum)))
+            }
+            BinaryOp::Eql | BinaryOp::Neq => {
+                let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
+                if b.return_bool {
+                    Some(Float(f64::from(u8::from(keep))))
+                } else {
+                    keep.then(|| l.clone())
+                }
+            }
+            _ => None,
+        },
+        (Histogram(h), Float(f)) => match op {
+            BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
+            BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
+            _ => None,
+        },
+        (Float(f), Histogram(h)) => match op {
+            BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
+            _ => None,
+        },
+    })
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+fn drops_name(b: &BinaryExpr) -> bool {
+    !b.op.is_comparison() || b.return_bool
+}
+
+fn vector_scalar(
+    b: &BinaryExpr,
+    vector: Vector,
+    scalar: f64,
+    scalar_left: bool,
+) -> Result<Vector, EngineError> {
+    let mut out = Vector::with_capacity(vector.len());
+    let scalar = SampleValue::Float(scalar);
+    for mut e in vector {
+        let (l, r) = if scalar_left {
+            (&scalar, &e.value)
+        } else {
+            (&e.value, &scalar)
+        };
+        let Some(value) = sample_op(b, l, r, scalar_left)? else {
+            continue;
+        };
+        e.value = value;
+        e.drop_name |= drops_name(b);
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// The labels series are matched on (upstream `signatureFunc`): the `on` labels, or all but
+/// the `ignoring` labels and `__name__`.
+fn signature(labels: &Labels, m: &VectorMatching) -> Vec<Label> {
+    labels
+        .iter()
+        .filter(|l| {
+            if m.on {
+                m.labels.contains(&l.name)
+            } else {
+                l.name != "__name__" && !m.labels.contains(&l.name)
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector {
+    let rhs_sigs: HashSet<Vec<Label>> = rhs.iter().map(|e| signature(&e.labels, m)).collect();
+    match op {
+        BinaryOp::And => lhs
+            .into_iter()
+            .filter(|e| rhs_sigs.contains(&signature(&e.labels, m)))
+            .collect(),
+        BinaryOp::Unless => lhs
+            .into_iter()
+            .filter(|e| !rhs_sigs.contains(&signature(&e.labels, m)))
+            .collect(),
+        _ => {
+            let lhs_sigs: HashSet<Vec<Label>> =
+                lhs.iter().map(|e| signature(&e.labels, m)).collect();
+            let mut out = lhs;
+            out.extend(
+                rhs.into_iter()
+                    .filter(|e| !lhs_sigs.contains(&signature(&e.labels, m))),
+            );
+            out
+        }
+    }
+}
+
+fn vector_vector(
+    b: &BinaryExpr,
+    lhs: Vector,
+    rhs: Vector,
+    m: &VectorMatching,
+) -> Result<Vector, EngineError> {
+    let one_to_many = m.card == Cardinality::OneToMany;
+    // The "many" side drives the loop; the "one" side is indexed.
+    let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
+    let one_side = if one_to_many { "left" } else { "right" };
+    let mut index: HashMap<Vec<Label>, &Element> = HashMap::new();
+    for e in &one {
+        let sig = signature(&e.labels, m);
+        if let Some(previous) = index.insert(sig.clone(), e) {
+            return Err(EngineError::Matching(format!(
+                "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                Labels::from_unsorted(sig),
+                previous.labels,
+                e.labels
+            )));
+        }
+    }
+    let mut matched: HashSet<Vec<Label>> = HashSet::new();
+    let mut results: HashSet<Labels> = HashSet::new();
+    let mut out = Vector::new();
+    let mut unmatched_many: Vec<&Element> = Vec::new();
+    for e in &many {
+        let sig = signature(&e.labels, m);
+        let Some(other) = index.get(&sig) else {
+            unmatched_many.push(e);
+            continue;
+        };
+        if m.card == Cardinality::OneToOne && !matched.insert(sig) {
+            return Err(EngineError::Matching(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                    .into(),
+            ));
+        }
+        let (l, r) = if one_to_many {
+            (&other.value, &e.value)
+        } else {
+            (&e.value, &other.value)
+        };
+        let Some(value) = sample_op(b, l, r, false)? else {
+            continue;
+        };
+        let labels = result_labels(&e.labels, &other.labels, m);
+        if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
+            return Err(EngineError::Matching(
+                "multiple matches for labels: grouping labels must ensure unique matches".into(),
+            ));
+        }
+        out.push(Element {
+            labels,
+            value,
+            drop_name: e.drop_name || drops_name(b),
+        });
+    }
+    // `fill_right`: left elements without a match meet the fill value (one-to-one only).
+    if let Some(fill) = m.fill.rhs {
+        for e in unmatched_many {
+            push_result(
+                b,
+                m,
+                &mut out,
+                e,
+                (&e.value, &SampleValue::Float(fill)),
+                false,
+            )?;
+        }
+    }
+    // `fill_left`: right elements without a match meet the fill value.
+    if let Some(fill) = m.fill.lhs {
+        for e in one
+            .iter()
+            .filter(|e| !matched.contains(&signature(&e.labels, m)))
+        {
+            push_result(
+                b,
+                m,
+                &mut out,
+                e,
+                (&SampleValue::Float(fill), &e.value),
+                true,
+            )?;
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the result of `l op r` for an element matched with a fill value; its labels come
+/// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
+/// synthesized left-hand sample has none).
+fn push_result(
+    b: &BinaryExpr,
+    m: &VectorMatching,
+    out: &mut Vector,
+    e: &Element,
+    (l, r): (&SampleValue, &SampleValue),
+    from_right: bool,
+) -> Result<(), EngineError> {
+    let Some(value) = sample_op(b, l, r, false)? else {
+        return Ok(());
+    };
+    out.push(Element {
+        labels: result_labels(&e.labels, &Labels::empty(), m),
+        value,
+        drop_name: e.drop_name || from_right || drops_name(b),
+    });
+    Ok(())
+}
+
+/// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
+/// `drop_name` flag).
+fn result_labels(many: &Labels, one: &Labels, m: &VectorMatching) -> Labels {
+    if m.card == Cardinality::OneToOne {
+        let kept = many.iter().filter(|l| {
+            if m.on {
+                m.labels.contains(&l.name)
+            } else {
+                !m.labels.contains(&l.name)
+            }
+        });
+        return Labels::from_unsorted(kept.cloned().collect());
+    }
+    let mut labels: Vec<Label> = many
+        .iter()
+        .filter(|l| !m.include.contains(&l.name))
+        .cloned()
+        .collect();
+    labels.extend(
+        m.include
+            .iter()
+            .filter_map(|name| one.get(name).map(|v| Label::new(name.clone(), v))),
+    );
+    Labels::from_unsorted(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::Engine;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, SampleValue};
+    use crate::promql::value::Value;
+    use shared::labels::Labels;
+
+    fn storage(series: &[(&[(&str, &str)], f64)]) -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        for (labels, v) in series {
+            let point = Point {
+                t_ms: 0,
+                value: SampleValue::Float(*v),
+            };
+            s.append(&Labels::from_pairs(labels.iter().copied()), point);
+        }
+        s
+    }
+
+    fn query(s: &MemoryStorage, q: &str) -> Result<Vec<(String, f64)>, String> {
+        match Engine::default().instant(s, q, 0) {
+            Ok(Value::Vector(v)) => {
+                let mut out: Vec<(String, f64)> = v
+                    .into_iter()
+                    .map(|e| match e.value {
+                        SampleValue::Float(f) => (e.labels.to_string(), f),
+                        SampleValue::Histogram(_) => (e.labels.to_string(), f64::NAN),
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(out)
+            }
+            Ok(other) => Err(format!("not a vector: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn one_to_one_matching_ignores_the_name_and_reports_duplicates() {
+        let s = storage(&[
+            (&[("__name__", "a"), ("i", "1"), ("x", "p")], 10.0),
+            (&[("__name__", "a"), ("i", "2"), ("x", "q")], 20.0),
+            (&[("__name__", "b"), ("i", "1"), ("x", "r")], 2.0),
+            (&[("__name__", "b"), ("i", "2"), ("x", "r")], 4.0),
+        ]);
+        assert_eq!(
+            query(&s, "a / on(i) b").unwrap(),
+            vec![("{i=\"1\"}".into(), 5.0), ("{i=\"2\"}".into(), 5.0)]
+        );
+        assert_eq!(query(&s, "a / b").unwrap(), vec![], "x differs");
+        assert_eq!(
+            query(&s, "a - ignoring(x) b").unwrap(),
+            vec![("{i=\"1\"}".into(), 8.0), ("{i=\"2\"}".into(), 16.0)]
+        );
+        let err = query(&s, "a + on(x) b").unwrap_err();
+        assert!(
+            err.starts_with(
+                "found duplicate series for the match group {x=\"r\"} on the right hand-side"
+            ),
+            "{err}"
+        );
+        let err = query(&s, "b + on(x) group_right a").unwrap_err();
+        assert!(err.contains("on the left hand-side"), "{err}");
+        assert_eq!(query(&s, "b + on(x) group_left a").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn group_left_copies_included_labels_and_set_operators_match_signatures() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("job", "j"), ("code", "200")], 6.0),
+            (&[("__name__", "req"), ("job", "j"), ("code", "500")], 3.0),
+            (&[("__name__", "info"), ("job", "j"), ("team", "t")], 1.0),
+        ]);
+        assert_eq!(
+            query(&s, "req * on(job) group_left(team) info").unwrap(),
+            vec![
+                ("{code=\"200\", job=\"j\", team=\"t\"}".into(), 6.0),
+                ("{code=\"500\", job=\"j\", team=\"t\"}".into(), 3.0)
+            ]
+        );
+        assert_eq!(query(&s, "req and on(job) info").unwrap().len(), 2);
+        assert_eq!(query(&s, "req unless on(job) info").unwrap().len(), 0);
+        assert_eq!(query(&s, "info or req").unwrap().len(), 3);
+        assert_eq!(
+            query(&s, "req > bool 4").unwrap(),
+            vec![
+                ("{code=\"200\", job=\"j\"}".into(), 1.0),
+                ("{code=\"500\", job=\"j\"}".into(), 0.0)
+            ]
+        );
+        assert_eq!(
+            query(&s, "4 < req").unwrap(),
+            vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
+            "a scalar on the left keeps the vector's value"
+        );
+    }
+}

@@ -1,0 +1,440 @@
+//! The tree walk: selectors with lookback and staleness, matrix selectors, subqueries, `offset`
+//! and `@`, and the step loop of range queries.
+//!
+//! Mirrors Prometheus 3 promql/engine.go: series are fetched for every selector before
+//! evaluation (`populateSeries`), then each step evaluates the tree at one timestamp. A vector
+//! selector takes the latest sample in the left-open window `(t - lookback, t]` unless that
+//! sample is a stale marker (`vectorSelectorSingle`); a matrix selector takes the samples in
+//! `(t - range, t]` without stale markers (`matrixIterSlice`). Nothing here knows where the
+//! data comes from.
+
+use std::collections::{BTreeMap, HashMap};
+
+use shared::labels::Labels;
+
+use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp};
+use super::parser::{VectorSelector, ast::RangeExtension};
+use super::storage::{Point, Queryable, SampleValue, SelectHints};
+use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
+use super::{EngineConfig, EngineError, aggregate, binary, functions};
+
+/// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueryBounds {
+    /// First evaluation time (the `@ start()` time).
+    pub start_ms: i64,
+    /// Last evaluation time (the `@ end()` time).
+    pub end_ms: i64,
+    /// Distance between evaluation times.
+    pub step_ms: i64,
+}
+
+/// Most evaluation steps one subquery may take at one outer step; beyond it the query fails as
+/// upstream's sample limit would (a `[1y:1ms]` subquery must not run for hours).
+const MAX_SUBQUERY_STEPS: i64 = 11_000_000;
+
+/// The series of one selector, as fetched.
+type SelectedSeries = Vec<(Labels, Vec<Point>)>;
+
+/// Evaluates one parsed query over the series fetched for it.
+pub(crate) struct Evaluator {
+    lookback_ms: i64,
+    subquery_step_ms: i64,
+    bounds: QueryBounds,
+    /// Selected series keyed by the address of their selector in the (unmoved) tree.
+    selected: HashMap<usize, SelectedSeries>,
+}
+
+fn key(selector: &VectorSelector) -> usize {
+    std::ptr::from_ref(selector) as usize
+}
+
+fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
+    i64::try_from(d.as_millis()).map_err(|_| EngineError::Runtime("duration out of range".into()))
+}
+
+use std::time::Duration;
+
+impl Evaluator {
+    /// Fetches the series of every selector in `expr` for a query with these bounds.
+    pub(crate) fn new(
+        config: &EngineConfig,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        bounds: QueryBounds,
+    ) -> Result<Self, EngineError> {
+        let mut evaluator = Self {
+            lookback_ms: duration_ms(&config.lookback_delta)?,
+            subquery_step_ms: duration_ms(&config.default_subquery_step)?,
+            bounds,
+            selected: HashMap::new(),
+        };
+        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms)?;
+        Ok(evaluator)
+    }
+
+    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`.
+    fn fetch(
+        &mut self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<(), EngineError> {
+        match expr {
+            Expr::Number(_) | Expr::String(_) => Ok(()),
+            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, self.lookback_ms),
+            Expr::MatrixSelector(m) => {
+                let range = self.duration(&m.range)?;
+                self.select(storage, &m.selector, start_ms, end_ms, range)
+            }
+            Expr::Subquery(sq) => {
+                let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
+                let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
+                let from = from.saturating_sub(offset).saturating_sub(range);
+                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset))
+            }
+            Expr::Call(c) => c
+                .args
+                .iter()
+                .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms)),
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    self.fetch(storage, p, start_ms, end_ms)?;
+                }
+                self.fetch(storage, &a.expr, start_ms, end_ms)
+            }
+            Expr::Binary(b) => {
+                self.fetch(storage, &b.lhs, start_ms, end_ms)?;
+                self.fetch(storage, &b.rhs, start_ms, end_ms)
+            }
+            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms),
+            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms),
+        }
+    }
+
+    fn select(
+        &mut self,
+        storage: &dyn Queryable,
+        selector: &VectorSelector,
+        start_ms: i64,
+        end_ms: i64,
+        window_ms: i64,
+    ) -> Result<(), EngineError> {
+        let offset = self.offset(&selector.offset)?;
+        let hints = SelectHints {
+            start_ms: self
+                .base(selector.at, start_ms)
+                .saturating_sub(offset)
+                .saturating_sub(window_ms),
+            end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
+        };
+        let series = storage
+            .select(&selector.matchers, hints)?
+            .into_iter()
+            .map(|s| (s.labels, s.samples.collect()))
+            .collect();
+        self.selected.insert(key(selector), series);
+        Ok(())
+    }
+
+    /// The query's bounds (for `step()`, `range()`, `start()`, `end()`).
+    pub(crate) fn bounds(&self) -> QueryBounds {
+        self.bounds
+    }
+
+    /// The evaluation time an `@` modifier pins, or `t_ms`.
+    pub(crate) fn base(&self, at: Option<AtModifier>, t_ms: i64) -> i64 {
+        match at {
+            None => t_ms,
+            Some(AtModifier::Timestamp(ms)) => ms,
+            Some(AtModifier::Start) => self.bounds.start_ms,
+            Some(AtModifier::End) => self.bounds.end_ms,
+        }
+    }
+
+    /// A duration expression in ms, with `step()` and `range()` of this query.
+    pub(crate) fn duration(&self, d: &DurationExpr) -> Result<i64, EngineError> {
+        let to_s = |ms: i64| ms as f64 / 1000.0;
+        let range_ms = self.bounds.end_ms.saturating_sub(self.bounds.start_ms);
+        let ms = d.evaluate_seconds(to_s(self.bounds.step_ms), to_s(range_ms)) * 1000.0;
+        if !ms.is_finite() || ms.abs() >= i64::MAX as f64 {
+            return Err(EngineError::Runtime(format!(
+                "duration out of range: {d:?}"
+            )));
+        }
+        Ok(ms.round() as i64)
+    }
+
+    pub(crate) fn offset(&self, offset: &Option<DurationExpr>) -> Result<i64, EngineError> {
+        offset.as_ref().map_or(Ok(0), |d| self.duration(d))
+    }
+
+    fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
+        self.selected.get(&key(selector)).ok_or_else(|| {
+            EngineError::Runtime("internal error: selector evaluated without fetching".into())
+        })
+    }
+
+    /// The result of an instant query at `t_ms`, with `__name__` dropped where flagged.
+    pub(crate) fn instant_result(&self, expr: &Expr, t_ms: i64) -> Result<Value, EngineError> {
+        Ok(match self.eval(expr, t_ms)? {
+            Value::Vector(mut v) => {
+                for e in &mut v {
+                    drop_flagged_name(&mut e.labels, &mut e.drop_name);
+                }
+                ensure_unique(v.iter().map(|e| &e.labels))?;
+                Value::Vector(v)
+            }
+            Value::Matrix(mut m) => {
+                for s in &mut m {
+                    drop_flagged_name(&mut s.labels, &mut s.drop_name);
+                }
+                ensure_unique(m.iter().map(|s| &s.labels))?;
+                Value::Matrix(m)
+            }
+            other => other,
+        })
+    }
+
+    /// The result of a range query: each step evaluated, series gathered and sorted by labels.
+    /// Series whose labels coincide once names are dropped merge, unless they have points at
+    /// the same time (upstream `cleanupMetricLabels` and `mergeSeriesWithSameLabelset`).
+    pub(crate) fn range_result(&self, expr: &Expr) -> Result<Matrix, EngineError> {
+        let b = self.bounds;
+        let series = self.gather_steps(expr, b.start_ms, b.end_ms, b.step_ms)?;
+        let mut merged: BTreeMap<Labels, Vec<Point>> = BTreeMap::new();
+        for mut s in series.into_values() {
+            drop_flagged_name(&mut s.labels, &mut s.drop_name);
+            merged.entry(s.labels).or_default().extend(s.points);
+        }
+        merged
+            .into_iter()
+            .map(|(labels, mut points)| {
+                points.sort_by_key(|p| p.t_ms);
+                if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+                Ok(RangeSeries {
+                    labels,
+                    points,
+                    drop_name: false,
+                })
+            })
+            .collect()
+    }
+
+    /// Evaluates `expr` at every step in `[from_ms, to_ms]` and gathers the points by series.
+    fn gather_steps(
+        &self,
+        expr: &Expr,
+        from_ms: i64,
+        to_ms: i64,
+        step_ms: i64,
+    ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
+        let mut series: BTreeMap<(Labels, bool), RangeSeries> = BTreeMap::new();
+        let mut add = |labels: Labels, drop_name: bool, point: Point| {
+            series
+                .entry((labels.clone(), drop_name))
+                .or_insert_with(|| RangeSeries {
+                    labels,
+                    points: Vec::new(),
+                    drop_name,
+                })
+                .points
+                .push(point);
+        };
+        let mut t = from_ms;
+        while t <= to_ms {
+            match self.eval(expr, t)? {
+                Value::Scalar(v) => add(
+                    Labels::empty(),
+                    false,
+                    Point {
+                        t_ms: t,
+                        value: SampleValue::Float(v),
+                    },
+                ),
+                Value::Vector(v) => {
+                    for e in v {
+                        add(
+                            e.labels,
+                            e.drop_name,
+                            Point {
+                                t_ms: t,
+                                value: e.value,
+                            },
+                        );
+                    }
+                }
+                other => {
+                    return Err(EngineError::Runtime(format!(
+                        "cannot evaluate {} over steps",
+                        other.type_name()
+                    )));
+                }
+            }
+            t = match t.checked_add(step_ms) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        Ok(series)
+    }
+
+    /// The value of `expr` at `t_ms`.
+    pub(crate) fn eval(&self, expr: &Expr, t_ms: i64) -> Result<Value, EngineError> {
+        match expr {
+            Expr::Number(n) => Ok(Value::Scalar(n.value)),
+            Expr::String(s) => Ok(Value::String(s.value.clone())),
+            Expr::VectorSelector(s) => self.vector_selector(s, t_ms).map(Value::Vector),
+            Expr::MatrixSelector(m) => self.matrix_selector(m, t_ms).map(Value::Matrix),
+            Expr::Subquery(sq) => self.subquery(sq, t_ms).map(Value::Matrix),
+            Expr::Paren(p) => self.eval(&p.expr, t_ms),
+            Expr::Unary(u) => match (u.op, self.eval(&u.expr, t_ms)?) {
+                (UnaryOp::Pos, v) => Ok(v),
+                (UnaryOp::Neg, Value::Scalar(v)) => Ok(Value::Scalar(-v)),
+                (UnaryOp::Neg, Value::Vector(v)) => negate(v).map(Value::Vector),
+                (UnaryOp::Neg, other) => Err(EngineError::Runtime(format!(
+                    "unary minus on {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::Binary(b) => {
+                let lhs = self.eval(&b.lhs, t_ms)?;
+                let rhs = self.eval(&b.rhs, t_ms)?;
+                binary::evaluate(b, lhs, rhs)
+            }
+            Expr::Aggregate(a) => aggregate::evaluate(self, a, t_ms),
+            Expr::Call(c) => functions::call(self, c, t_ms),
+        }
+    }
+
+    fn vector_selector(&self, s: &VectorSelector, t_ms: i64) -> Result<Vector, EngineError> {
+        Ok(self
+            .vector_selector_points(s, t_ms)?
+            .into_iter()
+            .map(|(labels, p)| Element {
+                labels: labels.clone(),
+                value: p.value.clone(),
+                drop_name: false,
+            })
+            .collect())
+    }
+
+    /// The sample each series of `s` contributes at `t_ms`, with its own timestamp
+    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time).
+    pub(crate) fn vector_selector_points(
+        &self,
+        s: &VectorSelector,
+        t_ms: i64,
+    ) -> Result<Vec<(&Labels, &Point)>, EngineError> {
+        if s.extension.is_some() {
+            return Err(not_implemented("anchored/smoothed vector selectors"));
+        }
+        let ref_ms = self
+            .base(s.at, t_ms)
+            .saturating_sub(self.offset(&s.offset)?);
+        let oldest_excluded = ref_ms.saturating_sub(self.lookback_ms);
+        let mut out = Vec::new();
+        for (labels, points) in self.series(s)? {
+            let end = points.partition_point(|p| p.t_ms <= ref_ms);
+            let Some(p) = end.checked_sub(1).and_then(|i| points.get(i)) else {
+                continue;
+            };
+            if p.t_ms <= oldest_excluded || p.value.is_stale() {
+                continue;
+            }
+            out.push((labels, p));
+        }
+        Ok(out)
+    }
+
+    fn matrix_selector(&self, m: &MatrixSelector, t_ms: i64) -> Result<Matrix, EngineError> {
+        let s = &m.selector;
+        if let Some(ext) = s.extension {
+            let name = match ext {
+                RangeExtension::Anchored => "anchored",
+                RangeExtension::Smoothed => "smoothed",
+            };
+            return Err(not_implemented(&format!("{name} range selectors")));
+        }
+        let ref_ms = self
+            .base(s.at, t_ms)
+            .saturating_sub(self.offset(&s.offset)?);
+        let oldest_excluded = ref_ms.saturating_sub(self.duration(&m.range)?);
+        let mut out = Matrix::new();
+        for (labels, points) in self.series(s)? {
+            let from = points.partition_point(|p| p.t_ms <= oldest_excluded);
+            let to = points.partition_point(|p| p.t_ms <= ref_ms);
+            let window: Vec<Point> = points
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| !p.value.is_stale())
+                .cloned()
+                .collect();
+            if !window.is_empty() {
+                out.push(RangeSeries {
+                    labels: labels.clone(),
+                    points: window,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `expr[range:step]`: steps aligned to multiples of the step, in `(t - range, t]`
+    /// (upstream `evalSubquery`).
+    fn subquery(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Matrix, EngineError> {
+        let step_ms = match &sq.step {
+            Some(d) => self.duration(d)?,
+            None => self.subquery_step_ms,
+        };
+        if step_ms <= 0 {
+            return Err(EngineError::NonPositiveStep);
+        }
+        let end = self
+            .base(sq.at, t_ms)
+            .saturating_sub(self.offset(&sq.offset)?);
+        let start = end.saturating_sub(self.duration(&sq.range)?);
+        let mut first = step_ms.saturating_mul(start / step_ms);
+        if first <= start {
+            first = first.saturating_add(step_ms);
+        }
+        let steps = end.saturating_sub(first) / step_ms;
+        if steps >= MAX_SUBQUERY_STEPS {
+            return Err(EngineError::TooManySamples);
+        }
+        let series = self.gather_steps(&sq.expr, first, end, step_ms)?;
+        Ok(series.into_values().collect())
+    }
+}
+
+fn negate(mut v: Vector) -> Result<Vector, EngineError> {
+    for e in &mut v {
+        match &mut e.value {
+            SampleValue::Float(f) => *f = -*f,
+            SampleValue::Histogram(h) => **h = super::histogram::negate(h),
+        }
+        e.drop_name = true;
+    }
+    Ok(v)
+}
+
+/// An error for a feature not supported yet.
+pub(crate) fn not_implemented(what: &str) -> EngineError {
+    EngineError::NotImplemented(what.to_owned())
+}
+
+/// Fails when two label sets are equal (upstream `ContainsSameLabelset`).
+fn ensure_unique<'a>(labels: impl Iterator<Item = &'a Labels>) -> Result<(), EngineError> {
+    let mut seen = std::collections::HashSet::new();
+    for l in labels {
+        if !seen.insert(l) {
+            return Err(EngineError::DuplicateLabelset);
+        }
+    }
+    Ok(())
+}

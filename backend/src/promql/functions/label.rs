@@ -1,0 +1,91 @@
+//! `label_replace` and `label_join` (upstream functions.go `funcLabelReplace`,
+//! `funcLabelJoin`). Writing `__name__` keeps the name through the end of the query.
+
+use regex::Regex;
+use shared::labels::{Label, Labels};
+
+use super::{Evaluator, arg, vector_arg};
+use crate::promql::EngineError;
+use crate::promql::parser::Call;
+use crate::promql::value::{Element, Value};
+
+fn string_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<String, EngineError> {
+    match ev.eval(arg(c, i)?, t_ms)? {
+        Value::String(s) => Ok(s),
+        other => Err(super::type_error(c, "string", &other)),
+    }
+}
+
+/// Whether `name` is a valid label name (Prometheus 3 accepts any UTF-8 but the empty name).
+fn valid_label_name(name: &str) -> bool {
+    !name.is_empty()
+}
+
+/// Sets `name` to `value` (removing it when empty); a written name survives name removal.
+fn set_label(e: &mut Element, name: &str, value: &str) {
+    let mut labels: Vec<Label> = e
+        .labels
+        .iter()
+        .filter(|l| l.name != name)
+        .cloned()
+        .collect();
+    if !value.is_empty() {
+        labels.push(Label::new(name, value));
+    }
+    e.labels = Labels::from_unsorted(labels);
+    if name == "__name__" {
+        e.drop_name = false;
+    }
+}
+
+/// `label_replace(v, dst, replacement, src, regex)`.
+pub(super) fn replace(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let dst = string_arg(ev, c, 1, t_ms)?;
+    let replacement = string_arg(ev, c, 2, t_ms)?;
+    let src = string_arg(ev, c, 3, t_ms)?;
+    let pattern = string_arg(ev, c, 4, t_ms)?;
+    let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
+        EngineError::Runtime(format!(
+            "invalid regular expression in label_replace(): {e}"
+        ))
+    })?;
+    if !valid_label_name(&dst) {
+        return Err(EngineError::Runtime(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
+    }
+    let mut v = vector_arg(ev, c, 0, t_ms)?;
+    for e in &mut v {
+        let source = e.labels.get(&src).unwrap_or_default().to_owned();
+        if let Some(captures) = regex.captures(&source) {
+            let mut value = String::new();
+            captures.expand(&replacement, &mut value);
+            set_label(e, &dst, &value);
+        }
+    }
+    Ok(Value::Vector(v))
+}
+
+/// `label_join(v, dst, separator, src...)`.
+pub(super) fn join(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let dst = string_arg(ev, c, 1, t_ms)?;
+    let separator = string_arg(ev, c, 2, t_ms)?;
+    let sources = (3..c.args.len())
+        .map(|i| string_arg(ev, c, i, t_ms))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !valid_label_name(&dst) {
+        return Err(EngineError::Runtime(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
+    }
+    let mut v = vector_arg(ev, c, 0, t_ms)?;
+    for e in &mut v {
+        let parts: Vec<&str> = sources
+            .iter()
+            .map(|s| e.labels.get(s).unwrap_or_default())
+            .collect();
+        let value = parts.join(&separator);
+        set_label(e, &dst, &value);
+    }
+    Ok(Value::Vector(v))
+}

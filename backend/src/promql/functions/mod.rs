@@ -1,0 +1,146 @@
+//! The function table: a call's name to its implementation (upstream promql/functions.go
+//! `FunctionCalls`). Signatures are checked by the parser; each family lives in its own file.
+//! A function not listed here fails with "not implemented yet: function NAME".
+
+mod absent;
+mod histogram;
+mod label;
+mod math;
+mod over_time;
+mod rate;
+mod regression;
+mod sort;
+mod time;
+
+pub(crate) use over_time::quantile_of;
+
+use super::EngineError;
+use super::eval::{Evaluator, not_implemented};
+use super::parser::{Call, Expr};
+use super::storage::SampleValue;
+use super::value::{Matrix, Value, Vector};
+
+/// Evaluates `c` at `t_ms`.
+pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let name = c.function.name;
+    if let Some(f) = math::lookup(name) {
+        return math::apply(ev, c, t_ms, f);
+    }
+    if let Some(f) = over_time::lookup(name) {
+        return over_time::apply(ev, c, t_ms, name, f);
+    }
+    match name {
+        "rate" | "increase" | "delta" => rate::apply(ev, c, t_ms, name),
+        "irate" | "idelta" => rate::instant(ev, c, t_ms, name == "irate"),
+        "label_replace" => label::replace(ev, c, t_ms),
+        "label_join" => label::join(ev, c, t_ms),
+        "absent" => absent::apply(ev, c, t_ms, false),
+        "absent_over_time" => absent::apply(ev, c, t_ms, true),
+        "round" => math::round(ev, c, t_ms),
+        "clamp" | "clamp_min" | "clamp_max" => math::clamp(ev, c, t_ms, name),
+        "quantile_over_time" => over_time::quantile(ev, c, t_ms),
+        "time" => Ok(Value::Scalar(time::seconds(t_ms))),
+        "step" | "range" | "start" | "end" => Ok(Value::Scalar(time::query(ev, name))),
+        "min_of" | "max_of" => math::extremum(ev, c, t_ms, name == "max_of"),
+        "minute" | "hour" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month"
+        | "month" | "year" => time::date(ev, c, t_ms, name),
+        "vector" => time::vector(ev, c, t_ms),
+        "timestamp" => time::timestamp(ev, c, t_ms),
+        "histogram_count" | "histogram_sum" | "histogram_avg" => {
+            histogram::field(ev, c, t_ms, name)
+        }
+        "sort" | "sort_desc" => sort::by_value(ev, c, t_ms, name == "sort_desc"),
+        "sort_by_label" | "sort_by_label_desc" => {
+            sort::by_label(ev, c, t_ms, name == "sort_by_label_desc")
+        }
+        "deriv" => regression::deriv(ev, c, t_ms),
+        "predict_linear" => regression::predict_linear(ev, c, t_ms),
+        "double_exponential_smoothing" => regression::double_exponential_smoothing(ev, c, t_ms),
+        "pi" => Ok(Value::Scalar(std::f64::consts::PI)),
+        "scalar" => time::scalar(ev, c, t_ms),
+        _ => Err(not_implemented(&format!("function {name}"))),
+    }
+}
+
+/// The argument `i` evaluated as an instant vector.
+fn vector_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<Vector, EngineError> {
+    match ev.eval(arg(c, i)?, t_ms)? {
+        Value::Vector(v) => Ok(v),
+        other => Err(type_error(c, "instant vector", &other)),
+    }
+}
+
+/// The argument `i` evaluated as a scalar.
+fn scalar_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<f64, EngineError> {
+    match ev.eval(arg(c, i)?, t_ms)? {
+        Value::Scalar(v) => Ok(v),
+        other => Err(type_error(c, "scalar", &other)),
+    }
+}
+
+/// The time window a range argument covers at `t_ms`: `(end_ms - range_ms, end_ms]`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    end_ms: i64,
+    range_ms: i64,
+}
+
+/// The argument `i` evaluated as a range vector, with the window it covers.
+fn range_arg(
+    ev: &Evaluator,
+    c: &Call,
+    i: usize,
+    t_ms: i64,
+) -> Result<(Matrix, Window), EngineError> {
+    let mut e = arg(c, i)?;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let window = match e {
+        Expr::MatrixSelector(m) => Window {
+            end_ms: ev
+                .base(m.selector.at, t_ms)
+                .saturating_sub(ev.offset(&m.selector.offset)?),
+            range_ms: ev.duration(&m.range)?,
+        },
+        Expr::Subquery(s) => Window {
+            end_ms: ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?),
+            range_ms: ev.duration(&s.range)?,
+        },
+        _ => {
+            return Err(EngineError::Runtime(format!(
+                "{}: expected a range vector",
+                c.function.name
+            )));
+        }
+    };
+    match ev.eval(e, t_ms)? {
+        Value::Matrix(m) => Ok((m, window)),
+        other => Err(type_error(c, "range vector", &other)),
+    }
+}
+
+fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
+    c.args.get(i).ok_or_else(|| {
+        EngineError::Runtime(format!("{}: missing argument {}", c.function.name, i + 1))
+    })
+}
+
+fn type_error(c: &Call, expected: &str, got: &Value) -> EngineError {
+    EngineError::Runtime(format!(
+        "{}: expected {expected}, got {}",
+        c.function.name,
+        got.type_name()
+    ))
+}
+
+/// The floats of a series' points, or `None` when any point is a histogram.
+fn floats(points: &[super::storage::Point]) -> Option<Vec<(i64, f64)>> {
+    points
+        .iter()
+        .map(|p| match p.value {
+            SampleValue::Float(f) => Some((p.t_ms, f)),
+            SampleValue::Histogram(_) => None,
+        })
+        .collect()
+}

@@ -1,0 +1,213 @@
+//! `*_over_time`: one value per series from the samples of a range (upstream functions.go
+//! `funcSumOverTime` and neighbours). `last_over_time` and `first_over_time` keep the metric
+//! name; the others drop it.
+
+use super::{Evaluator, floats, range_arg, scalar_arg};
+use crate::promql::EngineError;
+use shared::histogram::FloatHistogram;
+
+use crate::promql::aggregate::{Mean, kahan_sum_inc};
+use crate::promql::eval::not_implemented;
+use crate::promql::histogram::sum_or_mean;
+use crate::promql::parser::Call;
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Element, Value};
+
+/// What a function makes of one series' samples (never empty).
+pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
+
+/// The implementation of `name`, if it is an `*_over_time` function.
+pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
+    Some(match name {
+        "count_over_time" => |p| Some(SampleValue::Float(p.len() as f64)),
+        "present_over_time" => |_| Some(SampleValue::Float(1.0)),
+        "last_over_time" => |p| p.last().map(|p| p.value.clone()),
+        "first_over_time" => |p| p.first().map(|p| p.value.clone()),
+        "sum_over_time" => |p| float_fn(p, sum),
+        "avg_over_time" => |p| float_fn(p, avg),
+        "min_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a < b)),
+        "max_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a > b)),
+        "stdvar_over_time" => |p| float_fn(p, variance),
+        "mad_over_time" => |p| float_fn(p, median_absolute_deviation),
+        "ts_of_min_over_time" => |p| ts_of_extremum(p, |a, b| a < b),
+        "ts_of_max_over_time" => |p| ts_of_extremum(p, |a, b| a > b),
+        "ts_of_first_over_time" => |p| {
+            p.first()
+                .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
+        },
+        "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
+        "changes" => |p| {
+            float_fn(p, |v| {
+                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
+            })
+        },
+        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
+        "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
+        _ => return None,
+    })
+}
+
+/// Applies `f` to every series of the call's range argument.
+pub(super) fn apply(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    name: &str,
+    f: OverTimeFn,
+) -> Result<Value, EngineError> {
+    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let value = match f(&s.points) {
+            Some(v) => v,
+            None if floats(&s.points).is_some() => continue,
+            None if matches!(name, "sum_over_time" | "avg_over_time") => {
+                match histogram_sum(&s.points, name == "avg_over_time")? {
+                    Some(h) => SampleValue::Histogram(Box::new(h)),
+                    None => continue,
+                }
+            }
+            None => return Err(not_implemented(&format!("{name} over native histograms"))),
+        };
+        out.push(Element {
+            labels: s.labels,
+            value,
+            drop_name: s.drop_name || !keeps_name,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+fn float_fn(points: &[Point], f: fn(&[f64]) -> f64) -> Option<SampleValue> {
+    let values: Vec<f64> = floats(points)?.into_iter().map(|(_, v)| v).collect();
+    (!values.is_empty()).then(|| SampleValue::Float(f(&values)))
+}
+
+fn sum(values: &[f64]) -> f64 {
+    let (s, c) = values
+        .iter()
+        .fold((0.0, 0.0), |(s, c), v| kahan_sum_inc(*v, s, c));
+    s + c
+}
+
+fn avg(values: &[f64]) -> f64 {
+    let mut mean = Mean::default();
+    values.iter().for_each(|v| mean.add(*v));
+    mean.value()
+}
+
+/// The first value `better` prefers over all others; a NaN is replaced by any number.
+fn extremum(values: &[f64], better: fn(f64, f64) -> bool) -> f64 {
+    values.iter().skip(1).fold(values[0], |acc, &v| {
+        if better(v, acc) || acc.is_nan() {
+            v
+        } else {
+            acc
+        }
+    })
+}
+
+/// Population variance with a Kahan-compensated running mean (upstream `varianceOverTime`).
+fn variance(values: &[f64]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &v in values {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_sum_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_sum_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// How many consecutive pairs satisfy `counted`.
+fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
+    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
+}
+
+/// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).
+pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    // Go's sort.Float64s puts NaNs first.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.total_cmp(b),
+    });
+    let n = values.len() as f64;
+    let rank = q * (n - 1.0);
+    let lower = rank.floor().max(0.0);
+    let upper = (lower + 1.0).min(n - 1.0);
+    let weight = rank - rank.floor();
+    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+}
+
+/// `quantile_over_time(q, m)`.
+pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let q = scalar_arg(ev, c, 0, t_ms)?;
+    let (matrix, _) = range_arg(ev, c, 1, t_ms)?;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let Some(samples) = floats(&s.points) else {
+            return Err(not_implemented("quantile_over_time over native histograms"));
+        };
+        let mut values: Vec<f64> = samples.into_iter().map(|(_, v)| v).collect();
+        out.push(Element {
+            labels: s.labels,
+            value: SampleValue::Float(quantile_of(q, &mut values)),
+            drop_name: true,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+/// The median of the absolute deviations from the median (upstream `funcMadOverTime`).
+fn median_absolute_deviation(values: &[f64]) -> f64 {
+    if values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    let median = quantile_of(0.5, &mut values.to_vec());
+    let mut deviations: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+    quantile_of(0.5, &mut deviations)
+}
+
+/// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
+/// histograms mix (upstream warns and drops the series).
+fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
+    let histograms: Option<Vec<&FloatHistogram>> = points
+        .iter()
+        .map(|p| match &p.value {
+            SampleValue::Histogram(h) => Some(h.as_ref()),
+            SampleValue::Float(_) => None,
+        })
+        .collect();
+    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
+        not_implemented("summing native histograms across zero thresholds or custom bounds")
+    })
+}
+
+/// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).
+fn ts_of_extremum(points: &[Point], better: fn(f64, f64) -> bool) -> Option<SampleValue> {
+    let samples = floats(points)?;
+    let (first, rest) = samples.split_first()?;
+    let best = rest.iter().fold(*first, |acc, &(t, v)| {
+        if better(v, acc.1) || (acc.1.is_nan() && !v.is_nan()) {
+            (t, v)
+        } else {
+            acc
+        }
+    });
+    Some(SampleValue::Float(best.0 as f64 / 1000.0))
+}

@@ -1,0 +1,192 @@
+//! `rate`, `increase` and `delta`: the change over a range, extrapolated towards its edges
+//! (upstream functions.go `extrapolatedRate`).
+//!
+//! Extrapolation reaches at most half an average sample interval past the first and last
+//! samples (or all the way to the edge when closer than 1.1 intervals), and for counters never
+//! below zero. `rate` divides by the range in seconds.
+
+use super::{Evaluator, Window, floats, range_arg};
+use crate::promql::EngineError;
+use crate::promql::eval::not_implemented;
+use crate::promql::parser::Call;
+use shared::histogram::{CounterResetHint, FloatHistogram};
+
+use crate::promql::histogram;
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Element, Value};
+
+/// Evaluates `rate`, `increase` or `delta` (`name`).
+pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
+    let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
+    let is_counter = name != "delta";
+    let is_rate = name == "rate";
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let value = match floats(&s.points) {
+            Some(samples) => {
+                extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
+            }
+            None => histogram_change(&s.points, window, is_counter, is_rate, name)?
+                .map(|h| SampleValue::Histogram(Box::new(h))),
+        };
+        if let Some(value) = value {
+            out.push(Element {
+                labels: s.labels,
+                value,
+                drop_name: true,
+            });
+        }
+    }
+    Ok(Value::Vector(out))
+}
+
+/// The factor extrapolating a change between the first and last of `n` samples to the window
+/// (upstream `extrapolatedRate`); `zero` is (first value, change) of a counter, whose
+/// extrapolation stops where it would cross zero.
+fn factor(
+    first_t: i64,
+    last_t: i64,
+    n: usize,
+    w: Window,
+    zero: Option<(f64, f64)>,
+    is_rate: bool,
+) -> f64 {
+    let range_start = w.end_ms.saturating_sub(w.range_ms);
+    let mut to_start = (first_t - range_start) as f64 / 1000.0;
+    let mut to_end = (w.end_ms - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let average_interval = sampled / (n - 1) as f64;
+    let threshold = average_interval * 1.1;
+    if to_start >= threshold {
+        to_start = average_interval / 2.0;
+    }
+    if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0) {
+        to_start = to_start.min(sampled * (first / change));
+    }
+    if to_end >= threshold {
+        to_end = average_interval / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if is_rate {
+        factor /= w.range_ms as f64 / 1000.0;
+    }
+    factor
+}
+
+/// The extrapolated change of `samples` (timestamp, value) over `window`; `None` with fewer
+/// than two samples.
+fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let (&(first_t, first_v), &(last_t, last_v)) = (samples.first()?, samples.last()?);
+    if samples.len() < 2 {
+        return None;
+    }
+    let mut result = last_v - first_v;
+    if is_counter {
+        for pair in samples.windows(2) {
+            if pair[1].1 < pair[0].1 {
+                result += pair[0].1;
+            }
+        }
+    }
+    let zero = is_counter.then_some((first_v, result));
+    Some(result * factor(first_t, last_t, samples.len(), w, zero, is_rate))
+}
+
+/// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
+/// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
+/// samples or when floats and histograms mix (upstream warns).
+fn histogram_change(
+    points: &[Point],
+    w: Window,
+    is_counter: bool,
+    is_rate: bool,
+    name: &str,
+) -> Result<Option<FloatHistogram>, EngineError> {
+    let histograms: Option<Vec<(i64, &FloatHistogram)>> = points
+        .iter()
+        .map(|p| match &p.value {
+            SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
+            SampleValue::Float(_) => None,
+        })
+        .collect();
+    let Some(histograms) = histograms else {
+        return Ok(None);
+    };
+    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
+    else {
+        return Ok(None);
+    };
+    if histograms.len() < 2 {
+        return Ok(None);
+    }
+    let unsupported = || not_implemented(&format!("{name} over these native histograms"));
+    let mut change = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
+    if is_counter {
+        for pair in histograms.windows(2) {
+            if histogram::detect_reset(pair[0].1, pair[1].1) {
+                change = histogram::add(&change, pair[0].1, 1.0).ok_or_else(unsupported)?;
+            }
+        }
+    }
+    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
+    let mut result = histogram::scale(
+        &change,
+        factor(first_t, last_t, histograms.len(), w, zero, is_rate),
+    );
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Ok(Some(result))
+}
+
+/// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
+/// `instantValue`); a drop counts as a counter reset for `irate`.
+pub(super) fn instant(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    is_rate: bool,
+) -> Result<Value, EngineError> {
+    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let [.., prev, last] = &s.points[..] else {
+            continue;
+        };
+        let interval = (last.t_ms - prev.t_ms) as f64 / 1000.0;
+        if is_rate && interval == 0.0 {
+            continue;
+        }
+        let value = match (&prev.value, &last.value) {
+            (SampleValue::Float(p), SampleValue::Float(l)) => {
+                let change = if is_rate && l < p { *l } else { l - p };
+                SampleValue::Float(if is_rate { change / interval } else { change })
+            }
+            (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
+                if p.custom_values != l.custom_values {
+                    return Err(not_implemented("irate/idelta across custom bucket changes"));
+                }
+                let change = if is_rate && histogram::detect_reset(p, l) {
+                    (**l).clone()
+                } else {
+                    histogram::add(l, p, -1.0).ok_or_else(|| {
+                        not_implemented("irate/idelta across zero thresholds or custom bounds")
+                    })?
+                };
+                let mut h = if is_rate {
+                    histogram::divide(&change, interval)
+                } else {
+                    change
+                };
+                h.counter_reset_hint = CounterResetHint::Gauge;
+                SampleValue::Histogram(Box::new(h))
+            }
+            // A float next to a histogram: upstream drops the series with a warning.
+            _ => continue,
+        };
+        out.push(Element {
+            labels: s.labels,
+            value,
+            drop_name: true,
+        });
+    }
+    Ok(Value::Vector(out))
+}

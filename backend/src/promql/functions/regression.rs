@@ -1,0 +1,110 @@
+//! Trend functions over a range: `deriv` and `predict_linear` (least-squares linear
+//! regression, upstream functions.go `linearRegression` with Kahan-compensated sums) and
+//! `double_exponential_smoothing` (upstream `funcDoubleExponentialSmoothing`).
+
+use super::{Evaluator, floats, range_arg, scalar_arg};
+use crate::promql::EngineError;
+use crate::promql::aggregate::kahan_sum_inc;
+use crate::promql::eval::not_implemented;
+use crate::promql::parser::Call;
+use crate::promql::storage::SampleValue;
+use crate::promql::value::{Element, Value};
+
+/// Slope (per second) and intercept at `intercept_ms` of the samples' regression line.
+fn linear_regression(samples: &[(i64, f64)], intercept_ms: i64) -> (f64, f64) {
+    let init_y = samples.first().map_or(f64::NAN, |s| s.1);
+    let const_y = samples.iter().all(|s| s.1 == init_y);
+    if const_y {
+        return if init_y.is_infinite() {
+            (f64::NAN, f64::NAN)
+        } else {
+            (0.0, init_y)
+        };
+    }
+    let n = samples.len() as f64;
+    let mut sums = [(0.0, 0.0); 4]; // x, y, xy, x²
+    for &(t, y) in samples {
+        let x = (t - intercept_ms) as f64 / 1000.0;
+        for (sum, v) in sums.iter_mut().zip([x, y, x * y, x * x]) {
+            *sum = kahan_sum_inc(v, sum.0, sum.1);
+        }
+    }
+    let [sx, sy, sxy, sx2] = sums.map(|(s, c)| s + c);
+    let cov_xy = sxy - sx * sy / n;
+    let var_x = sx2 - sx * sx / n;
+    let slope = cov_xy / var_x;
+    (slope, sy / n - slope * sx / n)
+}
+
+/// Applies `f(samples)` to every series with at least two float samples.
+fn per_series(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    f: impl Fn(&[(i64, f64)]) -> f64,
+) -> Result<Value, EngineError> {
+    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let Some(samples) = floats(&s.points) else {
+            return Err(not_implemented(&format!(
+                "{} over native histograms",
+                c.function.name
+            )));
+        };
+        if samples.len() < 2 {
+            continue;
+        }
+        out.push(Element {
+            labels: s.labels,
+            value: SampleValue::Float(f(&samples)),
+            drop_name: true,
+        });
+    }
+    Ok(Value::Vector(out))
+}
+
+/// `deriv(m)`: the regression slope per second.
+pub(super) fn deriv(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    per_series(ev, c, t_ms, |s| linear_regression(s, s[0].0).0)
+}
+
+/// `predict_linear(m, seconds)`: the regression line's value `seconds` after the evaluation time.
+pub(super) fn predict_linear(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
+    let duration = scalar_arg(ev, c, 1, t_ms)?;
+    per_series(ev, c, t_ms, |s| {
+        let (slope, intercept) = linear_regression(s, t_ms);
+        slope * duration + intercept
+    })
+}
+
+/// `double_exponential_smoothing(m, smoothing_factor, trend_factor)`: Holt's linear method;
+/// both factors must lie strictly between 0 and 1.
+pub(super) fn double_exponential_smoothing(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+) -> Result<Value, EngineError> {
+    let (sf, tf) = (scalar_arg(ev, c, 1, t_ms)?, scalar_arg(ev, c, 2, t_ms)?);
+    if !(sf > 0.0 && sf < 1.0) {
+        return Err(EngineError::Runtime(format!(
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+        )));
+    }
+    if !(tf > 0.0 && tf < 1.0) {
+        return Err(EngineError::Runtime(format!(
+            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+        )));
+    }
+    per_series(ev, c, t_ms, |s| {
+        let (mut s0, mut s1, mut trend) = (0.0, s[0].1, s[1].1 - s[0].1);
+        for (i, &(_, v)) in s.iter().enumerate().skip(1) {
+            if i > 1 {
+                trend = tf * (s1 - s0) + (1.0 - tf) * trend;
+            }
+            let next = sf * v + (1.0 - sf) * (s1 + trend);
+            (s0, s1) = (s1, next);
+        }
+        s1
+    })
+}

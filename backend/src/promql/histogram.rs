@@ -1,0 +1,332 @@
+//! Arithmetic on native histograms (upstream model/histogram/float_histogram.go `Add`, `Sub`,
+//! `Mul`, `Div`): buckets are brought to the coarser schema of the two, then added index by
+//! index; the result's spans list only non-empty buckets.
+//!
+//! Differing zero thresholds and mismatched custom bucket bounds are not supported yet and
+//! yield `None`, which callers report as not implemented. Knows nothing of storage.
+
+use std::collections::BTreeMap;
+
+use shared::histogram::{
+    CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, bucket_indices,
+};
+
+/// Bucket counts by index.
+pub(crate) type Buckets = BTreeMap<i64, f64>;
+
+/// The buckets of `spans`/`counts` at `schema`, reduced to `target` (<= `schema`) resolution:
+/// index `i` maps to `((i - 1) >> (schema - target)) + 1` (upstream `targetIdx`).
+pub(crate) fn buckets(spans: &[Span], counts: &[f64], schema: i32, target: i32) -> Buckets {
+    let shift = if schema == CUSTOM_BUCKETS_SCHEMA {
+        0
+    } else {
+        schema - target
+    };
+    let mut out = Buckets::new();
+    for (i, c) in bucket_indices(spans).zip(counts) {
+        let index = if shift > 0 { ((i - 1) >> shift) + 1 } else { i };
+        *out.entry(index).or_insert(0.0) += c;
+    }
+    out
+}
+
+/// Spans and counts listing the non-zero buckets.
+fn from_buckets(b: &Buckets) -> (Vec<Span>, Vec<f64>) {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut counts = Vec::new();
+    let mut next: Option<i64> = None;
+    for (&i, &c) in b.iter().filter(|(_, c)| **c != 0.0) {
+        match next {
+            Some(n) if n == i => {
+                if let Some(last) = spans.last_mut() {
+                    last.length += 1;
+                }
+            }
+            _ => {
+                let offset = i - next.unwrap_or(0);
+                spans.push(Span {
+                    offset: i32::try_from(offset).unwrap_or(i32::MAX),
+                    length: 1,
+                });
+            }
+        }
+        counts.push(c);
+        next = Some(i + 1);
+    }
+    (spans, counts)
+}
+
+/// `a + sign * b`; `None` when the zero thresholds or custom bounds differ.
+pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<FloatHistogram> {
+    let custom = a.schema == CUSTOM_BUCKETS_SCHEMA || b.schema == CUSTOM_BUCKETS_SCHEMA;
+    if custom && (a.schema != b.schema || a.custom_values != b.custom_values) {
+        return None;
+    }
+    if a.zero_threshold != b.zero_threshold {
+        return None;
+    }
+    let schema = a.schema.min(b.schema);
+    let merge = |sa: &[Span], ca: &[f64], sb: &[Span], cb: &[f64]| {
+        let mut out = buckets(sa, ca, a.schema, schema);
+        for (i, c) in buckets(sb, cb, b.schema, schema) {
+            *out.entry(i).or_insert(0.0) += sign * c;
+        }
+        from_buckets(&out)
+    };
+    let (positive_spans, positive_buckets) = merge(
+        &a.positive_spans,
+        &a.positive_buckets,
+        &b.positive_spans,
+        &b.positive_buckets,
+    );
+    let (negative_spans, negative_buckets) = merge(
+        &a.negative_spans,
+        &a.negative_buckets,
+        &b.negative_spans,
+        &b.negative_buckets,
+    );
+    Some(FloatHistogram {
+        counter_reset_hint: result_hint(a, b, sign),
+        schema,
+        zero_threshold: a.zero_threshold,
+        zero_count: a.zero_count + sign * b.zero_count,
+        count: a.count + sign * b.count,
+        sum: a.sum + sign * b.sum,
+        positive_spans,
+        negative_spans,
+        positive_buckets,
+        negative_buckets,
+        custom_values: a.custom_values.clone(),
+    })
+}
+
+/// Gauge for a difference or when either operand is a gauge; "not reset" only when both are;
+/// otherwise unknown.
+fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> CounterResetHint {
+    use CounterResetHint::{Gauge, NotCounterReset, Unknown};
+    match (a.counter_reset_hint, b.counter_reset_hint) {
+        _ if sign < 0.0 => Gauge,
+        (Gauge, _) | (_, Gauge) => Gauge,
+        (NotCounterReset, NotCounterReset) => NotCounterReset,
+        _ => Unknown,
+    }
+}
+
+/// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`,
+/// simplified: a lower count, zero count or bucket at the common schema, a finer schema, or a
+/// changed zero threshold or custom bounds).
+pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool {
+    if cur.count < prev.count
+        || cur.zero_count < prev.zero_count
+        || cur.schema > prev.schema
+        || cur.zero_threshold != prev.zero_threshold
+        || cur.custom_values != prev.custom_values
+    {
+        return true;
+    }
+    let schema = cur.schema.min(prev.schema);
+    let lower = |sp: &[Span], cp: &[f64], sc: &[Span], cc: &[f64]| {
+        let now = buckets(sc, cc, cur.schema, schema);
+        buckets(sp, cp, prev.schema, schema)
+            .into_iter()
+            .any(|(i, c)| now.get(&i).copied().unwrap_or(0.0) < c)
+    };
+    lower(
+        &prev.positive_spans,
+        &prev.positive_buckets,
+        &cur.positive_spans,
+        &cur.positive_buckets,
+    ) || lower(
+        &prev.negative_spans,
+        &prev.negative_buckets,
+        &cur.negative_spans,
+        &cur.negative_buckets,
+    )
+}
+
+/// A running histogram sum with Kahan compensation of its count, zero count and sum (upstream
+/// `KahanAdd`; bucket counts are added plainly).
+#[derive(Debug, Clone)]
+pub(crate) struct HistogramSum {
+    sum: FloatHistogram,
+    compensation: [f64; 3],
+}
+
+impl HistogramSum {
+    /// Starts with `h`.
+    pub(crate) fn new(h: &FloatHistogram) -> Self {
+        Self {
+            sum: h.clone(),
+            compensation: [0.0; 3],
+        }
+    }
+
+    /// Adds `h`; `None` when the histograms cannot be added yet.
+    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Option<()> {
+        let fields = [self.sum.count, self.sum.zero_count, self.sum.sum];
+        let mut next = add(&self.sum, h, 1.0)?;
+        let added = [h.count, h.zero_count, h.sum];
+        let mut exact = [0.0; 3];
+        for i in 0..3 {
+            (exact[i], self.compensation[i]) =
+                crate::promql::aggregate::kahan_sum_inc(added[i], fields[i], self.compensation[i]);
+        }
+        [next.count, next.zero_count, next.sum] = exact;
+        self.sum = next;
+        Some(())
+    }
+
+    /// The compensated sum.
+    pub(crate) fn finish(mut self) -> FloatHistogram {
+        self.sum.count += self.compensation[0];
+        self.sum.zero_count += self.compensation[1];
+        self.sum.sum += self.compensation[2];
+        self.sum
+    }
+}
+
+/// The sum (`mean: false`) or mean of histograms: a Kahan-compensated sum, divided by the
+/// count for the mean unless the sum overflows, in which case the mean is computed
+/// incrementally (as upstream `avg` does). `None` when they cannot be added yet.
+pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
+    let (first, rest) = hs.split_first()?;
+    let mut total = HistogramSum::new(first);
+    for h in rest {
+        total.add(h)?;
+    }
+    let sum = total.finish();
+    if !mean {
+        return Some(sum);
+    }
+    let finite = |h: &FloatHistogram| {
+        h.count.is_finite()
+            && h.positive_buckets
+                .iter()
+                .chain(&h.negative_buckets)
+                .all(|c| c.is_finite())
+    };
+    if finite(&sum) || !hs.iter().all(|h| finite(h)) {
+        return Some(divide(&sum, hs.len() as f64));
+    }
+    let mut mean = (*first).clone();
+    for (i, h) in rest.iter().enumerate() {
+        let step = divide(&add(h, &mean, -1.0)?, (i + 2) as f64);
+        mean = add(&mean, &step, 1.0)?;
+    }
+    Some(mean)
+}
+
+/// Whether two histograms hold the same observations: same schema, zero bucket, count, sum
+/// and non-empty buckets, however their spans are laid out (upstream `Equals` on compacted
+/// histograms; NaN sums compare by bits).
+pub(crate) fn equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let non_empty = |spans: &[Span], counts: &[f64], schema: i32| -> Vec<(i64, u64)> {
+        buckets(spans, counts, schema, schema)
+            .into_iter()
+            .filter(|(_, c)| *c != 0.0)
+            .map(|(i, c)| (i, c.to_bits()))
+            .collect()
+    };
+    a.schema == b.schema
+        && a.zero_threshold == b.zero_threshold
+        && a.zero_count == b.zero_count
+        && a.count == b.count
+        && a.sum.to_bits() == b.sum.to_bits()
+        && a.custom_values == b.custom_values
+        && non_empty(&a.positive_spans, &a.positive_buckets, a.schema)
+            == non_empty(&b.positive_spans, &b.positive_buckets, b.schema)
+        && non_empty(&a.negative_spans, &a.negative_buckets, a.schema)
+            == non_empty(&b.negative_spans, &b.negative_buckets, b.schema)
+}
+
+/// Every count and the sum multiplied by `factor`.
+pub(crate) fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
+    map_values(h, |v| v * factor)
+}
+
+/// Every count and the sum divided by `divisor`. Division by zero leaves no buckets: the
+/// zero bucket holds `count / 0` (what upstream's `Div` yields for a zero divisor).
+pub(crate) fn divide(h: &FloatHistogram, divisor: f64) -> FloatHistogram {
+    if divisor == 0.0 {
+        return FloatHistogram {
+            counter_reset_hint: h.counter_reset_hint,
+            schema: h.schema,
+            zero_threshold: h.zero_threshold,
+            zero_count: h.count / divisor,
+            count: h.count / divisor,
+            sum: h.sum / divisor,
+            custom_values: h.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+    }
+    map_values(h, |v| v / divisor)
+}
+
+/// `-h`: every count negated; the result is a gauge.
+pub(crate) fn negate(h: &FloatHistogram) -> FloatHistogram {
+    let mut out = map_values(h, |v| -v);
+    out.counter_reset_hint = CounterResetHint::Gauge;
+    out
+}
+
+fn map_values(h: &FloatHistogram, f: impl Fn(f64) -> f64) -> FloatHistogram {
+    let mut out = h.clone();
+    out.zero_count = f(out.zero_count);
+    out.count = f(out.count);
+    out.sum = f(out.sum);
+    out.positive_buckets.iter_mut().for_each(|c| *c = f(*c));
+    out.negative_buckets.iter_mut().for_each(|c| *c = f(*c));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(schema: i32, first: i32, counts: &[f64]) -> FloatHistogram {
+        FloatHistogram {
+            schema,
+            count: counts.iter().sum(),
+            sum: 1.0,
+            positive_spans: vec![Span {
+                offset: first,
+                length: u32::try_from(counts.len()).unwrap(),
+            }],
+            positive_buckets: counts.to_vec(),
+            ..FloatHistogram::default()
+        }
+    }
+
+    #[test]
+    fn adding_reduces_to_the_coarser_schema() {
+        // Schema 1 buckets 1..=4 fold into schema 0 buckets 1, 1, 2, 2.
+        let sum = add(&h(1, 1, &[1.0, 2.0, 3.0, 4.0]), &h(0, 1, &[10.0]), 1.0).unwrap();
+        assert_eq!(sum.schema, 0);
+        assert_eq!(sum.positive_buckets, vec![13.0, 7.0]);
+        assert_eq!(
+            sum.positive_spans,
+            vec![Span {
+                offset: 1,
+                length: 2
+            }]
+        );
+        assert_eq!((sum.count, sum.sum), (20.0, 2.0));
+        let diff = add(&sum, &sum, -1.0).unwrap();
+        assert!(diff.positive_buckets.is_empty() && diff.count == 0.0);
+        let gap = add(&h(0, 0, &[1.0]), &h(0, 3, &[1.0]), 1.0).unwrap();
+        assert_eq!(
+            gap.positive_spans,
+            vec![
+                Span {
+                    offset: 0,
+                    length: 1
+                },
+                Span {
+                    offset: 2,
+                    length: 1
+                }
+            ]
+        );
+        assert_eq!(scale(&gap, 2.0).positive_buckets, vec![2.0, 2.0]);
+    }
+}

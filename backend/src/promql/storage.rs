@@ -1,0 +1,128 @@
+//! The traits the evaluator reads data through, and the point types they yield.
+//!
+//! As Prometheus's engine sees only `storage.Queryable` (promql/engine.go `populateSeries`),
+//! ours sees only [`Queryable`]: select series by matchers over a time range (the range is a
+//! hint; an implementation may return more), each with its samples in timestamp order.
+//! `query::querier` implements it over the fan-out; [`memory::MemoryStorage`] is the in-memory
+//! implementation used by the test-script runner and tests. Nothing here knows the StoreAPI,
+//! gRPC or HTTP.
+
+pub mod memory;
+
+use shared::histogram::FloatHistogram;
+use shared::labels::{Labels, Matcher};
+
+/// The value of one sample: a float (possibly the stale marker) or a native histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleValue {
+    /// A float; Prometheus's stale NaN marks the end of a series.
+    Float(f64),
+    /// A native histogram; a stale marker when its sum is the stale NaN.
+    Histogram(Box<FloatHistogram>),
+}
+
+impl SampleValue {
+    /// Whether this is a staleness marker.
+    pub fn is_stale(&self) -> bool {
+        match self {
+            SampleValue::Float(v) => shared::series::is_stale_nan(*v),
+            SampleValue::Histogram(h) => h.is_stale(),
+        }
+    }
+}
+
+/// One stored sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Milliseconds since the epoch.
+    pub t_ms: i64,
+    /// The value.
+    pub value: SampleValue,
+}
+
+/// What the evaluator will read of the selected series (upstream `storage.SelectHints`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectHints {
+    /// Earliest timestamp needed, inclusive, in ms.
+    pub start_ms: i64,
+    /// Latest timestamp needed, inclusive, in ms.
+    pub end_ms: i64,
+}
+
+/// A selected series: its labels and its samples in increasing timestamp order.
+pub struct StorageSeries {
+    /// The series' labels (sorted, unique per selection).
+    pub labels: Labels,
+    /// The samples, in increasing timestamp order.
+    pub samples: Box<dyn Iterator<Item = Point> + Send>,
+}
+
+impl std::fmt::Debug for StorageSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageSeries")
+            .field("labels", &self.labels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a selection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The underlying source failed; the message is shown to the user.
+    #[error("{0}")]
+    Source(String),
+}
+
+/// Series selection (upstream `storage.Querier.Select`).
+pub trait Queryable: Send + Sync {
+    /// The series whose labels satisfy every matcher, with samples at least covering `hints`,
+    /// sorted by labels.
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<Vec<StorageSeries>, StorageError>;
+}
+
+/// One selection a query makes: its matchers and the time range it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// The selector's matchers.
+    pub matchers: Vec<Matcher>,
+    /// The time range read.
+    pub hints: SelectHints,
+}
+
+/// A [`Queryable`] that returns nothing and remembers what was asked (for
+/// `Engine::selections`).
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    selections: std::sync::Mutex<Vec<Selection>>,
+}
+
+impl Recorder {
+    /// What was asked, in order.
+    pub(crate) fn into_selections(self) -> Vec<Selection> {
+        self.selections
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Queryable for Recorder {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<Vec<StorageSeries>, StorageError> {
+        let selection = Selection {
+            matchers: matchers.to_vec(),
+            hints,
+        };
+        self.selections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(selection);
+        Ok(Vec::new())
+    }
+}
