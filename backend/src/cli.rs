@@ -27,6 +27,26 @@ pub enum Command {
     Query(QueryArgs),
     /// Run the querier and web console over two built-in synthetic replicas (no services needed).
     Demo(DemoArgs),
+    /// Run PromQL test scripts (Prometheus `promqltest` format) through the Chorus engine.
+    PromqlTest(PromqlTestArgs),
+}
+
+/// Flags of `chorus promql-test`.
+///
+/// Prints each failing eval, a summary per file and, last, `N passed, M failed`. Exits 0 when no
+/// eval fails outside the baseline, 1 otherwise, 2 when a script or the baseline cannot be read.
+#[derive(Debug, Args)]
+pub struct PromqlTestArgs {
+    /// Script files to run.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+    /// Expected failures, one `file:line` per line (basename, line of the `eval`; `#` comments):
+    /// only failures not listed fail the run, listed evals that pass are reported.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+    /// Write the failures of this run as a baseline to FILE (the run then succeeds).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<std::path::PathBuf>,
 }
 
 /// Log verbosity (`--log.level`).
@@ -274,6 +294,27 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("chorus").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn promql_test_takes_files_and_baseline_flags() {
+        let cli = parse(&["promql-test", "--baseline", "b.txt", "a.test", "c.test"]).unwrap();
+        let Command::PromqlTest(args) = cli.command else {
+            panic!("not a promql-test command")
+        };
+        assert_eq!(
+            args.files,
+            [std::path::PathBuf::from("a.test"), "c.test".into()]
+        );
+        assert_eq!(args.baseline, Some("b.txt".into()));
+        assert_eq!(args.write_baseline, None);
+        let cli = parse(&["promql-test", "--write-baseline=out.txt", "a.test"]).unwrap();
+        let Command::PromqlTest(args) = cli.command else {
+            panic!("not a promql-test command")
+        };
+        assert_eq!(args.write_baseline, Some("out.txt".into()));
+        assert!(parse(&["promql-test"]).is_err(), "FILE is required");
+        assert!(parse(&["promql-test", "--baseline"]).is_err());
     }
 
     #[test]

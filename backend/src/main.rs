@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             tracing::error!("{error:#}");
             eprintln!("chorus: {error:#}");
@@ -29,7 +29,24 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// `chorus promql-test` is synchronous: 0 when no eval fails outside the baseline, 1 when some
+/// do, 2 when a script or the baseline cannot be read.
+fn promql_test(args: &chorus::cli::PromqlTestArgs) -> ExitCode {
+    match chorus::promqltest::conformance::run_command(args, &mut std::io::stdout().lock()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("chorus promql-test: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Before the signal handler, which would otherwise swallow Ctrl-C during a long run.
+    if let Command::PromqlTest(args) = &cli.command {
+        return Ok(promql_test(args));
+    }
     let shutdown = chorus::shutdown::on_signal();
     match cli.command {
         Command::Sidecar(args) => {
@@ -44,6 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             chorus::telemetry::init_logging(&args.log);
             chorus::demo::run(args, shutdown).await?;
         }
+        Command::PromqlTest(args) => return Ok(promql_test(&args)),
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,22 +1,21 @@
 //! Conformance of the PromQL engine against Prometheus 3.14's own test scripts.
 //!
 //! Runs every `../shared/promql-testdata/*.test` script (format: that directory's FORMAT.md)
-//! through `promqltest::run` and prints `file: passed/total` per file plus the failing evals
-//! (`file:line: expr: why`) when `CHORUS_PROMQL_VERBOSE` is set. Asserts only a floor on the
-//! total number of passing evals, a little below what the engine reaches, so that regressions
-//! show while the engine grows. When the directory is absent the test prints a note and
-//! passes; set `CHORUS_PROMQL_TESTDATA` to point elsewhere.
+//! through `promqltest::conformance` exactly as `chorus promql-test --baseline` does, and fails
+//! on any failing eval that `tests/promql-baseline.txt` does not list (a regression). Baseline
+//! entries that now pass are printed ("fixed, remove from baseline"), without failing. Set
+//! `CHORUS_PROMQL_VERBOSE` to print every failing eval. When the directory is absent the test
+//! prints a note and passes; set `CHORUS_PROMQL_TESTDATA` to point elsewhere.
 
 mod common;
 
-use chorus::promql::Engine;
-use chorus::promqltest::run::run_file;
+use std::path::Path;
 
-/// Passing evals over all scripts must not drop below this.
-const FLOOR: usize = 1250;
+use chorus::promql::Engine;
+use chorus::promqltest::conformance::{Baseline, Verdict, run_files, write_verdict};
 
 #[test]
-fn engine_passes_prometheus_test_scripts() {
+fn engine_fails_no_eval_outside_the_baseline() {
     let dir = common::promql_testdata_dir();
     let Ok(entries) = std::fs::read_dir(&dir) else {
         println!("no PromQL test data at {}: skipped", dir.display());
@@ -28,29 +27,30 @@ fn engine_passes_prometheus_test_scripts() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .test files in {}", dir.display());
-    let verbose = std::env::var_os("CHORUS_PROMQL_VERBOSE").is_some();
-    let engine = Engine::default();
-    let (mut passed, mut total) = (0, 0);
-    for file in &files {
-        let report = run_file(&engine, file).unwrap_or_else(|e| panic!("{e}"));
-        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-        println!(
-            "{}: {}/{}",
-            name.unwrap_or_default(),
-            report.passed(),
-            report.total
-        );
-        if verbose {
-            for failure in &report.failures {
-                println!("  {failure}");
-            }
-        }
-        passed += report.passed();
-        total += report.total;
+    let baseline_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/promql-baseline.txt");
+    let baseline = Baseline::read(&baseline_path).unwrap_or_else(|e| panic!("{e}"));
+
+    // The failing evals (`file:line: expr: why`) and per-file summaries, as the command prints.
+    let mut failures = Vec::new();
+    let outcome =
+        run_files(&Engine::default(), &files, &mut failures).unwrap_or_else(|e| panic!("{e}"));
+    if std::env::var_os("CHORUS_PROMQL_VERBOSE").is_some() {
+        print!("{}", String::from_utf8_lossy(&failures));
     }
-    println!("total: {passed}/{total}");
+    let verdict = Verdict::new(&outcome, Some(&baseline));
+    let mut notes = Vec::new();
+    write_verdict(&outcome, &verdict, true, &mut notes).unwrap_or_else(|e| panic!("{e}"));
+    print!("{}", String::from_utf8_lossy(&notes));
     assert!(
-        passed >= FLOOR,
-        "only {passed}/{total} evals pass, floor {FLOOR}"
+        verdict.ok(),
+        "{} evals fail that {} does not list: {}",
+        verdict.regressions.len(),
+        baseline_path.display(),
+        verdict
+            .regressions
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }

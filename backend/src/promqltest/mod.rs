@@ -25,12 +25,15 @@
 //!
 //! - [`run`]: runs scripts through the PromQL engine over an in-memory store and reports
 //!   failing evals; `compare` checks results as upstream's runner does.
+//! - [`conformance`]: `chorus promql-test`: runs files, prints reports, compares failures with a
+//!   baseline of expected ones.
 //!
 //! Expressions are kept as text (with their position) and not parsed here: a script whose
 //! `expect fail` is about a parse error must still load. Only the runner knows the engine
 //! and storage.
 
 mod compare;
+pub mod conformance;
 mod eval;
 mod histogram;
 mod load;
