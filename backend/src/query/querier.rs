@@ -9,25 +9,30 @@
 //! with the penalty algorithm. Evaluation runs on the blocking pool under a semaphore of
 //! `--query.max-concurrent` permits; requests wait for a permit, as Prometheus queues them.
 //!
-//! Gap: every series is deduplicated as [`ValueKind::Gauge`]; `Selection` does not say whether
-//! it sits under `rate`/`increase`/`irate`/`resets`, so counter adjustment is not applied yet.
+//! Series selected directly under `rate`, `increase`, `irate` or `resets` (the selection's
+//! [`SelectHints::func`]) are deduplicated as counters ([`ValueKind::Counter`]), others as
+//! gauges (THANOS.md §2 "Counters"). Each selection keeps its own samples ([`Prefetched`]), so
+//! a series read both as a counter and as a gauge is adjusted only where it should be.
 //! The engine never learns where data lives; the API never learns how it is fetched.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use shared::labels::Labels;
+use shared::labels::Matcher;
 use shared::series::TimeRange;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
-use super::dedup::{DedupAlgorithm, ValueKind, collect_samples, deduplicate, overlap_split};
+use super::dedup::{
+    DedupAlgorithm, Value as DedupValue, ValueKind, collect_samples, deduplicate, overlap_split,
+};
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
 use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
 use crate::promql::storage::memory::MemoryStorage;
-use crate::promql::storage::{Point, SampleValue, Selection};
+use crate::promql::storage::{
+    Point, Queryable, SampleValue, SelectHints, Selection, StorageError, StorageSeries,
+};
 use crate::promql::value::Value;
 use crate::promql::{Engine, EngineError};
 use crate::storeapi::{SeriesFrame, SeriesRequest, Store};
@@ -68,14 +73,17 @@ impl Querier {
             .engine
             .selections(&request.expr, start_ms, end_ms, step_ms)
             .map_err(engine_error)?;
-        let mut fetched = Fetched::default();
+        let mut storage = Prefetched::default();
+        let mut warnings = Vec::new();
         for selection in selections {
-            timeout_at(deadline, self.fetch(&selection, &request, &mut fetched))
+            if storage.contains(&selection) {
+                continue;
+            }
+            let series = timeout_at(deadline, self.fetch(&selection, &request, &mut warnings))
                 .await
                 .map_err(timed_out)??;
+            storage.selections.push((selection, series));
         }
-        let warnings = std::mem::take(&mut fetched.warnings);
-        let storage = fetched.into_storage();
         let engine = self.engine.clone();
         let expr = request.expr.clone();
         let time = request.time;
@@ -97,38 +105,48 @@ impl Querier {
         Ok(QueryOutcome { value, warnings })
     }
 
-    /// Reads one selection's series, deduplicated, into `fetched`.
+    /// Reads one selection's series, deduplicated; store warnings go to `warnings`.
     async fn fetch(
         &self,
         selection: &Selection,
         request: &QueryRequest,
-        fetched: &mut Fetched,
-    ) -> Result<(), ApiError> {
+        warnings: &mut Vec<String>,
+    ) -> Result<MemoryStorage, ApiError> {
+        let kind = match selection.hints.func {
+            Some("rate" | "increase" | "irate" | "resets") => ValueKind::Counter,
+            _ => ValueKind::Gauge,
+        };
         let range = TimeRange::new(selection.hints.start_ms, selection.hints.end_ms)
             .ok_or_else(|| ApiError::Internal("selection ends before it starts".into()))?;
         let mut store_request = SeriesRequest::new(range, selection.matchers.clone());
         store_request.without_replica_labels = request.replica_labels.clone();
         store_request.partial_response = request.partial_response;
         let mut stream = self.store.series(store_request).await?;
+        let mut storage = MemoryStorage::new();
         while let Some(frame) = stream.next().await {
             match frame? {
-                SeriesFrame::Warning(w) => fetched.warnings.push(w),
+                SeriesFrame::Warning(w) => warnings.push(w),
                 SeriesFrame::Series(series) => {
                     let groups = overlap_split(series.chunks);
                     let replicas = groups
                         .iter()
                         .map(|g| ChunkSeriesIterator::new(g, range))
                         .collect();
-                    let mut merged =
-                        deduplicate(replicas, DedupAlgorithm::Penalty, ValueKind::Gauge);
+                    let mut merged = deduplicate(replicas, DedupAlgorithm::Penalty, kind);
                     let samples = collect_samples(&mut merged).map_err(|e| {
                         ApiError::Execution(format!("decoding chunks of {}: {e}", series.labels))
                     })?;
-                    fetched.add(series.labels, samples);
+                    for (t_ms, value) in samples {
+                        let point = Point {
+                            t_ms,
+                            value: sample_value(value),
+                        };
+                        storage.append(&series.labels, point);
+                    }
                 }
             }
         }
-        Ok(())
+        Ok(storage)
     }
 }
 
@@ -138,38 +156,42 @@ impl QueryEngine for Querier {
     }
 }
 
-/// Series gathered across selections; a series selected twice keeps one sample per timestamp.
+/// The series of each selection the engine will make, deduplicated; the engine's selects are
+/// answered from the selection with the same matchers and hints.
 #[derive(Default)]
-struct Fetched {
-    series: BTreeMap<Labels, BTreeMap<i64, SampleValue>>,
-    warnings: Vec<String>,
+struct Prefetched {
+    selections: Vec<(Selection, MemoryStorage)>,
 }
 
-impl Fetched {
-    fn add(&mut self, labels: Labels, samples: Vec<(i64, super::dedup::Value<NativeHistogram>)>) {
-        let points = self.series.entry(labels).or_default();
-        for (t_ms, value) in samples {
-            let value = match value {
-                super::dedup::Value::Float(v) => SampleValue::Float(v),
-                super::dedup::Value::Histogram(NativeHistogram::Float(h)) => {
-                    SampleValue::Histogram(h)
-                }
-                super::dedup::Value::Histogram(NativeHistogram::Integer(h)) => {
-                    SampleValue::Histogram(Box::new(h.to_float()))
-                }
-            };
-            points.insert(t_ms, value);
-        }
+impl Prefetched {
+    fn contains(&self, selection: &Selection) -> bool {
+        self.selections.iter().any(|(s, _)| s == selection)
     }
+}
 
-    fn into_storage(self) -> MemoryStorage {
-        let mut storage = MemoryStorage::new();
-        for (labels, points) in self.series {
-            for (t_ms, value) in points {
-                storage.append(&labels, Point { t_ms, value });
-            }
+impl Queryable for Prefetched {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<Vec<StorageSeries>, StorageError> {
+        self.selections
+            .iter()
+            .find(|(s, _)| s.matchers == matchers && s.hints == hints)
+            .ok_or_else(|| StorageError::Source("selection was not fetched beforehand".into()))?
+            .1
+            .select(matchers, hints)
+    }
+}
+
+/// A decoded sample as the engine holds it.
+fn sample_value(value: DedupValue<NativeHistogram>) -> SampleValue {
+    match value {
+        DedupValue::Float(v) => SampleValue::Float(v),
+        DedupValue::Histogram(NativeHistogram::Float(h)) => SampleValue::Histogram(h),
+        DedupValue::Histogram(NativeHistogram::Integer(h)) => {
+            SampleValue::Histogram(Box::new(h.to_float()))
         }
-        storage
     }
 }
 

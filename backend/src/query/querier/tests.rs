@@ -96,3 +96,36 @@ async fn errors_are_classed_as_prometheus_classes_them() {
     };
     assert_eq!(m.len(), 2);
 }
+
+#[test]
+fn selections_name_their_enclosing_function() {
+    let selections = Engine::default()
+        .selections("sum(rate(x[5m])) + (y) + irate((z[1m]))", 0, 0, 0)
+        .unwrap();
+    let funcs: Vec<Option<&str>> = selections.iter().map(|s| s.hints.func).collect();
+    assert_eq!(funcs, [Some("rate"), None, Some("irate")]);
+}
+
+#[tokio::test]
+async fn a_silent_store_times_out() {
+    use crate::query::memstore::Behaviour;
+    let info = sidecar_info(&[("replica", "0")], 0, 1_000_000);
+    let store = MemStore::new(info.clone(), Vec::new()).with_behaviour(Behaviour::HangAfter(0));
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![StoreRef {
+        address: "silent".into(),
+        store: Arc::new(store),
+        info: Arc::new(info),
+    }]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: Vec::new(),
+        },
+    );
+    let q = Querier::new(Arc::new(proxy), Engine::default(), 1);
+    let mut slow = request("up", &[]);
+    slow.timeout = Duration::from_millis(100);
+    let error = q.query(slow).await.unwrap_err();
+    assert_eq!(error, ApiError::Timeout(Duration::from_millis(100)));
+}
