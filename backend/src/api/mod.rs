@@ -2,9 +2,9 @@
 //! pkg/api/query/v1.go and pkg/api/api.go, prometheus web/api/v1/api.go).
 //!
 //! [`router`] builds the axum router over an [`ApiState`]; [`serve`] runs it until shutdown.
-//! The API sees data only through [`crate::storeapi::Store`] (the querier's fan-out proxy) and
-//! endpoint health only through [`EndpointStatus`]; it knows nothing of gRPC, discovery or how
-//! replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
+//! The API sees data only through [`crate::storeapi::Store`] (the querier's fan-out proxy), PromQL
+//! only through [`QueryEngine`] and endpoint health only through [`EndpointStatus`]; it knows
+//! nothing of gRPC, discovery or how replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
 //! the fallback.
 //!
 //! Routes: under the route prefix `/api/v1/{query,query_range,series,labels,label/<name>/values,stores,
