@@ -129,3 +129,72 @@ async fn a_silent_store_times_out() {
     let error = q.query(slow).await.unwrap_err();
     assert_eq!(error, ApiError::Timeout(Duration::from_millis(100)));
 }
+
+/// A counter `c_total` scraped every 15s over 10m at `offset_ms`, `lag` below the true count,
+/// with no samples in `gap_ms`.
+fn counter_replica(replica: &str, offset_ms: i64, lag: f64, gap_ms: (i64, i64)) -> StoreRef {
+    let mut appender = XorAppender::new();
+    let samples: Vec<(i64, f64)> = (0..=40)
+        .map(|i| (i * 15_000 + offset_ms, i as f64 * 10.0 - lag))
+        .filter(|(t, _)| *t < gap_ms.0 || *t > gap_ms.1)
+        .collect();
+    for &(t, v) in &samples {
+        appender.append(t, v).expect("in-order samples");
+    }
+    let chunk = Chunk {
+        encoding: ChunkEncoding::Xor,
+        data: appender.to_bytes(),
+        hash: 0,
+    };
+    let series = Series {
+        labels: Labels::from_pairs([("__name__", "c_total"), ("replica", replica)]),
+        chunks: vec![AggrChunk::raw(
+            samples[0].0,
+            samples[samples.len() - 1].0,
+            chunk,
+        )],
+    };
+    let mut info = sidecar_info(&[("replica", replica)], 0, 1_000_000);
+    info.supports_without_replica_labels = false;
+    StoreRef {
+        address: format!("replica-{replica}"),
+        store: Arc::new(MemStore::new(info.clone(), vec![series])),
+        info: Arc::new(info),
+    }
+}
+
+#[tokio::test]
+async fn counters_under_rate_functions_do_not_reset_when_dedup_switches_replicas() {
+    // Replica 0 misses 4m–6m; dedup switches to replica 1, which is 50 behind.
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![
+        counter_replica("0", 0, 0.0, (240_000, 360_000)),
+        counter_replica("1", 5_000, 50.0, (i64::MAX, i64::MAX)),
+    ]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: vec!["replica".into()],
+        },
+    );
+    let q = Querier::new(Arc::new(proxy), Engine::default(), 2);
+    let scalar = |value: Value| match value {
+        Value::Vector(v) if v.len() == 1 => v[0].value.clone(),
+        other => panic!("expected one element, got {other:?}"),
+    };
+    let mut resets = request("resets(c_total[10m])", &["replica"]);
+    resets.time = QueryTime::Instant { t_ms: 600_000 };
+    let counted = scalar(q.query(resets).await.unwrap().value);
+    assert_eq!(counted, SampleValue::Float(0.0), "counter was adjusted");
+    // Read as a gauge, the same switch shows the drop.
+    let mut gauge = request(
+        "min_over_time((c_total - c_total offset 15s)[10m:15s])",
+        &["replica"],
+    );
+    gauge.time = QueryTime::Instant { t_ms: 600_000 };
+    let lowest = scalar(q.query(gauge).await.unwrap().value);
+    let SampleValue::Float(lowest) = lowest else {
+        panic!("a float")
+    };
+    assert!(lowest < 10.0, "as a gauge the switch is visible: {lowest}");
+}
