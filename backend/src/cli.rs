@@ -237,8 +237,8 @@ pub struct QueryArgs {
     /// Maximum time to process a query.
     #[arg(long = "query.timeout", default_value = "2m", value_parser = parse_duration)]
     pub query_timeout: Duration,
-    /// Maximum number of PromQL queries processed concurrently (accepted; takes effect with the
-    /// PromQL query endpoints).
+    /// Maximum number of PromQL queries evaluated concurrently; further queries wait for a turn
+    /// within their timeout.
     #[arg(long = "query.max-concurrent", default_value_t = 20)]
     pub max_concurrent: usize,
     /// Listen address for the gRPC StoreAPI (queriers can be chained).

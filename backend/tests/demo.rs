@@ -247,6 +247,31 @@ async fn demo_process_deduplicates_replicas_and_serves_the_console() {
     let both: Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(both["data"].as_array().map(Vec::len), Some(2), "{body}");
 
+    // PromQL over the fan-out: one deduplicated series, two without dedup.
+    let count = "query=count(up%7Binstance%3D%22api-0%3A8080%22%7D)";
+    for (params, expected) in [("", "1"), ("&dedup=false", "2")] {
+        let (status, body) = demo.get(&format!("/api/v1/query?{count}{params}")).await;
+        assert_eq!(status, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(answer["data"]["resultType"], "vector", "{body}");
+        assert_eq!(answer["data"]["result"][0]["value"][1], expected, "{body}");
+    }
+    // A range query over the last six hours has a point at every step: dedup fills the gap.
+    let end = chrono::Utc::now().timestamp() - 60;
+    let range = format!(
+        "/api/v1/query_range?query=up%7Binstance%3D%22api-0%3A8080%22%7D&start={}&end={end}&step=60",
+        end - 6 * 3600 + 600
+    );
+    let (status, body) = demo.get(&range).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    let result = answer["data"]["result"].as_array().expect("a matrix");
+    assert_eq!(result.len(), 1, "{body}");
+    let points = result[0]["values"].as_array().map_or(0, Vec::len);
+    assert_eq!(points, 6 * 60 - 10 + 1, "{body}");
+    let (status, body) = demo.get("/api/v1/query?query=up%5B").await;
+    assert_eq!(status, 400, "{body}");
+
     // Through the querier's own StoreAPI, the deduplicated series has no twenty-minute hole:
     // replica a fills replica b's gap.
     let querier =

@@ -348,6 +348,8 @@ async fn ha_pair_through_sidecars_and_querier() {
             .all(|s| s.labels.get("replica").is_some() && !s.chunks.is_empty())
     );
 
+    check_promql(&stack).await;
+
     // The querier's own /metrics counted the requests above.
     let metrics = reqwest::get(format!("{q}/metrics"))
         .await
@@ -357,6 +359,79 @@ async fn ha_pair_through_sidecars_and_querier() {
         .expect("text");
     assert!(metrics.contains("chorus_http_requests_total"), "{metrics}");
     drop(stack);
+}
+
+/// `/api/v1/query` on the querier answers as a real Prometheus does for the same data (both
+/// replicas hold identical samples), deduplicated; a bad expression is a 400.
+async fn check_promql(stack: &Stack) {
+    let q = &stack.query.http;
+    let prometheus = &stack.prometheus[0].url;
+    // Half an hour after the first backfilled sample, where both replicas have the same samples;
+    // 7s off the 15s scrape grid, so Prometheus 2.42's closed range windows and Prometheus 3's
+    // left-open ones (which Chorus follows) hold the same samples.
+    let t_s = (stack.backfill.min_time_ms() + 30 * 60_000 + 7_000) / 1000;
+    for expr in [
+        METRIC.to_string(),
+        format!("sum({METRIC})"),
+        format!("sum by (job) (rate({METRIC}[5m]))"),
+    ] {
+        let path = format!("/api/v1/query?query={}&time={t_s}", form_encode(&expr));
+        let ours = get(q, &path).await;
+        let theirs = get(prometheus, &path).await;
+        assert_eq!(ours["data"]["resultType"], "vector", "{expr}: {ours}");
+        let (ours, theirs) = (vector_values(&ours), vector_values(&theirs));
+        assert!(!theirs.is_empty(), "{expr}: Prometheus has data");
+        assert_eq!(
+            ours.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+            theirs.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+            "{expr}"
+        );
+        for ((metric, a), (_, b)) in ours.iter().zip(&theirs) {
+            let tolerance = 1e-9 * a.abs().max(b.abs());
+            assert!((a - b).abs() <= tolerance, "{expr} {metric}: {a} vs {b}");
+        }
+    }
+    // A range query: the same points as Prometheus's.
+    let path = format!(
+        "/api/v1/query_range?query={}&start={}&end={}&step=60",
+        form_encode(&format!("sum by (job) ({METRIC})")),
+        t_s,
+        t_s + 600
+    );
+    let (ours, theirs) = (get(q, &path).await, get(prometheus, &path).await);
+    assert_eq!(ours["data"]["resultType"], "matrix", "{ours}");
+    assert_eq!(ours["data"], theirs["data"], "range query");
+
+    // Without dedup each replica's series comes back, with its replica label.
+    let path = format!("/api/v1/query?query={METRIC}&time={t_s}&dedup=false");
+    let all = vector_values(&get(q, &path).await);
+    assert_eq!(all.len(), 2 * stack.backfill.series.len(), "{all:?}");
+    assert!(all.iter().all(|(m, _)| m.contains("replica=")), "{all:?}");
+
+    let (status, body) = get_status(q, "/api/v1/query?query=sum(").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errorType"], "bad_data", "{body}");
+}
+
+/// `(metric as sorted name=value text, value)` of each element of a vector answer, sorted.
+fn vector_values(body: &Value) -> Vec<(String, f64)> {
+    let mut values: Vec<(String, f64)> = body["data"]["result"]
+        .as_array()
+        .expect("result is an array")
+        .iter()
+        .map(|e| {
+            let metric = e["metric"].as_object().expect("metric is an object");
+            let mut labels: Vec<String> = metric
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect();
+            labels.sort();
+            let value = e["value"][1].as_str().expect("value string");
+            (labels.join(","), value.parse().expect("a float"))
+        })
+        .collect();
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    values
 }
 
 async fn collect_series(

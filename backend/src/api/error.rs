@@ -31,6 +31,9 @@ pub enum ApiError {
     /// not turned into a warning (partial response off, or nothing to fall back on).
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// 422 `execution`: the query parsed but could not be evaluated (the engine's message).
+    #[error("{0}")]
+    Execution(String),
     /// 503 `timeout`: the request ran past the query timeout.
     #[error("request timed out after {}", humantime::format_duration(*.0))]
     Timeout(Duration),
@@ -59,7 +62,7 @@ impl ApiError {
                 ErrorType::Timeout
             }
             ApiError::Store(StoreError::Cancelled(_)) => ErrorType::Canceled,
-            ApiError::Store(_) => ErrorType::Execution,
+            ApiError::Store(_) | ApiError::Execution(_) => ErrorType::Execution,
             ApiError::NotFound(_) => ErrorType::NotFound,
             ApiError::Internal(_) => ErrorType::Internal,
         }

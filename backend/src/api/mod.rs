@@ -2,12 +2,12 @@
 //! pkg/api/query/v1.go and pkg/api/api.go, prometheus web/api/v1/api.go).
 //!
 //! [`router`] builds the axum router over an [`ApiState`]; [`serve`] runs it until shutdown.
-//! The API sees data only through [`crate::storeapi::Store`] (the querier's fan-out proxy) and
-//! endpoint health only through [`EndpointStatus`]; it knows nothing of gRPC, discovery or how
-//! replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
+//! The API sees data only through [`crate::storeapi::Store`] (the querier's fan-out proxy), PromQL
+//! only through [`QueryEngine`] and endpoint health only through [`EndpointStatus`]; it knows
+//! nothing of gRPC, discovery or how replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
 //! the fallback.
 //!
-//! Routes: under the route prefix `/api/v1/{series,labels,label/<name>/values,stores,
+//! Routes: under the route prefix `/api/v1/{query,query_range,series,labels,label/<name>/values,stores,
 //! status/buildinfo,status/flags}` (anything else under `/api/v1` is a JSON 404) and the
 //! console; at the root `/-/healthy`, `/-/ready` and `/metrics`, as Thanos serves them, and
 //! with a prefix, a redirect from `/` to it.
@@ -17,6 +17,7 @@ mod error;
 pub mod matchers;
 mod metadata;
 pub mod params;
+pub mod query;
 mod status;
 mod stores;
 mod stream;
@@ -41,6 +42,7 @@ use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use query::{QueryEngine, QueryOutcome, QueryRequest, QueryTime};
 pub use status::build_info;
 
 use crate::storeapi::{PartialResponse, Store};
@@ -67,6 +69,8 @@ pub struct ApiState {
     /// The fan-out proxy over all endpoints; it deduplicates when asked through
     /// `without_replica_labels`.
     pub store: Arc<dyn Store>,
+    /// The PromQL engine behind `/api/v1/query` and `/api/v1/query_range`.
+    pub query: Arc<dyn QueryEngine>,
     /// Endpoint health, for `/api/v1/stores` and `/-/ready`.
     pub endpoints: Arc<dyn EndpointStatus>,
     /// `--query.replica-label`: labels that tell replicas apart (`replicaLabels[]` overrides them
@@ -113,6 +117,8 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
             get(metadata::label_names).post(metadata::label_names),
         )
         .route("/api/v1/label/{name}/values", get(metadata::label_values))
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
         .route("/api/v1/stores", get(stores::stores))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/flags", get(status::flags))

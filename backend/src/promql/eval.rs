@@ -69,47 +69,51 @@ impl Evaluator {
             bounds,
             selected: HashMap::new(),
         };
-        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms)?;
+        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
         Ok(evaluator)
     }
 
-    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`.
+    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`; `func` is the
+    /// closest enclosing function call, passed on as [`SelectHints::func`].
     fn fetch(
         &mut self,
         storage: &dyn Queryable,
         expr: &Expr,
         start_ms: i64,
         end_ms: i64,
+        func: Option<&'static str>,
     ) -> Result<(), EngineError> {
         match expr {
             Expr::Number(_) | Expr::String(_) => Ok(()),
-            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, self.lookback_ms),
+            Expr::VectorSelector(s) => {
+                self.select(storage, s, start_ms, end_ms, self.lookback_ms, func)
+            }
             Expr::MatrixSelector(m) => {
                 let range = self.duration(&m.range)?;
-                self.select(storage, &m.selector, start_ms, end_ms, range)
+                self.select(storage, &m.selector, start_ms, end_ms, range, func)
             }
             Expr::Subquery(sq) => {
                 let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
                 let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
                 let from = from.saturating_sub(offset).saturating_sub(range);
-                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset))
+                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), func)
             }
             Expr::Call(c) => c
                 .args
                 .iter()
-                .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms)),
+                .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms, Some(c.function.name))),
             Expr::Aggregate(a) => {
                 if let Some(p) = &a.param {
-                    self.fetch(storage, p, start_ms, end_ms)?;
+                    self.fetch(storage, p, start_ms, end_ms, None)?;
                 }
-                self.fetch(storage, &a.expr, start_ms, end_ms)
+                self.fetch(storage, &a.expr, start_ms, end_ms, None)
             }
             Expr::Binary(b) => {
-                self.fetch(storage, &b.lhs, start_ms, end_ms)?;
-                self.fetch(storage, &b.rhs, start_ms, end_ms)
+                self.fetch(storage, &b.lhs, start_ms, end_ms, None)?;
+                self.fetch(storage, &b.rhs, start_ms, end_ms, None)
             }
-            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms),
-            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms),
+            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms, func),
+            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms, func),
         }
     }
 
@@ -120,6 +124,7 @@ impl Evaluator {
         start_ms: i64,
         end_ms: i64,
         window_ms: i64,
+        func: Option<&'static str>,
     ) -> Result<(), EngineError> {
         let offset = self.offset(&selector.offset)?;
         let hints = SelectHints {
@@ -128,6 +133,7 @@ impl Evaluator {
                 .saturating_sub(offset)
                 .saturating_sub(window_ms),
             end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
+            func,
         };
         let series = storage
             .select(&selector.matchers, hints)?

@@ -47,6 +47,11 @@ pub struct SelectHints {
     pub start_ms: i64,
     /// Latest timestamp needed, inclusive, in ms.
     pub end_ms: i64,
+    /// The function call closest around the selector (`rate` in `sum(rate(x[5m]))`), `None`
+    /// when an aggregation or binary operator comes first or there is none (upstream
+    /// `SelectHints.Func`; upstream also names aggregations). The querier deduplicates counters
+    /// under `rate`, `increase`, `irate` and `resets`.
+    pub func: Option<&'static str>,
 }
 
 /// A selected series: its labels and its samples in increasing timestamp order.

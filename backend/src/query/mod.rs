@@ -5,6 +5,7 @@
 //! - [`proxy`]: the fan-out proxy, a [`Store`] over the healthy endpoints.
 //! - [`merge`]: k-way merge of sorted Series streams.
 //! - [`dedup`]: replica labels and the replica deduplication iterators.
+//! - [`querier`]: PromQL over the proxy and dedup, behind the HTTP query endpoints.
 //!
 //! [`run`] wires them: discovery feeds the endpoint set, the proxy reads it, and the proxy is
 //! served as the querier's own StoreAPI over gRPC and behind the HTTP API. Only this wiring
@@ -16,6 +17,7 @@ pub mod dedup;
 pub mod endpoints;
 pub mod merge;
 pub mod proxy;
+pub mod querier;
 pub mod series_iter;
 
 #[cfg(test)]
@@ -111,6 +113,11 @@ pub async fn run(
 
     let state = ApiState {
         store: Arc::clone(&proxy),
+        query: Arc::new(querier::Querier::new(
+            Arc::clone(&proxy),
+            crate::promql::Engine::default(),
+            config.max_concurrent.get(),
+        )),
         endpoints: Arc::clone(&endpoints) as Arc<dyn EndpointStatus>,
         replica_labels: config.replica_labels.clone(),
         partial_response: config.partial_response,

@@ -194,3 +194,29 @@ pub fn replicated_store() -> FakeStore {
         ],
     ])
 }
+
+/// A query engine that records its requests and answers with a fixed outcome or error.
+#[derive(Default)]
+pub struct FakeQueryEngine {
+    pub answer: Option<Result<crate::api::QueryOutcome, crate::api::ApiError>>,
+    pub received: Mutex<Vec<crate::api::QueryRequest>>,
+}
+
+impl crate::api::QueryEngine for FakeQueryEngine {
+    fn query(
+        &self,
+        request: crate::api::QueryRequest,
+    ) -> BoxFuture<'_, Result<crate::api::QueryOutcome, crate::api::ApiError>> {
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(request);
+        let answer = self.answer.clone().unwrap_or_else(|| {
+            Ok(crate::api::QueryOutcome {
+                value: crate::promql::value::Value::Scalar(1.0),
+                warnings: Vec::new(),
+            })
+        });
+        Box::pin(async move { answer })
+    }
+}

@@ -6,6 +6,7 @@
 
 mod fakes;
 mod labels;
+mod query;
 mod series;
 mod server;
 
@@ -25,6 +26,7 @@ use crate::storeapi::SeriesRequest;
 fn state(store: Arc<FakeStore>) -> ApiState {
     ApiState {
         store,
+        query: Arc::new(fakes::FakeQueryEngine::default()),
         endpoints: Arc::new(FakeEndpoints { ready: true }),
         replica_labels: vec!["replica".into()],
         partial_response: PartialResponse::Warn,

@@ -1,0 +1,277 @@
+//! The PromQL endpoints `/api/v1/query` and `/api/v1/query_range` (upstream: prometheus
+//! web/api/v1/api.go `query`, `queryRange`; thanos pkg/api/query/v1.go; THANOS.md §3).
+//!
+//! Handlers read and check the parameters, hand a [`QueryRequest`] to the [`QueryEngine`] in
+//! [`ApiState`] and render its [`Value`] as Prometheus's JSON. They know nothing of how the
+//! engine finds its data (the querier implements the trait over the fan-out).
+//!
+//! `engine`, `max_source_resolution` and `stats` are accepted and ignored. Native histogram
+//! samples are rendered with `count` and `sum` only; their `buckets` are not written yet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::Response;
+use futures::future::BoxFuture;
+use serde_json::{Map, Value as Json, json};
+
+use super::error::ApiError;
+use super::params::{
+    Params, parse_duration, parse_time, partial_response_param, replica_labels_param, time_param,
+};
+use super::{ApiState, success};
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::Value;
+use crate::storeapi::PartialResponse;
+use shared::labels::Labels;
+
+/// Most points a range query may return per series (prometheus web/api/v1/api.go).
+pub const MAX_POINTS: i64 = 11_000;
+
+/// When a query is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryTime {
+    /// One evaluation at `t_ms`.
+    Instant {
+        /// Evaluation time, ms since the epoch.
+        t_ms: i64,
+    },
+    /// Evaluations from `start_ms` to `end_ms` inclusive every `step_ms` (checked: `step_ms > 0`,
+    /// `end_ms >= start_ms`, at most [`MAX_POINTS`] steps).
+    Range {
+        /// First evaluation, ms.
+        start_ms: i64,
+        /// Last evaluation at or before this, ms.
+        end_ms: i64,
+        /// Step, ms.
+        step_ms: i64,
+    },
+}
+
+/// One PromQL query as the handlers hand it to the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRequest {
+    /// The expression text.
+    pub expr: String,
+    /// When to evaluate.
+    pub time: QueryTime,
+    /// Replica labels to deduplicate on; empty when dedup is off.
+    pub replica_labels: Vec<String>,
+    /// What to do when a store fails.
+    pub partial_response: PartialResponse,
+    /// How long the query may take.
+    pub timeout: Duration,
+}
+
+/// A query's answer: its value and the warnings of the stores it read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryOutcome {
+    /// The result (a matrix for range queries).
+    pub value: Value,
+    /// Non-fatal problems, passed on as `warnings`.
+    pub warnings: Vec<String>,
+}
+
+/// Evaluates PromQL queries; implemented by `query::querier` over the fan-out, by fakes in tests.
+pub trait QueryEngine: Send + Sync {
+    /// Answers `request`, with errors already classed as Prometheus classes them.
+    fn query(&self, request: QueryRequest) -> BoxFuture<'_, Result<QueryOutcome, ApiError>>;
+}
+
+/// `/api/v1/query`.
+pub async fn instant(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let t_ms = time_param(&params, "time", now_ms)?;
+    run(&state, &params, QueryTime::Instant { t_ms }).await
+}
+
+/// `/api/v1/query_range`.
+pub async fn range(
+    State(state): State<Arc<ApiState>>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let start_ms = required_time(&params, "start")?;
+    let end_ms = required_time(&params, "end")?;
+    if end_ms < start_ms {
+        return Err(ApiError::BadRequest(
+            "end timestamp must not be before start time".into(),
+        ));
+    }
+    let step = params.get("step").ok_or_else(|| {
+        ApiError::invalid_parameter("step", "cannot parse \"\" to a valid duration")
+    })?;
+    let step_ms = parse_duration(step)
+        .map_err(|reason| ApiError::invalid_parameter("step", reason))
+        .and_then(|d| {
+            i64::try_from(d.as_millis())
+                .map_err(|_| ApiError::invalid_parameter("step", "step is too large"))
+        })?;
+    if step_ms <= 0 {
+        return Err(ApiError::BadRequest(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer"
+                .into(),
+        ));
+    }
+    let points = (end_ms.abs_diff(start_ms) / step_ms.unsigned_abs()).saturating_add(1);
+    if points > MAX_POINTS.unsigned_abs() {
+        return Err(ApiError::BadRequest(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+                .into(),
+        ));
+    }
+    let time = QueryTime::Range {
+        start_ms,
+        end_ms,
+        step_ms,
+    };
+    run(&state, &params, time).await
+}
+
+fn required_time(params: &Params, name: &str) -> Result<i64, ApiError> {
+    let value = params.get(name).unwrap_or_default();
+    parse_time(value).map_err(|reason| ApiError::invalid_parameter(name, reason))
+}
+
+/// Reads the parameters both endpoints share, runs the query and renders the answer.
+async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Response, ApiError> {
+    let expr = params
+        .get("query")
+        .ok_or_else(|| {
+            ApiError::BadRequest("1:1: parse error: no expression found in input".into())
+        })?
+        .to_string();
+    let timeout = match params.get("timeout") {
+        None => state.query_timeout,
+        Some(t) => parse_duration(t)
+            .map_err(|reason| ApiError::invalid_parameter("timeout", reason))?
+            .min(state.query_timeout),
+    };
+    let request = QueryRequest {
+        expr,
+        time,
+        replica_labels: replica_labels_param(params, &state.replica_labels)?,
+        partial_response: partial_response_param(params, state.partial_response)?,
+        timeout,
+    };
+    let outcome = state.query.query(request).await?;
+    let t_ms = match time {
+        QueryTime::Instant { t_ms } => t_ms,
+        QueryTime::Range { end_ms, .. } => end_ms,
+    };
+    Ok(success(render(&outcome.value, t_ms), outcome.warnings))
+}
+
+/// The `data` of a query answer, `{"resultType":…,"result":…}`; `t_ms` is the evaluation time
+/// of an instant query (matrices carry their own timestamps).
+pub fn render(value: &Value, t_ms: i64) -> QueryData {
+    let (kind, result) = match value {
+        Value::Scalar(v) => ("scalar", json!([timestamp(t_ms), format_float(*v)])),
+        Value::String(s) => ("string", json!([timestamp(t_ms), s])),
+        Value::Vector(v) => (
+            "vector",
+            Json::Array(
+                v.iter()
+                    .map(|e| element(&e.labels, &e.value, t_ms))
+                    .collect(),
+            ),
+        ),
+        Value::Matrix(m) => (
+            "matrix",
+            Json::Array(m.iter().map(|s| series(&s.labels, &s.points)).collect()),
+        ),
+    };
+    QueryData {
+        result_type: kind,
+        result,
+    }
+}
+
+/// The `data` of a query answer, fields in Prometheus's order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryData {
+    /// `vector`, `matrix`, `scalar` or `string`.
+    pub result_type: &'static str,
+    /// The result in that type's shape.
+    pub result: Json,
+}
+
+fn labels_json(labels: &Labels) -> Json {
+    let mut map = Map::new();
+    for label in labels.iter() {
+        map.insert(label.name.clone(), Json::String(label.value.clone()));
+    }
+    Json::Object(map)
+}
+
+fn element(labels: &Labels, value: &SampleValue, t_ms: i64) -> Json {
+    let mut map = Map::new();
+    map.insert("metric".into(), labels_json(labels));
+    let (key, rendered) = match value {
+        SampleValue::Float(v) => ("value", Json::String(format_float(*v))),
+        SampleValue::Histogram(_) => ("histogram", histogram(value)),
+    };
+    map.insert(key.into(), json!([timestamp(t_ms), rendered]));
+    Json::Object(map)
+}
+
+fn series(labels: &Labels, points: &[Point]) -> Json {
+    let mut map = Map::new();
+    map.insert("metric".into(), labels_json(labels));
+    let floats: Vec<Json> = points
+        .iter()
+        .filter_map(|p| match p.value {
+            SampleValue::Float(v) => Some(json!([timestamp(p.t_ms), format_float(v)])),
+            SampleValue::Histogram(_) => None,
+        })
+        .collect();
+    let histograms: Vec<Json> = points
+        .iter()
+        .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
+        .map(|p| json!([timestamp(p.t_ms), histogram(&p.value)]))
+        .collect();
+    if !floats.is_empty() {
+        map.insert("values".into(), Json::Array(floats));
+    }
+    if !histograms.is_empty() {
+        map.insert("histograms".into(), Json::Array(histograms));
+    }
+    Json::Object(map)
+}
+
+fn histogram(value: &SampleValue) -> Json {
+    match value {
+        SampleValue::Histogram(h) => {
+            json!({ "count": format_float(h.count), "sum": format_float(h.sum) })
+        }
+        SampleValue::Float(v) => Json::String(format_float(*v)),
+    }
+}
+
+/// Unix seconds as Prometheus writes them: whole seconds as an integer, else with the ms.
+pub fn timestamp(t_ms: i64) -> Json {
+    if t_ms % 1000 == 0 {
+        json!(t_ms / 1000)
+    } else {
+        // Exact for any realistic time: |t_ms| < 2^53.
+        json!(t_ms as f64 / 1000.0)
+    }
+}
+
+/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an
+/// exponent; `NaN`, `+Inf`, `-Inf`.
+pub fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        v.to_string()
+    }
+}

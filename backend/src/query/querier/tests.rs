@@ -1,0 +1,200 @@
+//! The querier over a real proxy and two in-memory replicas of one series.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared::labels::Labels;
+
+use super::*;
+use crate::chunkenc::XorAppender;
+use crate::query::memstore::{MemStore, sidecar_info};
+use crate::query::proxy::{ProxyConfig, ProxyStore, StoreRef, StoreSet};
+use crate::storeapi::{AggrChunk, Chunk, ChunkEncoding, PartialResponse, Series};
+
+/// `up{job="a"}` scraped every 15s from 0 to 10m, at `offset_ms`, value = minute index.
+fn replica(replica: &str, offset_ms: i64) -> StoreRef {
+    let mut appender = XorAppender::new();
+    let times: Vec<i64> = (0..=40).map(|i| i * 15_000 + offset_ms).collect();
+    for &t in &times {
+        appender.append(t, 1.0).expect("in-order samples");
+    }
+    let chunk = Chunk {
+        encoding: ChunkEncoding::Xor,
+        data: appender.to_bytes(),
+        hash: 0,
+    };
+    let series = Series {
+        labels: Labels::from_pairs([("__name__", "up"), ("job", "a"), ("replica", replica)]),
+        chunks: vec![AggrChunk::raw(times[0], times[times.len() - 1], chunk)],
+    };
+    // The memory store does not strip replica labels itself: the proxy does.
+    let mut info = sidecar_info(&[("replica", replica)], 0, 1_000_000);
+    info.supports_without_replica_labels = false;
+    StoreRef {
+        address: format!("replica-{replica}"),
+        store: Arc::new(MemStore::new(info.clone(), vec![series])),
+        info: Arc::new(info),
+    }
+}
+
+fn querier() -> Querier {
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![replica("0", 0), replica("1", 5_000)]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: vec!["replica".into()],
+        },
+    );
+    Querier::new(Arc::new(proxy), Engine::default(), 2)
+}
+
+fn request(expr: &str, replica_labels: &[&str]) -> QueryRequest {
+    QueryRequest {
+        expr: expr.into(),
+        time: QueryTime::Instant { t_ms: 300_000 },
+        replica_labels: replica_labels.iter().map(|s| s.to_string()).collect(),
+        partial_response: PartialResponse::Abort,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn vector_len(value: &Value) -> usize {
+    match value {
+        Value::Vector(v) => v.len(),
+        other => panic!("expected a vector, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn replicas_are_deduplicated_unless_dedup_is_off() {
+    let q = querier();
+    let deduped = q.query(request("up", &["replica"])).await.unwrap();
+    assert_eq!(vector_len(&deduped.value), 1);
+    let both = q.query(request("up", &[])).await.unwrap();
+    assert_eq!(vector_len(&both.value), 2);
+    let sum = q.query(request("sum(up)", &[])).await.unwrap();
+    let Value::Vector(v) = sum.value else {
+        panic!("a vector")
+    };
+    assert_eq!(v[0].value, SampleValue::Float(2.0));
+}
+
+#[tokio::test]
+async fn errors_are_classed_as_prometheus_classes_them() {
+    let q = querier();
+    let bad = q.query(request("sum(", &[])).await.unwrap_err();
+    assert!(matches!(bad, ApiError::BadRequest(_)), "{bad:?}");
+    let mut range = request("up", &[]);
+    range.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 60_000,
+        step_ms: 15_000,
+    };
+    let Value::Matrix(m) = q.query(range).await.unwrap().value else {
+        panic!("a matrix")
+    };
+    assert_eq!(m.len(), 2);
+}
+
+#[test]
+fn selections_name_their_enclosing_function() {
+    let selections = Engine::default()
+        .selections("sum(rate(x[5m])) + (y) + irate((z[1m]))", 0, 0, 0)
+        .unwrap();
+    let funcs: Vec<Option<&str>> = selections.iter().map(|s| s.hints.func).collect();
+    assert_eq!(funcs, [Some("rate"), None, Some("irate")]);
+}
+
+#[tokio::test]
+async fn a_silent_store_times_out() {
+    use crate::query::memstore::Behaviour;
+    let info = sidecar_info(&[("replica", "0")], 0, 1_000_000);
+    let store = MemStore::new(info.clone(), Vec::new()).with_behaviour(Behaviour::HangAfter(0));
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![StoreRef {
+        address: "silent".into(),
+        store: Arc::new(store),
+        info: Arc::new(info),
+    }]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: Vec::new(),
+        },
+    );
+    let q = Querier::new(Arc::new(proxy), Engine::default(), 1);
+    let mut slow = request("up", &[]);
+    slow.timeout = Duration::from_millis(100);
+    let error = q.query(slow).await.unwrap_err();
+    assert_eq!(error, ApiError::Timeout(Duration::from_millis(100)));
+}
+
+/// A counter `c_total` scraped every 15s over 10m at `offset_ms`, `lag` below the true count,
+/// with no samples in `gap_ms`.
+fn counter_replica(replica: &str, offset_ms: i64, lag: f64, gap_ms: (i64, i64)) -> StoreRef {
+    let mut appender = XorAppender::new();
+    let samples: Vec<(i64, f64)> = (0..=40)
+        .map(|i| (i * 15_000 + offset_ms, i as f64 * 10.0 - lag))
+        .filter(|(t, _)| *t < gap_ms.0 || *t > gap_ms.1)
+        .collect();
+    for &(t, v) in &samples {
+        appender.append(t, v).expect("in-order samples");
+    }
+    let chunk = Chunk {
+        encoding: ChunkEncoding::Xor,
+        data: appender.to_bytes(),
+        hash: 0,
+    };
+    let series = Series {
+        labels: Labels::from_pairs([("__name__", "c_total"), ("replica", replica)]),
+        chunks: vec![AggrChunk::raw(
+            samples[0].0,
+            samples[samples.len() - 1].0,
+            chunk,
+        )],
+    };
+    let mut info = sidecar_info(&[("replica", replica)], 0, 1_000_000);
+    info.supports_without_replica_labels = false;
+    StoreRef {
+        address: format!("replica-{replica}"),
+        store: Arc::new(MemStore::new(info.clone(), vec![series])),
+        info: Arc::new(info),
+    }
+}
+
+#[tokio::test]
+async fn counters_under_rate_functions_do_not_reset_when_dedup_switches_replicas() {
+    // Replica 0 misses 4m–6m; dedup switches to replica 1, which is 50 behind.
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![
+        counter_replica("0", 0, 0.0, (240_000, 360_000)),
+        counter_replica("1", 5_000, 50.0, (i64::MAX, i64::MAX)),
+    ]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: vec!["replica".into()],
+        },
+    );
+    let q = Querier::new(Arc::new(proxy), Engine::default(), 2);
+    let scalar = |value: Value| match value {
+        Value::Vector(v) if v.len() == 1 => v[0].value.clone(),
+        other => panic!("expected one element, got {other:?}"),
+    };
+    let mut resets = request("resets(c_total[10m])", &["replica"]);
+    resets.time = QueryTime::Instant { t_ms: 600_000 };
+    let counted = scalar(q.query(resets).await.unwrap().value);
+    assert_eq!(counted, SampleValue::Float(0.0), "counter was adjusted");
+    // Read as a gauge, the same switch shows the drop.
+    let mut gauge = request(
+        "min_over_time((c_total - c_total offset 15s)[10m:15s])",
+        &["replica"],
+    );
+    gauge.time = QueryTime::Instant { t_ms: 600_000 };
+    let lowest = scalar(q.query(gauge).await.unwrap().value);
+    let SampleValue::Float(lowest) = lowest else {
+        panic!("a float")
+    };
+    assert!(lowest < 10.0, "as a gauge the switch is visible: {lowest}");
+}
