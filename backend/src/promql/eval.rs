@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use shared::labels::Labels;
 
-use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp};
+use super::parser::{
+    AtModifier, DurationExpr, Expr, Grouping, MatrixSelector, SubqueryExpr, UnaryOp,
+};
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
@@ -45,6 +47,16 @@ pub(crate) struct Evaluator {
     selected: HashMap<usize, SelectedSeries>,
 }
 
+/// What encloses a selector, passed on in its [`SelectHints`] (upstream `populateSeries`:
+/// the closest function, the innermost subquery's step, the directly enclosing aggregation's
+/// grouping).
+#[derive(Debug, Clone, Copy)]
+struct Around<'e> {
+    func: Option<&'static str>,
+    step_ms: i64,
+    grouping: Option<&'e Grouping>,
+}
+
 fn key(selector: &VectorSelector) -> usize {
     std::ptr::from_ref(selector) as usize
 }
@@ -69,51 +81,83 @@ impl Evaluator {
             bounds,
             selected: HashMap::new(),
         };
-        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
+        let around = Around {
+            func: None,
+            step_ms: bounds.step_ms,
+            grouping: None,
+        };
+        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, around)?;
         Ok(evaluator)
     }
 
-    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`; `func` is the
-    /// closest enclosing function call, passed on as [`SelectHints::func`].
+    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`; `around`
+    /// describes the enclosing expression for the [`SelectHints`].
     fn fetch(
         &mut self,
         storage: &dyn Queryable,
         expr: &Expr,
         start_ms: i64,
         end_ms: i64,
-        func: Option<&'static str>,
+        around: Around<'_>,
     ) -> Result<(), EngineError> {
+        let inner = Around {
+            grouping: None,
+            ..around
+        };
         match expr {
             Expr::Number(_) | Expr::String(_) => Ok(()),
-            Expr::VectorSelector(s) => {
-                self.select(storage, s, start_ms, end_ms, self.lookback_ms, func)
-            }
+            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, 0, around),
             Expr::MatrixSelector(m) => {
                 let range = self.duration(&m.range)?;
-                self.select(storage, &m.selector, start_ms, end_ms, range, func)
+                self.select(storage, &m.selector, start_ms, end_ms, range, inner)
             }
             Expr::Subquery(sq) => {
                 let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
                 let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
                 let from = from.saturating_sub(offset).saturating_sub(range);
-                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), func)
+                let step_ms = match &sq.step {
+                    Some(d) => self.duration(d)?,
+                    None => self.subquery_step_ms,
+                };
+                let around = Around { step_ms, ..inner };
+                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), around)
             }
-            Expr::Call(c) => c
-                .args
-                .iter()
-                .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms, Some(c.function.name))),
+            Expr::Call(c) => {
+                let around = Around {
+                    func: Some(c.function.name),
+                    ..inner
+                };
+                c.args
+                    .iter()
+                    .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms, around))
+            }
             Expr::Aggregate(a) => {
+                let around = Around {
+                    func: None,
+                    ..inner
+                };
                 if let Some(p) = &a.param {
-                    self.fetch(storage, p, start_ms, end_ms, None)?;
+                    self.fetch(storage, p, start_ms, end_ms, around)?;
                 }
-                self.fetch(storage, &a.expr, start_ms, end_ms, None)
+                let grouping = Some(&a.grouping);
+                self.fetch(
+                    storage,
+                    &a.expr,
+                    start_ms,
+                    end_ms,
+                    Around { grouping, ..around },
+                )
             }
             Expr::Binary(b) => {
-                self.fetch(storage, &b.lhs, start_ms, end_ms, None)?;
-                self.fetch(storage, &b.rhs, start_ms, end_ms, None)
+                let around = Around {
+                    func: None,
+                    ..inner
+                };
+                self.fetch(storage, &b.lhs, start_ms, end_ms, around)?;
+                self.fetch(storage, &b.rhs, start_ms, end_ms, around)
             }
-            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms, func),
-            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms, func),
+            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms, inner),
+            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms, inner),
         }
     }
 
@@ -123,17 +167,25 @@ impl Evaluator {
         selector: &VectorSelector,
         start_ms: i64,
         end_ms: i64,
-        window_ms: i64,
-        func: Option<&'static str>,
+        range_ms: i64,
+        around: Around<'_>,
     ) -> Result<(), EngineError> {
         let offset = self.offset(&selector.offset)?;
+        let window_ms = if range_ms > 0 {
+            range_ms
+        } else {
+            self.lookback_ms
+        };
         let hints = SelectHints {
             start_ms: self
                 .base(selector.at, start_ms)
                 .saturating_sub(offset)
                 .saturating_sub(window_ms),
             end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
-            func,
+            func: around.func,
+            step_ms: around.step_ms,
+            range_ms,
+            grouping: around.grouping.cloned(),
         };
         let series = storage
             .select(&selector.matchers, hints)?

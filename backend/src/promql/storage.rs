@@ -12,6 +12,8 @@ pub mod memory;
 use shared::histogram::FloatHistogram;
 use shared::labels::{Labels, Matcher};
 
+use super::parser::Grouping;
+
 /// The value of one sample: a float (possibly the stale marker) or a native histogram.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SampleValue {
@@ -40,8 +42,10 @@ pub struct Point {
     pub value: SampleValue,
 }
 
-/// What the evaluator will read of the selected series (upstream `storage.SelectHints`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the evaluator will read of the selected series (upstream `storage.SelectHints`, as
+/// promql/engine.go `populateSeries` fills it). Only the time range binds an implementation;
+/// the rest describes the query around the selector, for stores that can use it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SelectHints {
     /// Earliest timestamp needed, inclusive, in ms.
     pub start_ms: i64,
@@ -52,6 +56,15 @@ pub struct SelectHints {
     /// `SelectHints.Func`; upstream also names aggregations). The querier deduplicates counters
     /// under `rate`, `increase`, `irate` and `resets`.
     pub func: Option<&'static str>,
+    /// Evaluation step in ms: that of the innermost enclosing subquery, else the query's
+    /// (0 for an instant query) (upstream `SelectHints.Step`).
+    pub step_ms: i64,
+    /// The range of the matrix selector in ms, 0 for an instant vector selector (upstream
+    /// `SelectHints.Range`).
+    pub range_ms: i64,
+    /// The grouping of the aggregation directly around the selector, as in `sum by (job) (x)`
+    /// (upstream `SelectHints.By` and `SelectHints.Grouping`).
+    pub grouping: Option<Grouping>,
 }
 
 /// A selected series: its labels and its samples in increasing timestamp order.

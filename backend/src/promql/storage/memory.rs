@@ -93,7 +93,7 @@ mod tests {
         let hints = SelectHints {
             start_ms: 15,
             end_ms: 30,
-            func: None,
+            ..SelectHints::default()
         };
         let got = s.select(&[Matcher::equal("__name__", "m")], hints).unwrap();
         assert_eq!(got.len(), 1, "series a has nothing in range");
@@ -102,7 +102,7 @@ mod tests {
         let all = SelectHints {
             start_ms: 0,
             end_ms: 100,
-            func: None,
+            ..SelectHints::default()
         };
         let labels: Vec<Labels> = s
             .select(&[Matcher::equal("__name__", "m")], all)

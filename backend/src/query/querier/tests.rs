@@ -198,3 +198,57 @@ async fn counters_under_rate_functions_do_not_reset_when_dedup_switches_replicas
     };
     assert!(lowest < 10.0, "as a gauge the switch is visible: {lowest}");
 }
+
+#[tokio::test]
+async fn query_hints_reach_the_store() {
+    let info = sidecar_info(&[("replica", "0")], 0, 1_000_000);
+    let store = Arc::new(MemStore::new(info.clone(), Vec::new()));
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![StoreRef {
+        address: "recording".into(),
+        store: Arc::clone(&store) as Arc<dyn Store>,
+        info: Arc::new(info),
+    }]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: Vec::new(),
+        },
+    );
+    let q = Querier::new(Arc::new(proxy), Engine::default(), 1);
+    let mut range = request(
+        "sum by (job) (up) / count without (job) (irate(up[2m])) + max_over_time(x[10m:1m])",
+        &[],
+    );
+    range.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 600_000,
+        step_ms: 30_000,
+    };
+    q.query(range).await.unwrap();
+    let sent: Vec<QueryHints> = store
+        .series_requests()
+        .into_iter()
+        .map(|r| r.query_hints.expect("hints sent"))
+        .collect();
+    let expected = [
+        QueryHints {
+            step_ms: 30_000,
+            func: None,
+            grouping: Some((true, vec!["job".into()])),
+            range_ms: 0,
+        },
+        QueryHints {
+            step_ms: 30_000,
+            func: Some("irate".into()),
+            grouping: None,
+            range_ms: 120_000,
+        },
+    ];
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let subquery = sent.iter().find(|h| h.step_ms == 60_000).expect("subquery");
+    assert_eq!(subquery.func.as_deref(), Some("max_over_time"));
+    assert_eq!(subquery.range_ms, 0);
+    assert!(sent.contains(&expected[0]), "{sent:?}");
+    assert!(sent.contains(&expected[1]), "{sent:?}");
+}

@@ -361,4 +361,27 @@ mod tests {
             ConvertError::NegativeLimit(-2)
         );
     }
+
+    #[test]
+    fn query_hints_go_on_the_wire_as_thanos_fields() {
+        let range = TimeRange::new(0, 10).expect("ordered");
+        let mut request = SeriesRequest::new(range, Vec::new());
+        let hints = QueryHints {
+            step_ms: 30_000,
+            func: Some("rate".into()),
+            grouping: Some((false, vec!["instance".into()])),
+            range_ms: 300_000,
+        };
+        request.query_hints = Some(hints.clone());
+        let wire = pb::SeriesRequest::from(request);
+        let sent = wire.query_hints.clone().expect("hints sent");
+        assert_eq!(sent.step_millis, 30_000);
+        assert_eq!(sent.func.map(|f| f.name).as_deref(), Some("rate"));
+        let grouping = sent.grouping.expect("grouping sent");
+        assert!(!grouping.by);
+        assert_eq!(grouping.labels, ["instance"]);
+        assert_eq!(sent.range.map(|r| r.millis), Some(300_000));
+        let back = SeriesRequest::try_from(wire).expect("valid request");
+        assert_eq!(back.query_hints, Some(hints));
+    }
 }
