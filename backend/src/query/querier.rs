@@ -81,7 +81,7 @@ impl Querier {
             .engine
             .selections(&request.expr, start_ms, end_ms, step_ms)
             .map_err(engine_error)?;
-        let (storage, warnings) = timeout_at(deadline, self.prefetch(selections, &request))
+        let (storage, mut warnings) = timeout_at(deadline, self.prefetch(selections, &request))
             .await
             .map_err(timed_out)??;
         let engine = self.engine.clone();
@@ -95,14 +95,19 @@ impl Querier {
                 step_ms,
             } => engine
                 .range(&storage, &expr, start_ms, end_ms, step_ms)
-                .map(Value::Matrix),
+                .map(|r| r.map(Value::Matrix)),
         });
-        let value = timeout_at(deadline, evaluation)
+        let evaluated = timeout_at(deadline, evaluation)
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
-        Ok(QueryOutcome { value, warnings })
+        warnings.extend(evaluated.warnings);
+        Ok(QueryOutcome {
+            value: evaluated.value,
+            warnings,
+            infos: evaluated.infos,
+        })
     }
 
     /// Fetches every distinct selection, at most [`MAX_CONCURRENT_SELECTS`] at once, each on
