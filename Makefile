@@ -25,14 +25,15 @@ DIST := frontend/dist
 DEMO_ADDRESS ?= 127.0.0.1:10902
 
 .PHONY: help setup setup-build setup-rust setup-trunk setup-wasm-bindgen setup-wasm-opt setup-apt \
-        frontend build demo test bench lint clean local-up local-down local-status
+        frontend build demo test bench bench-query lint clean local-up local-down local-status
 
 help:
 	@echo "make demo    build everything and run 'chorus demo' on http://$(DEMO_ADDRESS)"
 	@echo "make test    set up, build the console, run every test of the default workspace members"
 	@echo "make build   console (trunk, wasm-release) + release binary target/release/chorus"
 	@echo "make setup   install the toolchain pieces that are missing (idempotent)"
-	@echo "make bench   criterion benchmarks"
+	@echo "make bench   benchmarks: criterion (merge, dedup, codecs, fan-out, PromQL evaluator) and bench-query"
+	@echo "make bench-query   heavy range queries: chorus query over 2 sidecars vs one Prometheus 2.42"
 	@echo "make lint    rustfmt --check and clippy -D warnings"
 	@echo "make local-up / local-down   local HA stack (2 Prometheus, 2 sidecars, 1 querier)"
 	@echo "make clean   remove build outputs (target/, $(DIST)); keeps .tools/"
@@ -139,8 +140,14 @@ local-down:
 local-status:
 	deploy/local/ha-stack.sh status
 
-bench:
+# Every bench target of the backend, query_vs_prometheus (bench-query) included.
+bench: setup-apt
 	$(CARGO) bench -p chorus
+
+# Backfills ~7M samples with promtool into three Prometheus servers (one queried directly, two
+# replicas behind chorus sidecars + chorus query) and compares query latencies; several minutes.
+bench-query: setup-apt
+	$(CARGO) bench -p chorus --bench query_vs_prometheus
 
 # The frontend is linted for the target it is built for (it is not a default member).
 lint: setup-rust

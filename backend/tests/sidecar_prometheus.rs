@@ -49,7 +49,7 @@ async fn start_prometheus(
         backfill,
         // Tiny frames, so that every series spans several frames and must be joined.
         extra_args: vec!["--storage.remote.read-max-bytes-in-frame=300".into()],
-        address: None,
+        ..PrometheusOptions::default()
     })
     .await
 }

@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -32,13 +33,16 @@ impl Label {
 }
 
 /// A set of labels, sorted by name, names unique.
+///
+/// Shared and immutable: cloning is a reference-count increment (the PromQL engine clones a
+/// series' labels into every step's result); the changing methods build a new set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Labels(Vec<Label>);
+pub struct Labels(Arc<[Label]>);
 
 impl Labels {
     /// The empty label set.
-    pub const fn empty() -> Self {
-        Self(Vec::new())
+    pub fn empty() -> Self {
+        Self::default()
     }
 
     /// Builds a label set from labels in any order. When a name repeats, the last value wins.
@@ -54,7 +58,7 @@ impl Labels {
                 _ => out.push(label),
             }
         }
-        Self(out)
+        Self(out.into())
     }
 
     /// Builds a label set from pairs, in any order.
@@ -67,7 +71,7 @@ impl Labels {
     /// Wraps labels that are already sorted with unique names; `None` if they are not.
     pub fn from_sorted(labels: Vec<Label>) -> Option<Self> {
         let sorted = labels.windows(2).all(|w| w[0].name < w[1].name);
-        sorted.then_some(Self(labels))
+        sorted.then(|| Self(labels.into()))
     }
 
     /// The value of the label called `name`, if present.
@@ -105,15 +109,17 @@ impl Labels {
 
     /// The labels, sorted by name.
     pub fn into_vec(self) -> Vec<Label> {
-        self.0
+        self.0.to_vec()
     }
 
     /// Removes every label whose name is in `names`; returns whether any was removed.
     pub fn remove_names<S: AsRef<str>>(&mut self, names: &[S]) -> bool {
-        let before = self.0.len();
-        self.0
-            .retain(|l| !names.iter().any(|n| n.as_ref() == l.name));
-        before != self.0.len()
+        let removed = |l: &Label| names.iter().any(|n| n.as_ref() == l.name);
+        if !self.0.iter().any(removed) {
+            return false;
+        }
+        self.0 = self.0.iter().filter(|l| !removed(l)).cloned().collect();
+        true
     }
 
     /// Adds or replaces labels from `other` (its values win), keeping the set sorted.
@@ -122,26 +128,23 @@ impl Labels {
             return;
         }
         let mut merged = Vec::with_capacity(self.0.len() + other.0.len());
-        let (mut a, mut b) = (
-            std::mem::take(&mut self.0).into_iter().peekable(),
-            other.0.iter().peekable(),
-        );
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
         loop {
             match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => match x.name.cmp(&y.name) {
-                    Ordering::Less => merged.extend(a.next()),
+                    Ordering::Less => merged.extend(a.next().cloned()),
                     Ordering::Greater => merged.extend(b.next().cloned()),
                     Ordering::Equal => {
                         a.next();
                         merged.extend(b.next().cloned());
                     }
                 },
-                (Some(_), None) => merged.extend(a.by_ref()),
+                (Some(_), None) => merged.extend(a.by_ref().cloned()),
                 (None, Some(_)) => merged.extend(b.by_ref().cloned()),
                 (None, None) => break,
             }
         }
-        self.0 = merged;
+        self.0 = merged.into();
     }
 }
 
@@ -192,7 +195,7 @@ impl Serialize for Labels {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for l in &self.0 {
+        for l in self.0.iter() {
             map.serialize_entry(&l.name, &l.value)?;
         }
         map.end()

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, Severity};
+use super::cursor::Cursor;
 use super::parser::{
     AtModifier, DurationExpr, Expr, Grouping, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
@@ -38,7 +39,17 @@ pub(crate) struct QueryBounds {
 const MAX_SUBQUERY_STEPS: i64 = 11_000_000;
 
 /// The series of one selector, as fetched.
-type SelectedSeries = Vec<(Labels, Vec<Point>)>;
+type SelectedSeries = Vec<Selected>;
+
+/// One fetched series, with where the last evaluation time fell in its samples.
+struct Selected {
+    labels: Labels,
+    points: Vec<Point>,
+    /// Samples at or before the evaluation time.
+    end: Cursor,
+    /// Samples at or before the start of a matrix selector's window.
+    start: Cursor,
+}
 
 /// Evaluates one parsed query over the series fetched for it.
 pub(crate) struct Evaluator {
@@ -196,7 +207,12 @@ impl Evaluator {
         let series = storage
             .select(&selector.matchers, hints)?
             .into_iter()
-            .map(|s| (s.labels, s.samples.collect()))
+            .map(|s| Selected {
+                labels: s.labels,
+                points: s.samples.collect(),
+                end: Cursor::default(),
+                start: Cursor::default(),
+            })
             .collect();
         self.selected.insert(key(selector), series);
         Ok(())
@@ -429,15 +445,15 @@ impl Evaluator {
             .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.lookback_ms);
         let mut out = Vec::new();
-        for (labels, points) in self.series(s)? {
-            let end = points.partition_point(|p| p.t_ms <= ref_ms);
-            let Some(p) = end.checked_sub(1).and_then(|i| points.get(i)) else {
+        for series in self.series(s)? {
+            let end = series.end.count_up_to(&series.points, ref_ms);
+            let Some(p) = end.checked_sub(1).and_then(|i| series.points.get(i)) else {
                 continue;
             };
             if p.t_ms <= oldest_excluded || p.value.is_stale() {
                 continue;
             }
-            out.push((labels, p));
+            out.push((&series.labels, p));
         }
         Ok(out)
     }
@@ -456,16 +472,18 @@ impl Evaluator {
             .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.duration(&m.range)?);
         let mut out = Matrix::new();
-        for (labels, points) in self.series(s)? {
-            let from = points.partition_point(|p| p.t_ms <= oldest_excluded);
-            let to = points.partition_point(|p| p.t_ms <= ref_ms);
-            let window: Vec<Point> = points
-                .get(from..to)
-                .unwrap_or_default()
-                .iter()
-                .filter(|p| !p.value.is_stale())
-                .cloned()
-                .collect();
+        for Selected {
+            labels,
+            points,
+            end,
+            start,
+        } in self.series(s)?
+        {
+            let from = start.count_up_to(points, oldest_excluded);
+            let to = end.count_up_to(points, ref_ms);
+            let in_range = points.get(from..to).unwrap_or_default();
+            let mut window = Vec::with_capacity(in_range.len());
+            window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
             if !window.is_empty() {
                 out.push(RangeSeries {
                     labels: labels.clone(),

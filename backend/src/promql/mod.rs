@@ -42,6 +42,7 @@
 mod aggregate;
 pub mod annotations;
 mod binary;
+mod cursor;
 mod eval;
 mod functions;
 pub(crate) mod histogram;

@@ -166,6 +166,9 @@ pub struct PrometheusOptions {
     pub external_labels: Vec<(String, String)>,
     /// Data to backfill before start.
     pub backfill: Option<Backfill>,
+    /// A directory of TSDB blocks (as `promtool tsdb create-blocks-from` writes them) copied
+    /// into the data directory before start, for data too large to hold as a [`Backfill`].
+    pub blocks: Option<PathBuf>,
     /// More command-line flags.
     pub extra_args: Vec<String>,
     /// Listen here instead of on a free port (then there is no retry on another port).
@@ -202,6 +205,9 @@ impl PrometheusServer {
                 "promtool failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
+        }
+        if let Some(blocks) = &options.blocks {
+            copy_dir(blocks, &tsdb).expect("copy the TSDB blocks");
         }
         let config = dir.path().join("prometheus.yml");
         let mut yaml = String::from("global:\n  scrape_interval: 15s\n");
@@ -246,6 +252,11 @@ impl PrometheusServer {
         panic!("prometheus did not become ready: {last_error}");
     }
 
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     fn log_path(&self) -> PathBuf {
         self.dir.path().join("prometheus.log")
     }
@@ -287,6 +298,21 @@ impl PrometheusServer {
         let placeholder = tempfile::tempdir().expect("temporary directory");
         std::mem::replace(&mut self.dir, placeholder)
     }
+}
+
+/// Copies the directory tree `from` into `to` (created if missing).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 impl Drop for PrometheusServer {

@@ -140,11 +140,12 @@ fn type_error(c: &Call, expected: &str, got: &Value) -> EngineError {
 
 /// The floats of a series' points, or `None` when any point is a histogram.
 fn floats(points: &[super::storage::Point]) -> Option<Vec<(i64, f64)>> {
-    points
-        .iter()
-        .map(|p| match p.value {
-            SampleValue::Float(f) => Some((p.t_ms, f)),
-            SampleValue::Histogram(_) => None,
-        })
-        .collect()
+    let mut out = Vec::with_capacity(points.len());
+    for p in points {
+        match p.value {
+            SampleValue::Float(f) => out.push((p.t_ms, f)),
+            SampleValue::Histogram(_) => return None,
+        }
+    }
+    Some(out)
 }

@@ -8,8 +8,9 @@
 use super::{Evaluator, Window, floats, range_arg};
 use crate::promql::EngineError;
 use crate::promql::eval::not_implemented;
-use crate::promql::parser::Call;
+use crate::promql::parser::{Call, Expr};
 use shared::histogram::{CounterResetHint, FloatHistogram};
+use shared::labels::MatchOp;
 
 use crate::promql::histogram;
 use crate::promql::storage::{Point, SampleValue};
@@ -21,10 +22,11 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     let is_counter = name != "delta";
     let is_rate = name == "rate";
     let mut out = Vec::with_capacity(matrix.len());
+    let check_names = is_counter && !selects_counter_name(c);
     for s in matrix {
         let value = match floats(&s.points) {
             Some(samples) => {
-                if is_counter {
+                if check_names {
                     note_possible_non_counter(ev, c, &s.labels);
                 }
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
@@ -43,16 +45,38 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     Ok(Value::Vector(out))
 }
 
+/// Whether the range argument is a selector whose `__name__="..."` matcher already names a
+/// counter, so no series of it needs the name check (which, made for every series at every
+/// step, costs a label lookup each).
+fn selects_counter_name(c: &Call) -> bool {
+    let mut arg = c.args.first();
+    while let Some(Expr::Paren(p)) = arg {
+        arg = Some(&p.expr);
+    }
+    let Some(Expr::MatrixSelector(m)) = arg else {
+        return false;
+    };
+    m.selector.matchers.iter().any(|matcher| {
+        matcher.op() == MatchOp::Equal
+            && matcher.name() == "__name__"
+            && is_counter_name(matcher.value())
+    })
+}
+
+/// Whether a metric name ends like a counter's.
+fn is_counter_name(name: &str) -> bool {
+    ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+}
+
 /// An info when a float series read as a counter has a name counters do not have (upstream
 /// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
 fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
     let Some(name) = labels.get("__name__") else {
         return;
     };
-    let counter_like = ["_total", "_sum", "_count", "_bucket"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix));
-    if let (false, Some(arg)) = (counter_like, c.args.first()) {
+    if let (false, Some(arg)) = (is_counter_name(name), c.args.first()) {
         ev.info(
             arg.span(),
             format!(
