@@ -6,6 +6,9 @@
 
 mod select;
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
@@ -117,21 +120,44 @@ fn input(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Vector, EngineE
     }
 }
 
-/// Elements grouped by their group labels, groups in order of first appearance.
+/// Elements grouped by their group labels, groups in order of first appearance. Elements are
+/// matched to groups by a hash of the labels they keep, so the group labels are built once
+/// per group rather than once per element.
 fn grouped(v: Vector, grouping: &Grouping) -> Vec<(Labels, Vec<Element>)> {
     let mut groups: Vec<(Labels, Vec<Element>)> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     for e in v {
-        let key = group_labels(&e, grouping);
-        match index.get(&key) {
-            Some(&i) => groups[i].1.push(e),
+        let kept = || {
+            e.labels
+                .iter()
+                .filter(|l| !l.value.is_empty() && keeps(grouping, &l.name))
+        };
+        let mut hasher = DefaultHasher::new();
+        for l in kept() {
+            l.hash(&mut hasher);
+        }
+        let candidates = index.entry(hasher.finish()).or_default();
+        let found = candidates
+            .iter()
+            .copied()
+            .find(|&i| groups.get(i).is_some_and(|g| g.0.iter().eq(kept())));
+        match found.and_then(|i| groups.get_mut(i)) {
+            Some(group) => group.1.push(e),
             None => {
-                index.insert(key.clone(), groups.len());
-                groups.push((key, vec![e]));
+                candidates.push(groups.len());
+                groups.push((group_labels(&e, grouping), vec![e]));
             }
         }
     }
     groups
+}
+
+/// Whether the group labels of `grouping` include the label called `name`.
+fn keeps(grouping: &Grouping, name: &str) -> bool {
+    match grouping {
+        Grouping::By(names) => names.iter().any(|n| n == name),
+        Grouping::Without(names) => name != "__name__" && !names.iter().any(|n| n == name),
+    }
 }
 
 /// `quantile(q, v)` per group (upstream `quantile`, NaN sorted first).

@@ -45,6 +45,8 @@ type SelectedSeries = Vec<Selected>;
 struct Selected {
     labels: Labels,
     points: Vec<Point>,
+    /// Whether any sample is a stale marker (else windows are copied without looking).
+    has_stale: bool,
     /// Samples at or before the evaluation time.
     end: Cursor,
     /// Samples at or before the start of a matrix selector's window.
@@ -207,11 +209,15 @@ impl Evaluator {
         let series = storage
             .select(&selector.matchers, hints)?
             .into_iter()
-            .map(|s| Selected {
-                labels: s.labels,
-                points: s.samples.collect(),
-                end: Cursor::default(),
-                start: Cursor::default(),
+            .map(|s| {
+                let points: Vec<Point> = s.samples.collect();
+                Selected {
+                    labels: s.labels,
+                    has_stale: points.iter().any(|p| p.value.is_stale()),
+                    points,
+                    end: Cursor::default(),
+                    start: Cursor::default(),
+                }
             })
             .collect();
         self.selected.insert(key(selector), series);
@@ -475,6 +481,7 @@ impl Evaluator {
         for Selected {
             labels,
             points,
+            has_stale,
             end,
             start,
         } in self.series(s)?
@@ -482,8 +489,13 @@ impl Evaluator {
             let from = start.count_up_to(points, oldest_excluded);
             let to = end.count_up_to(points, ref_ms);
             let in_range = points.get(from..to).unwrap_or_default();
-            let mut window = Vec::with_capacity(in_range.len());
-            window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
+            let window = if *has_stale {
+                let mut window = Vec::with_capacity(in_range.len());
+                window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
+                window
+            } else {
+                in_range.to_vec()
+            };
             if !window.is_empty() {
                 out.push(RangeSeries {
                     labels: labels.clone(),
