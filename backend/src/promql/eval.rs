@@ -63,6 +63,8 @@ pub(crate) struct Evaluator {
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
+    /// Inner values of each subquery (keyed by node address) by evaluation time.
+    subquery_values: RefCell<HashMap<usize, BTreeMap<i64, Value>>>,
 }
 
 /// What encloses a selector, passed on in its [`SelectHints`] (upstream `populateSeries`:
@@ -75,8 +77,13 @@ struct Around<'e> {
     grouping: Option<&'e Grouping>,
 }
 
+/// The address of a node of the (unmoved) tree, as a map key.
+fn node_key<T>(node: &T) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
 fn key(selector: &VectorSelector) -> usize {
-    std::ptr::from_ref(selector) as usize
+    node_key(selector)
 }
 
 fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
@@ -99,6 +106,7 @@ impl Evaluator {
             bounds,
             selected: HashMap::new(),
             annotations: RefCell::default(),
+            subquery_values: RefCell::default(),
         };
         let around = Around {
             func: None,
@@ -346,21 +354,24 @@ impl Evaluator {
         to_ms: i64,
         step_ms: i64,
     ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
-        let mut series: BTreeMap<(Labels, bool), RangeSeries> = BTreeMap::new();
+        self.gather(from_ms, to_ms, step_ms, |t| self.eval(expr, t))
+    }
+
+    /// The values `at` gives at every step in `[from_ms, to_ms]`, gathered by series.
+    fn gather(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        step_ms: i64,
+        mut at: impl FnMut(i64) -> Result<Value, EngineError>,
+    ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
+        let mut gathered = Gathered::default();
         let mut add = |labels: Labels, drop_name: bool, point: Point| {
-            series
-                .entry((labels.clone(), drop_name))
-                .or_insert_with(|| RangeSeries {
-                    labels,
-                    points: Vec::new(),
-                    drop_name,
-                })
-                .points
-                .push(point);
+            gathered.add(labels, drop_name, point);
         };
         let mut t = from_ms;
         while t <= to_ms {
-            match self.eval(expr, t)? {
+            match at(t)? {
                 Value::Scalar(v) => add(
                     Labels::empty(),
                     false,
@@ -393,7 +404,7 @@ impl Evaluator {
                 None => break,
             };
         }
-        Ok(series)
+        Ok(gathered.into_map())
     }
 
     /// The value of `expr` at `t_ms`.
@@ -529,8 +540,83 @@ impl Evaluator {
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
         }
-        let series = self.gather_steps(&sq.expr, first, end, step_ms)?;
+        let series = self.gather(first, end, step_ms, |t| self.subquery_step(sq, t))?;
+        // Outer steps move forward: inner values before this window are not asked for again
+        // (and are evaluated anew if they are).
+        if let Some(values) = self.subquery_values.borrow_mut().get_mut(&node_key(sq)) {
+            *values = values.split_off(&first);
+        }
         Ok(series.into_values().collect())
+    }
+
+    /// The subquery's inner expression at `t_ms`, evaluated once per time: the windows of
+    /// successive outer steps overlap (upstream evaluates the inner expression once over the
+    /// whole range for the same reason). Evaluation depends only on the time, so this is exact.
+    fn subquery_step(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Value, EngineError> {
+        let key = node_key(sq);
+        if let Some(value) = self
+            .subquery_values
+            .borrow()
+            .get(&key)
+            .and_then(|values| values.get(&t_ms))
+        {
+            return Ok(value.clone());
+        }
+        let value = self.eval(&sq.expr, t_ms)?;
+        self.subquery_values
+            .borrow_mut()
+            .entry(key)
+            .or_default()
+            .insert(t_ms, value.clone());
+        Ok(value)
+    }
+}
+
+/// Points gathered by series over the steps of a range. A step usually yields its series in
+/// the order of the step before, so the series after the one last added is tried first and
+/// the index (hashing every label) is consulted only when that guess fails.
+#[derive(Default)]
+struct Gathered {
+    series: Vec<RangeSeries>,
+    index: HashMap<(Labels, bool), usize>,
+    next: usize,
+}
+
+impl Gathered {
+    fn add(&mut self, labels: Labels, drop_name: bool, point: Point) {
+        let guessed = self
+            .series
+            .get(self.next)
+            .is_some_and(|s| s.drop_name == drop_name && s.labels == labels);
+        let i = if guessed {
+            self.next
+        } else {
+            let key = (labels, drop_name);
+            match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let i = self.series.len();
+                    self.series.push(RangeSeries {
+                        labels: key.0.clone(),
+                        points: Vec::new(),
+                        drop_name,
+                    });
+                    self.index.insert(key, i);
+                    i
+                }
+            }
+        };
+        if let Some(s) = self.series.get_mut(i) {
+            s.points.push(point);
+        }
+        self.next = i + 1;
+    }
+
+    fn into_map(self) -> BTreeMap<(Labels, bool), RangeSeries> {
+        self.series
+            .into_iter()
+            .map(|s| ((s.labels.clone(), s.drop_name), s))
+            .collect()
     }
 }
 

@@ -8,7 +8,8 @@
 //! # Layout
 //! - [`storage`]: the traits the evaluator reads through, and an in-memory implementation.
 //! - [`value`]: scalars, strings, instant vectors and matrices.
-//! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
+//! - `eval`: the tree walk, selectors, lookback and staleness (`cursor`: where each step's time
+//!   falls in a series' samples); `binary`: operators and vector
 //!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
 //!   `functions`: the function table, one file per family; `histogram`: native-histogram
 //!   arithmetic.
