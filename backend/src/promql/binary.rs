@@ -106,9 +106,12 @@ fn sample_op(
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
-    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
-    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
-        return Err(not_implemented("histogram trim operators"));
+    if let Some(keep) = trim_side(op) {
+        // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
+        return Ok(match (l, r) {
+            (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
+            _ => None,
+        });
     }
     Ok(match (l, r) {
         (Float(x), Float(y)) => {
@@ -153,9 +156,19 @@ fn sample_op(
     })
 }
 
-/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+/// The side a trim operator keeps.
+fn trim_side(op: BinaryOp) -> Option<histogram::Keep> {
+    match op {
+        BinaryOp::TrimUpper => Some(histogram::Keep::Below),
+        BinaryOp::TrimLower => Some(histogram::Keep::Above),
+        _ => None,
+    }
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison;
+/// upstream `changesMetricSchema`): trimming keeps it.
 fn drops_name(b: &BinaryExpr) -> bool {
-    !b.op.is_comparison() || b.return_bool
+    (!b.op.is_comparison() && trim_side(b.op).is_none()) || b.return_bool
 }
 
 fn vector_scalar(

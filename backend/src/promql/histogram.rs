@@ -7,6 +7,11 @@
 
 use std::collections::BTreeMap;
 
+mod bounds;
+mod trim;
+
+pub(crate) use trim::{Keep, trim};
+
 use shared::histogram::{
     CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, bucket_indices,
 };
