@@ -256,8 +256,10 @@ mod tests {
         assert_eq!(above.positive_spans[0].offset, 1);
         // The +Inf bucket is kept whole at its lower bound.
         assert_eq!(above.sum, 2.0 * 17.5 + 2.0 * 20.0);
-        let untouched = trim(&h, 100.0, Keep::Above);
-        assert!(untouched.positive_buckets.is_empty() && untouched.count == 0.0);
+        // Above 100 only the +Inf bucket may hold observations: kept whole, valued at 100.
+        let high = trim(&h, 100.0, Keep::Above);
+        assert_eq!(high.positive_buckets, vec![2.0]);
+        assert_eq!((high.count, high.sum), (2.0, 200.0));
         let all = trim(&h, f64::INFINITY, Keep::Below);
         assert_eq!(all.count, 6.0, "the +Inf bucket is always dropped by </");
     }
