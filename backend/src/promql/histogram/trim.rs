@@ -260,8 +260,9 @@ mod tests {
         let high = trim(&h, 100.0, Keep::Above);
         assert_eq!(high.positive_buckets, vec![2.0]);
         assert_eq!((high.count, high.sum), (2.0, 200.0));
-        let all = trim(&h, f64::INFINITY, Keep::Below);
-        assert_eq!(all.count, 6.0, "the +Inf bucket is always dropped by </");
+        let finite = trim(&h, 1000.0, Keep::Below);
+        assert_eq!(finite.count, 8.0, "</ a finite value drops the +Inf bucket");
+        assert_eq!(trim(&h, f64::INFINITY, Keep::Below), h, "</ +Inf keeps everything");
     }
 
     #[test]
