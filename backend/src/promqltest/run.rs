@@ -4,14 +4,16 @@
 //!
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
 //! "not implemented yet" errors always fail. Annotations are not produced yet, so evals that
-//! expect `warn` or `info` fail, as do all evals after a `load_with_nhcb` (classic-to-native
-//! histogram conversion is not implemented) or a load with start timestamps (`@st` lines), until
-//! the next `clear`.
+//! expect `warn` or `info` fail, as do all evals after a load with start timestamps (`@st`
+//! lines), until the next `clear`. `load_with_nhcb` also loads the classic histograms as native
+//! histograms with custom buckets (see [`super::nhcb`]); when that conversion fails (upstream
+//! fails the load), the evals until the next `clear` fail.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::compare::compare;
+use super::nhcb;
 use super::{Command, Eval, ExpectKind, FileError, Load, Query, Script, SequenceValue, parse_file};
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
@@ -98,6 +100,8 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     let mut storage = MemoryStorage::new();
     // A loaded feature the engine does not support yet: evals fail until the next `clear`.
     let mut unsupported: Option<&'static str> = None;
+    // A load that failed: evals fail until the next `clear`.
+    let mut load_error: Option<String> = None;
     let mut report = FileReport {
         file: file.to_owned(),
         total: 0,
@@ -106,21 +110,28 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     for command in &script.commands {
         match command {
             Command::Load(load) => {
-                if load.with_nhcb {
-                    unsupported = Some("load_with_nhcb");
-                } else if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
+                if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
                     unsupported = unsupported.or(Some("start timestamps (@st)"));
                 }
                 append(&mut storage, load);
+                if load.with_nhcb {
+                    match nhcb::convert(load) {
+                        Ok(series) => append_nhcb(&mut storage, series),
+                        Err(e) => load_error = Some(format!("load_with_nhcb: {e}")),
+                    }
+                }
             }
             Command::Clear { .. } => {
                 storage.clear();
                 unsupported = None;
+                load_error = None;
             }
             Command::Eval(eval) => {
                 report.total += 1;
                 let outcome = if let Some(feature) = unsupported {
                     Err(EvalFailureKind::NotImplemented(feature.into()))
+                } else if let Some(e) = &load_error {
+                    Err(EvalFailureKind::UnexpectedError(e.clone()))
                 } else {
                     run_eval(engine, &storage, eval)
                 };
@@ -170,6 +181,25 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 value,
             };
             storage.append(&series.labels, point);
+        }
+    }
+}
+
+/// Appends converted classic histograms, with counter-reset hints as [`append`] gives them.
+fn append_nhcb(storage: &mut MemoryStorage, series: Vec<nhcb::NhcbSeries>) {
+    for s in series {
+        let mut previous: Option<FloatHistogram> = None;
+        for (t_ms, mut h) in s.samples {
+            if let Some(prev) = &previous {
+                h.counter_reset_hint = if detect_reset(prev, &h) {
+                    CounterResetHint::CounterReset
+                } else {
+                    CounterResetHint::NotCounterReset
+                };
+            }
+            previous = (!h.is_stale()).then(|| h.clone());
+            let value = SampleValue::Histogram(Box::new(h));
+            storage.append(&s.labels, Point { t_ms, value });
         }
     }
 }
