@@ -343,7 +343,7 @@ impl Evaluator {
             Expr::Binary(b) => {
                 let lhs = self.eval(&b.lhs, t_ms)?;
                 let rhs = self.eval(&b.rhs, t_ms)?;
-                binary::evaluate(b, lhs, rhs)
+                binary::evaluate(self, b, lhs, rhs)
             }
             Expr::Aggregate(a) => aggregate::evaluate(self, a, t_ms),
             Expr::Call(c) => functions::call(self, c, t_ms),

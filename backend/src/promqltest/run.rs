@@ -153,9 +153,8 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     report
 }
 
-/// Appends the loaded samples. Histograms get the counter-reset hint Prometheus's TSDB gives
-/// them when no hint was written: unknown for a series' first histogram, then "reset" or
-/// "not reset" from comparing with the previous one (upstream tsdb head appender).
+/// Appends the loaded samples. Histograms get the counter-reset hint they have when
+/// Prometheus's TSDB reads them back (see [`stored_hint`]).
 fn append(storage: &mut MemoryStorage, load: &Load) {
     for series in &load.series {
         let mut previous: Option<FloatHistogram> = None;
@@ -165,13 +164,10 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 SequenceValue::Stale => SampleValue::Float(shared::series::stale_nan()),
                 SequenceValue::Histogram(h) => {
                     let mut histogram = h.histogram.clone();
-                    if let (false, Some(prev)) = (h.counter_reset_hint_set, &previous) {
-                        histogram.counter_reset_hint = if detect_reset(prev, &histogram) {
-                            CounterResetHint::CounterReset
-                        } else {
-                            CounterResetHint::NotCounterReset
-                        };
+                    if !h.counter_reset_hint_set {
+                        histogram.counter_reset_hint = CounterResetHint::Unknown;
                     }
+                    histogram.counter_reset_hint = stored_hint(previous.as_ref(), &histogram);
                     SampleValue::Histogram(histogram)
                 }
                 SequenceValue::Missing => continue,
@@ -189,18 +185,43 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
     }
 }
 
+/// The counter-reset hint a histogram (with the hint written for it, or unknown) has when read
+/// back from Prometheus's TSDB after `previous` (upstream tsdb/chunkenc `appendable`,
+/// `counterResetHint`): gauges stay gauges; a histogram that starts a chunk (the series' first,
+/// one after a gauge or a stale marker, one written as a reset, one with another schema, zero
+/// threshold or custom bounds, or one that went down) reads as unknown; any other reads as
+/// "not reset".
+fn stored_hint(previous: Option<&FloatHistogram>, h: &FloatHistogram) -> CounterResetHint {
+    use CounterResetHint::{CounterReset, Gauge, NotCounterReset, Unknown};
+    if h.counter_reset_hint == Gauge {
+        return Gauge;
+    }
+    let Some(prev) = previous else {
+        return Unknown;
+    };
+    let new_layout = h.schema != prev.schema
+        || h.zero_threshold != prev.zero_threshold
+        || h.custom_values != prev.custom_values;
+    if prev.counter_reset_hint == Gauge || h.counter_reset_hint == CounterReset || new_layout {
+        return Unknown;
+    }
+    let unknown = FloatHistogram {
+        counter_reset_hint: Unknown,
+        ..h.clone()
+    };
+    if detect_reset(prev, &unknown) {
+        Unknown
+    } else {
+        NotCounterReset
+    }
+}
+
 /// Appends converted classic histograms, with counter-reset hints as [`append`] gives them.
 fn append_nhcb(storage: &mut MemoryStorage, series: Vec<nhcb::NhcbSeries>) {
     for s in series {
         let mut previous: Option<FloatHistogram> = None;
         for (t_ms, mut h) in s.samples {
-            if let Some(prev) = &previous {
-                h.counter_reset_hint = if detect_reset(prev, &h) {
-                    CounterResetHint::CounterReset
-                } else {
-                    CounterResetHint::NotCounterReset
-                };
-            }
+            h.counter_reset_hint = stored_hint(previous.as_ref(), &h);
             previous = (!h.is_stale()).then(|| h.clone());
             let value = SampleValue::Histogram(Box::new(h));
             storage.append(&s.labels, Point { t_ms, value });

@@ -262,7 +262,11 @@ mod tests {
         assert_eq!((high.count, high.sum), (2.0, 200.0));
         let finite = trim(&h, 1000.0, Keep::Below);
         assert_eq!(finite.count, 8.0, "</ a finite value drops the +Inf bucket");
-        assert_eq!(trim(&h, f64::INFINITY, Keep::Below), h, "</ +Inf keeps everything");
+        assert_eq!(
+            trim(&h, f64::INFINITY, Keep::Below),
+            h,
+            "</ +Inf keeps everything"
+        );
     }
 
     #[test]
