@@ -104,6 +104,22 @@ impl HistogramSum {
         Ok(notes)
     }
 
+    /// Multiplies the sum and its compensation by `factor`.
+    fn scale(&mut self, factor: f64) {
+        self.sum = scale(&self.sum, factor);
+        self.compensation.iter_mut().for_each(|c| *c *= factor);
+    }
+
+    /// Whether a count, the sum or a bucket has overflowed (upstream `HasOverflow`).
+    fn overflowed(&self) -> bool {
+        let h = &self.sum;
+        [h.count, h.zero_count, h.sum]
+            .iter()
+            .chain(&h.positive_buckets)
+            .chain(&h.negative_buckets)
+            .any(|v| v.is_infinite())
+    }
+
     /// The compensated sum.
     pub(crate) fn finish(mut self) -> FloatHistogram {
         self.sum.count += self.compensation[0];
@@ -113,9 +129,9 @@ impl HistogramSum {
     }
 }
 
-/// The sum (`mean: false`) or mean of histograms: a Kahan-compensated sum, divided by the
-/// count for the mean unless the sum overflows, in which case the mean is computed
-/// incrementally (as upstream `avg` does). Also says what had to be reconciled.
+/// The sum (`mean: false`) or mean of histograms, Kahan-compensated, and what had to be
+/// reconciled. The mean divides the sum by the count until the running sum would overflow;
+/// from then on it is updated incrementally (upstream `funcAvgOverTime` and `avg`).
 pub(crate) fn sum_or_mean(
     hs: &[&FloatHistogram],
     mean: bool,
@@ -125,30 +141,28 @@ pub(crate) fn sum_or_mean(
     };
     let mut notes = Notes::default();
     let mut total = HistogramSum::new(first);
-    for h in rest {
-        notes = notes.merge(total.add(h)?);
-    }
-    let sum = total.finish();
-    if !mean {
-        return Ok((sum, notes));
-    }
-    let finite = |h: &FloatHistogram| {
-        h.count.is_finite()
-            && h.positive_buckets
-                .iter()
-                .chain(&h.negative_buckets)
-                .all(|c| c.is_finite())
-    };
-    if finite(&sum) || !hs.iter().all(|h| finite(h)) {
-        return Ok((divide(&sum, hs.len() as f64), notes));
-    }
-    let mut mean = (*first).clone();
+    let mut incremental = false;
     for (i, h) in rest.iter().enumerate() {
-        let (delta, _) = combine(h, &mean, -1.0)?;
-        let step = divide(&delta, (i + 2) as f64);
-        (mean, _) = combine(&mean, &step, 1.0)?;
+        let count = (i + 2) as f64;
+        if !mean || !incremental {
+            let mut next = total.clone();
+            notes = notes.merge(next.add(h)?);
+            if !mean || !next.overflowed() {
+                total = next;
+                continue;
+            }
+            // From here on `total` holds the mean so far.
+            incremental = true;
+            total.scale(1.0 / (count - 1.0));
+        }
+        total.scale((count - 1.0) / count);
+        notes = notes.merge(total.add(&divide(h, count))?);
     }
-    Ok((mean, notes))
+    let result = total.finish();
+    if !mean || incremental {
+        return Ok((result, notes));
+    }
+    Ok((divide(&result, hs.len() as f64), notes))
 }
 
 /// Whether two histograms hold the same observations: same schema, zero bucket, count, sum
