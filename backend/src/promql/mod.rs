@@ -45,6 +45,7 @@ mod binary;
 mod eval;
 mod functions;
 pub(crate) mod histogram;
+mod histogram_stats;
 pub mod parser;
 pub mod storage;
 pub mod value;
