@@ -12,11 +12,12 @@ use std::collections::HashMap;
 
 use shared::labels::{Label, Labels};
 
-use super::histogram_notes::{Note, open_metrics_float};
+use super::histogram_notes::{Note, report};
 use super::native_quantile::{self, NanObservations};
 use super::quantile::{ClassicBucket, bucket_fraction, bucket_quantile};
 use super::{Evaluator, arg, scalar_arg, vector_arg};
 use crate::promql::EngineError;
+use crate::promql::go_format::open_metrics_float;
 use crate::promql::parser::{Call, Expr};
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value, Vector};
@@ -129,7 +130,6 @@ fn nan_note(labels: &Labels, effect: Option<NanObservations>) -> Option<Note> {
 fn quantiles_of(
     split: &Split,
     q: f64,
-    t_ms: i64,
     label: impl Fn(&Labels) -> Labels,
     out: &mut Vector,
     notes: &mut Vec<Note>,
@@ -145,7 +145,6 @@ fn quantiles_of(
             notes.push(Note::ForcedMonotonicity {
                 metric: metric_name(&g.labels),
                 fix,
-                t_ms,
             });
         }
         out.push(element(label(&g.labels), result.value));
@@ -166,8 +165,8 @@ pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
     check_quantile(q, 0, &mut notes);
     let split = split(vector_arg(ev, c, 1, t_ms)?, &mut notes);
     let mut out = Vector::new();
-    quantiles_of(&split, q, t_ms, Labels::clone, &mut out, &mut notes);
-    report(ev, c, 1, notes);
+    quantiles_of(&split, q, Labels::clone, &mut out, &mut notes);
+    report(ev, c, 1, t_ms, notes)?;
     Ok(Value::Vector(out))
 }
 
@@ -203,9 +202,9 @@ pub(super) fn quantiles(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, En
             pairs.push(Label::new(label_name.as_str(), value.as_str()));
             Labels::from_unsorted(pairs)
         };
-        quantiles_of(&split, q, t_ms, with_quantile, &mut out, &mut notes);
+        quantiles_of(&split, q, with_quantile, &mut out, &mut notes);
     }
-    report(ev, c, 0, notes);
+    report(ev, c, 0, t_ms, notes)?;
     Ok(Value::Vector(out))
 }
 
@@ -224,13 +223,8 @@ pub(super) fn fraction(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
     for g in split.classics {
         out.push(element(g.labels, bucket_fraction(lower, upper, g.buckets)));
     }
-    report(ev, c, 2, notes);
+    report(ev, c, 2, t_ms, notes)?;
     Ok(Value::Vector(out))
-}
-
-/// Reports `notes`; those about the histograms point at argument `histograms`.
-fn report(ev: &Evaluator, c: &Call, histograms: usize, notes: Vec<Note>) {
-    let _ = (ev, c, histograms, notes);
 }
 
 #[cfg(test)]
@@ -293,36 +287,77 @@ mod tests {
         );
     }
 
-    #[test]
-    fn classic_quantiles_through_the_engine() {
+    fn storage(buckets: &[(&str, f64)]) -> MemoryStorage {
         let mut storage = MemoryStorage::new();
-        for (le, count) in [("0.5", 10.0), ("1", 20.0), ("+Inf", 20.0)] {
+        for &(le, count) in buckets {
             let labels = Labels::from_pairs([("__name__", "d_bucket"), ("le", le)]);
             let value = SampleValue::Float(count);
             storage.append(&labels, Point { t_ms: 0, value });
         }
-        let e = Engine::default();
-        let q = "histogram_quantiles(d_bucket, \"q\", 0.25, 0.75)";
-        let Value::Vector(v) = e.instant(&storage, q, 0).unwrap() else {
-            panic!("a vector")
+        storage
+    }
+
+    fn floats(v: &Value) -> Vec<(String, f64)> {
+        let Value::Vector(v) = v else {
+            panic!("a vector, got {v:?}")
         };
-        let got: Vec<(String, SampleValue)> = v
-            .into_iter()
-            .map(|e| (e.labels.to_string(), e.value))
-            .collect();
+        v.iter()
+            .map(|e| match e.value {
+                SampleValue::Float(f) => (e.labels.to_string(), f),
+                SampleValue::Histogram(_) => panic!("a float"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn classic_quantiles_and_fractions_through_the_engine() {
+        let storage = storage(&[("0.5", 10.0), ("1", 20.0), ("+Inf", 20.0)]);
+        let e = Engine::default();
+        let got = e
+            .instant(
+                &storage,
+                "histogram_quantiles(d_bucket, \"q\", 0.25, 0.75)",
+                0,
+            )
+            .unwrap();
         assert_eq!(
-            got,
+            floats(&got.value),
             vec![
-                (r#"{q="0.25"}"#.to_owned(), SampleValue::Float(0.25)),
-                (r#"{q="0.75"}"#.to_owned(), SampleValue::Float(0.75)),
+                (r#"{q="0.25"}"#.to_owned(), 0.25),
+                (r#"{q="0.75"}"#.to_owned(), 0.75)
             ]
         );
-        let Value::Vector(v) = e
+        assert!(got.warnings.is_empty() && got.infos.is_empty());
+        let got = e
             .instant(&storage, "histogram_fraction(0, 0.75, d_bucket)", 0)
-            .unwrap()
-        else {
-            panic!("a vector")
-        };
-        assert_eq!(v[0].value, SampleValue::Float(0.75));
+            .unwrap();
+        assert_eq!(floats(&got.value), vec![("{}".to_owned(), 0.75)]);
+        let got = e
+            .instant(&storage, "histogram_quantile(1.5, d_bucket)", 0)
+            .unwrap();
+        assert_eq!(floats(&got.value), vec![("{}".to_owned(), f64::INFINITY)]);
+        assert_eq!(
+            got.warnings,
+            vec!["PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:20)"]
+        );
+    }
+
+    #[test]
+    fn forced_monotonicity_is_one_info_over_a_range_query() {
+        let storage = storage(&[("1", 10.0), ("2", 5.0), ("+Inf", 20.0)]);
+        let e = Engine::default();
+        let q = "histogram_quantile(0.5, d_bucket)";
+        let got = e.range(&storage, q, 0, 120_000, 60_000).unwrap();
+        assert_eq!(got.value.len(), 1);
+        assert_eq!(got.value[0].points.len(), 3);
+        assert_eq!(
+            got.infos,
+            vec![
+                "PromQL info: input to histogram_quantile needed to be fixed for monotonicity \
+                 (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) \
+                 for metric name \"d_bucket\", from buckets 2 to 2, with a max diff of 5, over 3 \
+                 samples from 1970-01-01T00:00:00Z to 1970-01-01T00:02:00Z (1:25)"
+            ]
+        );
     }
 }

@@ -84,10 +84,7 @@ fn sorted_and_coalesced(buckets: &mut Vec<ClassicBucket>) -> Option<()> {
 /// had to be forced.
 fn ensure_monotonic(buckets: &mut [ClassicBucket], tolerance: f64) -> Option<MonotonicityFix> {
     let mut fix: Option<MonotonicityFix> = None;
-    let Some(first) = buckets.first() else {
-        return None;
-    };
-    let mut prev = first.count;
+    let mut prev = buckets.first()?.count;
     for b in buckets.iter_mut().skip(1) {
         let curr = b.count;
         if curr == prev {
