@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
-use super::annotations::{Annotation, Annotations, Evaluated, Severity};
+use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Severity};
 use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
@@ -166,6 +166,19 @@ impl Evaluator {
     /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
     pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
         self.annotate(Severity::Info, span, message.into());
+    }
+
+    /// Records that `histogram_quantile` forced monotonicity on the buckets at `span`; such
+    /// infos with the same message are reported once, summarised.
+    pub(crate) fn info_forced_monotonicity(
+        &self,
+        span: Span,
+        message: String,
+        fix: ForcedMonotonicity,
+    ) {
+        self.annotations
+            .borrow_mut()
+            .add_forced_monotonicity(message, span, fix);
     }
 
     fn annotate(&self, severity: Severity, span: Span, message: String) {

@@ -314,7 +314,7 @@ mod tests {
             "  expect fail msg: vector cannot contain metrics with the same labelset\n\n",
             "eval instant at 0 m{\n  expect fail msg: something else\n\n",
             // A function this engine does not have yet (update when it gains one).
-            "eval instant at 0 histogram_quantile(0.5, m)\n  expect fail\n\n",
+            "eval instant at 0 start_timestamp(m)\n  expect fail\n\n",
             "eval instant at 0 m\n  expect warn\n  m 1\n",
         ));
         assert_eq!(report.total, 6);
