@@ -1,4 +1,4 @@
-//! Generated protobuf code: the Thanos StoreAPI (`thanos`, `thanos.info`, `hintspb`) and the
+//! Generated protobuf code: the Thanos StoreAPI and metadata API (`thanos`, `thanos.info`, `hintspb`) and the
 //! part of Prometheus's remote-read protocol the sidecar speaks (`prometheus`).
 //!
 //! The `.proto` files in `proto/` are written from the wire facts in `shared/THANOS.md` §1, with
@@ -7,7 +7,7 @@
 //! conversions to Chorus's own types live in `backend::storeapi::convert`.
 #![allow(missing_docs, clippy::all)] // generated code
 
-/// Package `thanos`: the Store service and its messages.
+/// Package `thanos`: the Store and Metadata services and their messages.
 pub mod thanos {
     include!(concat!(env!("OUT_DIR"), "/thanos.rs"));
 
