@@ -1,7 +1,8 @@
 //! What Grafana's Prometheus data source does, against a real `chorus query` over real
 //! `chorus sidecar`s over two real Prometheus 2.42 replicas (external labels `replica="a"` and
 //! `"b"`, each scraping itself so it holds metric metadata, plus backfilled gauges):
-//! the `1+1` health check, label names and values with `match[]`, series, metric metadata
+//! the `1+1` health check, a panel query with its PromQL info, label names and values with
+//! `match[]`, series, metric metadata
 //! compared with Prometheus's own, build info, and the empty rules, alerts and exemplars
 //! answers. Then `--query.max-samples`: a querier with a tiny limit fails a range query with
 //! HTTP 422 and exactly the error a real Prometheus with the same limit gives.
@@ -170,9 +171,25 @@ async fn grafana_data_source_calls_work_like_prometheus() {
     let health = ok("query", post(chorus, "/api/v1/query", &[("query", "1+1")]).await);
     assert_eq!(health["data"]["resultType"], "scalar");
     assert_eq!(health["data"]["result"][1], "2");
+    assert!(health.get("warnings").is_none() && health.get("infos").is_none());
+
+    // A panel query: PromQL infos come in their own field (Prometheus 3), positioned.
+    let start_s = stack.backfill.min_time_ms() / 1000;
+    let at = (start_s + 1800).to_string();
+    let rate = format!("rate({METRIC}[5m])");
+    let panel = ok(
+        "query",
+        post(chorus, "/api/v1/query", &[("query", &rate), ("time", &at)]).await,
+    );
+    assert_eq!(panel["data"]["result"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        panel["infos"],
+        json!([format!(
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"{METRIC}\" (1:6)"
+        )])
+    );
 
     // The metric browser and label filters: labels and values limited by match[].
-    let start_s = stack.backfill.min_time_ms() / 1000;
     let end_s = start_s + 3600;
     let window = format!("start={start_s}&end={end_s}");
     let selector = form_encode(&format!("{METRIC}{{job=\"node\"}}"));

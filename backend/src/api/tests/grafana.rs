@@ -208,3 +208,34 @@ async fn buildinfo_reports_a_prometheus_version_and_our_own() {
     );
     assert_eq!(build["data"]["chorusVersion"], env!("CARGO_PKG_VERSION"));
 }
+
+#[tokio::test]
+async fn query_warnings_and_infos_reach_their_own_fields() {
+    let engine = Arc::new(fakes::FakeQueryEngine {
+        answer: Some(Ok(crate::api::QueryOutcome {
+            value: crate::promql::value::Value::Scalar(2.0),
+            warnings: vec![
+                "fetch series from store b:1: unavailable".into(),
+                "PromQL warning: encountered a mix of histograms and floats (1:1)".into(),
+            ],
+            infos: vec!["PromQL info: metric might not be a counter (1:6)".into()],
+        })),
+        ..fakes::FakeQueryEngine::default()
+    });
+    let mut state = state(Arc::new(FakeStore::default()));
+    state.query = engine;
+    let answer = post_form(router(state, None), "/api/v1/query", "query=1%2B1").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(
+        body["warnings"],
+        json!([
+            "fetch series from store b:1: unavailable",
+            "PromQL warning: encountered a mix of histograms and floats (1:1)"
+        ])
+    );
+    assert_eq!(
+        body["infos"],
+        json!(["PromQL info: metric might not be a counter (1:6)"])
+    );
+}

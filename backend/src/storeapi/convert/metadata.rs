@@ -117,6 +117,40 @@ mod tests {
         assert!(MetricMetadataRequest::try_from(bad).is_err());
     }
 
+    /// Field numbers and encodings as Thanos's metadatapb, byte for byte.
+    #[test]
+    fn wire_bytes_match_thanos_field_numbers() {
+        use prost::Message as _;
+        let request = pb::MetricMetadataRequest::from(MetricMetadataRequest {
+            metric: Some("up".into()),
+            limit: None,
+            partial_response: PartialResponse::Abort,
+        });
+        let mut expected = vec![0x0A, 2, b'u', b'p', 0x10];
+        expected.extend([0xFF; 9]);
+        expected.extend([0x01, 0x18, 0x01]);
+        assert_eq!(request.encode_to_vec(), expected, "metric=1, limit=2 (-1), strategy=3");
+
+        let frames = metadata_response_frames(MetadataResponse {
+            metadata: BTreeMap::from([(
+                "m".to_string(),
+                vec![MetricMetadata {
+                    kind: "gauge".into(),
+                    help: "h".into(),
+                    unit: "u".into(),
+                }],
+            )]),
+            warnings: vec!["w".into()],
+        });
+        let meta = [&[0x0A, 5][..], b"gauge", &[0x12, 1, b'h', 0x1A, 1, b'u']].concat();
+        let entry = [&[0x12, meta.len() as u8][..], &meta].concat();
+        let map_entry = [&[0x0A, 1, b'm', 0x12, entry.len() as u8][..], &entry].concat();
+        let metadata = [&[0x0A, map_entry.len() as u8][..], &map_entry].concat();
+        let frame = [&[0x0A, metadata.len() as u8][..], &metadata].concat();
+        assert_eq!(frames[0].encode_to_vec(), frame, "metadata=1 holding map<metric, entry with metas=2>");
+        assert_eq!(frames[1].encode_to_vec(), [0x12, 1, b'w'], "warning=2");
+    }
+
     #[test]
     fn responses_round_trip_through_frames() {
         let up = MetricMetadata {
