@@ -419,7 +419,10 @@ mod tests {
         let Command::Query(q) = parse(&["query"]).unwrap().command else {
             panic!("not a query command")
         };
-        assert_eq!(q.engine.lookback_delta, EngineArgs::default().lookback_delta);
+        assert_eq!(
+            q.engine.lookback_delta,
+            EngineArgs::default().lookback_delta
+        );
         assert_eq!(q.engine.max_samples, EngineArgs::default().max_samples);
         let Command::Demo(d) = parse(&["demo", "--query.max-samples=7"]).unwrap().command else {
             panic!("not a demo command")

@@ -23,8 +23,7 @@ const MAX_SAMPLES: u64 = 10;
 
 struct Stack {
     prometheus: Vec<PrometheusServer>,
-    /// Kept alive for the querier.
-    _sidecars: Vec<ChorusProcess>,
+    sidecars: Vec<ChorusProcess>,
     query: ChorusProcess,
     backfill: Backfill,
 }
@@ -63,7 +62,7 @@ impl Stack {
         let query = querier(&sidecars, &[]).await;
         let stack = Self {
             prometheus,
-            _sidecars: sidecars,
+            sidecars,
             query,
             backfill,
         };
@@ -141,8 +140,8 @@ async fn answer(path: &str, response: reqwest::Response) -> (u16, Value) {
     if text.is_empty() {
         return (status, Value::Null);
     }
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"));
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"));
     (status, body)
 }
 
@@ -168,7 +167,10 @@ async fn grafana_data_source_calls_work_like_prometheus() {
     let prom = stack.prometheus[0].url.as_str();
 
     // Health check ("Save & test"): an instant query of 1+1 by POST.
-    let health = ok("query", post(chorus, "/api/v1/query", &[("query", "1+1")]).await);
+    let health = ok(
+        "query",
+        post(chorus, "/api/v1/query", &[("query", "1+1")]).await,
+    );
     assert_eq!(health["data"]["resultType"], "scalar");
     assert_eq!(health["data"]["result"][1], "2");
     assert!(health.get("warnings").is_none() && health.get("infos").is_none());
@@ -208,7 +210,10 @@ async fn grafana_data_source_calls_work_like_prometheus() {
     assert_eq!(ours, BTreeSet::from(["host-1".into(), "host-2".into()]));
 
     let names = strings(&ok("names", get(chorus, "/api/v1/label/__name__/values").await)["data"]);
-    assert!(names.contains(METRIC) && names.contains(SELF_METRIC), "{names:?}");
+    assert!(
+        names.contains(METRIC) && names.contains(SELF_METRIC),
+        "{names:?}"
+    );
 
     let series = ok(
         "series",
@@ -245,12 +250,19 @@ async fn grafana_data_source_calls_work_like_prometheus() {
     let limited = ok("metadata", get(chorus, "/api/v1/metadata?limit=3").await);
     assert_eq!(limited["data"].as_object().map(|o| o.len()), Some(3));
     let (status, bad) = get(chorus, "/api/v1/metadata?limit=many").await;
-    assert_eq!((status, bad["error"].as_str()), (400, Some("limit must be a number")));
+    assert_eq!(
+        (status, bad["error"].as_str()),
+        (400, Some("limit must be a number"))
+    );
 
     // Build info: a Prometheus version Grafana can parse, and ours beside it.
     let build = ok("buildinfo", get(chorus, "/api/v1/status/buildinfo").await);
     let version = build["data"]["version"].as_str().expect("a version");
-    let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).expect("x.y.z");
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .expect("x.y.z");
     assert!(major >= 2, "{version}");
     assert!(build["data"]["chorusVersion"].is_string());
 
@@ -276,7 +288,7 @@ async fn grafana_data_source_calls_work_like_prometheus() {
 async fn max_samples_fails_with_prometheus_error_while_small_queries_pass() {
     let stack = Stack::start().await;
     let limited = querier(
-        &stack._sidecars,
+        &stack.sidecars,
         &[format!("--query.max-samples={MAX_SAMPLES}")],
     )
     .await;
@@ -287,7 +299,6 @@ async fn max_samples_fails_with_prometheus_error_while_small_queries_pass() {
         ("end", &(start_s + 3600).to_string()),
         ("step", "60"),
     ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_ref())).collect();
     let (status, ours) = post(&limited.http, "/api/v1/query_range", &form).await;
     let (prom_status, theirs) = post(&stack.prometheus[0].url, "/api/v1/query_range", &form).await;
     assert_eq!((status, prom_status), (422, 422), "{ours} / {theirs}");

@@ -13,13 +13,13 @@ use super::success;
 
 /// `/api/v1/rules`: no rule groups. `type`, when given, must be `alert` or `record`.
 pub async fn rules(params: Params) -> Result<Response, ApiError> {
-    if let Some(kind) = params.get("type").filter(|t| !t.is_empty()) {
-        if !matches!(kind.to_ascii_lowercase().as_str(), "alert" | "record") {
-            return Err(ApiError::invalid_parameter(
-                "type",
-                format!("not supported value {kind:?}"),
-            ));
-        }
+    if let Some(kind) = params.get("type").filter(|t| !t.is_empty())
+        && !matches!(kind.to_ascii_lowercase().as_str(), "alert" | "record")
+    {
+        return Err(ApiError::invalid_parameter(
+            "type",
+            format!("not supported value {kind:?}"),
+        ));
     }
     Ok(success(json!({ "groups": [] }), Vec::new()))
 }

@@ -25,10 +25,10 @@ use shared::series::TimeRange;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
-use super::sample_limit::{DEFAULT_MAX_SAMPLES, SampleBudget};
 use super::dedup::{
     DedupAlgorithm, Value as DedupValue, ValueKind, collect_samples, deduplicate, overlap_split,
 };
+use super::sample_limit::{DEFAULT_MAX_SAMPLES, SampleBudget};
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
 use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
 use crate::promql::storage::memory::MemoryStorage;
@@ -91,9 +91,12 @@ impl Querier {
             if storage.contains(&selection) {
                 continue;
             }
-            let series = timeout_at(deadline, self.fetch(&selection, &request, &mut warnings, &budget))
-                .await
-                .map_err(timed_out)??;
+            let series = timeout_at(
+                deadline,
+                self.fetch(&selection, &request, &mut warnings, &budget),
+            )
+            .await
+            .map_err(timed_out)??;
             storage.selections.push((selection, series));
         }
         let engine = self.engine.clone();

@@ -11,8 +11,8 @@ use futures::Stream;
 use futures::future::BoxFuture;
 
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse,
-    MetricMetadataRequest, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 use crate::telemetry::{Metrics, Protocol};
 

@@ -25,8 +25,8 @@ use tracing::Instrument;
 use super::convert::{metadata_from_proto, series_frames_from_proto};
 use super::server::MAX_MESSAGE_BYTES;
 use super::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse,
-    MetricMetadataRequest, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// Interval between HTTP/2 keepalive pings on a connection with calls in flight (Thanos: 10s).

@@ -93,7 +93,10 @@ mod tests {
     fn response(entries: &[(&str, MetricMetadata)], warnings: &[&str]) -> MetadataResponse {
         let mut metadata: BTreeMap<String, Vec<MetricMetadata>> = BTreeMap::new();
         for (metric, m) in entries {
-            metadata.entry((*metric).into()).or_default().push(m.clone());
+            metadata
+                .entry((*metric).into())
+                .or_default()
+                .push(m.clone());
         }
         MetadataResponse {
             metadata,
@@ -118,7 +121,11 @@ mod tests {
     #[test]
     fn truncate_keeps_the_first_metrics_by_name() {
         let mut r = response(
-            &[("c", meta("gauge", "")), ("a", meta("gauge", "")), ("b", meta("gauge", ""))],
+            &[
+                ("c", meta("gauge", "")),
+                ("a", meta("gauge", "")),
+                ("b", meta("gauge", "")),
+            ],
             &[],
         );
         r.truncate(None);

@@ -77,7 +77,9 @@ pub fn store_service(
 
 /// The `thanos.Metadata` service for `store`, with the message size limits set. Whether a
 /// client calls it depends on `metric_metadata` in the store's Info.
-pub fn metadata_service(store: Arc<dyn Store>) -> pb::metadata_server::MetadataServer<StoreService> {
+pub fn metadata_service(
+    store: Arc<dyn Store>,
+) -> pb::metadata_server::MetadataServer<StoreService> {
     pb::metadata_server::MetadataServer::new(StoreService::new(store))
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)

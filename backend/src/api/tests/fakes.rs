@@ -10,9 +10,8 @@ use shared::labels::{Labels, Matcher, matches_all};
 
 use crate::api::EndpointStatus;
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse,
-    MetricMetadataRequest, Series, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError,
-    StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    Series, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// A request the fake store received.

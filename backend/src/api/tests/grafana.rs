@@ -24,7 +24,10 @@ fn store_with_metadata() -> FakeStore {
                     "http_request_duration_seconds".to_string(),
                     vec![meta("histogram", "Latency.", "seconds")],
                 ),
-                ("go_goroutines".to_string(), vec![meta("gauge", "Goroutines.", "")]),
+                (
+                    "go_goroutines".to_string(),
+                    vec![meta("gauge", "Goroutines.", "")],
+                ),
             ]),
             warnings: Vec::new(),
         },
@@ -65,7 +68,9 @@ async fn metadata_is_served_in_prometheus_shape() {
 #[tokio::test]
 async fn metadata_parameters_reach_the_store() {
     let store = Arc::new(store_with_metadata());
-    let one = get(app(store.clone()), "/api/v1/metadata?metric=up").await.json();
+    let one = get(app(store.clone()), "/api/v1/metadata?metric=up")
+        .await
+        .json();
     assert_eq!(
         one["data"],
         json!({"up": [{"type": "gauge", "help": "Target is up.", "unit": ""}]})
@@ -82,9 +87,13 @@ async fn metadata_parameters_reach_the_store() {
         .keys()
         .collect();
     assert_eq!(names, ["go_goroutines", "http_request_duration_seconds"]);
-    let none = get(app(store.clone()), "/api/v1/metadata?limit=0").await.json();
+    let none = get(app(store.clone()), "/api/v1/metadata?limit=0")
+        .await
+        .json();
     assert_eq!(none["data"], json!({}));
-    let all = get(app(store.clone()), "/api/v1/metadata?limit=-1").await.json();
+    let all = get(app(store.clone()), "/api/v1/metadata?limit=-1")
+        .await
+        .json();
     assert_eq!(all["data"].as_object().map(|o| o.len()), Some(3));
 
     let asked = metadata_requests(&store);
@@ -99,7 +108,10 @@ async fn metadata_errors_and_warnings_follow_prometheus() {
     let store = Arc::new(store_with_metadata());
     let bad = get(app(store.clone()), "/api/v1/metadata?limit=ten").await;
     assert_error(&bad, 400, "bad_data", "limit must be a number");
-    assert!(metadata_requests(&store).is_empty(), "rejected before any store call");
+    assert!(
+        metadata_requests(&store).is_empty(),
+        "rejected before any store call"
+    );
 
     let warned = Arc::new(FakeStore {
         warnings: vec!["fetch metric metadata from store b:1: unavailable".into()],
@@ -112,7 +124,10 @@ async fn metadata_errors_and_warnings_follow_prometheus() {
         json!(["fetch metric metadata from store b:1: unavailable"])
     );
     assert_eq!(
-        answer.headers.get(header::CACHE_CONTROL).map(|v| v.as_bytes()),
+        answer
+            .headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.as_bytes()),
         Some(&b"no-store"[..])
     );
 
@@ -156,7 +171,11 @@ async fn exemplars_are_an_empty_success_after_prometheus_checks() {
         "bad_data",
         "end timestamp must not be before start timestamp",
     );
-    let bad_time = get(app(store.clone()), "/api/v1/query_exemplars?query=up&start=x").await;
+    let bad_time = get(
+        app(store.clone()),
+        "/api/v1/query_exemplars?query=up&start=x",
+    )
+    .await;
     assert_error(&bad_time, 400, "bad_data", "invalid parameter \"start\"");
     let bad_query = get(app(store.clone()), "/api/v1/query_exemplars?query=sum(").await;
     assert_error(&bad_query, 400, "bad_data", "parse error");
@@ -193,9 +212,12 @@ async fn rules_and_alerts_are_empty_successes() {
 
 #[tokio::test]
 async fn buildinfo_reports_a_prometheus_version_and_our_own() {
-    let build = get(app(Arc::new(FakeStore::default())), "/api/v1/status/buildinfo")
-        .await
-        .json();
+    let build = get(
+        app(Arc::new(FakeStore::default())),
+        "/api/v1/status/buildinfo",
+    )
+    .await
+    .json();
     let version = build["data"]["version"].as_str().unwrap_or_default();
     let parts: Vec<u32> = version
         .split('.')

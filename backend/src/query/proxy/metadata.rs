@@ -39,14 +39,14 @@ impl ProxyStore {
                     let call = store.metric_metadata(request);
                     let answer = match timeout {
                         None => call.await,
-                        Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(
-                            |_| {
+                        Some(limit) => {
+                            tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
                                 Err(StoreError::DeadlineExceeded(format!(
                                     "no answer in {}",
                                     humantime::format_duration(limit)
                                 )))
-                            },
-                        ),
+                            })
+                        }
                     };
                     (s.address, answer)
                 }

@@ -129,7 +129,11 @@ mod tests {
         let mut expected = vec![0x0A, 2, b'u', b'p', 0x10];
         expected.extend([0xFF; 9]);
         expected.extend([0x01, 0x18, 0x01]);
-        assert_eq!(request.encode_to_vec(), expected, "metric=1, limit=2 (-1), strategy=3");
+        assert_eq!(
+            request.encode_to_vec(),
+            expected,
+            "metric=1, limit=2 (-1), strategy=3"
+        );
 
         let frames = metadata_response_frames(MetadataResponse {
             metadata: BTreeMap::from([(
@@ -147,7 +151,11 @@ mod tests {
         let map_entry = [&[0x0A, 1, b'm', 0x12, entry.len() as u8][..], &entry].concat();
         let metadata = [&[0x0A, map_entry.len() as u8][..], &map_entry].concat();
         let frame = [&[0x0A, metadata.len() as u8][..], &metadata].concat();
-        assert_eq!(frames[0].encode_to_vec(), frame, "metadata=1 holding map<metric, entry with metas=2>");
+        assert_eq!(
+            frames[0].encode_to_vec(),
+            frame,
+            "metadata=1 holding map<metric, entry with metas=2>"
+        );
         assert_eq!(frames[1].encode_to_vec(), [0x12, 1, b'w'], "warning=2");
     }
 

@@ -25,7 +25,10 @@ impl Store for MetadataStore {
     fn series(&self, _: SeriesRequest) -> BoxFuture<'_, Result<SeriesStream, StoreError>> {
         future::ready(Ok(futures::stream::empty().boxed() as SeriesStream)).boxed()
     }
-    fn label_names(&self, _: LabelNamesRequest) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
+    fn label_names(
+        &self,
+        _: LabelNamesRequest,
+    ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         future::ready(Ok(LabelsResponse::default())).boxed()
     }
     fn label_values(
@@ -58,7 +61,10 @@ fn meta(kind: &str, help: &str) -> MetricMetadata {
 fn answer(entries: &[(&str, MetricMetadata)]) -> Result<MetadataResponse, StoreError> {
     let mut metadata: BTreeMap<String, Vec<MetricMetadata>> = BTreeMap::new();
     for (metric, m) in entries {
-        metadata.entry((*metric).into()).or_default().push(m.clone());
+        metadata
+            .entry((*metric).into())
+            .or_default()
+            .push(m.clone());
     }
     Ok(MetadataResponse {
         metadata,
@@ -96,9 +102,21 @@ fn metadata_request(limit: Option<usize>, policy: PartialResponse) -> MetricMeta
 async fn replicas_merge_into_distinct_descriptions_from_serving_stores_only() {
     let up = meta("gauge", "Up.");
     let stores = vec![
-        metadata_ref("a:1", true, answer(&[("up", up.clone()), ("x", meta("counter", "X."))])),
-        metadata_ref("b:1", true, answer(&[("up", up.clone()), ("up", meta("counter", "Old."))])),
-        metadata_ref("c:1", false, answer(&[("hidden", meta("gauge", "Never asked."))])),
+        metadata_ref(
+            "a:1",
+            true,
+            answer(&[("up", up.clone()), ("x", meta("counter", "X."))]),
+        ),
+        metadata_ref(
+            "b:1",
+            true,
+            answer(&[("up", up.clone()), ("up", meta("counter", "Old."))]),
+        ),
+        metadata_ref(
+            "c:1",
+            false,
+            answer(&[("hidden", meta("gauge", "Never asked."))]),
+        ),
     ];
     let proxy = ProxyStore::new(Arc::new(stores), ProxyConfig::default());
     let merged = proxy
@@ -106,7 +124,11 @@ async fn replicas_merge_into_distinct_descriptions_from_serving_stores_only() {
         .await
         .expect("all stores answer");
     assert_eq!(merged.metadata.keys().collect::<Vec<_>>(), ["up", "x"]);
-    assert_eq!(merged.metadata["up"].len(), 2, "identical descriptions listed once");
+    assert_eq!(
+        merged.metadata["up"].len(),
+        2,
+        "identical descriptions listed once"
+    );
     assert!(merged.metadata["up"].contains(&meta("counter", "Old.")));
     assert!(merged.warnings.is_empty());
 
@@ -122,7 +144,11 @@ async fn replicas_merge_into_distinct_descriptions_from_serving_stores_only() {
 async fn a_failing_store_is_a_warning_or_aborts() {
     let stores = vec![
         metadata_ref("a:1", true, answer(&[("up", meta("gauge", "Up."))])),
-        metadata_ref("b:1", true, Err(StoreError::Unavailable("b:1: refused".into()))),
+        metadata_ref(
+            "b:1",
+            true,
+            Err(StoreError::Unavailable("b:1: refused".into())),
+        ),
     ];
     let proxy = ProxyStore::new(Arc::new(stores), ProxyConfig::default());
     let warned = proxy
@@ -138,7 +164,10 @@ async fn a_failing_store_is_a_warning_or_aborts() {
         .metric_metadata(metadata_request(None, PartialResponse::Abort))
         .await
         .expect_err("abort on failure");
-    assert!(matches!(&aborted, StoreError::Aborted(m) if m.contains("b:1")), "{aborted}");
+    assert!(
+        matches!(&aborted, StoreError::Aborted(m) if m.contains("b:1")),
+        "{aborted}"
+    );
 }
 
 #[tokio::test]
@@ -158,7 +187,11 @@ async fn a_silent_store_times_out_and_no_stores_under_abort_fails() {
         .await
         .expect("partial answer");
     assert!(warned.metadata.is_empty());
-    assert!(warned.warnings[0].contains("slow:1"), "{:?}", warned.warnings);
+    assert!(
+        warned.warnings[0].contains("slow:1"),
+        "{:?}",
+        warned.warnings
+    );
 
     let empty = ProxyStore::new(Arc::new(Vec::<StoreRef>::new()), ProxyConfig::default());
     let error = empty
