@@ -4,8 +4,9 @@
 //! the `1+1` health check, a panel query with its PromQL info, label names and values with
 //! `match[]`, series, metric metadata
 //! compared with Prometheus's own, build info, and the empty rules, alerts and exemplars
-//! answers. Then `--query.max-samples`: a querier with a tiny limit fails a range query with
-//! HTTP 422 and exactly the error a real Prometheus with the same limit gives.
+//! answers. Then the engine flags: a querier with a tiny `--query.max-samples` fails a range
+//! query with HTTP 422 and exactly the error a real Prometheus with the same limit gives, and
+//! `--query.lookback-delta` decides how old a sample an instant query still sees.
 
 mod common;
 
@@ -285,7 +286,7 @@ async fn grafana_data_source_calls_work_like_prometheus() {
 }
 
 #[tokio::test]
-async fn max_samples_fails_with_prometheus_error_while_small_queries_pass() {
+async fn engine_flags_max_samples_and_lookback_delta_take_effect() {
     let stack = Stack::start().await;
     let limited = querier(
         &stack.sidecars,
@@ -314,4 +315,20 @@ async fn max_samples_fails_with_prometheus_error_while_small_queries_pass() {
     let (status, full) = post(&stack.query.http, "/api/v1/query_range", &form).await;
     assert_eq!(status, 200, "{full}");
     assert_eq!(full["data"]["result"].as_array().map(Vec::len), Some(3));
+
+    // --query.lookback-delta: the backfill ends an hour ago, so only a lookback longer than
+    // that still sees its series at the current time.
+    let long = querier(&stack.sidecars, &["--query.lookback-delta=2h".to_string()]).await;
+    let count = [("query", &*format!("count({METRIC})"))];
+    let seen = ok("query", post(&long.http, "/api/v1/query", &count).await);
+    assert_eq!(seen["data"]["result"][0]["value"][1], "3", "{seen}");
+    let unseen = ok(
+        "query",
+        post(&stack.query.http, "/api/v1/query", &count).await,
+    );
+    assert_eq!(
+        unseen["data"]["result"],
+        json!([]),
+        "default lookback is 5m"
+    );
 }
