@@ -195,10 +195,13 @@ fn sample_value(value: DedupValue<NativeHistogram>) -> SampleValue {
     }
 }
 
-/// Prometheus's classes: a parse error or bad range is `bad_data`, anything else `execution`.
+/// Prometheus's classes: a parse error, bad range or an expression a range query cannot
+/// evaluate (web/api/v1/api.go `queryRange` rejects what `NewRangeQuery` refuses) is `bad_data`,
+/// anything else `execution`.
 fn engine_error(error: EngineError) -> ApiError {
     match error {
         EngineError::Parse(_)
+        | EngineError::RangeQueryType(_)
         | EngineError::NonPositiveStep
         | EngineError::EndBeforeStart
         | EngineError::TooManySteps { .. } => ApiError::BadRequest(error.to_string()),

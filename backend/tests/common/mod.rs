@@ -3,8 +3,13 @@
 //! [`PrometheusServer`] runs `/usr/bin/prometheus` (2.42) on a free port over a temporary TSDB,
 //! optionally backfilled from an OpenMetrics text with `promtool tsdb create-blocks-from
 //! openmetrics`, and kills it when dropped. [`Backfill`] generates such a text and remembers
-//! what it wrote, so tests can derive their expectations from it.
+//! what it wrote, so tests can derive their expectations from it. [`dataset`] is a varied data
+//! set for comparisons with Prometheus, and [`stack`] puts `chorus sidecar`s and `chorus query`
+//! in front of replicated Prometheus servers.
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+pub mod dataset;
+pub mod stack;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
