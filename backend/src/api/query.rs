@@ -141,7 +141,7 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
     let expr = params
         .get("query")
         .ok_or_else(|| {
-            ApiError::BadRequest("1:1: parse error: no expression found in input".into())
+            ApiError::invalid_parameter("query", "1:1: parse error: no expression found in input")
         })?
         .to_string();
     let timeout = match params.get("timeout") {
