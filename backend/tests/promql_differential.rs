@@ -374,6 +374,12 @@ const QUERIES: &[&str] = &[
     "sum_over_time(vector(1)[5m:1m])",
     // Edge cases: NaN, infinities, empty operands, errors.
     r#"count_values("job", demo_queue_length)"#,
+    r#"count_values("v", demo_queue_length * 1e25)"#,
+    r#"count_values("v", demo_temperature_celsius * 1e-9)"#,
+    "demo_requests_total * 1e20",
+    "demo_temperature_celsius * 1e-9",
+    "demo_queue_length * 1e300 * 1e10",
+    "-demo_queue_length / 1e-320",
     "sort(demo_temperature_celsius / 0)",
     "sort_desc(sqrt(demo_temperature_celsius))",
     "max(demo_temperature_celsius / 0)",
@@ -578,11 +584,14 @@ impl Answer {
 }
 
 /// Whether two rendered sample values agree: numbers within the tolerance (NaN equals NaN,
-/// infinities equal themselves), anything else textually.
+/// infinities equal themselves), and rendered alike when equal (Prometheus writes floats
+/// without exponent, `+Inf`, `NaN`); anything else textually.
 fn values_agree(a: &str, b: &str) -> bool {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => {
-            if x.is_nan() || y.is_nan() {
+            if x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()) {
+                a == b
+            } else if x.is_nan() || y.is_nan() {
                 x.is_nan() && y.is_nan()
             } else if x.is_infinite() || y.is_infinite() {
                 x == y
@@ -902,6 +911,10 @@ fn the_comparison_sees_what_differs() {
         )
         .is_some()
     );
+
+    let exponent = vector("{}", 1.0, "1e+21");
+    let digits = vector("{}", 1.0, "1000000000000000000000");
+    assert!(compare(&exponent, &digits, false).is_some());
 
     let scalar = answer(r#"{"status":"success","data":{"resultType":"scalar","result":[1,"2"]}}"#);
     assert!(compare(&scalar, &vector("{}", 1.0, "2"), false).is_some());
