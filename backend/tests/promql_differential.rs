@@ -3,8 +3,12 @@
 //! replicas behind `chorus sidecar`s, with a deduplicating `chorus query` over them. Every
 //! expression in [`QUERIES`] runs as an instant query at several times and as a range query, on
 //! both; the answers must have the same result type, the same series label sets, the same
-//! timestamps and values equal within 1e-9 relative (NaN equals NaN), or both be errors of the
-//! same type.
+//! timestamps and values equal within 1e-9 relative (NaN equals NaN; equal values written
+//! alike), or both be errors of the same type; after `sort`/`sort_desc` the order of instant
+//! answers must match too. Expressions of [`AWAITING_IMPLEMENTATION`] may instead fail with
+//! "not implemented yet". The test prints `differential: N queries, M equal, K not implemented
+//! yet (...)` and fails on any difference, naming the first evaluation that differs per
+//! expression.
 //!
 //! Prometheus 2.42 and Prometheus 3 (which Chorus follows) differ in a few places, which the
 //! queries and times avoid:
@@ -224,6 +228,8 @@ const QUERIES: &[&str] = &[
     "rate(demo_request_duration_seconds_sum[10m]) / rate(demo_request_duration_seconds_count[10m])",
     "sum by (le) (rate(demo_request_duration_seconds_bucket[5m]))",
     "sum by (job, le) (increase(demo_request_duration_seconds_bucket[1h]))",
+    "histogram_count(demo_requests_total)",
+    "histogram_sum(rate(demo_request_duration_seconds_bucket[5m]))",
     // vector, scalar and literals.
     "vector(1)",
     "vector(time())",
