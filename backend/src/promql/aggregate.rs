@@ -8,8 +8,12 @@ mod select;
 
 use shared::labels::{Label, Labels};
 
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
+
 use super::EngineError;
-use super::eval::{Evaluator, not_implemented};
+use super::annotations::{HistogramOp, Note};
+use super::eval::{Evaluator, not_implemented, unwrapped_span};
+use super::histogram::{self, CombineError};
 use super::parser::{AggregateExpr, AggregateOp, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -25,25 +29,12 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
         AggregateOp::CountValues => return count_values(ev, a, t_ms),
         _ => {}
     }
-    if !matches!(
-        op,
-        AggregateOp::Sum
-            | AggregateOp::Avg
-            | AggregateOp::Count
-            | AggregateOp::Min
-            | AggregateOp::Max
-            | AggregateOp::Group
-            | AggregateOp::Stddev
-            | AggregateOp::Stdvar
-    ) {
-        return Err(not_implemented(&format!("aggregation {}", op.as_str())));
-    }
     let mut out = Vector::new();
     for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
         // Grouping by `__name__` sees names still to be dropped; the group then drops it
         // (Prometheus 3 delayed name removal).
         let drop_name = labels.contains("__name__") && elements.iter().any(|e| e.drop_name);
-        let Some(value) = aggregate_group(op, &elements)? else {
+        let Some(value) = aggregate_group(ev, a, &elements)? else {
             continue;
         };
         out.push(Element {
@@ -55,42 +46,100 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     Ok(Value::Vector(out))
 }
 
-/// One group's result; `None` when upstream drops the group (floats mixed with histograms
-/// in `sum`/`avg`, with a warning annotation).
-fn aggregate_group(
-    op: AggregateOp,
-    elements: &[Element],
-) -> Result<Option<SampleValue>, EngineError> {
+/// The floats of a group for an aggregation of floats only; each histogram is skipped with an
+/// info pointing at the aggregated expression (upstream `NewHistogramIgnoredInAggregationInfo`).
+fn floats_only(ev: &Evaluator, a: &AggregateExpr, elements: &[Element]) -> Vec<f64> {
     let mut floats = Vec::with_capacity(elements.len());
-    let mut histograms = Vec::new();
     for e in elements {
-        match (&e.value, op) {
-            (_, AggregateOp::Count | AggregateOp::Group) => floats.push(1.0),
-            (SampleValue::Float(f), _) => floats.push(*f),
-            (SampleValue::Histogram(h), _) => histograms.push(h.as_ref()),
+        match e.value {
+            SampleValue::Float(f) => floats.push(f),
+            SampleValue::Histogram(_) => ev.note(
+                unwrapped_span(&a.expr),
+                &Note::HistogramIgnoredInAggregation(a.op.as_str()),
+            ),
         }
     }
-    if histograms.is_empty() {
-        let Some((first, rest)) = floats.split_first() else {
-            return Ok(None);
-        };
-        let mut acc = Accumulator::new(*first);
-        rest.iter().for_each(|v| acc.add(*v));
-        return Ok(Some(SampleValue::Float(acc.finish(op))));
-    }
-    if !matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
-        return Err(not_implemented(&format!(
-            "{} over native histograms",
-            op.as_str()
-        )));
-    }
-    if !floats.is_empty() {
+    floats
+}
+
+/// One group's result; `None` when upstream drops the group: floats mixed with histograms, or
+/// exponential with custom buckets, in `sum`/`avg` (with a warning), or no floats for an
+/// aggregation of floats.
+fn aggregate_group(
+    ev: &Evaluator,
+    a: &AggregateExpr,
+    elements: &[Element],
+) -> Result<Option<SampleValue>, EngineError> {
+    let op = a.op;
+    let floats: Vec<f64> = if matches!(op, AggregateOp::Count | AggregateOp::Group) {
+        vec![1.0; elements.len()]
+    } else if matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
+        let histograms: Vec<&FloatHistogram> = elements
+            .iter()
+            .filter_map(|e| match &e.value {
+                SampleValue::Histogram(h) => Some(h.as_ref()),
+                SampleValue::Float(_) => None,
+            })
+            .collect();
+        if let Some((first, rest)) = histograms.split_first() {
+            if histograms.len() != elements.len() {
+                ev.note(unwrapped_span(&a.expr), &Note::MixedFloatsHistogramsAggregation);
+                return Ok(None);
+            }
+            return sum_histograms(ev, a, elements, first, rest);
+        }
+        elements
+            .iter()
+            .filter_map(|e| match e.value {
+                SampleValue::Float(f) => Some(f),
+                SampleValue::Histogram(_) => None,
+            })
+            .collect()
+    } else {
+        floats_only(ev, a, elements)
+    };
+    let Some((first, rest)) = floats.split_first() else {
         return Ok(None);
+    };
+    let mut acc = Accumulator::new(*first);
+    rest.iter().for_each(|v| acc.add(*v));
+    Ok(Some(SampleValue::Float(acc.finish(op))))
+}
+
+/// `sum` or `avg` of a group of histograms, with the annotations upstream gives: a warning when
+/// exponential and custom buckets mix (naming the series that could not be added) or counter
+/// resets collide, an info when custom bounds were reconciled.
+fn sum_histograms(
+    ev: &Evaluator,
+    a: &AggregateExpr,
+    elements: &[Element],
+    first: &FloatHistogram,
+    rest: &[&FloatHistogram],
+) -> Result<Option<SampleValue>, EngineError> {
+    let span = unwrapped_span(&a.expr);
+    let (sum, noticed) = match histogram::sum_or_mean(first, rest, a.op == AggregateOp::Avg) {
+        Ok(done) => done,
+        Err(CombineError::MixedSchemas) => {
+            let custom = first.schema == CUSTOM_BUCKETS_SCHEMA;
+            let culprit = elements.iter().find_map(|e| match &e.value {
+                SampleValue::Histogram(h) if (h.schema == CUSTOM_BUCKETS_SCHEMA) != custom => {
+                    Some(e.labels.get("__name__").unwrap_or_default().to_owned())
+                }
+                _ => None,
+            });
+            ev.note(
+                span,
+                &Note::MixedExponentialCustom(culprit.unwrap_or_default()),
+            );
+            return Ok(None);
+        }
+    };
+    if noticed.custom_bounds_reconciled {
+        ev.note(span, &Note::MismatchedCustomBuckets(HistogramOp::Aggregation));
     }
-    let sum =
-        super::histogram::sum_or_mean(&histograms, op == AggregateOp::Avg).ok_or_else(|| {
-            not_implemented("histogram aggregation across zero thresholds or custom bounds")
-        })?;
+    if noticed.counter_reset_collision {
+        ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
+    }
     Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }
 
@@ -139,16 +188,16 @@ fn quantile(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, Engin
     let Value::Scalar(q) = param(ev, a, t_ms)? else {
         return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
     };
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        if let Some(p) = &a.param {
+            ev.note(unwrapped_span(p), &Note::InvalidQuantile(q));
+        }
+    }
     let mut out = Vector::new();
     for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
-        let mut values = Vec::with_capacity(elements.len());
-        for e in &elements {
-            match e.value {
-                SampleValue::Float(f) => values.push(f),
-                SampleValue::Histogram(_) => {
-                    return Err(not_implemented("aggregating native histograms"));
-                }
-            }
+        let mut values = floats_only(ev, a, &elements);
+        if values.is_empty() {
+            continue;
         }
         out.push(Element {
             labels,

@@ -9,9 +9,14 @@
 //!
 //! The evaluator collects them in an [`Annotations`] set (equal annotations reported at many
 //! steps count once); [`Annotations::render`] turns them into the strings of an
-//! [`Evaluated`] result. Nothing here knows storage, HTTP or evaluation.
+//! [`Evaluated`] result; [`Note`] words each kind as upstream does. Nothing here knows
+//! storage, HTTP or evaluation.
+
+mod note;
 
 use std::collections::BTreeSet;
+
+pub(crate) use note::{HistogramOp, Note};
 
 use super::parser::{Span, error::position};
 

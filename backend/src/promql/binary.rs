@@ -11,14 +11,36 @@ use std::collections::{HashMap, HashSet};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
-use super::eval::not_implemented;
-use super::histogram;
+use super::annotations::{HistogramOp, Note};
+use super::eval::{Evaluator, not_implemented};
+use super::histogram::{self, CombineError};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
 
-/// Applies `b.op` to evaluated operands.
-pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, EngineError> {
+/// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
+/// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
+/// only the last such annotation of one evaluation is kept.
+pub(crate) fn evaluate(
+    ev: &Evaluator,
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+) -> Result<Value, EngineError> {
+    let mut last_note = None;
+    let value = apply(b, lhs, rhs, &mut last_note)?;
+    if let Some(note) = last_note {
+        ev.note(b.span, &note);
+    }
+    Ok(value)
+}
+
+fn apply(
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+    note: &mut Option<Note>,
+) -> Result<Value, EngineError> {
     match (lhs, rhs) {
         (Value::Scalar(l), Value::Scalar(r)) => {
             let (v, keep) = float_op(b.op, l, r)?;
@@ -29,8 +51,12 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 v
             }))
         }
-        (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
-        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
+        (Value::Vector(l), Value::Scalar(r)) => {
+            vector_scalar(b, l, r, false, note).map(Value::Vector)
+        }
+        (Value::Scalar(l), Value::Vector(r)) => {
+            vector_scalar(b, r, l, true, note).map(Value::Vector)
+        }
         (Value::Vector(l), Value::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set_operator() {
@@ -54,7 +80,7 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                     Ok(Value::Vector(set_op(b.op, l, r, matching)))
                 }
-                _ => vector_vector(b, l, r, matching).map(Value::Vector),
+                _ => vector_vector(b, l, r, matching, note).map(Value::Vector),
             }
         }
         (l, r) => Err(EngineError::Runtime(format!(
@@ -95,17 +121,36 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
     })
 }
 
+/// The name upstream gives a sample's type in annotations.
+fn type_name(v: &SampleValue) -> &'static str {
+    match v {
+        SampleValue::Float(_) => "float",
+        SampleValue::Histogram(_) => "histogram",
+    }
+}
+
 /// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
-/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
-/// comparison keeps the vector's value: the left one unless `vector_right`.
+/// is undefined for the sample types. A filtering comparison keeps the vector's value: the left
+/// one unless `vector_right`. What upstream would annotate goes to `note` (upstream
+/// `vectorElemBinop`): undefined operations and conflicting counter resets drop the pair,
+/// reconciled custom buckets do not.
 fn sample_op(
     b: &BinaryExpr,
     l: &SampleValue,
     r: &SampleValue,
     vector_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
+    let incompatible = |note: &mut Option<Note>| {
+        *note = Some(Note::IncompatibleTypes {
+            lhs: type_name(l),
+            op: op.as_str(),
+            rhs: type_name(r),
+        });
+        None
+    };
     let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
     if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
         return Err(not_implemented("histogram trim operators"));
@@ -125,11 +170,27 @@ fn sample_op(
         }
         (Histogram(x), Histogram(y)) => match op {
             BinaryOp::Add | BinaryOp::Sub => {
-                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-                let sum = histogram::add(x, y, sign).ok_or_else(|| {
-                    not_implemented("histogram arithmetic across zero thresholds or custom bounds")
-                })?;
-                Some(Histogram(Box::new(sum)))
+                let (sign, operation) = if op == BinaryOp::Add {
+                    (1.0, HistogramOp::Addition)
+                } else {
+                    (-1.0, HistogramOp::Subtraction)
+                };
+                match histogram::combine(x, y, sign) {
+                    Err(CombineError::MixedSchemas) => {
+                        *note = Some(Note::IncompatibleBucketLayout(op.as_str()));
+                        None
+                    }
+                    Ok((_, noticed)) if noticed.counter_reset_collision => {
+                        *note = Some(Note::CounterResetCollision(operation));
+                        None
+                    }
+                    Ok((sum, noticed)) => {
+                        if noticed.custom_bounds_reconciled {
+                            *note = Some(Note::MismatchedCustomBuckets(operation));
+                        }
+                        Some(Histogram(Box::new(sum)))
+                    }
+                }
             }
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
@@ -139,16 +200,16 @@ fn sample_op(
                     keep.then(|| l.clone())
                 }
             }
-            _ => None,
+            _ => incompatible(note),
         },
         (Histogram(h), Float(f)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
             BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
         (Float(f), Histogram(h)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
     })
 }
@@ -163,6 +224,7 @@ fn vector_scalar(
     vector: Vector,
     scalar: f64,
     scalar_left: bool,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
     let scalar = SampleValue::Float(scalar);
@@ -172,7 +234,7 @@ fn vector_scalar(
         } else {
             (&e.value, &scalar)
         };
-        let Some(value) = sample_op(b, l, r, scalar_left)? else {
+        let Some(value) = sample_op(b, l, r, scalar_left, note)? else {
             continue;
         };
         e.value = value;
@@ -227,6 +289,7 @@ fn vector_vector(
     lhs: Vector,
     rhs: Vector,
     m: &VectorMatching,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let one_to_many = m.card == Cardinality::OneToMany;
     // The "many" side drives the loop; the "one" side is indexed.
@@ -265,7 +328,7 @@ fn vector_vector(
         } else {
             (&e.value, &other.value)
         };
-        let Some(value) = sample_op(b, l, r, false)? else {
+        let Some(value) = sample_op(b, l, r, false, note)? else {
             continue;
         };
         let labels = result_labels(&e.labels, &other.labels, m);
@@ -290,6 +353,7 @@ fn vector_vector(
                 e,
                 (&e.value, &SampleValue::Float(fill)),
                 false,
+                note,
             )?;
         }
     }
@@ -306,6 +370,7 @@ fn vector_vector(
                 e,
                 (&SampleValue::Float(fill), &e.value),
                 true,
+                note,
             )?;
         }
     }
@@ -322,8 +387,9 @@ fn push_result(
     e: &Element,
     (l, r): (&SampleValue, &SampleValue),
     from_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<(), EngineError> {
-    let Some(value) = sample_op(b, l, r, false)? else {
+    let Some(value) = sample_op(b, l, r, false, note)? else {
         return Ok(());
     };
     out.push(Element {

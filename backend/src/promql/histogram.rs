@@ -2,8 +2,10 @@
 //! `Mul`, `Div`): buckets are brought to the coarser schema of the two, then added index by
 //! index; the result's spans list only non-empty buckets.
 //!
-//! Differing zero thresholds and mismatched custom bucket bounds are not supported yet and
-//! yield `None`, which callers report as not implemented. Knows nothing of storage.
+//! Differing zero thresholds widen the zero bucket; differing custom bucket bounds are
+//! reconciled to the bounds both share, which [`Noticed`] reports for an annotation, as it
+//! does counter reset collisions. Exponential and custom buckets cannot be combined
+//! ([`CombineError`]). Knows nothing of storage or annotations.
 
 use std::collections::BTreeMap;
 
@@ -56,60 +58,246 @@ fn from_buckets(b: &Buckets) -> (Vec<Span>, Vec<f64>) {
     (spans, counts)
 }
 
-/// `a + sign * b`; `None` when the zero thresholds or custom bounds differ.
+/// Why two histograms cannot be combined (upstream `ErrHistogramsIncompatibleSchema`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CombineError {
+    /// One has exponential buckets, the other custom ones.
+    #[error("histograms with exponential and custom buckets cannot be combined")]
+    MixedSchemas,
+}
+
+/// What combining histograms noticed besides its result; callers turn these into
+/// annotations (upstream `Add`'s `counterResetCollision` and `nhcbBoundsReconciled`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Noticed {
+    /// One operand was marked a counter reset and another explicitly not one.
+    pub counter_reset_collision: bool,
+    /// Custom bucket bounds differed; the result has only the bounds both have.
+    pub custom_bounds_reconciled: bool,
+}
+
+impl Noticed {
+    /// Both sets of findings.
+    pub(crate) fn merge(self, other: Self) -> Self {
+        Self {
+            counter_reset_collision: self.counter_reset_collision || other.counter_reset_collision,
+            custom_bounds_reconciled: self.custom_bounds_reconciled
+                || other.custom_bounds_reconciled,
+        }
+    }
+}
+
+/// `a + sign * b`; `None` when exponential and custom buckets meet. Use [`combine`] to learn
+/// about counter reset collisions and reconciled custom bounds.
 pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<FloatHistogram> {
-    let custom = a.schema == CUSTOM_BUCKETS_SCHEMA || b.schema == CUSTOM_BUCKETS_SCHEMA;
-    if custom && (a.schema != b.schema || a.custom_values != b.custom_values) {
-        return None;
+    combine(a, b, sign).ok().map(|(h, _)| h)
+}
+
+/// `a + sign * b` (upstream `FloatHistogram.Add`/`Sub`): exponential buckets at the coarser
+/// schema and the wider zero bucket of the two; custom buckets on the bounds both share when
+/// their bounds differ.
+pub(crate) fn combine(
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    sign: f64,
+) -> Result<(FloatHistogram, Noticed), CombineError> {
+    let a_custom = a.schema == CUSTOM_BUCKETS_SCHEMA;
+    if a_custom != (b.schema == CUSTOM_BUCKETS_SCHEMA) {
+        return Err(CombineError::MixedSchemas);
     }
-    if a.zero_threshold != b.zero_threshold {
-        return None;
+    let (counter_reset_hint, counter_reset_collision) = result_hint(a, b, sign);
+    let mut noticed = Noticed {
+        counter_reset_collision,
+        custom_bounds_reconciled: false,
+    };
+    if a_custom {
+        let bounds = if a.custom_values == b.custom_values {
+            a.custom_values.clone()
+        } else {
+            noticed.custom_bounds_reconciled = true;
+            common_bounds(&a.custom_values, &b.custom_values)
+        };
+        let mut out = map_custom(&a.positive_spans, &a.positive_buckets, &a.custom_values, &bounds);
+        let other = map_custom(&b.positive_spans, &b.positive_buckets, &b.custom_values, &bounds);
+        for (i, c) in other {
+            *out.entry(i).or_insert(0.0) += sign * c;
+        }
+        let (positive_spans, positive_buckets) = from_buckets(&out);
+        let sum = FloatHistogram {
+            counter_reset_hint,
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            zero_threshold: 0.0,
+            zero_count: 0.0,
+            count: a.count + sign * b.count,
+            sum: a.sum + sign * b.sum,
+            positive_spans,
+            negative_spans: Vec::new(),
+            positive_buckets,
+            negative_buckets: Vec::new(),
+            custom_values: bounds,
+        };
+        return Ok((sum, noticed));
     }
+    let zero = ZeroBuckets::reconcile(a, b);
     let schema = a.schema.min(b.schema);
-    let merge = |sa: &[Span], ca: &[f64], sb: &[Span], cb: &[f64]| {
-        let mut out = buckets(sa, ca, a.schema, schema);
-        for (i, c) in buckets(sb, cb, b.schema, schema) {
+    let merge = |positive: bool| {
+        let side = |h: &FloatHistogram, trim: bool| {
+            let (spans, counts) = if positive {
+                (&h.positive_spans, &h.positive_buckets)
+            } else {
+                (&h.negative_spans, &h.negative_buckets)
+            };
+            let mut own = buckets(spans, counts, h.schema, h.schema);
+            if trim {
+                own.retain(|i, _| upper_bound(*i, h.schema) > zero.threshold);
+            }
+            reduce(&own, h.schema, schema)
+        };
+        let mut out = side(a, zero.trim_a);
+        for (i, c) in side(b, true) {
             *out.entry(i).or_insert(0.0) += sign * c;
         }
         from_buckets(&out)
     };
-    let (positive_spans, positive_buckets) = merge(
-        &a.positive_spans,
-        &a.positive_buckets,
-        &b.positive_spans,
-        &b.positive_buckets,
-    );
-    let (negative_spans, negative_buckets) = merge(
-        &a.negative_spans,
-        &a.negative_buckets,
-        &b.negative_spans,
-        &b.negative_buckets,
-    );
-    Some(FloatHistogram {
-        counter_reset_hint: result_hint(a, b, sign),
+    let (positive_spans, positive_buckets) = merge(true);
+    let (negative_spans, negative_buckets) = merge(false);
+    let sum = FloatHistogram {
+        counter_reset_hint,
         schema,
-        zero_threshold: a.zero_threshold,
-        zero_count: a.zero_count + sign * b.zero_count,
+        zero_threshold: zero.threshold,
+        zero_count: zero.a_count + sign * zero.b_count,
         count: a.count + sign * b.count,
         sum: a.sum + sign * b.sum,
         positive_spans,
         negative_spans,
         positive_buckets,
         negative_buckets,
-        custom_values: a.custom_values.clone(),
-    })
+        custom_values: Vec::new(),
+    };
+    Ok((sum, noticed))
 }
 
-/// Gauge for a difference or when either operand is a gauge; "not reset" only when both are;
-/// otherwise unknown.
-fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> CounterResetHint {
-    use CounterResetHint::{Gauge, NotCounterReset, Unknown};
-    match (a.counter_reset_hint, b.counter_reset_hint) {
-        _ if sign < 0.0 => Gauge,
-        (Gauge, _) | (_, Gauge) => Gauge,
-        (NotCounterReset, NotCounterReset) => NotCounterReset,
-        _ => Unknown,
+/// Bucket counts at `schema` reduced to `target` (<= `schema`).
+fn reduce(b: &Buckets, schema: i32, target: i32) -> Buckets {
+    let shift = schema - target;
+    if shift <= 0 {
+        return b.clone();
     }
+    let mut out = Buckets::new();
+    for (&i, &c) in b {
+        *out.entry(((i - 1) >> shift) + 1).or_insert(0.0) += c;
+    }
+    out
+}
+
+/// The upper bound of exponential bucket `index` at `schema`: `2^(index * 2^-schema)`.
+fn upper_bound(index: i64, schema: i32) -> f64 {
+    (index as f64 * 2f64.powi(-schema)).exp2()
+}
+
+/// The zero bucket two exponential histograms share when combined (upstream
+/// `reconcileZeroBuckets`): the wider threshold, moved up past any populated bucket it would
+/// cut, and each histogram's zero count at that threshold.
+struct ZeroBuckets {
+    threshold: f64,
+    a_count: f64,
+    b_count: f64,
+    /// Whether `a`'s threshold grew, so its buckets below it must go.
+    trim_a: bool,
+}
+
+impl ZeroBuckets {
+    fn reconcile(a: &FloatHistogram, b: &FloatHistogram) -> Self {
+        let (mut a_threshold, mut a_count) = (a.zero_threshold, a.zero_count);
+        let (mut b_threshold, mut b_count) = (b.zero_threshold, b.zero_count);
+        let mut trim_a = false;
+        while a_threshold != b_threshold {
+            if a_threshold > b_threshold {
+                (b_count, b_threshold) = zero_count_at(b, a_threshold);
+            }
+            if b_threshold > a_threshold {
+                (a_count, a_threshold) = zero_count_at(a, b_threshold);
+                trim_a = true;
+            }
+        }
+        Self {
+            threshold: a_threshold,
+            a_count,
+            b_count,
+            trim_a,
+        }
+    }
+}
+
+/// `h`'s zero count if its zero threshold were `threshold` (>= its own), and the threshold
+/// actually needed: raised to the upper bound of a populated bucket it falls inside (upstream
+/// `zeroCountForLargerThreshold`).
+fn zero_count_at(h: &FloatHistogram, mut threshold: f64) -> (f64, f64) {
+    if threshold <= h.zero_threshold {
+        return (h.zero_count, h.zero_threshold);
+    }
+    let positive = buckets(&h.positive_spans, &h.positive_buckets, h.schema, h.schema);
+    let negative = buckets(&h.negative_spans, &h.negative_buckets, h.schema, h.schema);
+    'again: loop {
+        let mut count = h.zero_count;
+        for (side, is_negative) in [(&positive, false), (&negative, true)] {
+            for (&i, &c) in side {
+                if upper_bound(i - 1, h.schema) >= threshold {
+                    break;
+                }
+                count += c;
+                let upper = upper_bound(i, h.schema);
+                if upper > threshold {
+                    if c != 0.0 {
+                        threshold = upper;
+                        if is_negative {
+                            continue 'again;
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        return (count, threshold);
+    }
+}
+
+/// The bounds both lists have (upstream `intersectCustomBucketBounds`).
+fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().filter(|x| b.contains(x)).copied().collect()
+}
+
+/// Custom buckets over `from` bounds moved onto `to` bounds (a subset of them): each bucket
+/// goes to the first bucket whose bound is at least its own; the `+Inf` bucket stays last
+/// (upstream `addCustomBucketsWithMismatches`).
+fn map_custom(spans: &[Span], counts: &[f64], from: &[f64], to: &[f64]) -> Buckets {
+    let mut out = Buckets::new();
+    for (i, c) in bucket_indices(spans).zip(counts) {
+        let bound = usize::try_from(i).ok().and_then(|i| from.get(i));
+        let target = match bound {
+            Some(bound) => to.iter().position(|b| b >= bound).unwrap_or(to.len()),
+            None => to.len(),
+        };
+        *out.entry(target as i64).or_insert(0.0) += c;
+    }
+    out
+}
+
+/// The result's counter reset hint and whether the operands' hints collide (upstream
+/// `adjustCounterReset`); a difference is a gauge.
+fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> (CounterResetHint, bool) {
+    use CounterResetHint::{CounterReset, Gauge, NotCounterReset, Unknown};
+    let collision = matches!(
+        (a.counter_reset_hint, b.counter_reset_hint),
+        (CounterReset, NotCounterReset) | (NotCounterReset, CounterReset)
+    );
+    let hint = match (a.counter_reset_hint, b.counter_reset_hint) {
+        _ if sign < 0.0 => Gauge,
+        (x, y) if x == y => x,
+        (Gauge, _) | (_, Gauge) => Gauge,
+        _ => Unknown,
+    };
+    (hint, collision)
 }
 
 /// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`,
@@ -161,19 +349,25 @@ impl HistogramSum {
         }
     }
 
-    /// Adds `h`; `None` when the histograms cannot be added yet.
-    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Option<()> {
+    /// Adds `h`, telling whether custom bounds had to be reconciled.
+    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Result<Noticed, CombineError> {
         let fields = [self.sum.count, self.sum.zero_count, self.sum.sum];
-        let mut next = add(&self.sum, h, 1.0)?;
+        let same_zero_bucket = self.sum.zero_threshold == h.zero_threshold;
+        let (mut next, noticed) = combine(&self.sum, h, 1.0)?;
         let added = [h.count, h.zero_count, h.sum];
         let mut exact = [0.0; 3];
         for i in 0..3 {
             (exact[i], self.compensation[i]) =
                 crate::promql::aggregate::kahan_sum_inc(added[i], fields[i], self.compensation[i]);
         }
+        if !same_zero_bucket {
+            // The zero bucket absorbed buckets: its count is the reconciled one.
+            exact[1] = next.zero_count + self.compensation[1];
+            self.compensation[1] = 0.0;
+        }
         [next.count, next.zero_count, next.sum] = exact;
         self.sum = next;
-        Some(())
+        Ok(noticed)
     }
 
     /// The compensated sum.
@@ -185,18 +379,27 @@ impl HistogramSum {
     }
 }
 
-/// The sum (`mean: false`) or mean of histograms: a Kahan-compensated sum, divided by the
-/// count for the mean unless the sum overflows, in which case the mean is computed
-/// incrementally (as upstream `avg` does). `None` when they cannot be added yet.
-pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
-    let (first, rest) = hs.split_first()?;
+/// The sum (`mean: false`) or mean of `first` and `rest`: a Kahan-compensated sum, divided by
+/// the count for the mean unless the sum overflows, in which case the mean is computed
+/// incrementally (as upstream `avg` does). [`Noticed::counter_reset_collision`] says whether
+/// both a counter reset and a "not reset" hint were among them (upstream `aggregation`'s
+/// `counterResetSeen && notCounterResetSeen`).
+pub(crate) fn sum_or_mean(
+    first: &FloatHistogram,
+    rest: &[&FloatHistogram],
+    mean: bool,
+) -> Result<(FloatHistogram, Noticed), CombineError> {
     let mut total = HistogramSum::new(first);
+    let mut noticed = Noticed::default();
     for h in rest {
-        total.add(h)?;
+        noticed = noticed.merge(total.add(h)?);
     }
+    let hints = || std::iter::once(first).chain(rest.iter().copied()).map(|h| h.counter_reset_hint);
+    noticed.counter_reset_collision = hints().any(|h| h == CounterResetHint::CounterReset)
+        && hints().any(|h| h == CounterResetHint::NotCounterReset);
     let sum = total.finish();
     if !mean {
-        return Some(sum);
+        return Ok((sum, noticed));
     }
     let finite = |h: &FloatHistogram| {
         h.count.is_finite()
@@ -205,15 +408,18 @@ pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHis
                 .chain(&h.negative_buckets)
                 .all(|c| c.is_finite())
     };
-    if finite(&sum) || !hs.iter().all(|h| finite(h)) {
-        return Some(divide(&sum, hs.len() as f64));
+    let n = rest.len() + 1;
+    if finite(&sum) || !std::iter::once(first).chain(rest.iter().copied()).all(finite) {
+        return Ok((divide(&sum, n as f64), noticed));
     }
-    let mut mean = (*first).clone();
+    let mut mean = first.clone();
     for (i, h) in rest.iter().enumerate() {
-        let step = divide(&add(h, &mean, -1.0)?, (i + 2) as f64);
-        mean = add(&mean, &step, 1.0)?;
+        // The sum above succeeded, so these layouts combine.
+        let difference = add(h, &mean, -1.0).ok_or(CombineError::MixedSchemas)?;
+        let step = divide(&difference, (i + 2) as f64);
+        mean = add(&mean, &step, 1.0).ok_or(CombineError::MixedSchemas)?;
     }
-    Some(mean)
+    Ok((mean, noticed))
 }
 
 /// Whether two histograms hold the same observations: same schema, zero bucket, count, sum

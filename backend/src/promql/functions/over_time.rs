@@ -7,9 +7,11 @@ use crate::promql::EngineError;
 use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
-use crate::promql::eval::not_implemented;
-use crate::promql::histogram::sum_or_mean;
-use crate::promql::parser::Call;
+use crate::promql::eval::{not_implemented, unwrapped_span};
+use crate::promql::annotations::{HistogramOp, Note};
+use crate::promql::histogram::{CombineError, sum_or_mean};
+use crate::promql::parser::{Call, Span};
+use shared::labels::Labels;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
 
@@ -57,18 +59,59 @@ pub(super) fn apply(
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    let floats_only = matches!(
+        name,
+        "min_over_time"
+            | "max_over_time"
+            | "stdvar_over_time"
+            | "stddev_over_time"
+            | "mad_over_time"
+            | "ts_of_min_over_time"
+            | "ts_of_max_over_time"
+    );
+    let summing = matches!(name, "sum_over_time" | "avg_over_time");
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let value = match f(&s.points) {
-            Some(v) => v,
-            None if floats(&s.points).is_some() => continue,
-            None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(&s.points, name == "avg_over_time")? {
-                    Some(h) => SampleValue::Histogram(Box::new(h)),
-                    None => continue,
-                }
+        let metric = || s.labels.get("__name__").unwrap_or_default().to_owned();
+        let histograms = s
+            .points
+            .iter()
+            .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
+            .count();
+        let mixed = histograms > 0 && histograms < s.points.len();
+        let value = if floats_only && histograms > 0 {
+            // Upstream computes on the floats alone, noting the histograms it skipped.
+            let floats: Vec<Point> = s
+                .points
+                .iter()
+                .filter(|p| matches!(p.value, SampleValue::Float(_)))
+                .cloned()
+                .collect();
+            if floats.is_empty() {
+                continue;
             }
-            None => return Err(not_implemented(&format!("{name} over native histograms"))),
+            ev.note(span, &Note::HistogramIgnoredInMixedRange(metric()));
+            match f(&floats) {
+                Some(v) => v,
+                None => continue,
+            }
+        } else if summing && mixed {
+            ev.note(span, &Note::MixedFloatsHistograms(metric()));
+            continue;
+        } else {
+            match f(&s.points) {
+                Some(v) => v,
+                None if histograms == 0 => continue,
+                None if summing => {
+                    match histogram_sum(ev, span, &s.labels, &s.points, name == "avg_over_time")
+                    {
+                        Some(h) => SampleValue::Histogram(Box::new(h)),
+                        None => continue,
+                    }
+                }
+                None => return Err(not_implemented(&format!("{name} over native histograms"))),
+            }
         };
         out.push(Element {
             labels: s.labels,
@@ -155,12 +198,29 @@ pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
 pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let q = scalar_arg(ev, c, 0, t_ms)?;
     let (matrix, _) = range_arg(ev, c, 1, t_ms)?;
+    let q_span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let Some(samples) = floats(&s.points) else {
-            return Err(not_implemented("quantile_over_time over native histograms"));
-        };
-        let mut values: Vec<f64> = samples.into_iter().map(|(_, v)| v).collect();
+        let mut values: Vec<f64> = s
+            .points
+            .iter()
+            .filter_map(|p| match p.value {
+                SampleValue::Float(f) => Some(f),
+                SampleValue::Histogram(_) => None,
+            })
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        // Upstream checks the parameter only for series with floats, and both annotations
+        // point at it.
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            ev.note(q_span, &Note::InvalidQuantile(q));
+        }
+        if values.len() < s.points.len() {
+            let metric = s.labels.get("__name__").unwrap_or_default().to_owned();
+            ev.note(q_span, &Note::HistogramIgnoredInMixedRange(metric));
+        }
         out.push(Element {
             labels: s.labels,
             value: SampleValue::Float(quantile_of(q, &mut values)),
@@ -180,22 +240,41 @@ fn median_absolute_deviation(values: &[f64]) -> f64 {
     quantile_of(0.5, &mut deviations)
 }
 
-/// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
-/// histograms mix (upstream warns and drops the series).
-fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<&FloatHistogram>> = points
+/// The (Kahan-compensated) sum or mean of a series of histograms, annotated at `span` as
+/// upstream `funcSumOverTime`/`funcAvgOverTime` do: `None` with a warning when exponential and
+/// custom buckets mix; a warning when counter resets collide, an info when custom bounds were
+/// reconciled.
+fn histogram_sum(
+    ev: &Evaluator,
+    span: Span,
+    labels: &Labels,
+    points: &[Point],
+    mean: bool,
+) -> Option<FloatHistogram> {
+    let histograms: Vec<&FloatHistogram> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some(h.as_ref()),
             SampleValue::Float(_) => None,
         })
         .collect();
-    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
-        return Ok(None);
-    };
-    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
-        not_implemented("summing native histograms across zero thresholds or custom bounds")
-    })
+    let (first, rest) = histograms.split_first()?;
+    match sum_or_mean(first, rest, mean) {
+        Ok((sum, noticed)) => {
+            if noticed.counter_reset_collision {
+                ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
+            }
+            if noticed.custom_bounds_reconciled {
+                ev.note(span, &Note::MismatchedCustomBuckets(HistogramOp::Aggregation));
+            }
+            Some(sum)
+        }
+        Err(CombineError::MixedSchemas) => {
+            let metric = labels.get("__name__").unwrap_or_default().to_owned();
+            ev.note(span, &Note::MixedExponentialCustom(metric));
+            None
+        }
+    }
 }
 
 /// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).

@@ -7,11 +7,13 @@
 
 use super::{Evaluator, Window, floats, range_arg};
 use crate::promql::EngineError;
-use crate::promql::eval::not_implemented;
-use crate::promql::parser::Call;
-use shared::histogram::{CounterResetHint, FloatHistogram};
+use crate::promql::annotations::{HistogramOp, Note};
+use crate::promql::eval::unwrapped_span;
+use crate::promql::parser::{Call, Expr};
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
+use shared::labels::Labels;
 
-use crate::promql::histogram;
+use crate::promql::histogram::{self, CombineError};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
 
@@ -20,17 +22,35 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let is_counter = name != "delta";
     let is_rate = name == "rate";
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
+        let has_floats = s
+            .points
+            .iter()
+            .any(|p| matches!(p.value, SampleValue::Float(_)));
+        if is_counter && has_floats {
+            note_possible_non_counter(ev, c, &s.labels);
+        }
         let value = match floats(&s.points) {
             Some(samples) => {
-                if is_counter {
-                    note_possible_non_counter(ev, c, &s.labels);
-                }
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(&s.points, window, is_counter, is_rate, name)?
-                .map(|h| SampleValue::Histogram(Box::new(h))),
+            None if has_floats => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
+            None => {
+                let kind = Kind {
+                    is_counter,
+                    is_rate,
+                };
+                let (change, notes) = histogram_change(&s.points, window, kind, &s.labels);
+                for note in &notes {
+                    ev.note(span, note);
+                }
+                change.map(|h| SampleValue::Histogram(Box::new(h)))
+            }
         };
         if let Some(value) = value {
             out.push(Element {
@@ -43,23 +63,39 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     Ok(Value::Vector(out))
 }
 
-/// An info when a float series read as a counter has a name counters do not have (upstream
-/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
-fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+/// An info when a series with floats read as a counter has a name counters do not have
+/// (upstream engine.go, `annotations.NewPossibleNonCounterInfo`), pointing at the range
+/// argument. Upstream checks this only where the argument is a range selector.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &Labels) {
     let Some(name) = labels.get("__name__") else {
         return;
     };
     let counter_like = ["_total", "_sum", "_count", "_bucket"]
         .iter()
         .any(|suffix| name.ends_with(suffix));
-    if let (false, Some(arg)) = (counter_like, c.args.first()) {
-        ev.info(
-            arg.span(),
-            format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-            ),
-        );
+    let Some(mut arg) = c.args.first() else {
+        return;
+    };
+    while let Expr::Paren(p) = arg {
+        arg = &p.expr;
     }
+    if !counter_like && matches!(arg, Expr::MatrixSelector(_)) {
+        ev.note(arg.span(), &Note::PossibleNonCounter(name.to_owned()));
+    }
+}
+
+/// A series' metric name for annotations (empty without one).
+fn metric_name(labels: &Labels) -> String {
+    labels.get("__name__").unwrap_or_default().to_owned()
+}
+
+/// Which of `rate`, `increase` and `delta` is computed.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    /// `rate` and `increase` read counters, `delta` gauges.
+    is_counter: bool,
+    /// `rate` divides by the range.
+    is_rate: bool,
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window
@@ -116,47 +152,84 @@ fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bo
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples or when floats and histograms mix (upstream warns).
+/// samples, or when exponential and custom buckets mix. Also returns what upstream annotates:
+/// gauges read as counters and the reverse, mixed schemas, reconciled custom bounds.
 fn histogram_change(
     points: &[Point],
     w: Window,
-    is_counter: bool,
-    is_rate: bool,
-    name: &str,
-) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<(i64, &FloatHistogram)>> = points
+    kind: Kind,
+    labels: &Labels,
+) -> (Option<FloatHistogram>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let histograms: Vec<(i64, &FloatHistogram)> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
         .collect();
-    let Some(histograms) = histograms else {
-        return Ok(None);
-    };
     let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
     else {
-        return Ok(None);
+        return (None, notes);
     };
     if histograms.len() < 2 {
-        return Ok(None);
+        return (None, notes);
     }
-    let unsupported = || not_implemented(&format!("{name} over these native histograms"));
-    let mut change = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
-    if is_counter {
-        for pair in histograms.windows(2) {
-            if histogram::detect_reset(pair[0].1, pair[1].1) {
-                change = histogram::add(&change, pair[0].1, 1.0).ok_or_else(unsupported)?;
+    let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if kind.is_counter && histograms.iter().any(|(_, h)| is_gauge(h)) {
+        notes.push(Note::NotCounter(metric_name(labels)));
+    }
+    // A reset right after the first sample makes its layout irrelevant (upstream nulls it).
+    let reset_after_first = kind.is_counter && histogram::detect_reset(first, histograms[1].1);
+    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let start = if reset_after_first { 1 } else { 0 };
+    let layout = custom(histograms[start].1);
+    if histograms[start..].iter().any(|(_, h)| custom(h) != layout) {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    }
+    let empty;
+    let subtrahend = if reset_after_first {
+        empty = FloatHistogram {
+            schema: histograms[1].1.schema,
+            custom_values: histograms[1].1.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+        &empty
+    } else {
+        first
+    };
+    let Ok((mut change, noticed)) = histogram::combine(last, subtrahend, -1.0) else {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    };
+    if noticed.custom_bounds_reconciled {
+        notes.push(Note::MismatchedCustomBuckets(HistogramOp::Subtraction));
+    }
+    if kind.is_counter {
+        for pair in histograms.windows(2).skip(start) {
+            if !histogram::detect_reset(pair[0].1, pair[1].1) {
+                continue;
             }
+            let Ok((sum, noticed)) = histogram::combine(&change, pair[0].1, 1.0) else {
+                notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+                return (None, notes);
+            };
+            if noticed.custom_bounds_reconciled {
+                notes.push(Note::MismatchedCustomBuckets(HistogramOp::Addition));
+            }
+            change = sum;
         }
+    } else if !is_gauge(first) || !is_gauge(last) {
+        notes.push(Note::NotGauge(metric_name(labels)));
     }
-    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
+    let zero = (kind.is_counter && change.count > 0.0).then_some((first.count, change.count));
     let mut result = histogram::scale(
         &change,
-        factor(first_t, last_t, histograms.len(), w, zero, is_rate),
+        factor(first_t, last_t, histograms.len(), w, zero, kind.is_rate),
     );
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Ok(Some(result))
+    (Some(result), notes)
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -168,6 +241,7 @@ pub(super) fn instant(
     is_rate: bool,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let [.., prev, last] = &s.points[..] else {
@@ -183,15 +257,30 @@ pub(super) fn instant(
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                if p.custom_values != l.custom_values {
-                    return Err(not_implemented("irate/idelta across custom bucket changes"));
+                let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+                if is_rate && (is_gauge(p) || is_gauge(l)) {
+                    ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
+                }
+                if !is_rate && !(is_gauge(p) && is_gauge(l)) {
+                    ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
                 }
                 let change = if is_rate && histogram::detect_reset(p, l) {
                     (**l).clone()
                 } else {
-                    histogram::add(l, p, -1.0).ok_or_else(|| {
-                        not_implemented("irate/idelta across zero thresholds or custom bounds")
-                    })?
+                    match histogram::combine(l, p, -1.0) {
+                        Ok((change, noticed)) => {
+                            if noticed.custom_bounds_reconciled {
+                                let op = HistogramOp::Subtraction;
+                                ev.note(span, &Note::MismatchedCustomBuckets(op));
+                            }
+                            change
+                        }
+                        Err(CombineError::MixedSchemas) => {
+                            let name = metric_name(&s.labels);
+                            ev.note(span, &Note::MixedExponentialCustom(name));
+                            continue;
+                        }
+                    }
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -202,7 +291,10 @@ pub(super) fn instant(
                 SampleValue::Histogram(Box::new(h))
             }
             // A float next to a histogram: upstream drops the series with a warning.
-            _ => continue,
+            _ => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
         };
         out.push(Element {
             labels: s.labels,
