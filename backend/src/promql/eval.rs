@@ -11,6 +11,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, Note, Severity};
@@ -455,7 +456,19 @@ impl Evaluator {
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
         }
-        let series = self.gather_steps(&sq.expr, first, end, step_ms)?;
+        let mut series = self.gather_steps(&sq.expr, first, end, step_ms)?;
+        // A subquery may skip or repeat the sample a counter reset hint was about, so its
+        // histograms' "reset"/"not reset" hints become unknown (upstream `evalSubquery`).
+        for point in series.values_mut().flat_map(|s| s.points.iter_mut()) {
+            if let SampleValue::Histogram(h) = &mut point.value
+                && matches!(
+                    h.counter_reset_hint,
+                    CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                )
+            {
+                h.counter_reset_hint = CounterResetHint::Unknown;
+            }
+        }
         Ok(series.into_values().collect())
     }
 }

@@ -300,35 +300,53 @@ fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> (CounterRes
     (hint, collision)
 }
 
-/// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`,
-/// simplified: a lower count, zero count or bucket at the common schema, a finer schema, or a
-/// changed zero threshold or custom bounds).
+/// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`): its
+/// hint decides when it is "reset" or "not reset"; otherwise a lower count, a change between
+/// exponential and custom buckets, a finer schema, a narrower zero bucket or one cutting a
+/// populated bucket of `prev`, or a lower zero count or bucket. Custom buckets of different
+/// bounds are compared on the bounds both share.
 pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool {
-    if cur.count < prev.count
-        || cur.zero_count < prev.zero_count
-        || cur.schema > prev.schema
-        || cur.zero_threshold != prev.zero_threshold
-        || cur.custom_values != prev.custom_values
-    {
+    match cur.counter_reset_hint {
+        CounterResetHint::CounterReset => return true,
+        CounterResetHint::NotCounterReset => return false,
+        CounterResetHint::Unknown | CounterResetHint::Gauge => {}
+    }
+    if cur.count < prev.count {
         return true;
     }
-    let schema = cur.schema.min(prev.schema);
-    let lower = |sp: &[Span], cp: &[f64], sc: &[Span], cc: &[f64]| {
-        let now = buckets(sc, cc, cur.schema, schema);
-        buckets(sp, cp, prev.schema, schema)
+    let lower = |now: Buckets, before: Buckets| {
+        before
             .into_iter()
             .any(|(i, c)| now.get(&i).copied().unwrap_or(0.0) < c)
     };
+    if cur.schema == CUSTOM_BUCKETS_SCHEMA {
+        if prev.schema != CUSTOM_BUCKETS_SCHEMA {
+            return true;
+        }
+        let bounds = common_bounds(&cur.custom_values, &prev.custom_values);
+        let map = |h: &FloatHistogram| {
+            map_custom(&h.positive_spans, &h.positive_buckets, &h.custom_values, &bounds)
+        };
+        return lower(map(cur), map(prev));
+    }
+    if cur.schema > prev.schema || cur.zero_threshold < prev.zero_threshold {
+        return true;
+    }
+    let (prev_zero_count, threshold) = zero_count_at(prev, cur.zero_threshold);
+    if threshold != cur.zero_threshold || cur.zero_count < prev_zero_count {
+        return true;
+    }
+    let above_zero = |spans: &[Span], counts: &[f64], h: &FloatHistogram| {
+        let mut own = buckets(spans, counts, h.schema, h.schema);
+        own.retain(|i, _| upper_bound(*i, h.schema) > threshold);
+        reduce(&own, h.schema, cur.schema)
+    };
     lower(
-        &prev.positive_spans,
-        &prev.positive_buckets,
-        &cur.positive_spans,
-        &cur.positive_buckets,
+        above_zero(&cur.positive_spans, &cur.positive_buckets, cur),
+        above_zero(&prev.positive_spans, &prev.positive_buckets, prev),
     ) || lower(
-        &prev.negative_spans,
-        &prev.negative_buckets,
-        &cur.negative_spans,
-        &cur.negative_buckets,
+        above_zero(&cur.negative_spans, &cur.negative_buckets, cur),
+        above_zero(&prev.negative_spans, &prev.negative_buckets, prev),
     )
 }
 
