@@ -9,7 +9,7 @@
 //! data comes from.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
@@ -19,6 +19,7 @@ use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, Subque
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
+use super::stats_decoding::{self, key};
 use super::{EngineConfig, EngineError, aggregate, binary, functions};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
@@ -46,14 +47,13 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
+    /// Selectors read as upstream's `HistogramStatsIterator` reads them.
+    stats_decoded: HashSet<usize>,
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
 }
 
-fn key(selector: &VectorSelector) -> usize {
-    std::ptr::from_ref(selector) as usize
-}
 
 fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
     i64::try_from(d.as_millis()).map_err(|_| EngineError::Runtime("duration out of range".into()))
@@ -74,6 +74,7 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
+            stats_decoded: stats_decoding::selectors(expr),
             annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
@@ -142,10 +143,17 @@ impl Evaluator {
             end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
             func,
         };
+        let stats = self.stats_decoded.contains(&key(selector));
         let series = storage
             .select(&selector.matchers, hints)?
             .into_iter()
-            .map(|s| (s.labels, s.samples.collect()))
+            .map(|s| {
+                let mut points: Vec<Point> = s.samples.collect();
+                if stats {
+                    stats_decoding::detect_hints(&mut points);
+                }
+                (s.labels, points)
+            })
             .collect();
         self.selected.insert(key(selector), series);
         Ok(())

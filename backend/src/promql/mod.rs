@@ -46,6 +46,7 @@ mod eval;
 mod functions;
 pub(crate) mod histogram;
 pub mod parser;
+mod stats_decoding;
 pub mod storage;
 pub mod value;
 
