@@ -83,7 +83,10 @@ fn aggregate_group(
             .collect();
         if let Some((first, rest)) = histograms.split_first() {
             if histograms.len() != elements.len() {
-                ev.note(unwrapped_span(&a.expr), &Note::MixedFloatsHistogramsAggregation);
+                ev.note(
+                    unwrapped_span(&a.expr),
+                    &Note::MixedFloatsHistogramsAggregation,
+                );
                 return Ok(None);
             }
             return sum_histograms(ev, a, elements, first, rest);
@@ -135,7 +138,10 @@ fn sum_histograms(
         }
     };
     if noticed.custom_bounds_reconciled {
-        ev.note(span, &Note::MismatchedCustomBuckets(HistogramOp::Aggregation));
+        ev.note(
+            span,
+            &Note::MismatchedCustomBuckets(HistogramOp::Aggregation),
+        );
     }
     if noticed.counter_reset_collision {
         ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
@@ -188,10 +194,8 @@ fn quantile(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, Engin
     let Value::Scalar(q) = param(ev, a, t_ms)? else {
         return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
     };
-    if q.is_nan() || !(0.0..=1.0).contains(&q) {
-        if let Some(p) = &a.param {
-            ev.note(unwrapped_span(p), &Note::InvalidQuantile(q));
-        }
+    if let (false, Some(p)) = ((0.0..=1.0).contains(&q), &a.param) {
+        ev.note(unwrapped_span(p), &Note::InvalidQuantile(q));
     }
     let mut out = Vector::new();
     for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
@@ -413,6 +417,65 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promql::Engine;
+    use crate::promql::storage::Point;
+    use crate::promql::storage::memory::MemoryStorage;
+
+    fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let histogram = FloatHistogram {
+            count: 1.0,
+            sum: 1.0,
+            ..FloatHistogram::default()
+        };
+        for (job, value) in [
+            ("a", SampleValue::Float(1.0)),
+            ("b", SampleValue::Float(3.0)),
+            ("c", SampleValue::Histogram(Box::new(histogram))),
+        ] {
+            let labels = Labels::from_pairs([("__name__", "m"), ("job", job)]);
+            s.append(&labels, Point { t_ms: 0, value });
+        }
+        s
+    }
+
+    #[test]
+    fn floats_only_aggregations_skip_histograms_with_an_info_and_sum_refuses_a_mix() {
+        let s = storage();
+        let max = Engine::default()
+            .instant(&s, "max(m)", 0)
+            .expect("query runs");
+        assert_eq!(
+            max.value,
+            Value::Vector(vec![Element {
+                labels: Labels::empty(),
+                value: SampleValue::Float(3.0),
+                drop_name: false,
+            }])
+        );
+        assert_eq!(
+            max.infos,
+            vec!["PromQL info: ignored histogram in max aggregation (1:5)"]
+        );
+        let sum = Engine::default()
+            .instant(&s, "sum((m))", 0)
+            .expect("query runs");
+        assert_eq!(sum.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            sum.warnings,
+            vec![
+                "PromQL warning: encountered a mix of histograms and floats for aggregation (1:6)"
+            ],
+            "the position is inside the parentheses, as upstream unwraps them"
+        );
+        let quantile = Engine::default()
+            .instant(&s, "quantile(1.5, m)", 0)
+            .expect("query runs");
+        assert_eq!(
+            quantile.warnings,
+            vec!["PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:10)"]
+        );
+    }
 
     #[test]
     fn kahan_summation_keeps_small_terms_next_to_large_ones() {

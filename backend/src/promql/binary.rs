@@ -465,6 +465,44 @@ mod tests {
     }
 
     #[test]
+    fn undefined_histogram_operations_drop_the_pair_with_the_last_info() {
+        let mut s = storage(&[(&[("__name__", "f")], 2.0)]);
+        let h = shared::histogram::FloatHistogram {
+            count: 4.0,
+            sum: 3.0,
+            ..Default::default()
+        };
+        let point = Point {
+            t_ms: 0,
+            value: SampleValue::Histogram(Box::new(h)),
+        };
+        s.append(&Labels::from_pairs([("__name__", "h")]), point);
+        let result = Engine::default()
+            .instant(&s, "h > 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "  h * 2", 0)
+            .expect("query runs");
+        assert!(result.infos.is_empty() && result.warnings.is_empty());
+        let result = Engine::default()
+            .instant(&s, "f - on() h", 0)
+            .expect("query runs");
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "-": float - histogram (1:1)"#
+            ]
+        );
+    }
+
+    #[test]
     fn one_to_one_matching_ignores_the_name_and_reports_duplicates() {
         let s = storage(&[
             (&[("__name__", "a"), ("i", "1"), ("x", "p")], 10.0),

@@ -17,9 +17,9 @@ use shared::labels::Labels;
 use super::annotations::{Annotation, Annotations, Evaluated, Note, Severity};
 use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
+use super::stats_decoding::{self, key};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::stats_decoding::{self, key};
 use super::{EngineConfig, EngineError, aggregate, binary, functions};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
@@ -53,7 +53,6 @@ pub(crate) struct Evaluator {
     /// thread).
     annotations: RefCell<Annotations>,
 }
-
 
 fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
     i64::try_from(d.as_millis()).map_err(|_| EngineError::Runtime("duration out of range".into()))

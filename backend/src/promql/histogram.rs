@@ -117,8 +117,18 @@ pub(crate) fn combine(
             noticed.custom_bounds_reconciled = true;
             common_bounds(&a.custom_values, &b.custom_values)
         };
-        let mut out = map_custom(&a.positive_spans, &a.positive_buckets, &a.custom_values, &bounds);
-        let other = map_custom(&b.positive_spans, &b.positive_buckets, &b.custom_values, &bounds);
+        let mut out = map_custom(
+            &a.positive_spans,
+            &a.positive_buckets,
+            &a.custom_values,
+            &bounds,
+        );
+        let other = map_custom(
+            &b.positive_spans,
+            &b.positive_buckets,
+            &b.custom_values,
+            &bounds,
+        );
         for (i, c) in other {
             *out.entry(i).or_insert(0.0) += sign * c;
         }
@@ -325,7 +335,12 @@ pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool 
         }
         let bounds = common_bounds(&cur.custom_values, &prev.custom_values);
         let map = |h: &FloatHistogram| {
-            map_custom(&h.positive_spans, &h.positive_buckets, &h.custom_values, &bounds)
+            map_custom(
+                &h.positive_spans,
+                &h.positive_buckets,
+                &h.custom_values,
+                &bounds,
+            )
         };
         return lower(map(cur), map(prev));
     }
@@ -412,7 +427,11 @@ pub(crate) fn sum_or_mean(
     for h in rest {
         noticed = noticed.merge(total.add(h)?);
     }
-    let hints = || std::iter::once(first).chain(rest.iter().copied()).map(|h| h.counter_reset_hint);
+    let hints = || {
+        std::iter::once(first)
+            .chain(rest.iter().copied())
+            .map(|h| h.counter_reset_hint)
+    };
     noticed.counter_reset_collision = hints().any(|h| h == CounterResetHint::CounterReset)
         && hints().any(|h| h == CounterResetHint::NotCounterReset);
     let sum = total.finish();
@@ -427,7 +446,11 @@ pub(crate) fn sum_or_mean(
                 .all(|c| c.is_finite())
     };
     let n = rest.len() + 1;
-    if finite(&sum) || !std::iter::once(first).chain(rest.iter().copied()).all(finite) {
+    if finite(&sum)
+        || !std::iter::once(first)
+            .chain(rest.iter().copied())
+            .all(finite)
+    {
         return Ok((divide(&sum, n as f64), noticed));
     }
     let mut mean = first.clone();
@@ -519,6 +542,57 @@ mod tests {
             positive_buckets: counts.to_vec(),
             ..FloatHistogram::default()
         }
+    }
+
+    fn custom(bounds: &[f64], counts: &[f64]) -> FloatHistogram {
+        FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            custom_values: bounds.to_vec(),
+            ..h(0, 0, counts)
+        }
+    }
+
+    #[test]
+    fn custom_buckets_of_different_bounds_add_on_the_shared_bounds() {
+        // Bounds [5, 10] and [10]: buckets (..5] and (5..10] of the first both go to (..10].
+        let (sum, noticed) = combine(
+            &custom(&[5.0, 10.0], &[1.0, 2.0, 3.0]),
+            &custom(&[10.0], &[4.0, 5.0]),
+            1.0,
+        )
+        .unwrap();
+        assert!(noticed.custom_bounds_reconciled);
+        assert_eq!(sum.custom_values, vec![10.0]);
+        assert_eq!(sum.positive_buckets, vec![7.0, 8.0]);
+        let (_, noticed) = combine(&custom(&[1.0], &[1.0]), &custom(&[1.0], &[1.0]), -1.0).unwrap();
+        assert!(!noticed.custom_bounds_reconciled);
+        assert_eq!(
+            combine(&custom(&[1.0], &[1.0]), &h(0, 0, &[1.0]), 1.0),
+            Err(CombineError::MixedSchemas)
+        );
+    }
+
+    #[test]
+    fn a_wider_zero_bucket_absorbs_the_buckets_below_it_and_hints_collide() {
+        // Schema 0 bucket 0 is (0.5, 1]; a zero threshold of 1 takes it in.
+        let narrow = FloatHistogram {
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            counter_reset_hint: CounterResetHint::CounterReset,
+            ..h(0, 0, &[2.0, 3.0])
+        };
+        let wide = FloatHistogram {
+            zero_threshold: 1.0,
+            zero_count: 4.0,
+            counter_reset_hint: CounterResetHint::NotCounterReset,
+            ..h(0, 1, &[5.0])
+        };
+        let (sum, noticed) = combine(&narrow, &wide, 1.0).unwrap();
+        assert_eq!(sum.zero_threshold, 1.0);
+        assert_eq!(sum.zero_count, 1.0 + 2.0 + 4.0);
+        assert_eq!(sum.positive_buckets, vec![8.0]);
+        assert!(noticed.counter_reset_collision);
+        assert_eq!(sum.counter_reset_hint, CounterResetHint::Unknown);
     }
 
     #[test]

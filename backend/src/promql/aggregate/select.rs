@@ -45,10 +45,7 @@ pub(super) fn limit_ratio(
     if let (true, Some(p)) = (capped != ratio, &a.param) {
         ev.note(
             unwrapped_span(p),
-            &Note::InvalidRatio {
-                got: ratio,
-                capped,
-            },
+            &Note::InvalidRatio { got: ratio, capped },
         );
     }
     let ratio = capped;

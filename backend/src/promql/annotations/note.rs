@@ -122,7 +122,9 @@ impl Note {
             Self::NotCounter(name) => {
                 format!("this native histogram metric is not a counter: {name:?}")
             }
-            Self::NotGauge(name) => format!("this native histogram metric is not a gauge: {name:?}"),
+            Self::NotGauge(name) => {
+                format!("this native histogram metric is not a gauge: {name:?}")
+            }
             Self::MixedExponentialCustom(name) => format!(
                 "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
             ),

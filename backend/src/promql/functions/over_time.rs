@@ -7,13 +7,13 @@ use crate::promql::EngineError;
 use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
-use crate::promql::eval::{not_implemented, unwrapped_span};
 use crate::promql::annotations::{HistogramOp, Note};
+use crate::promql::eval::{not_implemented, unwrapped_span};
 use crate::promql::histogram::{CombineError, sum_or_mean};
 use crate::promql::parser::{Call, Span};
-use shared::labels::Labels;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
+use shared::labels::Labels;
 
 /// What a function makes of one series' samples (never empty).
 pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
@@ -104,8 +104,7 @@ pub(super) fn apply(
                 Some(v) => v,
                 None if histograms == 0 => continue,
                 None if summing => {
-                    match histogram_sum(ev, span, &s.labels, &s.points, name == "avg_over_time")
-                    {
+                    match histogram_sum(ev, span, &s.labels, &s.points, name == "avg_over_time") {
                         Some(h) => SampleValue::Histogram(Box::new(h)),
                         None => continue,
                     }
@@ -265,7 +264,10 @@ fn histogram_sum(
                 ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
             }
             if noticed.custom_bounds_reconciled {
-                ev.note(span, &Note::MismatchedCustomBuckets(HistogramOp::Aggregation));
+                ev.note(
+                    span,
+                    &Note::MismatchedCustomBuckets(HistogramOp::Aggregation),
+                );
             }
             Some(sum)
         }

@@ -261,7 +261,8 @@ pub(super) fn instant(
                 if is_rate && (is_gauge(p) || is_gauge(l)) {
                     ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
                 }
-                if !is_rate && !(is_gauge(p) && is_gauge(l)) {
+                let both_gauges = is_gauge(p) && is_gauge(l);
+                if !is_rate && !both_gauges {
                     ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
                 }
                 let change = if is_rate && histogram::detect_reset(p, l) {
@@ -303,4 +304,64 @@ pub(super) fn instant(
         });
     }
     Ok(Value::Vector(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::Engine;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, SampleValue};
+    use shared::histogram::{CounterResetHint, FloatHistogram};
+    use shared::labels::Labels;
+
+    fn storage(name: &str, values: Vec<SampleValue>) -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let labels = Labels::from_pairs([("__name__", name)]);
+        for (i, value) in values.into_iter().enumerate() {
+            let t_ms = i64::try_from(i).expect("few samples") * 60_000;
+            s.append(&labels, Point { t_ms, value });
+        }
+        s
+    }
+
+    fn gauge(count: f64) -> SampleValue {
+        SampleValue::Histogram(Box::new(FloatHistogram {
+            count,
+            counter_reset_hint: CounterResetHint::Gauge,
+            ..FloatHistogram::default()
+        }))
+    }
+
+    #[test]
+    fn counter_functions_warn_about_gauges_and_mixes_and_note_odd_names() {
+        let s = storage("g", vec![gauge(1.0), gauge(2.0), gauge(3.0)]);
+        let rate = Engine::default()
+            .instant(&s, "rate(g[5m])", 120_000)
+            .expect("query runs");
+        assert_eq!(
+            rate.warnings,
+            vec![r#"PromQL warning: this native histogram metric is not a counter: "g" (1:6)"#]
+        );
+        let delta = Engine::default()
+            .instant(&s, "delta(g[5m])", 120_000)
+            .expect("query runs");
+        assert!(delta.warnings.is_empty(), "{:?}", delta.warnings);
+
+        let s = storage("m", vec![SampleValue::Float(1.0), gauge(2.0)]);
+        let mixed = Engine::default()
+            .instant(&s, "increase((m[5m]))", 60_000)
+            .expect("query runs");
+        assert_eq!(
+            mixed.warnings,
+            vec![
+                r#"PromQL warning: encountered a mix of histograms and floats for metric name "m" (1:11)"#
+            ]
+        );
+        assert_eq!(
+            mixed.infos,
+            vec![
+                r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "m" (1:11)"#
+            ]
+        );
+    }
 }
