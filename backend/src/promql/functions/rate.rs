@@ -7,13 +7,13 @@
 
 use super::{Evaluator, Window, floats, range_arg};
 use crate::promql::EngineError;
-use crate::promql::annotations::{HistogramOp, Note};
+use crate::promql::annotations::Note;
 use crate::promql::eval::unwrapped_span;
 use crate::promql::parser::{Call, Expr};
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
 use shared::labels::Labels;
 
-use crate::promql::histogram::{self, CombineError};
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
 
@@ -203,8 +203,8 @@ fn histogram_change(
         notes.push(Note::MixedExponentialCustom(metric_name(labels)));
         return (None, notes);
     };
-    if noticed.custom_bounds_reconciled {
-        notes.push(Note::MismatchedCustomBuckets(HistogramOp::Subtraction));
+    if noticed.bounds_reconciled {
+        notes.push(Note::MismatchedCustomBuckets(Operation::Subtraction));
     }
     if kind.is_counter {
         for pair in histograms.windows(2).skip(start) {
@@ -215,8 +215,8 @@ fn histogram_change(
                 notes.push(Note::MixedExponentialCustom(metric_name(labels)));
                 return (None, notes);
             };
-            if noticed.custom_bounds_reconciled {
-                notes.push(Note::MismatchedCustomBuckets(HistogramOp::Addition));
+            if noticed.bounds_reconciled {
+                notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
             }
             change = sum;
         }
@@ -270,13 +270,13 @@ pub(super) fn instant(
                 } else {
                     match histogram::combine(l, p, -1.0) {
                         Ok((change, noticed)) => {
-                            if noticed.custom_bounds_reconciled {
-                                let op = HistogramOp::Subtraction;
+                            if noticed.bounds_reconciled {
+                                let op = Operation::Subtraction;
                                 ev.note(span, &Note::MismatchedCustomBuckets(op));
                             }
                             change
                         }
-                        Err(CombineError::MixedSchemas) => {
+                        Err(IncompatibleSchemas) => {
                             let name = metric_name(&s.labels);
                             ev.note(span, &Note::MixedExponentialCustom(name));
                             continue;
