@@ -12,18 +12,35 @@ use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
+use super::annotations::Note;
 use super::eval::{Evaluator, not_implemented};
-use super::histogram;
+use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
 use super::value::{Element, NAME_LABELS, Value, Vector};
 
-/// Applies `b.op` to evaluated operands.
+/// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
+/// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
+/// only the last such annotation of one evaluation is kept.
 pub(crate) fn evaluate(
     ev: &Evaluator,
     b: &BinaryExpr,
     lhs: Value,
     rhs: Value,
+) -> Result<Value, EngineError> {
+    let mut last_note = None;
+    let value = apply(b, lhs, rhs, &mut last_note)?;
+    if let Some(note) = last_note {
+        ev.note(b.span, &note);
+    }
+    Ok(value)
+}
+
+fn apply(
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+    note: &mut Option<Note>,
 ) -> Result<Value, EngineError> {
     match (lhs, rhs) {
         (Value::Scalar(l), Value::Scalar(r)) => {
@@ -36,9 +53,11 @@ pub(crate) fn evaluate(
             }))
         }
         (Value::Vector(l), Value::Scalar(r)) => {
-            vector_scalar(ev, b, l, r, false).map(Value::Vector)
+            vector_scalar(b, l, r, false, note).map(Value::Vector)
         }
-        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(ev, b, r, l, true).map(Value::Vector),
+        (Value::Scalar(l), Value::Vector(r)) => {
+            vector_scalar(b, r, l, true, note).map(Value::Vector)
+        }
         (Value::Vector(l), Value::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set_operator() {
@@ -62,7 +81,7 @@ pub(crate) fn evaluate(
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                     Ok(Value::Vector(set_op(b.op, l, r, matching)))
                 }
-                _ => vector_vector(ev, b, l, r, matching).map(Value::Vector),
+                _ => vector_vector(b, l, r, matching, note).map(Value::Vector),
             }
         }
         (l, r) => Err(EngineError::Runtime(format!(
@@ -103,18 +122,36 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
     })
 }
 
+/// The name upstream gives a sample's type in annotations.
+fn type_name(v: &SampleValue) -> &'static str {
+    match v {
+        SampleValue::Float(_) => "float",
+        SampleValue::Histogram(_) => "histogram",
+    }
+}
+
 /// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
-/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
-/// comparison keeps the vector's value: the left one unless `vector_right`.
+/// is undefined for the sample types. A filtering comparison keeps the vector's value: the left
+/// one unless `vector_right`. What upstream would annotate goes to `note` (upstream
+/// `vectorElemBinop`): undefined operations and conflicting counter resets drop the pair,
+/// reconciled custom buckets do not.
 fn sample_op(
-    ev: &Evaluator,
     b: &BinaryExpr,
     l: &SampleValue,
     r: &SampleValue,
     vector_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
+    let incompatible = |note: &mut Option<Note>| {
+        *note = Some(Note::IncompatibleTypes {
+            lhs: type_name(l),
+            op: op.as_str(),
+            rhs: type_name(r),
+        });
+        None
+    };
     if let Some(keep) = trim_side(op) {
         // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
         return Ok(match (l, r) {
@@ -136,7 +173,7 @@ fn sample_op(
             }
         }
         (Histogram(x), Histogram(y)) => match op {
-            BinaryOp::Add | BinaryOp::Sub => histogram_sum(ev, b, x, y).map(Histogram),
+            BinaryOp::Add | BinaryOp::Sub => histogram_sum(b, x, y, note).map(Histogram),
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
                 if b.return_bool {
@@ -145,53 +182,48 @@ fn sample_op(
                     keep.then(|| l.clone())
                 }
             }
-            _ => None,
+            _ => incompatible(note),
         },
         (Histogram(h), Float(f)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
             BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
         (Float(f), Histogram(h)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
     })
 }
 
-/// `x + y` or `x - y` (a gauge), with the annotations of upstream `vectorElemBinop`: an info
-/// when custom bounds were reconciled, a warning when counter-reset hints collide; `None`
+/// `x + y` or `x - y` (a gauge), noting what upstream `vectorElemBinop` annotates: `None`
 /// with a warning when exponential and custom buckets meet (upstream
-/// `handleVectorBinopError`).
+/// `handleVectorBinopError`) or counter-reset hints collide, an info when custom bounds were
+/// reconciled.
 fn histogram_sum(
-    ev: &Evaluator,
     b: &BinaryExpr,
     x: &FloatHistogram,
     y: &FloatHistogram,
+    note: &mut Option<Note>,
 ) -> Option<Box<FloatHistogram>> {
     let (sign, operation) = if b.op == BinaryOp::Add {
-        (1.0, histogram::Operation::Addition)
+        (1.0, Operation::Addition)
     } else {
-        (-1.0, histogram::Operation::Subtraction)
+        (-1.0, Operation::Subtraction)
     };
     let Ok((mut sum, notes)) = histogram::combine(x, y, sign) else {
-        ev.warn(
-            b.span,
-            format!(
-                "incompatible bucket layout encountered for binary operator {}",
-                b.op.as_str()
-            ),
-        );
+        *note = Some(Note::IncompatibleBucketLayout(b.op.as_str()));
         return None;
     };
-    if sign < 0.0 {
-        sum.counter_reset_hint = CounterResetHint::Gauge;
+    if notes.reset_collision {
+        *note = Some(Note::CounterResetCollision(operation));
+        return None;
     }
     if notes.bounds_reconciled {
-        ev.info(b.span, operation.reconciled_message());
+        *note = Some(Note::MismatchedCustomBuckets(operation));
     }
-    if notes.reset_collision {
-        ev.warn(b.span, operation.collision_message());
+    if sign < 0.0 {
+        sum.counter_reset_hint = CounterResetHint::Gauge;
     }
     Some(Box::new(sum))
 }
@@ -212,11 +244,11 @@ fn drops_name(b: &BinaryExpr) -> bool {
 }
 
 fn vector_scalar(
-    ev: &Evaluator,
     b: &BinaryExpr,
     vector: Vector,
     scalar: f64,
     scalar_left: bool,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
     let scalar = SampleValue::Float(scalar);
@@ -226,7 +258,7 @@ fn vector_scalar(
         } else {
             (&e.value, &scalar)
         };
-        let Some(value) = sample_op(ev, b, l, r, scalar_left)? else {
+        let Some(value) = sample_op(b, l, r, scalar_left, note)? else {
             continue;
         };
         e.value = value;
@@ -277,11 +309,11 @@ fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector 
 }
 
 fn vector_vector(
-    ev: &Evaluator,
     b: &BinaryExpr,
     lhs: Vector,
     rhs: Vector,
     m: &VectorMatching,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let one_to_many = m.card == Cardinality::OneToMany;
     // The "many" side drives the loop; the "one" side is indexed.
@@ -320,7 +352,7 @@ fn vector_vector(
         } else {
             (&e.value, &other.value)
         };
-        let Some(value) = sample_op(ev, b, l, r, false)? else {
+        let Some(value) = sample_op(b, l, r, false, note)? else {
             continue;
         };
         let mut labels = result_labels(&e.labels, &other.labels, m);
@@ -349,13 +381,13 @@ fn vector_vector(
     if let Some(fill) = m.fill.rhs {
         for e in unmatched_many {
             push_result(
-                ev,
                 b,
                 m,
                 &mut out,
                 e,
                 (&e.value, &SampleValue::Float(fill)),
                 false,
+                note,
             )?;
         }
     }
@@ -366,13 +398,13 @@ fn vector_vector(
             .filter(|e| !matched.contains(&signature(&e.labels, m)))
         {
             push_result(
-                ev,
                 b,
                 m,
                 &mut out,
                 e,
                 (&SampleValue::Float(fill), &e.value),
                 true,
+                note,
             )?;
         }
     }
@@ -383,15 +415,15 @@ fn vector_vector(
 /// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
 /// synthesized left-hand sample has none).
 fn push_result(
-    ev: &Evaluator,
     b: &BinaryExpr,
     m: &VectorMatching,
     out: &mut Vector,
     e: &Element,
     (l, r): (&SampleValue, &SampleValue),
     from_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<(), EngineError> {
-    let Some(value) = sample_op(ev, b, l, r, false)? else {
+    let Some(value) = sample_op(b, l, r, false, note)? else {
         return Ok(());
     };
     out.push(Element {
@@ -469,6 +501,44 @@ mod tests {
             Ok(other) => Err(format!("not a vector: {other:?}")),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    #[test]
+    fn undefined_histogram_operations_drop_the_pair_with_the_last_info() {
+        let mut s = storage(&[(&[("__name__", "f")], 2.0)]);
+        let h = shared::histogram::FloatHistogram {
+            count: 4.0,
+            sum: 3.0,
+            ..Default::default()
+        };
+        let point = Point {
+            t_ms: 0,
+            value: SampleValue::Histogram(Box::new(h)),
+        };
+        s.append(&Labels::from_pairs([("__name__", "h")]), point);
+        let result = Engine::default()
+            .instant(&s, "h > 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "  h * 2", 0)
+            .expect("query runs");
+        assert!(result.infos.is_empty() && result.warnings.is_empty());
+        let result = Engine::default()
+            .instant(&s, "f - on() h", 0)
+            .expect("query runs");
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "-": float - histogram (1:1)"#
+            ]
+        );
     }
 
     #[test]
