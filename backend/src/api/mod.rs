@@ -7,17 +7,21 @@
 //! nothing of gRPC, discovery or how replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
 //! the fallback.
 //!
-//! Routes: under the route prefix `/api/v1/{query,query_range,series,labels,label/<name>/values,stores,
-//! status/buildinfo,status/flags}` (anything else under `/api/v1` is a JSON 404) and the
+//! Routes: under the route prefix `/api/v1/{query,query_range,format_query,parse_query,series,labels,
+//! label/<name>/values,stores,status/buildinfo,status/flags}` (anything else under `/api/v1` is a JSON 404) and the
 //! console; at the root `/-/healthy`, `/-/ready` and `/metrics`, as Thanos serves them, and
 //! with a prefix, a redirect from `/` to it.
 //! Every response gets Prometheus's CORS headers and is gzipped when the client accepts it.
 
 mod error;
+mod explain;
+mod format;
+pub mod histogram_json;
 pub mod matchers;
 mod metadata;
 pub mod params;
 pub mod query;
+pub mod stats;
 mod status;
 mod stores;
 mod stream;
@@ -43,6 +47,7 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use query::{QueryEngine, QueryOutcome, QueryRequest, QueryTime};
+pub use stats::QueryStats;
 pub use status::build_info;
 
 use crate::storeapi::{PartialResponse, Store};
@@ -119,6 +124,14 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
         .route("/api/v1/label/{name}/values", get(metadata::label_values))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/format_query",
+            get(format::format_query).post(format::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(explain::parse_query).post(explain::parse_query),
+        )
         .route("/api/v1/stores", get(stores::stores))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/flags", get(status::flags))

@@ -13,6 +13,8 @@
 //! [`SelectHints::func`]) are deduplicated as counters ([`ValueKind::Counter`]), others as
 //! gauges (THANOS.md §2 "Counters"). Each selection keeps its own samples ([`Prefetched`]), so
 //! a series read both as a counter and as a gauge is adjusted only where it should be.
+//! Each answer carries [`QueryStats`]: time queued for a permit, fetching (preparation) and
+//! evaluating, and the samples loaded.
 //! The engine never learns where data lives; the API never learns how it is fetched.
 
 use std::sync::Arc;
@@ -28,7 +30,7 @@ use super::dedup::{
     DedupAlgorithm, Value as DedupValue, ValueKind, collect_samples, deduplicate, overlap_split,
 };
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
-use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
+use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryStats, QueryTime};
 use crate::promql::storage::memory::MemoryStorage;
 use crate::promql::storage::{
     Point, Queryable, SampleValue, SelectHints, Selection, StorageError, StorageSeries,
@@ -55,12 +57,18 @@ impl Querier {
     }
 
     async fn evaluate(&self, request: QueryRequest) -> Result<QueryOutcome, ApiError> {
-        let deadline = Instant::now() + request.timeout;
+        let started = Instant::now();
+        let deadline = started + request.timeout;
         let timed_out = |_| ApiError::Timeout(request.timeout);
         let _permit = timeout_at(deadline, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query semaphore closed: {e}")))?;
+        let mut stats = QueryStats {
+            exec_queue: started.elapsed(),
+            ..QueryStats::default()
+        };
+        let prepared = Instant::now();
         let (start_ms, end_ms, step_ms) = match request.time {
             QueryTime::Instant { t_ms } => (t_ms, t_ms, 0),
             QueryTime::Range {
@@ -82,8 +90,12 @@ impl Querier {
             let series = timeout_at(deadline, self.fetch(&selection, &request, &mut warnings))
                 .await
                 .map_err(timed_out)??;
+            let loaded = u64::try_from(series.sample_count()).unwrap_or(u64::MAX);
+            stats.samples_loaded = stats.samples_loaded.saturating_add(loaded);
             storage.selections.push((selection, series));
         }
+        stats.query_preparation = prepared.elapsed();
+        let evaluated = Instant::now();
         let engine = self.engine.clone();
         let expr = request.expr.clone();
         let time = request.time;
@@ -102,7 +114,14 @@ impl Querier {
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
-        Ok(QueryOutcome { value, warnings })
+        stats.inner_eval = evaluated.elapsed();
+        stats.result_samples = QueryStats::samples_in(&value);
+        stats.exec_total = started.elapsed();
+        Ok(QueryOutcome {
+            value,
+            warnings,
+            stats,
+        })
     }
 
     /// Reads one selection's series, deduplicated; store warnings go to `warnings`.
