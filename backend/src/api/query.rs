@@ -23,10 +23,11 @@ use super::params::{
     Params, parse_duration, parse_time, partial_response_param, replica_labels_param, time_param,
 };
 use super::stats::{QueryStats, StatsJson, StatsParam};
-use super::{ApiState, success};
+use super::{ApiState, respond};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::Value;
 use crate::storeapi::PartialResponse;
+use shared::api::Success;
 use shared::labels::Labels;
 
 /// Most points a range query may return per series (prometheus web/api/v1/api.go).
@@ -72,8 +73,11 @@ pub struct QueryRequest {
 pub struct QueryOutcome {
     /// The result (a matrix for range queries).
     pub value: Value,
-    /// Non-fatal problems, passed on as `warnings`.
+    /// Non-fatal problems (store errors under partial response, PromQL warnings), passed on
+    /// as `warnings`.
     pub warnings: Vec<String>,
+    /// PromQL infos, passed on as `infos` (Prometheus 3).
+    pub infos: Vec<String>,
     /// Timings and sample counts, rendered when the request has `stats`.
     pub stats: QueryStats,
 }
@@ -172,7 +176,9 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
     data.stats = stats.render(&outcome.stats);
     let mut warnings = outcome.warnings;
     warnings.extend(stats.warning());
-    Ok(success(data, warnings))
+    Ok(respond(
+        Success::new(data, warnings).with_infos(outcome.infos),
+    ))
 }
 
 /// The `data` of a query answer, `{"resultType":…,"result":…}`; `t_ms` is the evaluation time

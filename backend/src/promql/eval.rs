@@ -8,11 +8,13 @@
 //! `(t - range, t]` without stale markers (`matrixIterSlice`). Nothing here knows where the
 //! data comes from.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use shared::labels::Labels;
 
-use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp};
+use super::annotations::{Annotation, Annotations, Evaluated, Severity};
+use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
@@ -43,6 +45,9 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
+    /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
+    /// thread).
+    annotations: RefCell<Annotations>,
 }
 
 fn key(selector: &VectorSelector) -> usize {
@@ -68,6 +73,7 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
+            annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
         Ok(evaluator)
@@ -142,6 +148,34 @@ impl Evaluator {
             .collect();
         self.selected.insert(key(selector), series);
         Ok(())
+    }
+
+    /// Records a warning about the node at `span` (upstream `annotations.PromQLWarning`).
+    pub(crate) fn warn(&self, span: Span, message: impl Into<String>) {
+        self.annotate(Severity::Warning, span, message.into());
+    }
+
+    /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
+    pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
+        self.annotate(Severity::Info, span, message.into());
+    }
+
+    fn annotate(&self, severity: Severity, span: Span, message: String) {
+        self.annotations.borrow_mut().add(Annotation {
+            severity,
+            message,
+            span,
+        });
+    }
+
+    /// `value` with the annotations collected while computing it, rendered against `query`.
+    pub(crate) fn finish<T>(self, query: &str, value: T) -> Evaluated<T> {
+        let (warnings, infos) = self.annotations.into_inner().render(query);
+        Evaluated {
+            value,
+            warnings,
+            infos,
+        }
     }
 
     /// The query's bounds (for `step()`, `range()`, `start()`, `end()`).

@@ -95,7 +95,7 @@ impl Querier {
             storage.selections.push((selection, series));
         }
         stats.query_preparation = prepared.elapsed();
-        let evaluated = Instant::now();
+        let evaluation_started = Instant::now();
         let engine = self.engine.clone();
         let expr = request.expr.clone();
         let time = request.time;
@@ -107,19 +107,21 @@ impl Querier {
                 step_ms,
             } => engine
                 .range(&storage, &expr, start_ms, end_ms, step_ms)
-                .map(Value::Matrix),
+                .map(|r| r.map(Value::Matrix)),
         });
-        let value = timeout_at(deadline, evaluation)
+        let evaluated = timeout_at(deadline, evaluation)
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
-        stats.inner_eval = evaluated.elapsed();
-        stats.result_samples = QueryStats::samples_in(&value);
+        stats.inner_eval = evaluation_started.elapsed();
+        stats.result_samples = QueryStats::samples_in(&evaluated.value);
         stats.exec_total = started.elapsed();
+        warnings.extend(evaluated.warnings);
         Ok(QueryOutcome {
-            value,
+            value: evaluated.value,
             warnings,
+            infos: evaluated.infos,
             stats,
         })
     }

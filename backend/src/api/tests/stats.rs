@@ -14,6 +14,7 @@ fn engine_app(value: PromValue, stats: QueryStats) -> Router {
         answer: Some(Ok(QueryOutcome {
             value,
             warnings: Vec::new(),
+            infos: Vec::new(),
             stats,
         })),
         ..FakeQueryEngine::default()

@@ -24,6 +24,9 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     for s in matrix {
         let value = match floats(&s.points) {
             Some(samples) => {
+                if is_counter {
+                    note_possible_non_counter(ev, c, &s.labels);
+                }
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
             }
             None => histogram_change(&s.points, window, is_counter, is_rate, name)?
@@ -38,6 +41,25 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
     Ok(Value::Vector(out))
+}
+
+/// An info when a float series read as a counter has a name counters do not have (upstream
+/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+    let Some(name) = labels.get("__name__") else {
+        return;
+    };
+    let counter_like = ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    if let (false, Some(arg)) = (counter_like, c.args.first()) {
+        ev.info(
+            arg.span(),
+            format!(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+            ),
+        );
+    }
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window
