@@ -23,8 +23,8 @@ use super::query::format_float;
 use super::success;
 use crate::promql::parser::{Arity, Function};
 use crate::promql::parser::{
-    AtModifier, Cardinality, DurationExpr, Expr, Grouping, NumberLiteral, RangeExtension, UnaryOp,
-    ValueType, VectorSelector,
+    AtModifier, Cardinality, DurationExpr, Expr, Grouping, RangeExtension, UnaryOp, ValueType,
+    VectorSelector,
 };
 
 /// `/api/v1/parse_query` (GET or POST form).
@@ -159,19 +159,20 @@ fn duration_fields(d: Option<&DurationExpr>) -> (i64, Json) {
     match d {
         None => (0, Json::Null),
         Some(d) => match signed_literal(d) {
-            Some(seconds) => (seconds_to_ms(seconds), Json::Null),
+            Some((seconds, _)) => (seconds_to_ms(seconds), Json::Null),
             None => (0, duration_tree(d)),
         },
     }
 }
 
-/// The value of a literal with any number of signs in front, as upstream folds them.
-fn signed_literal(d: &DurationExpr) -> Option<f64> {
+/// The value of a literal with any number of signs in front, as upstream folds them, and
+/// whether it was written as a duration.
+fn signed_literal(d: &DurationExpr) -> Option<(f64, bool)> {
     match d {
-        DurationExpr::Literal(n) => Some(n.value),
+        DurationExpr::Literal(n) => Some((n.value, n.duration)),
         DurationExpr::Unary { op, expr, .. } => {
-            let v = signed_literal(expr)?;
-            Some(if *op == UnaryOp::Neg { -v } else { v })
+            let (v, duration) = signed_literal(expr)?;
+            Some((if *op == UnaryOp::Neg { -v } else { v }, duration))
         }
         _ => None,
     }
@@ -184,24 +185,19 @@ fn seconds_to_ms(seconds: f64) -> i64 {
     nanos / 1_000_000
 }
 
+/// A duration expression as upstream's `translateDurationExpr` writes it.
 fn duration_tree(d: &DurationExpr) -> Json {
-    if let Some(v) = signed_literal(d) {
-        let duration = match d {
-            DurationExpr::Literal(n) => n.duration,
-            _ => innermost_literal(d).is_some_and(|n| n.duration),
-        };
-        return json!({ "type": "numberLiteral", "val": format_float(v), "duration": duration });
-    }
+    let literal = |(value, duration): (f64, bool)| json!({ "type": "numberLiteral", "val": format_float(value), "duration": duration });
     let node = |op: &str, lhs: Json, rhs: Json| json!({ "type": "durationExpr", "op": op, "lhs": lhs, "rhs": rhs, "wrapped": false });
     match d {
+        DurationExpr::Literal(n) => literal((n.value, n.duration)),
         DurationExpr::Step(_) => node("step", Json::Null, Json::Null),
         DurationExpr::Range(_) => node("range", Json::Null, Json::Null),
-        DurationExpr::Unary {
-            op: UnaryOp::Neg,
-            expr,
-            ..
-        } => node("-", Json::Null, duration_tree(expr)),
-        DurationExpr::Unary { expr, .. } => duration_tree(expr),
+        DurationExpr::Unary { op, expr, .. } => match (signed_literal(d), op) {
+            (Some(folded), _) => literal(folded),
+            (None, UnaryOp::Neg) => node("-", Json::Null, duration_tree(expr)),
+            (None, UnaryOp::Pos) => duration_tree(expr),
+        },
         DurationExpr::Binary { op, lhs, rhs, .. } => {
             node(op.as_str(), duration_tree(lhs), duration_tree(rhs))
         }
@@ -222,16 +218,6 @@ fn duration_tree(d: &DurationExpr) -> Json {
                 }),
             }
         }
-        // Literals and signed literals returned above.
-        DurationExpr::Literal(_) => Json::Null,
-    }
-}
-
-fn innermost_literal(d: &DurationExpr) -> Option<&NumberLiteral> {
-    match d {
-        DurationExpr::Literal(n) => Some(n),
-        DurationExpr::Unary { expr, .. } => innermost_literal(expr),
-        _ => None,
     }
 }
 

@@ -77,7 +77,7 @@ impl Prettifier {
                     out.push_str(",\n");
                 }
                 self.write(out, &agg.expr, level + 1);
-                self.close(out, level);
+                close(out, level);
             }
             Expr::Call(call) => {
                 push_indent(out, level);
@@ -89,13 +89,13 @@ impl Prettifier {
                     }
                     self.write(out, arg, level + 1);
                 }
-                self.close(out, level);
+                close(out, level);
             }
             Expr::Paren(p) => {
                 push_indent(out, level);
                 out.push_str("(\n");
                 self.write(out, &p.expr, level + 1);
-                self.close(out, level);
+                close(out, level);
             }
             Expr::Binary(bin) => {
                 self.write(out, &bin.lhs, level + 1);
@@ -114,13 +114,13 @@ impl Prettifier {
             }
         }
     }
+}
 
-    /// A line break and the closing parenthesis at `level`.
-    fn close(&self, out: &mut String, level: usize) {
-        out.push('\n');
-        push_indent(out, level);
-        out.push(')');
-    }
+/// A line break and the closing parenthesis at `level`.
+fn close(out: &mut String, level: usize) {
+    out.push('\n');
+    push_indent(out, level);
+    out.push(')');
 }
 
 fn push_indent(out: &mut String, level: usize) {
