@@ -16,12 +16,12 @@
 mod error;
 mod explain;
 mod format;
-pub mod histogram_json;
+mod histogram_json;
 pub mod matchers;
 mod metadata;
 pub mod params;
 pub mod query;
-pub mod stats;
+mod stats;
 mod status;
 mod stores;
 mod stream;

@@ -6,8 +6,8 @@
 //! engine finds its data (the querier implements the trait over the fan-out).
 //!
 //! `engine` and `max_source_resolution` are accepted and ignored; `stats` adds the statistics of
-//! [`super::stats`] to `data`.
-//! Native histogram samples are rendered by [`super::histogram_json`] (`count`, `sum`, `buckets`).
+//! `api::stats` to `data`.
+//! Native histogram samples are rendered by `api::histogram_json` (`count`, `sum`, `buckets`).
 
 use std::sync::Arc;
 use std::time::Duration;
