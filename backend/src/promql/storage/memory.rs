@@ -39,11 +39,6 @@ impl MemoryStorage {
         self.series.len()
     }
 
-    /// How many samples are held, over all series.
-    pub fn sample_count(&self) -> usize {
-        self.series.values().map(Vec::len).sum()
-    }
-
     /// Whether no series are held.
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
