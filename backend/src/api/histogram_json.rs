@@ -6,9 +6,12 @@
 //! bucket, positive buckets (or the custom buckets of an NHCB histogram); empty ones are left
 //! out, and so is `buckets` when all are empty. `rule` says which bounds are inclusive
 //! ([`BoundaryRule`]). Where the zero bucket overlaps the nearest exponential bucket, that
-//! bucket's bound is moved to the zero threshold, as upstream does. Exponential bounds are
-//! correctly rounded powers of two, which can differ from upstream's table in the last digit
-//! (see [`exponential_bound`]).
+//! bucket's bound is moved to the zero threshold, as upstream does. Bounds come from the
+//! engine's `promql::histogram` (upstream `getBound`); exponential ones are computed powers of
+//! two, where upstream reads the fraction from a precomputed table (model/histogram/generic.go
+//! `exponentialBounds`) whose entries for schemas 1 to 8 are up to a few ulps off the correctly
+//! rounded values, so some bounds print with other last digits than Prometheus's (for example
+//! `1.4142135623730951` where Prometheus writes `1.414213562373095`).
 //!
 //! This module only describes values: it knows nothing of HTTP or of how samples are queried.
 
@@ -17,6 +20,7 @@ use serde::ser::{SerializeSeq, Serializer};
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram, Span, bucket_indices};
 
 use super::query::format_float;
+use crate::promql::histogram::bucket_bound;
 
 /// Which ends of a bucket are inclusive; serialised as upstream's number 0..3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +112,7 @@ impl HistogramJson {
 /// The non-empty buckets of `h` from the lowest value up.
 pub fn buckets(h: &FloatHistogram) -> Vec<Bucket> {
     let custom = h.schema == CUSTOM_BUCKETS_SCHEMA;
-    let bound = |index: i64| {
-        if custom {
-            custom_bound(index, &h.custom_values)
-        } else {
-            exponential_bound(index, h.schema)
-        }
-    };
+    let bound = |index: i64| bucket_bound(index, h.schema, &h.custom_values);
     let mut out = Vec::new();
     let negative: Vec<(i64, f64)> = side(&h.negative_spans, &h.negative_buckets);
     for &(index, count) in negative.iter().rev() {
@@ -178,60 +176,6 @@ fn bucket(
         upper,
         count,
     }
-}
-
-/// Upper bound of custom bucket `index`: `-Inf` below the first, `+Inf` for the last.
-fn custom_bound(index: i64, bounds: &[f64]) -> f64 {
-    if index < 0 {
-        return f64::NEG_INFINITY;
-    }
-    usize::try_from(index)
-        .ok()
-        .and_then(|i| bounds.get(i).copied())
-        .unwrap_or(f64::INFINITY)
-}
-
-/// Upper bound of exponential bucket `index` in `schema`: `2^(index * 2^-schema)`, with the
-/// bucket just below the one for ±Inf ending at `f64::MAX` (upstream `getBoundExponential`).
-///
-/// The power is correctly rounded. Upstream takes the fraction from a precomputed table
-/// (model/histogram/generic.go `exponentialBounds`) whose entries for schemas 1 to 8 are up to
-/// a few ulps off, so some bounds print with different last digits than Prometheus's (for
-/// example `1.4142135623730951` where Prometheus writes `1.414213562373095`).
-pub fn exponential_bound(index: i64, schema: i32) -> f64 {
-    if schema < 0 {
-        let exp = index.saturating_mul(1i64 << schema.unsigned_abs().min(62));
-        if exp == 1024 {
-            return f64::MAX;
-        }
-        return scale(1.0, exp);
-    }
-    let per_power = 1i64 << schema.min(62);
-    let fraction_index = index.rem_euclid(per_power);
-    // The fraction of a power of two, in [0.5, 1).
-    let fraction = (fraction_index as f64 / per_power as f64).exp2() / 2.0;
-    let exp = index.div_euclid(per_power) + 1;
-    if fraction == 0.5 && exp == 1025 {
-        return f64::MAX;
-    }
-    scale(fraction, exp)
-}
-
-/// `x * 2^exp` (C's `ldexp`), in steps that cannot overflow an intermediate power.
-fn scale(mut x: f64, mut exp: i64) -> f64 {
-    const STEP: i64 = 1000;
-    let step_up = 2f64.powi(1000);
-    let step_down = 2f64.powi(-1000);
-    while exp > STEP && x.is_finite() && x != 0.0 {
-        x *= step_up;
-        exp -= STEP;
-    }
-    while exp < -STEP && x != 0.0 {
-        x *= step_down;
-        exp += STEP;
-    }
-    // |exp| <= 1000 here, so the power itself is a normal float.
-    x * 2f64.powi(i32::try_from(exp).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -307,22 +251,18 @@ mod tests {
     }
 
     #[test]
-    fn negative_schema_merges_powers_of_two() {
+    fn negative_schema_buckets_span_several_powers_of_two() {
         // Schema -1: each bucket spans a factor of 4.
-        assert_eq!(exponential_bound(1, -1), 4.0);
-        assert_eq!(exponential_bound(-1, -1), 0.25);
-        assert_eq!(exponential_bound(0, -2), 1.0);
-        assert_eq!(exponential_bound(2, -2), 256.0);
-    }
-
-    #[test]
-    fn last_finite_bucket_ends_at_the_largest_float() {
-        assert_eq!(exponential_bound(1024, 0), f64::MAX);
-        assert_eq!(exponential_bound(1025, 0), f64::INFINITY);
-        assert_eq!(exponential_bound(256, -2), f64::MAX);
-        assert_eq!(exponential_bound(8192, 3), f64::MAX);
-        // The smallest subnormal, 2^-1074.
-        assert_eq!(exponential_bound(-1074, 0), f64::from_bits(1));
+        let h = FloatHistogram {
+            count: 1.0,
+            positive_spans: vec![span(1, 1)],
+            positive_buckets: vec![1.0],
+            ..histogram(-1)
+        };
+        assert_eq!(
+            text(&h),
+            r#"{"count":"1","sum":"0","buckets":[[0,"1","4","1"]]}"#
+        );
     }
 
     #[test]
