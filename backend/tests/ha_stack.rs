@@ -285,6 +285,7 @@ async fn ha_pair_through_sidecars_and_querier() {
     );
 
     check_promql(&stack).await;
+    check_format_query(&stack).await;
 
     // The querier's own /metrics counted the requests above.
     let metrics = reqwest::get(format!("{q}/metrics"))
@@ -347,6 +348,34 @@ async fn check_promql(stack: &Stack) {
     let (status, body) = get_status(q, "/api/v1/query?query=sum(").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errorType"], "bad_data", "{body}");
+}
+
+/// `/api/v1/format_query` lays expressions out as the real Prometheus does, line for line, and
+/// words a parse error the same way.
+async fn check_format_query(stack: &Stack) {
+    let q = &stack.query.http;
+    let prometheus = &stack.prometheus[0].url;
+    for expr in [
+        "sum by(job) (rate(http_requests_total{job=\"api\",code=~\"5..\"}[5m])) / sum by(job) (rate(http_requests_total{job=\"api\"}[5m])) > 0.05",
+        "histogram_quantile(0.99, sum by (le, job, instance, method, code) (rate(http_request_duration_seconds_bucket{job=\"api\", method=\"GET\"}[5m])))",
+        "topk(10, sum without (instance) (rate(container_cpu_usage_seconds_total{namespace=\"production\", container!=\"\"}[5m])) * on (pod) group_left(node) kube_pod_info)",
+        "-max_over_time(rate(a_counter_with_a_really_quite_long_name_for_this_test_total[1m])[10m:] offset 1m) - 1",
+        "(((first_long_metric_name_for_formatting + second_long_metric_name_for_formatting) * 3) ^ 2) % 7 == bool 1",
+    ] {
+        let path = format!("/api/v1/format_query?query={}", form_encode(expr));
+        let (ours, theirs) = (get(q, &path).await, get(prometheus, &path).await);
+        assert_eq!(ours["data"], theirs["data"], "{expr}");
+        assert!(
+            ours["data"].as_str().is_some_and(|s| s.contains('\n')),
+            "{ours}"
+        );
+    }
+    let path = "/api/v1/format_query?query=sum(x)%20by";
+    let (ours, theirs) = (
+        get_status(q, path).await,
+        get_status(prometheus, path).await,
+    );
+    assert_eq!(ours, theirs, "parse error");
 }
 
 /// `(metric as sorted name=value text, value)` of each element of a vector answer, sorted.

@@ -13,6 +13,8 @@ mod bounds;
 mod combine;
 mod trim;
 
+/// Bucket bounds, for the query API's JSON of histogram buckets.
+pub(crate) use bounds::bound as bucket_bound;
 pub(crate) use combine::{
     IncompatibleSchemas, Notes, Operation, combine, detect_reset, mixed_schemas_message,
 };

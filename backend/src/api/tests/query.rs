@@ -22,6 +22,7 @@ fn outcome(value: PromValue, warnings: &[&str]) -> Result<QueryOutcome, ApiError
         value,
         warnings: warnings.iter().map(|w| w.to_string()).collect(),
         infos: Vec::new(),
+        stats: crate::api::QueryStats::default(),
     })
 }
 
