@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use shared::histogram::FloatHistogram;
 use shared::labels::{Label, Labels};
 
 use super::histogram_notes::{Note, report};
@@ -18,10 +19,9 @@ use super::quantile::{ClassicBucket, bucket_fraction, bucket_quantile};
 use super::{Evaluator, arg, scalar_arg, vector_arg};
 use crate::promql::EngineError;
 use crate::promql::go_format::open_metrics_float;
-use crate::promql::parser::{Call, Expr};
+use crate::promql::parser::Call;
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value, Vector};
-use shared::histogram::FloatHistogram;
 
 /// The label holding a classic histogram bucket's upper bound.
 const BUCKET_LABEL: &str = "le";
@@ -43,15 +43,9 @@ fn metric_name(labels: &Labels) -> String {
     labels.get("__name__").unwrap_or_default().to_owned()
 }
 
-/// Go's `strconv.ParseFloat` for `le` values: decimal, `Inf`/`+Inf`/`-Inf`/`NaN` in any case.
+/// The bucket bound an `le` value stands for: a decimal float, or `Inf`/`+Inf`/`-Inf`/`NaN` in
+/// any case (Go's `strconv.ParseFloat` as upstream uses it, hexadecimal floats aside).
 fn parse_bound(text: &str) -> Option<f64> {
-    let digits = text.trim_start_matches(['+', '-']);
-    let word = digits.to_ascii_lowercase();
-    if !matches!(word.as_str(), "inf" | "infinity" | "nan")
-        && !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-    {
-        return None;
-    }
     text.parse().ok()
 }
 
@@ -174,13 +168,9 @@ pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
 /// quantile in `label`.
 pub(super) fn quantiles(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let mut notes = Vec::new();
-    let label_name = match arg(c, 1)? {
-        Expr::String(s) => s.value.clone(),
-        _ => {
-            return Err(EngineError::Runtime(
-                "histogram_quantiles: the label must be a string literal".into(),
-            ));
-        }
+    let label_name = match ev.eval(arg(c, 1)?, t_ms)? {
+        Value::String(s) => s,
+        other => return Err(super::type_error(c, "string", &other)),
     };
     let qs = (2..c.args.len())
         .map(|i| {
@@ -245,6 +235,8 @@ mod tests {
         assert!(parse_bound("NaN").is_some_and(f64::is_nan));
         assert_eq!(parse_bound(""), None);
         assert_eq!(parse_bound("Hello World"), None);
+        assert_eq!(parse_bound(" 1"), None);
+        assert_eq!(parse_bound("1_000"), None);
     }
 
     fn float(labels: &[(&str, &str)], value: f64) -> Element {
