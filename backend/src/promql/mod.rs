@@ -47,6 +47,7 @@ mod eval;
 mod functions;
 mod go_format;
 pub(crate) mod histogram;
+mod histogram_stats;
 pub mod parser;
 pub mod storage;
 pub mod value;

@@ -8,10 +8,10 @@ use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
-use crate::promql::histogram::sum_or_mean;
+use crate::promql::histogram;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Value};
+use crate::promql::value::{Element, RangeSeries, Value};
 
 /// What a function makes of one series' samples (never empty).
 pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
@@ -36,12 +36,8 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
         },
         "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "changes" => |p| {
-            float_fn(p, |v| {
-                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
-            })
-        },
-        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
+        "changes" => |p| Some(SampleValue::Float(count_steps(p, changed))),
+        "resets" => |p| Some(SampleValue::Float(count_steps(p, reset))),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -63,7 +59,7 @@ pub(super) fn apply(
             Some(v) => v,
             None if floats(&s.points).is_some() => continue,
             None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(&s.points, name == "avg_over_time")? {
+                match histogram_sum(ev, c, &s, name == "avg_over_time") {
                     Some(h) => SampleValue::Histogram(Box::new(h)),
                     None => continue,
                 }
@@ -121,8 +117,30 @@ fn variance(values: &[f64]) -> f64 {
 }
 
 /// How many consecutive pairs satisfy `counted`.
-fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
-    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
+/// How many consecutive samples `counted` (upstream `funcChanges`, `funcResets`).
+fn count_steps(points: &[Point], counted: fn(&SampleValue, &SampleValue) -> bool) -> f64 {
+    points
+        .windows(2)
+        .filter(|w| counted(&w[0].value, &w[1].value))
+        .count() as f64
+}
+
+/// A different value; a switch between float and histogram is a change.
+fn changed(a: &SampleValue, b: &SampleValue) -> bool {
+    match (a, b) {
+        (SampleValue::Float(x), SampleValue::Float(y)) => !(x == y || (x.is_nan() && y.is_nan())),
+        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => !histogram::equal(x, y),
+        _ => true,
+    }
+}
+
+/// A counter reset; a switch between float and histogram counts as one.
+fn reset(a: &SampleValue, b: &SampleValue) -> bool {
+    match (a, b) {
+        (SampleValue::Float(x), SampleValue::Float(y)) => y < x,
+        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => histogram::detect_reset(x, y),
+        _ => true,
+    }
 }
 
 /// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).
@@ -181,21 +199,36 @@ fn median_absolute_deviation(values: &[f64]) -> f64 {
 }
 
 /// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
-/// histograms mix (upstream warns and drops the series).
-fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<&FloatHistogram>> = points
+/// histograms mix (upstream warns and drops the series) or exponential and custom buckets
+/// mix (with a warning). Reconciled custom bounds and colliding counter-reset hints are
+/// reported as upstream `funcSumOverTime` does.
+fn histogram_sum(ev: &Evaluator, c: &Call, s: &RangeSeries, mean: bool) -> Option<FloatHistogram> {
+    let histograms: Vec<&FloatHistogram> = s
+        .points
         .iter()
         .map(|p| match &p.value {
             SampleValue::Histogram(h) => Some(h.as_ref()),
             SampleValue::Float(_) => None,
         })
-        .collect();
-    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
-        return Ok(None);
-    };
-    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
-        not_implemented("summing native histograms across zero thresholds or custom bounds")
-    })
+        .collect::<Option<_>>()
+        .filter(|h: &Vec<_>| !h.is_empty())?;
+    let span = c.args.first().map(|a| a.span())?;
+    if histogram::hints_collide(&histograms) {
+        ev.warn(span, histogram::Operation::Aggregation.collision_message());
+    }
+    match histogram::sum_or_mean(&histograms, mean) {
+        Ok((sum, notes)) => {
+            if notes.bounds_reconciled {
+                ev.info(span, histogram::Operation::Aggregation.reconciled_message());
+            }
+            Some(sum)
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            let name = s.labels.get("__name__").unwrap_or("");
+            ev.warn(span, histogram::mixed_schemas_message(name));
+            None
+        }
+    }
 }
 
 /// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).

@@ -7,13 +7,12 @@
 
 use super::{Evaluator, Window, floats, range_arg};
 use crate::promql::EngineError;
-use crate::promql::eval::not_implemented;
-use crate::promql::parser::Call;
-use shared::histogram::{CounterResetHint, FloatHistogram};
+use crate::promql::parser::{Call, Span};
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
 
-use crate::promql::histogram;
-use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Value};
+use crate::promql::histogram::{self, Notes, Operation};
+use crate::promql::storage::SampleValue;
+use crate::promql::value::{Element, RangeSeries, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
@@ -29,7 +28,7 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
                 }
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(&s.points, window, is_counter, is_rate, name)?
+            None => histogram_change(ev, c, &s, window, is_counter, is_rate)
                 .map(|h| SampleValue::Histogram(Box::new(h))),
         };
         if let Some(value) = value {
@@ -116,38 +115,76 @@ fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bo
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples or when floats and histograms mix (upstream warns).
+/// samples, when floats and histograms mix, or when exponential and custom buckets mix
+/// (both with a warning). A first sample followed by a counter reset only contributes its
+/// count to the extrapolation, so its layout does not matter.
 fn histogram_change(
-    points: &[Point],
+    ev: &Evaluator,
+    c: &Call,
+    s: &RangeSeries,
     w: Window,
     is_counter: bool,
     is_rate: bool,
-    name: &str,
-) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<(i64, &FloatHistogram)>> = points
+) -> Option<FloatHistogram> {
+    let span = c.args.first().map(|a| a.span())?;
+    let name = s.labels.get("__name__").unwrap_or("");
+    let Some(histograms) = s
+        .points
         .iter()
         .map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
-        .collect();
-    let Some(histograms) = histograms else {
-        return Ok(None);
-    };
-    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
+        .collect::<Option<Vec<(i64, &FloatHistogram)>>>()
     else {
-        return Ok(None);
+        ev.warn(
+            span,
+            format!("encountered a mix of histograms and floats for metric name {name:?}"),
+        );
+        return None;
     };
-    if histograms.len() < 2 {
-        return Ok(None);
+    let [(first_t, first), .., (last_t, last)] = histograms[..] else {
+        return None;
+    };
+    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if is_counter && histograms.iter().any(|(_, h)| gauge(h)) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a counter: {name:?}"),
+        );
     }
-    let unsupported = || not_implemented(&format!("{name} over these native histograms"));
-    let mut change = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
+    if !is_counter && !(gauge(first) && gauge(last)) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a gauge: {name:?}"),
+        );
+    }
+    // A reset right after the first sample: start from an empty histogram of the second's layout.
+    let empty;
+    let mut prev = first;
+    if is_counter && histogram::detect_reset(first, histograms[1].1) {
+        empty = FloatHistogram {
+            schema: histograms[1].1.schema,
+            custom_values: histograms[1].1.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+        prev = &empty;
+    }
+    let mixed = |custom: bool| histograms[1..].iter().any(|(_, h)| is_custom(h) != custom);
+    if mixed(is_custom(prev)) {
+        ev.warn(span, histogram::mixed_schemas_message(name));
+        return None;
+    }
+    let (mut change, n) = histogram::combine(last, prev, -1.0).ok()?;
+    note_reconciled(ev, span, n, Operation::Subtraction);
     if is_counter {
-        for pair in histograms.windows(2) {
-            if histogram::detect_reset(pair[0].1, pair[1].1) {
-                change = histogram::add(&change, pair[0].1, 1.0).ok_or_else(unsupported)?;
+        for &(_, cur) in &histograms[1..] {
+            if histogram::detect_reset(prev, cur) {
+                let n;
+                (change, n) = histogram::combine(&change, prev, 1.0).ok()?;
+                note_reconciled(ev, span, n, Operation::Addition);
             }
+            prev = cur;
         }
     }
     let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
@@ -156,7 +193,18 @@ fn histogram_change(
         factor(first_t, last_t, histograms.len(), w, zero, is_rate),
     );
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Ok(Some(result))
+    Some(result)
+}
+
+fn is_custom(h: &FloatHistogram) -> bool {
+    h.schema == CUSTOM_BUCKETS_SCHEMA
+}
+
+/// An info when custom bounds were reconciled in `operation`.
+fn note_reconciled(ev: &Evaluator, span: Span, n: Notes, operation: Operation) {
+    if n.bounds_reconciled {
+        ev.info(span, operation.reconciled_message());
+    }
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -183,15 +231,8 @@ pub(super) fn instant(
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                if p.custom_values != l.custom_values {
-                    return Err(not_implemented("irate/idelta across custom bucket changes"));
-                }
-                let change = if is_rate && histogram::detect_reset(p, l) {
-                    (**l).clone()
-                } else {
-                    histogram::add(l, p, -1.0).ok_or_else(|| {
-                        not_implemented("irate/idelta across zero thresholds or custom bounds")
-                    })?
+                let Some(change) = instant_change(ev, c, &s.labels, (p, l), is_rate) else {
+                    continue;
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -201,8 +242,18 @@ pub(super) fn instant(
                 h.counter_reset_hint = CounterResetHint::Gauge;
                 SampleValue::Histogram(Box::new(h))
             }
-            // A float next to a histogram: upstream drops the series with a warning.
-            _ => continue,
+            _ => {
+                let name = s.labels.get("__name__").unwrap_or("");
+                if let Some(arg) = c.args.first() {
+                    ev.warn(
+                        arg.span(),
+                        format!(
+                            "encountered a mix of histograms and floats for metric name {name:?}"
+                        ),
+                    );
+                }
+                continue;
+            }
         };
         out.push(Element {
             labels: s.labels,
@@ -211,4 +262,45 @@ pub(super) fn instant(
         });
     }
     Ok(Value::Vector(out))
+}
+
+/// The change between the last two histograms of an `irate` (`is_rate`) or `idelta` range
+/// (upstream `instantValue`): the last one after a counter reset, else the difference, with
+/// warnings for a gauge under `irate`, a counter under `idelta`, and mixed exponential and
+/// custom buckets (then `None`), and an info for reconciled custom bounds.
+fn instant_change(
+    ev: &Evaluator,
+    c: &Call,
+    labels: &shared::labels::Labels,
+    (prev, last): (&FloatHistogram, &FloatHistogram),
+    is_rate: bool,
+) -> Option<FloatHistogram> {
+    let span = c.args.first().map(|a| a.span())?;
+    let name = labels.get("__name__").unwrap_or("");
+    let gauges = [prev, last].map(|h| h.counter_reset_hint == CounterResetHint::Gauge);
+    if is_rate && gauges.contains(&true) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a counter: {name:?}"),
+        );
+    }
+    if !is_rate && gauges.contains(&false) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a gauge: {name:?}"),
+        );
+    }
+    if is_rate && histogram::detect_reset(prev, last) {
+        return Some(last.clone());
+    }
+    match histogram::combine(last, prev, -1.0) {
+        Ok((change, n)) => {
+            note_reconciled(ev, span, n, Operation::Subtraction);
+            Some(change)
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            ev.warn(span, histogram::mixed_schemas_message(name));
+            None
+        }
+    }
 }
