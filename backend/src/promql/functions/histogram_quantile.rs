@@ -43,10 +43,48 @@ fn metric_name(labels: &Labels) -> String {
     labels.get("__name__").unwrap_or_default().to_owned()
 }
 
-/// The bucket bound an `le` value stands for: a decimal float, or `Inf`/`+Inf`/`-Inf`/`NaN` in
-/// any case (Go's `strconv.ParseFloat` as upstream uses it, hexadecimal floats aside).
+/// The bucket bound an `le` value stands for, as Go's `strconv.ParseFloat` reads it (upstream
+/// uses it): decimal, hexadecimal with a binary exponent (`0x1.8p3`), `Inf`/`Infinity` with
+/// an optional sign, `NaN` without one, all case-insensitive.
 fn parse_bound(text: &str) -> Option<f64> {
-    text.parse().ok()
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let signed = unsigned.len() != text.len();
+    if signed && unsigned.eq_ignore_ascii_case("nan") {
+        return None;
+    }
+    match unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+    {
+        Some(hex) => {
+            let v = parse_hex(hex)?;
+            Some(if text.starts_with('-') { -v } else { v })
+        }
+        None => text.parse().ok(),
+    }
+}
+
+/// A hexadecimal float after its `0x`: hex digits with an optional point, then a mandatory
+/// `p` and a decimal power of two; underscores may separate digits. Exact up to 13 digits.
+fn parse_hex(text: &str) -> Option<f64> {
+    let (mantissa, exponent) = text.split_once(['p', 'P'])?;
+    let mut exponent: i32 = exponent.replace('_', "").parse().ok()?;
+    let (mut value, mut digits, mut seen_point) = (0.0f64, 0, false);
+    for c in mantissa.chars().filter(|c| *c != '_') {
+        if c == '.' && !seen_point {
+            seen_point = true;
+            continue;
+        }
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+        digits += 1;
+        if seen_point {
+            exponent = exponent.checked_sub(4)?;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    Some(value * 2f64.powi(exponent))
 }
 
 /// Splits `v` (upstream `resetHistograms`), noting malformed `le` labels and conflicts.
@@ -237,6 +275,12 @@ mod tests {
         assert_eq!(parse_bound("Hello World"), None);
         assert_eq!(parse_bound(" 1"), None);
         assert_eq!(parse_bound("1_000"), None);
+        assert_eq!(parse_bound("0x1.8p3"), Some(12.0));
+        assert_eq!(parse_bound("-0X10p-2"), Some(-4.0));
+        assert_eq!(parse_bound("0x1"), None);
+        assert_eq!(parse_bound("0xp1"), None);
+        assert_eq!(parse_bound("-NaN"), None);
+        assert_eq!(parse_bound("-Infinity"), Some(f64::NEG_INFINITY));
     }
 
     fn float(labels: &[(&str, &str)], value: f64) -> Element {
