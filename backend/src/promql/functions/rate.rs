@@ -153,7 +153,7 @@ fn histogram_change(
             format!("this native histogram metric is not a counter: {name:?}"),
         );
     }
-    if !is_counter && !(gauge(first) && gauge(last)) {
+    if !(is_counter || gauge(first) && gauge(last)) {
         ev.warn(
             span,
             format!("this native histogram metric is not a gauge: {name:?}"),
