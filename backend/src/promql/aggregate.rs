@@ -11,9 +11,9 @@ use shared::labels::{Label, Labels};
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 
 use super::EngineError;
-use super::annotations::{HistogramOp, Note};
+use super::annotations::Note;
 use super::eval::{Evaluator, not_implemented, unwrapped_span};
-use super::histogram::{self, CombineError};
+use super::histogram::{self, Operation};
 use super::parser::{AggregateExpr, AggregateOp, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -81,7 +81,7 @@ fn aggregate_group(
                 SampleValue::Float(_) => None,
             })
             .collect();
-        if let Some((first, rest)) = histograms.split_first() {
+        if !histograms.is_empty() {
             if histograms.len() != elements.len() {
                 ev.note(
                     unwrapped_span(&a.expr),
@@ -89,7 +89,7 @@ fn aggregate_group(
                 );
                 return Ok(None);
             }
-            return sum_histograms(ev, a, elements, first, rest);
+            return sum_histograms(ev, a, elements, &histograms);
         }
         elements
             .iter()
@@ -116,35 +116,28 @@ fn sum_histograms(
     ev: &Evaluator,
     a: &AggregateExpr,
     elements: &[Element],
-    first: &FloatHistogram,
-    rest: &[&FloatHistogram],
+    histograms: &[&FloatHistogram],
 ) -> Result<Option<SampleValue>, EngineError> {
     let span = unwrapped_span(&a.expr);
-    let (sum, noticed) = match histogram::sum_or_mean(first, rest, a.op == AggregateOp::Avg) {
+    let (sum, notes) = match histogram::sum_or_mean(histograms, a.op == AggregateOp::Avg) {
         Ok(done) => done,
-        Err(CombineError::MixedSchemas) => {
-            let custom = first.schema == CUSTOM_BUCKETS_SCHEMA;
-            let culprit = elements.iter().find_map(|e| match &e.value {
-                SampleValue::Histogram(h) if (h.schema == CUSTOM_BUCKETS_SCHEMA) != custom => {
-                    Some(e.labels.get("__name__").unwrap_or_default().to_owned())
-                }
-                _ => None,
-            });
-            ev.note(
-                span,
-                &Note::MixedExponentialCustom(culprit.unwrap_or_default()),
-            );
+        Err(histogram::IncompatibleSchemas) => {
+            let custom = |e: &Element| matches!(&e.value, SampleValue::Histogram(h) if h.schema == CUSTOM_BUCKETS_SCHEMA);
+            let first_custom = elements.first().is_some_and(custom);
+            let culprit = elements
+                .iter()
+                .find(|e| custom(e) != first_custom)
+                .and_then(|e| e.labels.get("__name__"))
+                .unwrap_or_default();
+            ev.note(span, &Note::MixedExponentialCustom(culprit.to_owned()));
             return Ok(None);
         }
     };
-    if noticed.custom_bounds_reconciled {
-        ev.note(
-            span,
-            &Note::MismatchedCustomBuckets(HistogramOp::Aggregation),
-        );
+    if notes.bounds_reconciled {
+        ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
     }
-    if noticed.counter_reset_collision {
-        ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
+    if histogram::hints_collide(histograms) {
+        ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
     }
     Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }

@@ -8,12 +8,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
-use super::annotations::{HistogramOp, Note};
+use super::annotations::Note;
 use super::eval::{Evaluator, not_implemented};
-use super::histogram::{self, CombineError};
+use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -151,9 +152,12 @@ fn sample_op(
         });
         None
     };
-    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
-    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
-        return Err(not_implemented("histogram trim operators"));
+    if let Some(keep) = trim_side(op) {
+        // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
+        return Ok(match (l, r) {
+            (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
+            _ => incompatible(note),
+        });
     }
     Ok(match (l, r) {
         (Float(x), Float(y)) => {
@@ -169,29 +173,7 @@ fn sample_op(
             }
         }
         (Histogram(x), Histogram(y)) => match op {
-            BinaryOp::Add | BinaryOp::Sub => {
-                let (sign, operation) = if op == BinaryOp::Add {
-                    (1.0, HistogramOp::Addition)
-                } else {
-                    (-1.0, HistogramOp::Subtraction)
-                };
-                match histogram::combine(x, y, sign) {
-                    Err(CombineError::MixedSchemas) => {
-                        *note = Some(Note::IncompatibleBucketLayout(op.as_str()));
-                        None
-                    }
-                    Ok((_, noticed)) if noticed.counter_reset_collision => {
-                        *note = Some(Note::CounterResetCollision(operation));
-                        None
-                    }
-                    Ok((sum, noticed)) => {
-                        if noticed.custom_bounds_reconciled {
-                            *note = Some(Note::MismatchedCustomBuckets(operation));
-                        }
-                        Some(Histogram(Box::new(sum)))
-                    }
-                }
-            }
+            BinaryOp::Add | BinaryOp::Sub => histogram_sum(b, x, y, note).map(Histogram),
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
                 if b.return_bool {
@@ -214,9 +196,51 @@ fn sample_op(
     })
 }
 
-/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+/// `x + y` or `x - y` (a gauge), with what upstream `vectorElemBinop` annotates: an info
+/// when custom bounds were reconciled; `None` with a warning when counter-reset hints collide
+/// (upstream drops the pair then) or exponential and custom buckets meet (upstream
+/// `handleVectorBinopError`).
+fn histogram_sum(
+    b: &BinaryExpr,
+    x: &FloatHistogram,
+    y: &FloatHistogram,
+    note: &mut Option<Note>,
+) -> Option<Box<FloatHistogram>> {
+    let (sign, operation) = if b.op == BinaryOp::Add {
+        (1.0, Operation::Addition)
+    } else {
+        (-1.0, Operation::Subtraction)
+    };
+    let Ok((mut sum, notes)) = histogram::combine(x, y, sign) else {
+        *note = Some(Note::IncompatibleBucketLayout(b.op.as_str()));
+        return None;
+    };
+    if notes.reset_collision {
+        *note = Some(Note::CounterResetCollision(operation));
+        return None;
+    }
+    if notes.bounds_reconciled {
+        *note = Some(Note::MismatchedCustomBuckets(operation));
+    }
+    if sign < 0.0 {
+        sum.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    Some(Box::new(sum))
+}
+
+/// The side a trim operator keeps.
+fn trim_side(op: BinaryOp) -> Option<histogram::Keep> {
+    match op {
+        BinaryOp::TrimUpper => Some(histogram::Keep::Below),
+        BinaryOp::TrimLower => Some(histogram::Keep::Above),
+        _ => None,
+    }
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison;
+/// upstream `changesMetricSchema`): trimming keeps it.
 fn drops_name(b: &BinaryExpr) -> bool {
-    !b.op.is_comparison() || b.return_bool
+    (!b.op.is_comparison() && trim_side(b.op).is_none()) || b.return_bool
 }
 
 fn vector_scalar(

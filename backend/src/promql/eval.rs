@@ -9,18 +9,17 @@
 //! data comes from.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
-use super::annotations::{Annotation, Annotations, Evaluated, Note, Severity};
+use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
 use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
-use super::stats_decoding::{self, key};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, functions};
+use super::{EngineConfig, EngineError, aggregate, binary, functions, histogram_stats};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,11 +46,13 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
-    /// Selectors read as upstream's `HistogramStatsIterator` reads them.
-    stats_decoded: HashSet<usize>,
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
+}
+
+fn key(selector: &VectorSelector) -> usize {
+    std::ptr::from_ref(selector) as usize
 }
 
 fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
@@ -73,10 +74,16 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
-            stats_decoded: stats_decoding::selectors(expr),
             annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
+        for selector in histogram_stats::stats_selectors(expr) {
+            if let Some(series) = evaluator.selected.get_mut(&key(selector)) {
+                for (_, points) in series {
+                    histogram_stats::resolve_hints(points);
+                }
+            }
+        }
         Ok(evaluator)
     }
 
@@ -142,17 +149,10 @@ impl Evaluator {
             end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
             func,
         };
-        let stats = self.stats_decoded.contains(&key(selector));
         let series = storage
             .select(&selector.matchers, hints)?
             .into_iter()
-            .map(|s| {
-                let mut points: Vec<Point> = s.samples.collect();
-                if stats {
-                    stats_decoding::detect_hints(&mut points);
-                }
-                (s.labels, points)
-            })
+            .map(|s| (s.labels, s.samples.collect()))
             .collect();
         self.selected.insert(key(selector), series);
         Ok(())
@@ -174,6 +174,19 @@ impl Evaluator {
             Severity::Warning => self.warn(span, note.message()),
             Severity::Info => self.info(span, note.message()),
         }
+    }
+
+    /// Records that `histogram_quantile` forced monotonicity on the buckets at `span`; such
+    /// infos with the same message are reported once, summarised.
+    pub(crate) fn info_forced_monotonicity(
+        &self,
+        span: Span,
+        message: String,
+        fix: ForcedMonotonicity,
+    ) {
+        self.annotations
+            .borrow_mut()
+            .add_forced_monotonicity(message, span, fix);
     }
 
     fn annotate(&self, severity: Severity, span: Span, message: String) {
@@ -442,7 +455,7 @@ impl Evaluator {
     }
 
     /// `expr[range:step]`: steps aligned to multiples of the step, in `(t - range, t]`
-    /// (upstream `evalSubquery`).
+    /// (upstream `evalSubquery`); histograms lose "reset"/"not reset" hints.
     fn subquery(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Matrix, EngineError> {
         let step_ms = match &sq.step {
             Some(d) => self.duration(d)?,
@@ -463,11 +476,13 @@ impl Evaluator {
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
         }
-        let mut series = self.gather_steps(&sq.expr, first, end, step_ms)?;
-        // A subquery may skip or repeat the sample a counter reset hint was about, so its
-        // histograms' "reset"/"not reset" hints become unknown (upstream `evalSubquery`).
-        for point in series.values_mut().flat_map(|s| s.points.iter_mut()) {
-            if let SampleValue::Histogram(h) = &mut point.value
+        let mut series: Matrix = self
+            .gather_steps(&sq.expr, first, end, step_ms)?
+            .into_values()
+            .collect();
+        // The steps may skip or repeat samples, so "reset"/"not reset" hints no longer hold.
+        for p in series.iter_mut().flat_map(|s| s.points.iter_mut()) {
+            if let SampleValue::Histogram(h) = &mut p.value
                 && matches!(
                     h.counter_reset_hint,
                     CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
@@ -476,7 +491,7 @@ impl Evaluator {
                 h.counter_reset_hint = CounterResetHint::Unknown;
             }
         }
-        Ok(series.into_values().collect())
+        Ok(series)
     }
 }
 

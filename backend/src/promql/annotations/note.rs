@@ -4,27 +4,8 @@
 //! in the query it happened or how it is collected.
 
 use super::Severity;
-
-/// The operation during which histograms were combined (upstream `HistogramOperation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HistogramOp {
-    /// `+`, or adding inside a function.
-    Addition,
-    /// `-`, or subtracting inside a function.
-    Subtraction,
-    /// `sum`, `avg`, `sum_over_time`, ...
-    Aggregation,
-}
-
-impl HistogramOp {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Addition => "addition",
-            Self::Subtraction => "subtraction",
-            Self::Aggregation => "aggregation",
-        }
-    }
-}
+use crate::promql::go_format::go_g;
+use crate::promql::histogram::{Operation, mixed_schemas_message};
 
 /// One kind of annotation with what its message needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,10 +56,10 @@ pub(crate) enum Note {
     /// (`NewIncompatibleBucketLayoutInBinOpWarning`).
     IncompatibleBucketLayout(&'static str),
     /// A counter reset and a "not reset" hint met (`NewHistogramCounterResetCollisionWarning`).
-    CounterResetCollision(HistogramOp),
+    CounterResetCollision(Operation),
     /// Custom-bucket histograms of different bounds were combined on their common bounds
     /// (`NewMismatchedCustomBucketsHistogramsInfo`).
-    MismatchedCustomBuckets(HistogramOp),
+    MismatchedCustomBuckets(Operation),
 }
 
 impl Note {
@@ -106,12 +87,15 @@ impl Note {
     pub(crate) fn message(&self) -> String {
         match self {
             Self::InvalidQuantile(q) => {
-                format!("quantile value should be between 0 and 1, got {}", go_g(*q))
+                format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    go_g(*q, None)
+                )
             }
             Self::InvalidRatio { got, capped } => format!(
                 "ratio value should be between -1 and 1, got {}, capping to {}",
-                go_g(*got),
-                go_g(*capped)
+                go_g(*got, None),
+                go_g(*capped, None)
             ),
             Self::MixedFloatsHistograms(name) => {
                 format!("encountered a mix of histograms and floats for metric name {name:?}")
@@ -125,9 +109,7 @@ impl Note {
             Self::NotGauge(name) => {
                 format!("this native histogram metric is not a gauge: {name:?}")
             }
-            Self::MixedExponentialCustom(name) => format!(
-                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
-            ),
+            Self::MixedExponentialCustom(name) => mixed_schemas_message(name),
             Self::PossibleNonCounter(name) => format!(
                 "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
             ),
@@ -143,62 +125,15 @@ impl Note {
             Self::IncompatibleBucketLayout(op) => {
                 format!("incompatible bucket layout encountered for binary operator {op}")
             }
-            Self::CounterResetCollision(op) => {
-                format!(
-                    "conflicting counter resets during histogram {}",
-                    op.as_str()
-                )
-            }
-            Self::MismatchedCustomBuckets(op) => format!(
-                "mismatched custom buckets were reconciled during {}",
-                op.as_str()
-            ),
+            Self::CounterResetCollision(op) => op.collision_message(),
+            Self::MismatchedCustomBuckets(op) => op.reconciled_message(),
         }
     }
-}
-
-/// A float as Go's `%g` prints it: the shortest digits that round-trip, in exponent form
-/// (`1e+06`, `1.5e-05`) when the exponent is below -4 or at least 6; `NaN`, `+Inf`, `-Inf`.
-pub(crate) fn go_g(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits as `D.DDDeX`.
-    let scientific = format!("{f:e}");
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("`{:e}` always has an exponent");
-    let exponent: i32 = exponent.parse().expect("`{:e}` has an integer exponent");
-    if (-4..6).contains(&exponent) {
-        return format!("{f}");
-    }
-    let sign = if exponent < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_floats_as_go_percent_g() {
-        assert_eq!(go_g(1.1), "1.1");
-        assert_eq!(go_g(-1.1), "-1.1");
-        assert_eq!(go_g(2.0), "2");
-        assert_eq!(go_g(0.0001), "0.0001");
-        assert_eq!(go_g(0.00001), "1e-05");
-        assert_eq!(go_g(123456.0), "123456");
-        assert_eq!(go_g(1234567.0), "1.234567e+06");
-        assert_eq!(go_g(1e100), "1e+100");
-        assert_eq!(go_g(f64::NAN), "NaN");
-        assert_eq!(go_g(f64::NEG_INFINITY), "-Inf");
-    }
 
     #[test]
     fn words_messages_as_upstream() {
@@ -222,7 +157,7 @@ mod tests {
             "ratio value should be between -1 and 1, got 1.1, capping to 1"
         );
         assert_eq!(
-            Note::MismatchedCustomBuckets(HistogramOp::Subtraction).message(),
+            Note::MismatchedCustomBuckets(Operation::Subtraction).message(),
             "mismatched custom buckets were reconciled during subtraction"
         );
     }

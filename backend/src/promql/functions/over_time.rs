@@ -7,9 +7,9 @@ use crate::promql::EngineError;
 use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
-use crate::promql::annotations::{HistogramOp, Note};
+use crate::promql::annotations::Note;
 use crate::promql::eval::{not_implemented, unwrapped_span};
-use crate::promql::histogram::{CombineError, sum_or_mean};
+use crate::promql::histogram::{self, Operation};
 use crate::promql::parser::{Call, Span};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
@@ -38,12 +38,8 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
         },
         "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "changes" => |p| {
-            float_fn(p, |v| {
-                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
-            })
-        },
-        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
+        "changes" => |p| Some(SampleValue::Float(count_steps(p, changed))),
+        "resets" => |p| Some(SampleValue::Float(count_steps(p, reset))),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -163,8 +159,30 @@ fn variance(values: &[f64]) -> f64 {
 }
 
 /// How many consecutive pairs satisfy `counted`.
-fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
-    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
+/// How many consecutive samples `counted` (upstream `funcChanges`, `funcResets`).
+fn count_steps(points: &[Point], counted: fn(&SampleValue, &SampleValue) -> bool) -> f64 {
+    points
+        .windows(2)
+        .filter(|w| counted(&w[0].value, &w[1].value))
+        .count() as f64
+}
+
+/// A different value; a switch between float and histogram is a change.
+fn changed(a: &SampleValue, b: &SampleValue) -> bool {
+    match (a, b) {
+        (SampleValue::Float(x), SampleValue::Float(y)) => !(x == y || (x.is_nan() && y.is_nan())),
+        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => !histogram::equal(x, y),
+        _ => true,
+    }
+}
+
+/// A counter reset; a switch between float and histogram counts as one.
+fn reset(a: &SampleValue, b: &SampleValue) -> bool {
+    match (a, b) {
+        (SampleValue::Float(x), SampleValue::Float(y)) => y < x,
+        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => histogram::detect_reset(x, y),
+        _ => true,
+    }
 }
 
 /// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).
@@ -257,21 +275,20 @@ fn histogram_sum(
             SampleValue::Float(_) => None,
         })
         .collect();
-    let (first, rest) = histograms.split_first()?;
-    match sum_or_mean(first, rest, mean) {
-        Ok((sum, noticed)) => {
-            if noticed.counter_reset_collision {
-                ev.note(span, &Note::CounterResetCollision(HistogramOp::Aggregation));
+    if histograms.is_empty() {
+        return None;
+    }
+    match histogram::sum_or_mean(&histograms, mean) {
+        Ok((sum, notes)) => {
+            if histogram::hints_collide(&histograms) {
+                ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
             }
-            if noticed.custom_bounds_reconciled {
-                ev.note(
-                    span,
-                    &Note::MismatchedCustomBuckets(HistogramOp::Aggregation),
-                );
+            if notes.bounds_reconciled {
+                ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
             }
             Some(sum)
         }
-        Err(CombineError::MixedSchemas) => {
+        Err(histogram::IncompatibleSchemas) => {
             let metric = labels.get("__name__").unwrap_or_default().to_owned();
             ev.note(span, &Note::MixedExponentialCustom(metric));
             None
