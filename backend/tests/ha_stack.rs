@@ -7,81 +7,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chorus::storeapi::client::{GrpcStore, GrpcStoreConfig};
 use chorus::storeapi::{ComponentType, SeriesFrame, SeriesRequest, Store};
-use common::{Backfill, PrometheusOptions, PrometheusServer, free_address};
+use common::{Backfill, ChorusProcess, PrometheusOptions, PrometheusServer};
 use futures::StreamExt;
 use serde_json::Value;
 use shared::labels::Matcher;
 use shared::series::TimeRange;
 
-const CHORUS: &str = env!("CARGO_BIN_EXE_chorus");
 const METRIC: &str = "ha_test_temperature";
-
-/// A `chorus` process, killed on drop; its stderr goes to a file shown when a test fails.
-struct ChorusProcess {
-    child: Child,
-    http: String,
-    grpc: SocketAddr,
-    log: tempfile::NamedTempFile,
-}
-
-impl ChorusProcess {
-    fn start(subcommand: &str, args: &[String]) -> Self {
-        let (http, grpc) = (free_address(), free_address());
-        let log = tempfile::NamedTempFile::new().expect("temporary log file");
-        let child = Command::new(CHORUS)
-            .arg(subcommand)
-            .arg(format!("--http-address={http}"))
-            .arg(format!("--grpc-address={grpc}"))
-            .arg("--log.level=debug")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("reopen the log file"))
-            .spawn()
-            .expect("start chorus");
-        Self {
-            child,
-            http: format!("http://{http}"),
-            grpc,
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    /// Waits until `/-/ready` answers 200.
-    async fn wait_ready(&mut self, timeout: Duration) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chorus exited with {status}: {}", self.log());
-            }
-            if let Ok(r) = client.get(format!("{}/-/ready", self.http)).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chorus did not become ready: {}", self.log());
-    }
-}
-
-impl Drop for ChorusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Two Prometheus replicas, their sidecars and a querier.
 struct Stack {
@@ -488,7 +424,7 @@ async fn a_prometheus_that_goes_away() {
     );
 
     // A sidecar that goes away is reported as down, not hidden.
-    let _ = stack.sidecars[1].child.kill();
+    stack.sidecars[1].kill();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let stores = get(&q, "/api/v1/stores").await;

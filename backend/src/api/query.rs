@@ -145,7 +145,7 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
     let expr = params
         .get("query")
         .ok_or_else(|| {
-            ApiError::BadRequest("1:1: parse error: no expression found in input".into())
+            ApiError::invalid_parameter("query", "1:1: parse error: no expression found in input")
         })?
         .to_string();
     let timeout = match params.get("timeout") {
@@ -267,16 +267,29 @@ pub fn timestamp(t_ms: i64) -> Json {
     }
 }
 
-/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an
-/// exponent; `NaN`, `+Inf`, `-Inf`.
+/// A float as Prometheus writes sample values (util/jsonutil/marshal.go `MarshalFloat`): the
+/// shortest round-trip digits, as Go's `strconv.FormatFloat` with format `'e'` (`1.5e+21`,
+/// `-7e-09`: signed exponent of at least two digits) when `|v|` is below 1e-6 or at least 1e21
+/// and not zero, else format `'f'` (no exponent); `NaN`, `+Inf`, `-Inf`.
 pub fn format_float(v: f64) -> String {
     if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
+        return "NaN".into();
     }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let magnitude = v.abs();
+    if magnitude == 0.0 || (1e-6..1e21).contains(&magnitude) {
+        return v.to_string();
+    }
+    // Rust writes `1.5e21` / `-7e-9`; Go writes the exponent signed and with two digits or more.
+    let rust = format!("{v:e}");
+    let (mantissa, exponent) = rust
+        .split_once('e')
+        .expect("LowerExp of a finite float has an exponent");
+    let (sign, digits) = match exponent.strip_prefix('-') {
+        Some(digits) => ('-', digits),
+        None => ('+', exponent),
+    };
+    format!("{mantissa}e{sign}{digits:0>2}")
 }

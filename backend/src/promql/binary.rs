@@ -17,7 +17,7 @@ use super::eval::{Evaluator, not_implemented};
 use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
-use super::value::{Element, Value, Vector};
+use super::value::{Element, NAME_LABELS, Value, Vector};
 
 /// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
 /// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
@@ -355,7 +355,17 @@ fn vector_vector(
         let Some(value) = sample_op(b, l, r, false, note)? else {
             continue;
         };
-        let labels = result_labels(&e.labels, &other.labels, m);
+        let mut labels = result_labels(&e.labels, &other.labels, m);
+        let drop_name = if includes_name(m) {
+            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
+            // drops the name first, then copies the included labels).
+            if other.drop_name {
+                labels.remove_names(&NAME_LABELS);
+            }
+            false
+        } else {
+            e.drop_name || drops_name(b)
+        };
         if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
             return Err(EngineError::Matching(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
@@ -364,7 +374,7 @@ fn vector_vector(
         out.push(Element {
             labels,
             value,
-            drop_name: e.drop_name || drops_name(b),
+            drop_name,
         });
     }
     // `fill_right`: left elements without a match meet the fill value (one-to-one only).
@@ -422,6 +432,11 @@ fn push_result(
         drop_name: e.drop_name || from_right || drops_name(b),
     });
     Ok(())
+}
+
+/// Whether `group_left(__name__)`/`group_right(__name__)` copies the name from the "one" side.
+fn includes_name(m: &VectorMatching) -> bool {
+    m.card != Cardinality::OneToOne && m.include.iter().any(|l| l == "__name__")
 }
 
 /// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
@@ -583,6 +598,30 @@ mod tests {
             query(&s, "4 < req").unwrap(),
             vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
             "a scalar on the left keeps the vector's value"
+        );
+    }
+
+    #[test]
+    fn group_left_of_the_name_takes_the_one_side_name_as_it_is() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("job", "j"), ("code", "200")], 6.0),
+            (&[("__name__", "info"), ("job", "j"), ("team", "t")], 1.0),
+        ]);
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) info").unwrap(),
+            vec![("{__name__=\"info\", code=\"200\", job=\"j\"}".into(), 6.0)]
+        );
+        assert_eq!(
+            query(&s, "info * on(job) group_right(__name__, team) req").unwrap(),
+            vec![(
+                "{__name__=\"info\", code=\"200\", job=\"j\", team=\"t\"}".into(),
+                6.0
+            )]
+        );
+        // The "one" side lost its name to `abs`: nothing to copy.
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) abs(info)").unwrap(),
+            vec![("{code=\"200\", job=\"j\"}".into(), 6.0)]
         );
     }
 }

@@ -220,11 +220,16 @@ fn sample_value(value: DedupValue<NativeHistogram>) -> SampleValue {
     }
 }
 
-/// Prometheus's classes: a parse error or bad range is `bad_data`, anything else `execution`.
+/// Prometheus's classes: what the engine refuses before evaluating (a parse error, an expression
+/// a range query cannot evaluate) is `bad_data` for parameter `query` (web/api/v1/api.go `query`
+/// and `queryRange` wrap `NewInstantQuery`/`NewRangeQuery` errors in `invalidParamError`), a bad
+/// range is `bad_data`, anything else `execution`.
 fn engine_error(error: EngineError) -> ApiError {
     match error {
-        EngineError::Parse(_)
-        | EngineError::NonPositiveStep
+        EngineError::Parse(_) | EngineError::RangeQueryType(_) => {
+            ApiError::invalid_parameter("query", error.to_string())
+        }
+        EngineError::NonPositiveStep
         | EngineError::EndBeforeStart
         | EngineError::TooManySteps { .. } => ApiError::BadRequest(error.to_string()),
         other => ApiError::Execution(other.to_string()),

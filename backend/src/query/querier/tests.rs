@@ -84,7 +84,25 @@ async fn replicas_are_deduplicated_unless_dedup_is_off() {
 async fn errors_are_classed_as_prometheus_classes_them() {
     let q = querier();
     let bad = q.query(request("sum(", &[])).await.unwrap_err();
-    assert!(matches!(bad, ApiError::BadRequest(_)), "{bad:?}");
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
+    assert_eq!(
+        bad.to_string(),
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
+    let mut matrix = request("up[5m]", &[]);
+    matrix.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 60_000,
+        step_ms: 15_000,
+    };
+    let bad = q.query(matrix).await.unwrap_err();
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
     let mut range = request("up", &[]);
     range.time = QueryTime::Range {
         start_ms: 0,
