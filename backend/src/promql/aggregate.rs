@@ -13,7 +13,7 @@ use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 use super::EngineError;
 use super::annotations::Note;
 use super::eval::{Evaluator, not_implemented, unwrapped_span};
-use super::histogram::{self, Operation};
+use super::histogram::{self, IncompatibleSchemas, Operation};
 use super::parser::{AggregateExpr, AggregateOp, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -121,15 +121,20 @@ fn sum_histograms(
     let span = unwrapped_span(&a.expr);
     let (sum, notes) = match histogram::sum_or_mean(histograms, a.op == AggregateOp::Avg) {
         Ok(done) => done,
-        Err(histogram::IncompatibleSchemas) => {
-            let custom = |e: &Element| matches!(&e.value, SampleValue::Histogram(h) if h.schema == CUSTOM_BUCKETS_SCHEMA);
-            let first_custom = elements.first().is_some_and(custom);
-            let culprit = elements
-                .iter()
-                .find(|e| custom(e) != first_custom)
-                .and_then(|e| e.labels.get("__name__"))
-                .unwrap_or_default();
-            ev.note(span, &Note::MixedExponentialCustom(culprit.to_owned()));
+        Err(IncompatibleSchemas) => {
+            let custom = histograms
+                .first()
+                .is_some_and(|h| h.schema == CUSTOM_BUCKETS_SCHEMA);
+            let culprit = elements.iter().find_map(|e| match &e.value {
+                SampleValue::Histogram(h) if (h.schema == CUSTOM_BUCKETS_SCHEMA) != custom => {
+                    Some(e.labels.get("__name__").unwrap_or_default().to_owned())
+                }
+                _ => None,
+            });
+            ev.note(
+                span,
+                &Note::MixedExponentialCustom(culprit.unwrap_or_default()),
+            );
             return Ok(None);
         }
     };

@@ -196,10 +196,10 @@ fn sample_op(
     })
 }
 
-/// `x + y` or `x - y` (a gauge), with what upstream `vectorElemBinop` annotates: an info
-/// when custom bounds were reconciled; `None` with a warning when counter-reset hints collide
-/// (upstream drops the pair then) or exponential and custom buckets meet (upstream
-/// `handleVectorBinopError`).
+/// `x + y` or `x - y` (a gauge), noting what upstream `vectorElemBinop` annotates: `None`
+/// with a warning when exponential and custom buckets meet (upstream
+/// `handleVectorBinopError`) or counter-reset hints collide, an info when custom bounds were
+/// reconciled.
 fn histogram_sum(
     b: &BinaryExpr,
     x: &FloatHistogram,
@@ -524,6 +524,16 @@ mod tests {
             result.infos,
             vec![
                 r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "f </ 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "</": float </ float (1:1)"#
             ]
         );
         let result = Engine::default()

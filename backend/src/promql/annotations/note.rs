@@ -1,7 +1,8 @@
 //! The annotations the engine knows, each worded exactly as upstream
 //! util/annotations/annotations.go words it (the `New...` constructors there), so that
 //! arithmetic and aggregation code can return "what to say" as a value without knowing where
-//! in the query it happened or how it is collected.
+//! in the query it happened or how it is collected. The texts about combining histograms
+//! come from [`crate::promql::histogram`], which defines them next to the arithmetic.
 
 use super::Severity;
 use crate::promql::go_format::go_g;

@@ -9,7 +9,7 @@ use shared::histogram::FloatHistogram;
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::annotations::Note;
 use crate::promql::eval::{not_implemented, unwrapped_span};
-use crate::promql::histogram::{self, Operation};
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
 use crate::promql::parser::{Call, Span};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
@@ -158,7 +158,6 @@ fn variance(values: &[f64]) -> f64 {
     (aux + c_aux) / count
 }
 
-/// How many consecutive pairs satisfy `counted`.
 /// How many consecutive samples `counted` (upstream `funcChanges`, `funcResets`).
 fn count_steps(points: &[Point], counted: fn(&SampleValue, &SampleValue) -> bool) -> f64 {
     points
@@ -278,17 +277,17 @@ fn histogram_sum(
     if histograms.is_empty() {
         return None;
     }
+    if histogram::hints_collide(&histograms) {
+        ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
+    }
     match histogram::sum_or_mean(&histograms, mean) {
         Ok((sum, notes)) => {
-            if histogram::hints_collide(&histograms) {
-                ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
-            }
             if notes.bounds_reconciled {
                 ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
             }
             Some(sum)
         }
-        Err(histogram::IncompatibleSchemas) => {
+        Err(IncompatibleSchemas) => {
             let metric = labels.get("__name__").unwrap_or_default().to_owned();
             ev.note(span, &Note::MixedExponentialCustom(metric));
             None

@@ -9,18 +9,20 @@ use super::{Evaluator, Window, floats, range_arg};
 use crate::promql::EngineError;
 use crate::promql::annotations::Note;
 use crate::promql::eval::unwrapped_span;
-use crate::promql::parser::{Call, Expr, Span};
+use crate::promql::parser::{Call, Expr};
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
+use shared::labels::Labels;
 
-use crate::promql::histogram::{self, Notes, Operation};
-use crate::promql::storage::SampleValue;
-use crate::promql::value::{Element, RangeSeries, Value};
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Element, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let is_counter = name != "delta";
     let is_rate = name == "rate";
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let has_floats = s
@@ -34,8 +36,21 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
             Some(samples) => {
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(ev, c, &s, window, is_counter, is_rate)
-                .map(|h| SampleValue::Histogram(Box::new(h))),
+            None if has_floats => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
+            None => {
+                let kind = Kind {
+                    is_counter,
+                    is_rate,
+                };
+                let (change, notes) = histogram_change(&s.points, window, kind, &s.labels);
+                for note in &notes {
+                    ev.note(span, note);
+                }
+                change.map(|h| SampleValue::Histogram(Box::new(h)))
+            }
         };
         if let Some(value) = value {
             out.push(Element {
@@ -51,7 +66,7 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
 /// An info when a series with floats read as a counter has a name counters do not have
 /// (upstream engine.go, `annotations.NewPossibleNonCounterInfo`), pointing at the range
 /// argument. Upstream checks this only where the argument is a range selector.
-fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &Labels) {
     let Some(name) = labels.get("__name__") else {
         return;
     };
@@ -67,6 +82,20 @@ fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::
     if !counter_like && matches!(arg, Expr::MatrixSelector(_)) {
         ev.note(arg.span(), &Note::PossibleNonCounter(name.to_owned()));
     }
+}
+
+/// A series' metric name for annotations (empty without one).
+fn metric_name(labels: &Labels) -> String {
+    labels.get("__name__").unwrap_or_default().to_owned()
+}
+
+/// Which of `rate`, `increase` and `delta` is computed.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    /// `rate` and `increase` read counters, `delta` gauges.
+    is_counter: bool,
+    /// `rate` divides by the range.
+    is_rate: bool,
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window
@@ -123,88 +152,84 @@ fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bo
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples, when floats and histograms mix, or when exponential and custom buckets mix
-/// (both with a warning). A first sample followed by a counter reset only contributes its
-/// count to the extrapolation, so its layout does not matter.
+/// samples, or when exponential and custom buckets mix. Also returns what upstream annotates:
+/// gauges read as counters and the reverse, mixed schemas, reconciled custom bounds.
 fn histogram_change(
-    ev: &Evaluator,
-    c: &Call,
-    s: &RangeSeries,
+    points: &[Point],
     w: Window,
-    is_counter: bool,
-    is_rate: bool,
-) -> Option<FloatHistogram> {
-    let span = c.args.first().map(unwrapped_span)?;
-    let name = s.labels.get("__name__").unwrap_or("");
-    let Some(histograms) = s
-        .points
+    kind: Kind,
+    labels: &Labels,
+) -> (Option<FloatHistogram>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let histograms: Vec<(i64, &FloatHistogram)> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
-        .collect::<Option<Vec<(i64, &FloatHistogram)>>>()
+        .collect();
+    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
     else {
-        ev.note(span, &Note::MixedFloatsHistograms(name.to_owned()));
-        return None;
+        return (None, notes);
     };
-    let [(first_t, first), .., (last_t, last)] = histograms[..] else {
-        return None;
-    };
-    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
-    if is_counter && histograms.iter().any(|(_, h)| gauge(h)) {
-        ev.note(span, &Note::NotCounter(name.to_owned()));
+    if histograms.len() < 2 {
+        return (None, notes);
     }
-    let both_gauges = gauge(first) && gauge(last);
-    if !is_counter && !both_gauges {
-        ev.note(span, &Note::NotGauge(name.to_owned()));
+    let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if kind.is_counter && histograms.iter().any(|(_, h)| is_gauge(h)) {
+        notes.push(Note::NotCounter(metric_name(labels)));
     }
-    // A reset right after the first sample: start from an empty histogram of the second's layout.
+    // A reset right after the first sample makes its layout irrelevant (upstream nulls it).
+    let reset_after_first = kind.is_counter && histogram::detect_reset(first, histograms[1].1);
+    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let start = if reset_after_first { 1 } else { 0 };
+    let layout = custom(histograms[start].1);
+    if histograms[start..].iter().any(|(_, h)| custom(h) != layout) {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    }
     let empty;
-    let mut prev = first;
-    if is_counter && histogram::detect_reset(first, histograms[1].1) {
+    let subtrahend = if reset_after_first {
         empty = FloatHistogram {
             schema: histograms[1].1.schema,
             custom_values: histograms[1].1.custom_values.clone(),
             ..FloatHistogram::default()
         };
-        prev = &empty;
+        &empty
+    } else {
+        first
+    };
+    let Ok((mut change, noticed)) = histogram::combine(last, subtrahend, -1.0) else {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    };
+    if noticed.bounds_reconciled {
+        notes.push(Note::MismatchedCustomBuckets(Operation::Subtraction));
     }
-    let mixed = |custom: bool| histograms[1..].iter().any(|(_, h)| is_custom(h) != custom);
-    if mixed(is_custom(prev)) {
-        ev.note(span, &Note::MixedExponentialCustom(name.to_owned()));
-        return None;
-    }
-    let (mut change, n) = histogram::combine(last, prev, -1.0).ok()?;
-    note_reconciled(ev, span, n, Operation::Subtraction);
-    if is_counter {
-        for &(_, cur) in &histograms[1..] {
-            if histogram::detect_reset(prev, cur) {
-                let n;
-                (change, n) = histogram::combine(&change, prev, 1.0).ok()?;
-                note_reconciled(ev, span, n, Operation::Addition);
+    if kind.is_counter {
+        for pair in histograms.windows(2).skip(start) {
+            if !histogram::detect_reset(pair[0].1, pair[1].1) {
+                continue;
             }
-            prev = cur;
+            let Ok((sum, noticed)) = histogram::combine(&change, pair[0].1, 1.0) else {
+                notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+                return (None, notes);
+            };
+            if noticed.bounds_reconciled {
+                notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
+            }
+            change = sum;
         }
+    } else if !is_gauge(first) || !is_gauge(last) {
+        notes.push(Note::NotGauge(metric_name(labels)));
     }
-    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
+    let zero = (kind.is_counter && change.count > 0.0).then_some((first.count, change.count));
     let mut result = histogram::scale(
         &change,
-        factor(first_t, last_t, histograms.len(), w, zero, is_rate),
+        factor(first_t, last_t, histograms.len(), w, zero, kind.is_rate),
     );
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Some(result)
-}
-
-fn is_custom(h: &FloatHistogram) -> bool {
-    h.schema == CUSTOM_BUCKETS_SCHEMA
-}
-
-/// An info when custom bounds were reconciled in `operation`.
-fn note_reconciled(ev: &Evaluator, span: Span, n: Notes, operation: Operation) {
-    if n.bounds_reconciled {
-        ev.note(span, &Note::MismatchedCustomBuckets(operation));
-    }
+    (Some(result), notes)
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -216,6 +241,7 @@ pub(super) fn instant(
     is_rate: bool,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let [.., prev, last] = &s.points[..] else {
@@ -231,8 +257,31 @@ pub(super) fn instant(
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                let Some(change) = instant_change(ev, c, &s.labels, (p, l), is_rate) else {
-                    continue;
+                let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+                if is_rate && (is_gauge(p) || is_gauge(l)) {
+                    ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
+                }
+                let both_gauges = is_gauge(p) && is_gauge(l);
+                if !is_rate && !both_gauges {
+                    ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
+                }
+                let change = if is_rate && histogram::detect_reset(p, l) {
+                    (**l).clone()
+                } else {
+                    match histogram::combine(l, p, -1.0) {
+                        Ok((change, noticed)) => {
+                            if noticed.bounds_reconciled {
+                                let op = Operation::Subtraction;
+                                ev.note(span, &Note::MismatchedCustomBuckets(op));
+                            }
+                            change
+                        }
+                        Err(IncompatibleSchemas) => {
+                            let name = metric_name(&s.labels);
+                            ev.note(span, &Note::MixedExponentialCustom(name));
+                            continue;
+                        }
+                    }
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -242,10 +291,9 @@ pub(super) fn instant(
                 h.counter_reset_hint = CounterResetHint::Gauge;
                 SampleValue::Histogram(Box::new(h))
             }
+            // A float next to a histogram: upstream drops the series with a warning.
             _ => {
-                let name = s.labels.get("__name__").unwrap_or_default().to_owned();
-                let span = c.args.first().map_or(c.span, unwrapped_span);
-                ev.note(span, &Note::MixedFloatsHistograms(name));
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
                 continue;
             }
         };
@@ -256,41 +304,6 @@ pub(super) fn instant(
         });
     }
     Ok(Value::Vector(out))
-}
-
-/// The change between the last two histograms of an `irate` (`is_rate`) or `idelta` range
-/// (upstream `instantValue`): the last one after a counter reset, else the difference, with
-/// warnings for a gauge under `irate`, a counter under `idelta`, and mixed exponential and
-/// custom buckets (then `None`), and an info for reconciled custom bounds.
-fn instant_change(
-    ev: &Evaluator,
-    c: &Call,
-    labels: &shared::labels::Labels,
-    (prev, last): (&FloatHistogram, &FloatHistogram),
-    is_rate: bool,
-) -> Option<FloatHistogram> {
-    let span = c.args.first().map(unwrapped_span)?;
-    let name = labels.get("__name__").unwrap_or("");
-    let gauges = [prev, last].map(|h| h.counter_reset_hint == CounterResetHint::Gauge);
-    if is_rate && gauges.contains(&true) {
-        ev.note(span, &Note::NotCounter(name.to_owned()));
-    }
-    if !is_rate && gauges.contains(&false) {
-        ev.note(span, &Note::NotGauge(name.to_owned()));
-    }
-    if is_rate && histogram::detect_reset(prev, last) {
-        return Some(last.clone());
-    }
-    match histogram::combine(last, prev, -1.0) {
-        Ok((change, n)) => {
-            note_reconciled(ev, span, n, Operation::Subtraction);
-            Some(change)
-        }
-        Err(histogram::IncompatibleSchemas) => {
-            ev.note(span, &Note::MixedExponentialCustom(name.to_owned()));
-            None
-        }
-    }
 }
 
 #[cfg(test)]
