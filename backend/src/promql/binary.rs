@@ -156,7 +156,7 @@ fn sample_op(
         // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
         return Ok(match (l, r) {
             (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
-            _ => None,
+            _ => incompatible(note),
         });
     }
     Ok(match (l, r) {
@@ -524,6 +524,16 @@ mod tests {
             result.infos,
             vec![
                 r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "f </ 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "</": float </ float (1:1)"#
             ]
         );
         let result = Engine::default()
