@@ -12,7 +12,7 @@ use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 
 use super::EngineError;
 use super::annotations::Note;
-use super::eval::{Evaluator, not_implemented, unwrapped_span};
+use super::eval::{Evaluator, unwrapped_span};
 use super::histogram::{self, IncompatibleSchemas, Operation};
 use super::parser::{AggregateExpr, AggregateOp, Grouping};
 use super::storage::SampleValue;
@@ -237,15 +237,16 @@ fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, E
     }
     let mut counts: Vec<(Labels, f64)> = Vec::new();
     for e in input(ev, a, t_ms)? {
-        let SampleValue::Float(f) = e.value else {
-            return Err(not_implemented("count_values over native histograms"));
+        let value = match &e.value {
+            SampleValue::Float(f) => format_value(*f),
+            SampleValue::Histogram(h) => histogram::describe(h),
         };
         let mut labels: Vec<Label> = group_labels(&e, &a.grouping)
             .iter()
             .filter(|l| l.name != label)
             .cloned()
             .collect();
-        labels.push(Label::new(label.clone(), format_value(f)));
+        labels.push(Label::new(label.clone(), value));
         let labels = Labels::from_unsorted(labels);
         match counts.iter_mut().find(|(l, _)| *l == labels) {
             Some((_, n)) => *n += 1.0,

@@ -111,7 +111,11 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
         BinaryOp::Gte => (l, l >= r),
         BinaryOp::Lte => (l, l <= r),
         BinaryOp::TrimUpper | BinaryOp::TrimLower => {
-            return Err(not_implemented("histogram trim operators"));
+            // Only scalar operands get here (upstream `scalarBinop` fails with this error).
+            return Err(EngineError::Runtime(format!(
+                "operator {:?} not allowed for Scalar operations",
+                op.as_str()
+            )));
         }
         BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
             return Err(EngineError::Runtime(format!(

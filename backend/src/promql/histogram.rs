@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 mod bounds;
 mod combine;
+mod text;
 mod trim;
 
 /// Bucket bounds, for the query API's JSON of histogram buckets.
@@ -18,6 +19,7 @@ pub(crate) use bounds::bound as bucket_bound;
 pub(crate) use combine::{
     IncompatibleSchemas, Notes, Operation, combine, detect_reset, mixed_schemas_message,
 };
+pub(crate) use text::describe;
 pub(crate) use trim::{Keep, trim};
 
 use shared::histogram::{

@@ -12,14 +12,15 @@
 //!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
 //!   `functions`: the function table, one file per family (`functions/quantile`,
 //!   `native_quantile` and `buckets` hold the histogram quantile arithmetic); `histogram`:
-//!   native-histogram arithmetic; `go_format`: Go's float formats for annotation texts.
+//!   native-histogram arithmetic (`histogram/combine`: adding across layouts, reset detection;
+//!   `histogram/trim`: `</` `>/`; `histogram/bounds`, `histogram/text`);
+//!   `histogram_stats`: statistics-only histogram reads; `go_format`: Go's float formats for
+//!   annotation texts.
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
-//! most annotations (the infrastructure is in [`annotations`]), `info()`, the histogram trim
-//! operators `</` `>/`, `anchored`/`smoothed` selectors, `fill` with
-//! `group_left`/`group_right`, and histogram arithmetic across different zero thresholds or
-//! custom bucket bounds.
+//! some annotations (the infrastructure is in [`annotations`]), `info()`,
+//! `anchored`/`smoothed` selectors, and `fill` with `group_left`/`group_right`.
 //!
 //! ```
 //! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};

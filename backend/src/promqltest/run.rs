@@ -282,6 +282,34 @@ mod tests {
     }
 
     #[test]
+    fn stored_hints_are_unknown_where_a_chunk_starts() {
+        use CounterResetHint::{CounterReset, Gauge, NotCounterReset, Unknown};
+        let h = |count: f64, hint| FloatHistogram {
+            count,
+            counter_reset_hint: hint,
+            ..FloatHistogram::default()
+        };
+        assert_eq!(stored_hint(None, &h(1.0, Unknown)), Unknown);
+        assert_eq!(
+            stored_hint(Some(&h(1.0, Unknown)), &h(2.0, Unknown)),
+            NotCounterReset
+        );
+        assert_eq!(
+            stored_hint(Some(&h(2.0, Unknown)), &h(1.0, Unknown)),
+            Unknown
+        );
+        assert_eq!(
+            stored_hint(Some(&h(1.0, Unknown)), &h(2.0, CounterReset)),
+            Unknown
+        );
+        assert_eq!(stored_hint(Some(&h(1.0, Gauge)), &h(2.0, Unknown)), Unknown);
+        assert_eq!(stored_hint(Some(&h(1.0, Unknown)), &h(0.0, Gauge)), Gauge);
+        let mut wider = h(2.0, Unknown);
+        wider.zero_threshold = 1.0;
+        assert_eq!(stored_hint(Some(&h(1.0, Unknown)), &wider), Unknown);
+    }
+
+    #[test]
     fn passing_and_failing_evals_are_counted_with_their_lines() {
         let report = run(concat!(
             "load 1m\n  m{a=\"x\"} 1 2 3\n\n",

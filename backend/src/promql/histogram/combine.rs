@@ -260,7 +260,7 @@ fn reduce(b: &Buckets, from: i32, to: i32) -> Buckets {
 }
 
 /// The bounds two custom-bucket layouts share (upstream `intersectCustomBucketBounds`).
-pub(crate) fn intersect(a: &[f64], b: &[f64]) -> Vec<f64> {
+fn intersect(a: &[f64], b: &[f64]) -> Vec<f64> {
     a.iter().copied().filter(|x| b.contains(x)).collect()
 }
 
