@@ -16,7 +16,7 @@ use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, functions};
+use super::{EngineConfig, EngineError, aggregate, binary, extended, functions};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +86,13 @@ impl Evaluator {
         match expr {
             Expr::Number(_) | Expr::String(_) => Ok(()),
             Expr::VectorSelector(s) => {
-                self.select(storage, s, start_ms, end_ms, self.lookback_ms, func)
+                let margins = extended::fetch_margins(s.extension, None, self.lookback_ms);
+                self.select(storage, s, start_ms, end_ms, margins, func)
             }
             Expr::MatrixSelector(m) => {
-                let range = self.duration(&m.range)?;
-                self.select(storage, &m.selector, start_ms, end_ms, range, func)
+                let range = Some(self.duration(&m.range)?);
+                let margins = extended::fetch_margins(m.selector.extension, range, self.lookback_ms);
+                self.select(storage, &m.selector, start_ms, end_ms, margins, func)
             }
             Expr::Subquery(sq) => {
                 let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
@@ -117,13 +119,15 @@ impl Evaluator {
         }
     }
 
+    /// Selects the series of `selector` for evaluation times in `[start_ms, end_ms]`, reading
+    /// `(before, after)` ms around each reference time.
     fn select(
         &mut self,
         storage: &dyn Queryable,
         selector: &VectorSelector,
         start_ms: i64,
         end_ms: i64,
-        window_ms: i64,
+        (before_ms, after_ms): (i64, i64),
         func: Option<&'static str>,
     ) -> Result<(), EngineError> {
         let offset = self.offset(&selector.offset)?;
@@ -131,8 +135,11 @@ impl Evaluator {
             start_ms: self
                 .base(selector.at, start_ms)
                 .saturating_sub(offset)
-                .saturating_sub(window_ms),
-            end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
+                .saturating_sub(before_ms),
+            end_ms: self
+                .base(selector.at, end_ms)
+                .saturating_sub(offset)
+                .saturating_add(after_ms),
             func,
         };
         let series = storage
@@ -142,6 +149,11 @@ impl Evaluator {
             .collect();
         self.selected.insert(key(selector), series);
         Ok(())
+    }
+
+    /// The lookback delta, in ms.
+    pub(crate) fn lookback_ms(&self) -> i64 {
+        self.lookback_ms
     }
 
     /// The query's bounds (for `step()`, `range()`, `start()`, `end()`).
@@ -176,7 +188,8 @@ impl Evaluator {
         offset.as_ref().map_or(Ok(0), |d| self.duration(d))
     }
 
-    fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
+    /// The series fetched for `selector`.
+    pub(crate) fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
@@ -317,6 +330,9 @@ impl Evaluator {
     }
 
     fn vector_selector(&self, s: &VectorSelector, t_ms: i64) -> Result<Vector, EngineError> {
+        if s.extension == Some(RangeExtension::Smoothed) {
+            return extended::smoothed_vector(self, s, t_ms);
+        }
         Ok(self
             .vector_selector_points(s, t_ms)?
             .into_iter()
@@ -329,15 +345,13 @@ impl Evaluator {
     }
 
     /// The sample each series of `s` contributes at `t_ms`, with its own timestamp
-    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time).
+    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time, and upstream
+    /// takes it without smoothing).
     pub(crate) fn vector_selector_points(
         &self,
         s: &VectorSelector,
         t_ms: i64,
     ) -> Result<Vec<(&Labels, &Point)>, EngineError> {
-        if s.extension.is_some() {
-            return Err(not_implemented("anchored/smoothed vector selectors"));
-        }
         let ref_ms = self
             .base(s.at, t_ms)
             .saturating_sub(self.offset(&s.offset)?);
@@ -358,12 +372,8 @@ impl Evaluator {
 
     fn matrix_selector(&self, m: &MatrixSelector, t_ms: i64) -> Result<Matrix, EngineError> {
         let s = &m.selector;
-        if let Some(ext) = s.extension {
-            let name = match ext {
-                RangeExtension::Anchored => "anchored",
-                RangeExtension::Smoothed => "smoothed",
-            };
-            return Err(not_implemented(&format!("{name} range selectors")));
+        if s.extension.is_some() {
+            return extended::matrix(self, m, t_ms);
         }
         let ref_ms = self
             .base(s.at, t_ms)

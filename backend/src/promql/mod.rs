@@ -11,14 +11,14 @@
 //! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
 //!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
 //!   `functions`: the function table, one file per family; `histogram`: native-histogram
-//!   arithmetic.
+//!   arithmetic; `extended`: the `anchored` and `smoothed` selector modifiers.
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
 //! annotations (warnings/infos), `info()`, `histogram_quantile`, `histogram_fraction`,
-//! `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`, `anchored`/`smoothed`
-//! selectors, `fill` with `group_left`/`group_right`, and histogram arithmetic across different
-//! zero thresholds or custom bucket bounds.
+//! `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`, `fill` with
+//! `group_left`/`group_right`, and histogram arithmetic across different zero thresholds or
+//! custom bucket bounds.
 //!
 //! ```
 //! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};
@@ -41,6 +41,7 @@
 mod aggregate;
 mod binary;
 mod eval;
+mod extended;
 mod functions;
 pub(crate) mod histogram;
 pub mod parser;

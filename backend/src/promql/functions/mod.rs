@@ -14,15 +14,17 @@ mod time;
 
 pub(crate) use over_time::quantile_of;
 
-use super::EngineError;
 use super::eval::{Evaluator, not_implemented};
+use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr};
+use super::{EngineError, extended};
 use super::storage::SampleValue;
 use super::value::{Matrix, Value, Vector};
 
 /// Evaluates `c` at `t_ms`.
 pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let name = c.function.name;
+    extended::check_call(c)?;
     if let Some(f) = math::lookup(name) {
         return math::apply(ev, c, t_ms, f);
     }
@@ -83,6 +85,9 @@ fn scalar_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<f64, Engi
 struct Window {
     end_ms: i64,
     range_ms: i64,
+    /// The range selector's `anchored`/`smoothed` modifier: the matrix then holds the raw
+    /// samples around the window (see `extended::raw_matrix`).
+    extension: Option<RangeExtension>,
 }
 
 /// The argument `i` evaluated as a range vector, with the window it covers.
@@ -102,10 +107,12 @@ fn range_arg(
                 .base(m.selector.at, t_ms)
                 .saturating_sub(ev.offset(&m.selector.offset)?),
             range_ms: ev.duration(&m.range)?,
+            extension: m.selector.extension,
         },
         Expr::Subquery(s) => Window {
             end_ms: ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?),
             range_ms: ev.duration(&s.range)?,
+            extension: None,
         },
         _ => {
             return Err(EngineError::Runtime(format!(
@@ -114,6 +121,9 @@ fn range_arg(
             )));
         }
     };
+    if let (Expr::MatrixSelector(m), Some(_)) = (e, window.extension) {
+        return Ok((extended::raw_matrix(ev, m, t_ms)?, window));
+    }
     match ev.eval(e, t_ms)? {
         Value::Matrix(m) => Ok((m, window)),
         other => Err(type_error(c, "range vector", &other)),

@@ -8,6 +8,7 @@ use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
+use crate::promql::extended;
 use crate::promql::histogram::sum_or_mean;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
@@ -55,15 +56,26 @@ pub(super) fn apply(
     name: &str,
     f: OverTimeFn,
 ) -> Result<Value, EngineError> {
-    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let value = match f(&s.points) {
+        let points = match window.extension {
+            // Only `changes` and `resets` get here with `anchored` (see `extended::check_call`).
+            Some(_) => {
+                let start = window.end_ms.saturating_sub(window.range_ms);
+                match extended::anchored_points(&s.points, start) {
+                    Some(points) => points,
+                    None => continue,
+                }
+            }
+            None => &s.points[..],
+        };
+        let value = match f(points) {
             Some(v) => v,
-            None if floats(&s.points).is_some() => continue,
+            None if floats(points).is_some() => continue,
             None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(&s.points, name == "avg_over_time")? {
+                match histogram_sum(points, name == "avg_over_time")? {
                     Some(h) => SampleValue::Histogram(Box::new(h)),
                     None => continue,
                 }

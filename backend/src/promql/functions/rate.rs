@@ -13,13 +13,21 @@ use shared::histogram::{CounterResetHint, FloatHistogram};
 
 use crate::promql::histogram;
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Value};
+use crate::promql::extended::{
+    self,
+    rate::{Kind, Range},
+};
+use crate::promql::parser::ast::RangeExtension;
+use crate::promql::value::{Element, Matrix, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let is_counter = name != "delta";
     let is_rate = name == "rate";
+    if let Some(ext) = window.extension {
+        return Ok(extended_change(matrix, window, ext, is_counter, is_rate));
+    }
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let value = match floats(&s.points) {
@@ -38,6 +46,38 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
     Ok(Value::Vector(out))
+}
+
+/// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range.
+fn extended_change(
+    matrix: Matrix,
+    w: Window,
+    ext: RangeExtension,
+    counter: bool,
+    per_second: bool,
+) -> Value {
+    let range = Range {
+        start_ms: w.end_ms.saturating_sub(w.range_ms),
+        end_ms: w.end_ms,
+        smoothed: ext == RangeExtension::Smoothed,
+    };
+    let kind = Kind {
+        counter,
+        per_second,
+    };
+    let range_s = w.range_ms as f64 / 1000.0;
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let (value, _warnings) = extended::rate::change(&s.points, range, range_s, kind);
+        if let Some(value) = value {
+            out.push(Element {
+                labels: s.labels,
+                value,
+                drop_name: true,
+            });
+        }
+    }
+    Value::Vector(out)
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window
