@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use shared::labels::Labels;
 
-use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp};
+use super::parser::{
+    AtModifier, Call, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
+};
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
@@ -43,6 +45,8 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
+    /// Series a function call selects for itself (`info()`), keyed by the call's address.
+    call_selected: HashMap<usize, SelectedSeries>,
 }
 
 fn key(selector: &VectorSelector) -> usize {
@@ -68,6 +72,7 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
+            call_selected: HashMap::new(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
         Ok(evaluator)
@@ -99,6 +104,21 @@ impl Evaluator {
                 let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
                 let from = from.saturating_sub(offset).saturating_sub(range);
                 self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), func)
+            }
+            Expr::Call(c) if c.function.name == "info" => {
+                // The label-selector argument selects nothing by itself.
+                if let Some(a) = c.args.first() {
+                    self.fetch(storage, a, start_ms, end_ms, Some("info"))?;
+                }
+                let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
+                let series = storage
+                    .select(&matchers, hints)?
+                    .into_iter()
+                    .map(|s| (s.labels, s.samples.collect()))
+                    .collect();
+                self.call_selected
+                    .insert(std::ptr::from_ref(c) as usize, series);
+                Ok(())
             }
             Expr::Call(c) => c
                 .args
@@ -193,6 +213,15 @@ impl Evaluator {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
+    }
+
+    /// The series `c` selected for itself.
+    pub(crate) fn call_series(&self, c: &Call) -> Result<&SelectedSeries, EngineError> {
+        self.call_selected
+            .get(&(std::ptr::from_ref(c) as usize))
+            .ok_or_else(|| {
+                EngineError::Runtime("internal error: call evaluated without fetching".into())
+            })
     }
 
     /// The result of an instant query at `t_ms`, with `__name__` dropped where flagged.

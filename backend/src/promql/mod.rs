@@ -15,7 +15,7 @@
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
-//! annotations (warnings/infos), `info()`, `histogram_quantile`, `histogram_fraction`,
+//! annotations (warnings/infos), `histogram_quantile`, `histogram_fraction`,
 //! `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`, `fill` with
 //! `group_left`/`group_right`, and histogram arithmetic across different zero thresholds or
 //! custom bucket bounds.

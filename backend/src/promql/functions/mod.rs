@@ -4,6 +4,7 @@
 
 mod absent;
 mod histogram;
+mod info;
 mod label;
 mod math;
 mod over_time;
@@ -12,6 +13,7 @@ mod regression;
 mod sort;
 mod time;
 
+pub(crate) use info::selection as info_selection;
 pub(crate) use over_time::quantile_of;
 
 use super::eval::{Evaluator, not_implemented};
@@ -58,6 +60,7 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "deriv" => regression::deriv(ev, c, t_ms),
         "predict_linear" => regression::predict_linear(ev, c, t_ms),
         "double_exponential_smoothing" => regression::double_exponential_smoothing(ev, c, t_ms),
+        "info" => info::evaluate(ev, c, t_ms),
         "pi" => Ok(Value::Scalar(std::f64::consts::PI)),
         "scalar" => time::scalar(ev, c, t_ms),
         _ => Err(not_implemented(&format!("function {name}"))),
