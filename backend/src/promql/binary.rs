@@ -45,10 +45,8 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
             };
             let matching = b.matching.as_ref().unwrap_or(&default);
             let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
-            if fills && (b.op.is_set_operator() || matching.card != Cardinality::OneToOne) {
-                return Err(not_implemented(
-                    "fill modifiers with group_left/group_right",
-                ));
+            if fills && b.op.is_set_operator() {
+                return Err(not_implemented("fill modifiers with set operators"));
             }
             match b.op {
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
@@ -228,6 +226,10 @@ fn vector_vector(
     rhs: Vector,
     m: &VectorMatching,
 ) -> Result<Vector, EngineError> {
+    let fills = m.fill.lhs.is_some() || m.fill.rhs.is_some();
+    if (lhs.is_empty() || rhs.is_empty()) && !(fills && (lhs.len() + rhs.len() > 0)) {
+        return Ok(Vector::new());
+    }
     let one_to_many = m.card == Cardinality::OneToMany;
     // The "many" side drives the loop; the "one" side is indexed.
     let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
@@ -244,94 +246,92 @@ fn vector_vector(
             )));
         }
     }
-    let mut matched: HashSet<Vec<Label>> = HashSet::new();
-    let mut results: HashSet<Labels> = HashSet::new();
-    let mut out = Vector::new();
-    let mut unmatched_many: Vec<&Element> = Vec::new();
+    let mut join = Join {
+        b,
+        m,
+        one_to_many,
+        matched: HashMap::new(),
+        out: Vector::new(),
+    };
+    // `fill_right` stands in for a missing "one" side, `fill_left` for a missing "many" side,
+    // whichever side group_right makes them (upstream `VectorBinop` fills after its swap).
+    let fill_one = m.fill.rhs.map(SampleValue::Float);
+    let fill_many = m.fill.lhs.map(SampleValue::Float);
     for e in &many {
         let sig = signature(&e.labels, m);
-        let Some(other) = index.get(&sig) else {
-            unmatched_many.push(e);
-            continue;
-        };
-        if m.card == Cardinality::OneToOne && !matched.insert(sig) {
-            return Err(EngineError::Matching(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                    .into(),
-            ));
+        match (index.get(&sig), &fill_one) {
+            (Some(o), _) => join.pair(&e.labels, &o.labels, (&e.value, &o.value), e.drop_name)?,
+            (None, Some(fill)) => {
+                let stand_in = Labels::from_unsorted(sig);
+                join.pair(&e.labels, &stand_in, (&e.value, fill), e.drop_name)?;
+            }
+            (None, None) => {}
         }
-        let (l, r) = if one_to_many {
-            (&other.value, &e.value)
-        } else {
-            (&e.value, &other.value)
-        };
-        let Some(value) = sample_op(b, l, r, false)? else {
-            continue;
-        };
-        let labels = result_labels(&e.labels, &other.labels, m);
-        if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
+    }
+    if let Some(fill) = &fill_many {
+        for e in &one {
+            let sig = signature(&e.labels, m);
+            if join.matched.get(&sig).is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            // The stand-in "many" sample carries only the matching labels, so no name.
+            let stand_in = Labels::from_unsorted(sig);
+            join.pair(&stand_in, &e.labels, (fill, &e.value), true)?;
+        }
+    }
+    Ok(join.out)
+}
+
+/// The results of vector matching as they are built.
+struct Join<'a> {
+    b: &'a BinaryExpr,
+    m: &'a VectorMatching,
+    one_to_many: bool,
+    /// The result labels produced per "one"-side signature (upstream `matchedSigs`).
+    matched: HashMap<Vec<Label>, HashSet<Labels>>,
+    out: Vector,
+}
+
+impl Join<'_> {
+    /// Joins a "many"-side sample with a "one"-side one (either may be a fill value's
+    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`).
+    fn pair(
+        &mut self,
+        many: &Labels,
+        one: &Labels,
+        (many_value, one_value): (&SampleValue, &SampleValue),
+        drop_name: bool,
+    ) -> Result<(), EngineError> {
+        let labels = result_labels(many, one, self.m);
+        let group = self.matched.entry(signature(many, self.m)).or_default();
+        if self.m.card == Cardinality::OneToOne {
+            if !group.is_empty() {
+                return Err(EngineError::Matching(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
+            }
+            group.insert(Labels::empty());
+        } else if !group.insert(labels.clone()) {
             return Err(EngineError::Matching(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
         }
-        out.push(Element {
-            labels,
-            value,
-            drop_name: e.drop_name || drops_name(b),
-        });
-    }
-    // `fill_right`: left elements without a match meet the fill value (one-to-one only).
-    if let Some(fill) = m.fill.rhs {
-        for e in unmatched_many {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&e.value, &SampleValue::Float(fill)),
-                false,
-            )?;
+        // Operands in the written order: the "many" side is the right one for group_right.
+        let (l, r) = if self.one_to_many {
+            (one_value, many_value)
+        } else {
+            (many_value, one_value)
+        };
+        if let Some(value) = sample_op(self.b, l, r, false)? {
+            self.out.push(Element {
+                labels,
+                value,
+                drop_name: drop_name || drops_name(self.b),
+            });
         }
+        Ok(())
     }
-    // `fill_left`: right elements without a match meet the fill value.
-    if let Some(fill) = m.fill.lhs {
-        for e in one
-            .iter()
-            .filter(|e| !matched.contains(&signature(&e.labels, m)))
-        {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&SampleValue::Float(fill), &e.value),
-                true,
-            )?;
-        }
-    }
-    Ok(out)
-}
-
-/// Adds the result of `l op r` for an element matched with a fill value; its labels come
-/// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
-/// synthesized left-hand sample has none).
-fn push_result(
-    b: &BinaryExpr,
-    m: &VectorMatching,
-    out: &mut Vector,
-    e: &Element,
-    (l, r): (&SampleValue, &SampleValue),
-    from_right: bool,
-) -> Result<(), EngineError> {
-    let Some(value) = sample_op(b, l, r, false)? else {
-        return Ok(());
-    };
-    out.push(Element {
-        labels: result_labels(&e.labels, &Labels::empty(), m),
-        value,
-        drop_name: e.drop_name || from_right || drops_name(b),
-    });
-    Ok(())
 }
 
 /// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
@@ -455,6 +455,40 @@ mod tests {
             query(&s, "4 < req").unwrap(),
             vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
             "a scalar on the left keeps the vector's value"
+        );
+    }
+
+    #[test]
+    fn fill_values_stand_in_for_missing_sides_of_group_matches() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("m", "get"), ("st", "200")], 100.0),
+            (&[("__name__", "req"), ("m", "put"), ("st", "500")], 10.0),
+            (&[("__name__", "lim"), ("st", "200"), ("o", "a")], 1000.0),
+            (&[("__name__", "lim"), ("st", "404"), ("o", "b")], 500.0),
+        ]);
+        // fill_right: a missing "one" side; the joined label cannot be filled.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_right(1) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{m=\"put\", st=\"500\"}".into(), 11.0)
+            ]
+        );
+        // fill_left: a missing "many" side carries the matching labels and the joined ones.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_left(0) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{o=\"b\", st=\"404\"}".into(), 500.0)
+            ]
+        );
+        // group_right swaps which side each fill value stands in for, as upstream does.
+        assert_eq!(
+            query(&s, "lim - on(st) group_right fill_left(1) req").unwrap(),
+            vec![
+                ("{m=\"get\", st=\"200\"}".into(), 900.0),
+                ("{st=\"404\"}".into(), 499.0)
+            ]
         );
     }
 }
