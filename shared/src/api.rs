@@ -30,6 +30,9 @@ pub struct Success<T> {
     /// Non-fatal problems, e.g. a store that did not answer under partial response.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// PromQL infos: hints that the query may not mean what it says (Prometheus 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub infos: Vec<String>,
 }
 
 impl<T> Success<T> {
@@ -39,7 +42,13 @@ impl<T> Success<T> {
             status: Status::Success,
             data,
             warnings,
+            infos: Vec::new(),
         }
+    }
+
+    /// The same envelope carrying `infos`.
+    pub fn with_infos(self, infos: Vec<String>) -> Self {
+        Self { infos, ..self }
     }
 }
 

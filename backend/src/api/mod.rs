@@ -177,8 +177,13 @@ fn normalise_prefix(prefix: &str) -> String {
 /// A success envelope as JSON; `Cache-Control: no-store` when it carries warnings, since a
 /// partial answer should not be cached (thanos pkg/api/api.go `Respond`).
 fn success<T: Serialize>(data: T, warnings: Vec<String>) -> Response {
-    let partial = !warnings.is_empty();
-    match serde_json::to_vec(&Success::new(data, warnings)) {
+    respond(Success::new(data, warnings))
+}
+
+/// Encodes a success envelope; see [`success`].
+fn respond<T: Serialize>(envelope: Success<T>) -> Response {
+    let partial = !envelope.warnings.is_empty();
+    match serde_json::to_vec(&envelope) {
         Ok(body) => {
             let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
             if partial {

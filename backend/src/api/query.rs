@@ -20,10 +20,11 @@ use super::error::ApiError;
 use super::params::{
     Params, parse_duration, parse_time, partial_response_param, replica_labels_param, time_param,
 };
-use super::{ApiState, success};
+use super::{ApiState, respond};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::Value;
 use crate::storeapi::PartialResponse;
+use shared::api::Success;
 use shared::labels::Labels;
 
 /// Most points a range query may return per series (prometheus web/api/v1/api.go).
@@ -69,8 +70,11 @@ pub struct QueryRequest {
 pub struct QueryOutcome {
     /// The result (a matrix for range queries).
     pub value: Value,
-    /// Non-fatal problems, passed on as `warnings`.
+    /// Non-fatal problems (store errors under partial response, PromQL warnings), passed on
+    /// as `warnings`.
     pub warnings: Vec<String>,
+    /// PromQL infos, passed on as `infos` (Prometheus 3).
+    pub infos: Vec<String>,
 }
 
 /// Evaluates PromQL queries; implemented by `query::querier` over the fan-out, by fakes in tests.
@@ -162,7 +166,8 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
         QueryTime::Instant { t_ms } => t_ms,
         QueryTime::Range { end_ms, .. } => end_ms,
     };
-    Ok(success(render(&outcome.value, t_ms), outcome.warnings))
+    let envelope = Success::new(render(&outcome.value, t_ms), outcome.warnings);
+    Ok(respond(envelope.with_infos(outcome.infos)))
 }
 
 /// The `data` of a query answer, `{"resultType":…,"result":…}`; `t_ms` is the evaluation time

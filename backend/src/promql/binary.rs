@@ -381,7 +381,7 @@ mod tests {
     }
 
     fn query(s: &MemoryStorage, q: &str) -> Result<Vec<(String, f64)>, String> {
-        match Engine::default().instant(s, q, 0) {
+        match Engine::default().instant(s, q, 0).map(|r| r.value) {
             Ok(Value::Vector(v)) => {
                 let mut out: Vec<(String, f64)> = v
                     .into_iter()

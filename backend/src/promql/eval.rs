@@ -8,12 +8,14 @@
 //! `(t - range, t]` without stale markers (`matrixIterSlice`). Nothing here knows where the
 //! data comes from.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
 use shared::labels::Labels;
 
+use super::annotations::{Annotation, Annotations, Evaluated, Severity};
 use super::parser::{
-    AtModifier, Call, DurationExpr, Expr, MatrixSelector, SubqueryExpr, UnaryOp,
+    AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
@@ -47,6 +49,9 @@ pub(crate) struct Evaluator {
     selected: HashMap<usize, SelectedSeries>,
     /// Series a function call selects for itself (`info()`), keyed by the call's address.
     call_selected: HashMap<usize, SelectedSeries>,
+    /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
+    /// thread).
+    annotations: RefCell<Annotations>,
 }
 
 fn key(selector: &VectorSelector) -> usize {
@@ -73,6 +78,7 @@ impl Evaluator {
             bounds,
             selected: HashMap::new(),
             call_selected: HashMap::new(),
+            annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
         Ok(evaluator)
@@ -174,6 +180,34 @@ impl Evaluator {
     /// The lookback delta, in ms.
     pub(crate) fn lookback_ms(&self) -> i64 {
         self.lookback_ms
+    }
+
+    /// Records a warning about the node at `span` (upstream `annotations.PromQLWarning`).
+    pub(crate) fn warn(&self, span: Span, message: impl Into<String>) {
+        self.annotate(Severity::Warning, span, message.into());
+    }
+
+    /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
+    pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
+        self.annotate(Severity::Info, span, message.into());
+    }
+
+    fn annotate(&self, severity: Severity, span: Span, message: String) {
+        self.annotations.borrow_mut().add(Annotation {
+            severity,
+            message,
+            span,
+        });
+    }
+
+    /// `value` with the annotations collected while computing it, rendered against `query`.
+    pub(crate) fn finish<T>(self, query: &str, value: T) -> Evaluated<T> {
+        let (warnings, infos) = self.annotations.into_inner().render(query);
+        Evaluated {
+            value,
+            warnings,
+            infos,
+        }
     }
 
     /// The query's bounds (for `step()`, `range()`, `start()`, `end()`).

@@ -15,10 +15,9 @@
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
-//! annotations (warnings/infos), `histogram_quantile`, `histogram_fraction`,
-//! `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`, `fill` with
-//! `group_left`/`group_right`, and histogram arithmetic across different zero thresholds or
-//! custom bucket bounds.
+//! most annotations (the infrastructure is in [`annotations`]), `histogram_quantile`,
+//! `histogram_fraction`, `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`,
+//! and histogram arithmetic across different zero thresholds or custom bucket bounds.
 //!
 //! ```
 //! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};
@@ -29,7 +28,8 @@
 //! let mut storage = MemoryStorage::new();
 //! let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
 //! storage.append(&labels, Point { t_ms: 0, value: SampleValue::Float(1.0) });
-//! let Value::Vector(v) = Engine::default().instant(&storage, "up * 2", 60_000).unwrap() else {
+//! let result = Engine::default().instant(&storage, "up * 2", 60_000).unwrap();
+//! let Value::Vector(v) = result.value else {
 //!     panic!("a vector")
 //! };
 //! assert_eq!(v[0].labels.to_string(), r#"{job="a"}"#);
@@ -39,6 +39,7 @@
 //! Nothing here knows about the StoreAPI, gRPC or HTTP.
 
 mod aggregate;
+pub mod annotations;
 mod binary;
 mod eval;
 mod extended;
@@ -50,6 +51,7 @@ pub mod value;
 
 use std::time::Duration;
 
+use annotations::Evaluated;
 use parser::{ParseError, ValueType};
 use storage::{Queryable, StorageError};
 use value::{Matrix, Value};
@@ -139,33 +141,34 @@ impl Engine {
     }
 
     /// Evaluates `expr` at `t_ms`: a scalar, string, instant vector or (for a range-vector
-    /// expression) a matrix.
+    /// expression) a matrix, with the annotations of its evaluation.
     pub fn instant(
         &self,
         storage: &dyn Queryable,
-        expr: &str,
+        query: &str,
         t_ms: i64,
-    ) -> Result<Value, EngineError> {
-        let expr = parser::parse(expr)?;
+    ) -> Result<Evaluated<Value>, EngineError> {
+        let expr = parser::parse(query)?;
         let bounds = eval::QueryBounds {
             start_ms: t_ms,
             end_ms: t_ms,
             step_ms: 0,
         };
         let evaluator = eval::Evaluator::new(&self.config, storage, &expr, bounds)?;
-        evaluator.instant_result(&expr, t_ms)
+        let value = evaluator.instant_result(&expr, t_ms)?;
+        Ok(evaluator.finish(query, value))
     }
 
     /// Evaluates `expr` at every step from `start_ms` to `end_ms` inclusive: a matrix sorted
-    /// by labels, series without any point left out.
+    /// by labels, series without any point left out, with the annotations of its evaluation.
     pub fn range(
         &self,
         storage: &dyn Queryable,
-        expr: &str,
+        query: &str,
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
-    ) -> Result<Matrix, EngineError> {
+    ) -> Result<Evaluated<Matrix>, EngineError> {
         if step_ms <= 0 {
             return Err(EngineError::NonPositiveStep);
         }
@@ -178,7 +181,7 @@ impl Engine {
                 max: self.config.max_steps,
             });
         }
-        let expr = parser::parse(expr)?;
+        let expr = parser::parse(query)?;
         match expr.value_type() {
             ValueType::Scalar | ValueType::InstantVector => {}
             other => return Err(EngineError::RangeQueryType(other)),
@@ -189,7 +192,8 @@ impl Engine {
             step_ms,
         };
         let evaluator = eval::Evaluator::new(&self.config, storage, &expr, bounds)?;
-        evaluator.range_result(&expr)
+        let value = evaluator.range_result(&expr)?;
+        Ok(evaluator.finish(query, value))
     }
 
     /// The selections a query will make, without evaluating it: one `(matchers, hints)` per
@@ -276,20 +280,20 @@ mod tests {
     fn lookback_window_is_left_open_and_staleness_ends_series() {
         let (e, s) = (Engine::default(), storage());
         // n's only sample is at 0: visible until just before 5m, gone at exactly 5m.
-        assert_eq!(floats(&e.instant(&s, "n", 299_999).unwrap()).len(), 1);
-        assert!(floats(&e.instant(&s, "n", 300_000).unwrap()).is_empty());
+        assert_eq!(floats(&e.instant(&s, "n", 299_999).unwrap().value).len(), 1);
+        assert!(floats(&e.instant(&s, "n", 300_000).unwrap().value).is_empty());
         // m ends with a stale marker at 11m.
         assert_eq!(
-            floats(&e.instant(&s, "m", 10 * 60_000 + 59_000).unwrap())[0].1,
+            floats(&e.instant(&s, "m", 10 * 60_000 + 59_000).unwrap().value)[0].1,
             10.0
         );
-        assert!(floats(&e.instant(&s, "m", 11 * 60_000).unwrap()).is_empty());
+        assert!(floats(&e.instant(&s, "m", 11 * 60_000).unwrap().value).is_empty());
     }
 
     #[test]
     fn matrix_selector_is_left_open_and_offset_and_at_shift_it() {
         let (e, s) = (Engine::default(), storage());
-        let count = |q: &str, t: i64| floats(&e.instant(&s, q, t).unwrap())[0].1;
+        let count = |q: &str, t: i64| floats(&e.instant(&s, q, t).unwrap().value)[0].1;
         assert_eq!(count("count_over_time(m[2m])", 300_000), 2.0);
         assert_eq!(count("sum_over_time(m[2m] offset 1m)", 300_000), 3.0 + 4.0);
         assert_eq!(count("last_over_time(m[1m] @ 120)", 600_000), 2.0);
@@ -299,20 +303,23 @@ mod tests {
     #[test]
     fn arithmetic_drops_the_name_and_comparisons_filter() {
         let (e, s) = (Engine::default(), storage());
-        let got = floats(&e.instant(&s, "m * 2 + on(i) n", 120_000).unwrap());
+        let got = floats(&e.instant(&s, "m * 2 + on(i) n", 120_000).unwrap().value);
         assert_eq!(got, vec![("{i=\"a\"}".to_owned(), 104.0)]);
-        let got = floats(&e.instant(&s, "m > 1", 120_000).unwrap());
+        let got = floats(&e.instant(&s, "m > 1", 120_000).unwrap().value);
         assert_eq!(got, vec![("{__name__=\"m\", i=\"a\"}".to_owned(), 2.0)]);
-        assert!(floats(&e.instant(&s, "m > 5", 120_000).unwrap()).is_empty());
-        let got = floats(&e.instant(&s, "m > bool 5", 120_000).unwrap());
+        assert!(floats(&e.instant(&s, "m > 5", 120_000).unwrap().value).is_empty());
+        let got = floats(&e.instant(&s, "m > bool 5", 120_000).unwrap().value);
         assert_eq!(got, vec![("{i=\"a\"}".to_owned(), 0.0)]);
-        assert_eq!(e.instant(&s, "1 + 2 * 3", 0).unwrap(), Value::Scalar(7.0));
+        assert_eq!(
+            e.instant(&s, "1 + 2 * 3", 0).unwrap().value,
+            Value::Scalar(7.0)
+        );
     }
 
     #[test]
     fn range_queries_gather_steps_and_check_their_input() {
         let (e, s) = (Engine::default(), storage());
-        let m = e.range(&s, "m", 0, 12 * 60_000, 60_000).unwrap();
+        let m = e.range(&s, "m", 0, 12 * 60_000, 60_000).unwrap().value;
         assert_eq!(m.len(), 1);
         let times: Vec<i64> = m[0].points.iter().map(|p| p.t_ms / 60_000).collect();
         assert_eq!(

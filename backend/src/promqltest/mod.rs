@@ -32,6 +32,7 @@
 //! `expect fail` is about a parse error must still load. Only the runner knows the engine
 //! and storage.
 
+mod annotations;
 mod compare;
 pub mod conformance;
 mod eval;

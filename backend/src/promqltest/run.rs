@@ -3,14 +3,15 @@
 //! promql/promqltest/test.go `execEval`).
 //!
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
-//! "not implemented yet" errors always fail. Annotations are not produced yet, so evals that
-//! expect `warn` or `info` fail, as do all evals after a `load_with_nhcb` (classic-to-native
-//! histogram conversion is not implemented) or a load with start timestamps (`@st` lines), until
-//! the next `clear`.
+//! "not implemented yet" errors always fail. Warnings and infos are checked against the
+//! `expect warn|info|no_warn|no_info` lines ([`annotations`]). All evals after a
+//! `load_with_nhcb` (classic-to-native histogram conversion is not implemented) or a load with
+//! start timestamps (`@st` lines) fail, until the next `clear`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::annotations;
 use super::compare::compare;
 use super::{Command, Eval, ExpectKind, FileError, Load, Query, Script, SequenceValue, parse_file};
 use shared::histogram::{CounterResetHint, FloatHistogram};
@@ -42,6 +43,9 @@ pub enum EvalFailureKind {
     /// The result differs from the expected one.
     #[error("{0}")]
     Mismatch(String),
+    /// The warnings or infos differ from the `expect` lines.
+    #[error("annotations: {0}")]
+    Annotations(String),
 }
 
 /// One eval that did not behave as expected.
@@ -176,16 +180,6 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
 
 /// Runs one eval; `Err` says how it failed.
 fn run_eval(engine: &Engine, storage: &MemoryStorage, eval: &Eval) -> Result<(), EvalFailureKind> {
-    if let Some(e) = eval
-        .expectations
-        .iter()
-        .find(|e| matches!(e.kind, ExpectKind::Warn | ExpectKind::Info))
-    {
-        return Err(EvalFailureKind::NotImplemented(format!(
-            "annotations (expect {:?} on line {})",
-            e.kind, e.line
-        )));
-    }
     let result = match eval.query {
         Query::Instant { at_ms } => {
             let at_ms = eval.range_vector.map_or(at_ms, |r| r.end_ms);
@@ -197,7 +191,7 @@ fn run_eval(engine: &Engine, storage: &MemoryStorage, eval: &Eval) -> Result<(),
             step_ms,
         } => engine
             .range(storage, &eval.expr, start_ms, end_ms, step_ms)
-            .map(Value::Matrix),
+            .map(|r| r.map(Value::Matrix)),
     };
     match result {
         Err(EngineError::NotImplemented(what)) => Err(EvalFailureKind::NotImplemented(what)),
@@ -215,10 +209,14 @@ fn run_eval(engine: &Engine, storage: &MemoryStorage, eval: &Eval) -> Result<(),
             }
         }
         Err(e) => Err(EvalFailureKind::UnexpectedError(e.to_string())),
-        Ok(value) if eval.expects_failure() => {
-            Err(EvalFailureKind::ExpectedFailure(value.type_name().into()))
+        Ok(result) if eval.expects_failure() => Err(EvalFailureKind::ExpectedFailure(
+            result.value.type_name().into(),
+        )),
+        Ok(result) => {
+            compare(eval, &result.value).map_err(EvalFailureKind::Mismatch)?;
+            annotations::check(eval, &result.warnings, &result.infos)
+                .map_err(EvalFailureKind::Annotations)
         }
-        Ok(value) => compare(eval, &value).map_err(EvalFailureKind::Mismatch),
     }
 }
 
@@ -277,7 +275,7 @@ mod tests {
                     EvalFailureKind::ExpectedFailure(_),
                     EvalFailureKind::WrongError { .. },
                     EvalFailureKind::NotImplemented(_),
-                    EvalFailureKind::NotImplemented(_),
+                    EvalFailureKind::Annotations(_),
                 ]
             ),
             "{kinds:?}"

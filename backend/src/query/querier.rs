@@ -95,14 +95,19 @@ impl Querier {
                 step_ms,
             } => engine
                 .range(&storage, &expr, start_ms, end_ms, step_ms)
-                .map(Value::Matrix),
+                .map(|r| r.map(Value::Matrix)),
         });
-        let value = timeout_at(deadline, evaluation)
+        let evaluated = timeout_at(deadline, evaluation)
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
-        Ok(QueryOutcome { value, warnings })
+        warnings.extend(evaluated.warnings);
+        Ok(QueryOutcome {
+            value: evaluated.value,
+            warnings,
+            infos: evaluated.infos,
+        })
     }
 
     /// Reads one selection's series, deduplicated; store warnings go to `warnings`.

@@ -215,6 +215,7 @@ impl crate::api::QueryEngine for FakeQueryEngine {
             Ok(crate::api::QueryOutcome {
                 value: crate::promql::value::Value::Scalar(1.0),
                 warnings: Vec::new(),
+                infos: Vec::new(),
             })
         });
         Box::pin(async move { answer })

@@ -21,6 +21,7 @@ fn outcome(value: PromValue, warnings: &[&str]) -> Result<QueryOutcome, ApiError
     Ok(QueryOutcome {
         value,
         warnings: warnings.iter().map(|w| w.to_string()).collect(),
+        infos: Vec::new(),
     })
 }
 

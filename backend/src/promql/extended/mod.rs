@@ -29,6 +29,38 @@ const ANCHORED_SAFE: [&str; 5] = ["changes", "delta", "increase", "rate", "reset
 /// Functions that accept a `smoothed` range (upstream `SmoothedSafeFunctions`), sorted.
 const SMOOTHED_SAFE: [&str; 3] = ["delta", "increase", "rate"];
 
+/// Why a series yields nothing or a doubtful value (upstream util/annotations, the warnings of
+/// the same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Warning {
+    /// Floats and histograms meet (`MixedFloatsHistogramsWarning`).
+    MixedFloatsHistograms,
+    /// Exponential and custom buckets meet (`MixedExponentialCustomHistogramsWarning`).
+    MixedBucketKinds,
+    /// `rate`/`increase` of a gauge histogram (`NativeHistogramNotCounterWarning`).
+    NotCounter,
+    /// `delta` of a counter histogram (`NativeHistogramNotGaugeWarning`).
+    NotGauge,
+}
+
+impl Warning {
+    /// The message about the series named `metric`, in upstream's words.
+    pub(crate) fn message(self, metric: &str) -> String {
+        match self {
+            Warning::MixedFloatsHistograms => {
+                format!("encountered a mix of histograms and floats for metric name {metric:?}")
+            }
+            Warning::MixedBucketKinds => format!(
+                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+            ),
+            Warning::NotCounter => {
+                format!("this native histogram metric is not a counter: {metric:?}")
+            }
+            Warning::NotGauge => format!("this native histogram metric is not a gauge: {metric:?}"),
+        }
+    }
+}
+
 /// The modifier's word as written in queries.
 fn word(ext: RangeExtension) -> &'static str {
     match ext {
@@ -112,35 +144,40 @@ pub(crate) fn smoothed_vector(
             at.saturating_sub(lookback),
             at.saturating_add(lookback),
         );
-        if let Some(value) = smoothed_value(&near, at) {
-            out.push(Element {
+        match smoothed_value(&near, at) {
+            Ok(Some(value)) => out.push(Element {
                 labels: labels.clone(),
                 value,
                 drop_name: false,
-            });
+            }),
+            Ok(None) => {}
+            Err(w) => ev.warn(s.span, w.message(labels.get("__name__").unwrap_or(""))),
         }
     }
     Ok(out)
 }
 
 /// The smoothed value at `at` of `near` (non-stale points around it); `None` when there is
-/// none.
-fn smoothed_value(near: &[Point], at: i64) -> Option<SampleValue> {
+/// none, a warning when the samples there cannot be combined.
+fn smoothed_value(near: &[Point], at: i64) -> Result<Option<SampleValue>, Warning> {
     let floats = near
         .iter()
         .filter(|p| matches!(p.value, SampleValue::Float(_)))
         .count();
     if floats != 0 && floats != near.len() {
-        return None;
+        return Err(Warning::MixedFloatsHistograms);
     }
     let i = near.partition_point(|p| p.t_ms < at);
-    match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
+    Ok(match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
         (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
         (Some(prev), Some(next)) => match (&prev.value, &next.value) {
             (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
                 interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
             )),
             (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
+                if mixes_bucket_kinds(a, b) {
+                    return Err(Warning::MixedBucketKinds);
+                }
                 let counter = a.counter_reset_hint != CounterResetHint::Gauge
                     || b.counter_reset_hint != CounterResetHint::Gauge;
                 interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter)
@@ -158,7 +195,7 @@ fn smoothed_value(near: &[Point], at: i64) -> Option<SampleValue> {
             }
         }),
         (None, _) => None,
-    }
+    })
 }
 
 /// The raw samples an extended range selector hands to the function it is an argument of: those
@@ -429,11 +466,23 @@ mod tests {
         let near = [p(10_000, 2.0), p(20_000, 3.0)];
         assert_eq!(
             smoothed_value(&near, 15_000),
-            Some(SampleValue::Float(2.5))
+            Ok(Some(SampleValue::Float(2.5)))
         );
-        assert_eq!(smoothed_value(&near, 20_000), Some(SampleValue::Float(3.0)));
-        assert_eq!(smoothed_value(&near, 25_000), Some(SampleValue::Float(3.0)));
-        assert_eq!(smoothed_value(&near, 5_000), None);
+        assert_eq!(
+            smoothed_value(&near, 20_000),
+            Ok(Some(SampleValue::Float(3.0)))
+        );
+        assert_eq!(
+            smoothed_value(&near, 25_000),
+            Ok(Some(SampleValue::Float(3.0)))
+        );
+        assert_eq!(smoothed_value(&near, 5_000), Ok(None));
+        let h = SampleValue::Histogram(Box::default());
+        let mixed = [p(10_000, 2.0), Point { t_ms: 20_000, value: h }];
+        assert_eq!(
+            smoothed_value(&mixed, 15_000),
+            Err(Warning::MixedFloatsHistograms)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
-use super::{Edges, detect_reset, interpolate_histograms, mixes_bucket_kinds};
+use super::{Edges, Warning, detect_reset, interpolate_histograms, mixes_bucket_kinds};
 use crate::promql::histogram;
 use crate::promql::storage::{Point, SampleValue};
 
@@ -27,19 +27,6 @@ pub(crate) struct Kind {
     pub counter: bool,
     /// `rate`: per second.
     pub per_second: bool,
-}
-
-/// Why a series yields nothing or a doubtful value (upstream annotations of the same names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Warning {
-    /// The range holds both floats and histograms (`MixedFloatsHistogramsWarning`).
-    MixedFloatsHistograms,
-    /// Exponential and custom buckets meet (`MixedExponentialCustomHistogramsWarning`).
-    MixedBucketKinds,
-    /// `rate`/`increase` of a gauge histogram (`NativeHistogramNotCounterWarning`).
-    NotCounter,
-    /// `delta` of a counter histogram (`NativeHistogramNotGaugeWarning`).
-    NotGauge,
 }
 
 /// The change of one series over `range` (the points are the raw extended window), with the

@@ -53,8 +53,12 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "histogram_count" | "histogram_sum" | "histogram_avg" => {
             histogram::field(ev, c, t_ms, name)
         }
-        "sort" | "sort_desc" => sort::by_value(ev, c, t_ms, name == "sort_desc"),
+        "sort" | "sort_desc" => {
+            sort::warn_in_range_query(ev, c);
+            sort::by_value(ev, c, t_ms, name == "sort_desc")
+        }
         "sort_by_label" | "sort_by_label_desc" => {
+            sort::warn_in_range_query(ev, c);
             sort::by_label(ev, c, t_ms, name == "sort_by_label_desc")
         }
         "deriv" => regression::deriv(ev, c, t_ms),

@@ -26,12 +26,15 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     let is_counter = name != "delta";
     let is_rate = name == "rate";
     if let Some(ext) = window.extension {
-        return Ok(extended_change(matrix, window, ext, is_counter, is_rate));
+        return Ok(extended_change(ev, c, matrix, window, ext, is_rate));
     }
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let value = match floats(&s.points) {
             Some(samples) => {
+                if is_counter {
+                    note_possible_non_counter(ev, c, &s.labels);
+                }
                 extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
             }
             None => histogram_change(&s.points, window, is_counter, is_rate, name)?
@@ -48,14 +51,17 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     Ok(Value::Vector(out))
 }
 
-/// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range.
+/// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range, with upstream's
+/// annotations about the series.
 fn extended_change(
+    ev: &Evaluator,
+    c: &Call,
     matrix: Matrix,
     w: Window,
     ext: RangeExtension,
-    counter: bool,
     per_second: bool,
 ) -> Value {
+    let counter = c.function.name != "delta";
     let range = Range {
         start_ms: w.end_ms.saturating_sub(w.range_ms),
         end_ms: w.end_ms,
@@ -68,7 +74,14 @@ fn extended_change(
     let range_s = w.range_ms as f64 / 1000.0;
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let (value, _warnings) = extended::rate::change(&s.points, range, range_s, kind);
+        let (value, warnings) = extended::rate::change(&s.points, range, range_s, kind);
+        let name = s.labels.get("__name__").unwrap_or("");
+        for w in warnings {
+            ev.warn(c.args[0].span(), w.message(name));
+        }
+        if counter && matches!(value, Some(SampleValue::Float(_))) {
+            note_possible_non_counter(ev, c, &s.labels);
+        }
         if let Some(value) = value {
             out.push(Element {
                 labels: s.labels,
@@ -78,6 +91,25 @@ fn extended_change(
         }
     }
     Value::Vector(out)
+}
+
+/// An info when a float series read as a counter has a name counters do not have (upstream
+/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+    let Some(name) = labels.get("__name__") else {
+        return;
+    };
+    let counter_like = ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    if let (false, Some(arg)) = (counter_like, c.args.first()) {
+        ev.info(
+            arg.span(),
+            format!(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+            ),
+        );
+    }
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window

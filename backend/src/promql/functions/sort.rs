@@ -16,6 +16,18 @@ fn float(e: &Element) -> f64 {
     }
 }
 
+/// A warning when sorting inside a range query, whose result is ordered by labels anyway
+/// (upstream engine.go, `annotations.NewSortInRangeQueryWarning`).
+pub(super) fn warn_in_range_query(ev: &Evaluator, c: &Call) {
+    let bounds = ev.bounds();
+    if bounds.start_ms != bounds.end_ms {
+        ev.warn(
+            c.span,
+            "sort is ineffective for range queries since results are always ordered by labels",
+        );
+    }
+}
+
 /// `sort(v)` (`descending: false`) or `sort_desc(v)`: by value, NaN last either way.
 pub(super) fn by_value(
     ev: &Evaluator,

@@ -13,7 +13,7 @@ use super::functions::Function;
 pub use super::operators::{AggregateOp, BinaryOp, UnaryOp};
 
 /// A byte range `[start, end)` in the query text.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
     /// Offset of the first byte.
     pub start: usize,
