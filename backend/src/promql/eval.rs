@@ -20,6 +20,7 @@ use super::parser::{
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
+use super::starts::{self, SelectorStarts};
 use super::{EngineConfig, EngineError, aggregate, binary, extended, functions};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
@@ -49,6 +50,8 @@ pub(crate) struct Evaluator {
     selected: HashMap<usize, SelectedSeries>,
     /// Series a function call selects for itself (`info()`), keyed by the call's address.
     call_selected: HashMap<usize, SelectedSeries>,
+    /// Start timestamps of selectors under functions that read them, keyed like `selected`.
+    starts: HashMap<usize, SelectorStarts>,
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
@@ -78,6 +81,7 @@ impl Evaluator {
             bounds,
             selected: HashMap::new(),
             call_selected: HashMap::new(),
+            starts: HashMap::new(),
             annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
@@ -174,6 +178,13 @@ impl Evaluator {
             .map(|s| (s.labels, s.samples.collect()))
             .collect();
         self.selected.insert(key(selector), series);
+        if func.is_some_and(|f| starts::FUNCTIONS.contains(&f)) {
+            let found = storage.select_start_timestamps(&selector.matchers, hints)?;
+            if !found.is_empty() {
+                self.starts
+                    .insert(key(selector), SelectorStarts::new(found));
+            }
+        }
         Ok(())
     }
 
@@ -247,6 +258,11 @@ impl Evaluator {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
+    }
+
+    /// The start timestamps fetched for `selector`, if it has any.
+    pub(crate) fn start_timestamps(&self, selector: &VectorSelector) -> Option<&SelectorStarts> {
+        self.starts.get(&key(selector))
     }
 
     /// The series `c` selected for itself.

@@ -45,6 +45,7 @@ mod eval;
 mod extended;
 mod functions;
 pub(crate) mod histogram;
+mod starts;
 pub mod parser;
 pub mod storage;
 pub mod value;

@@ -112,8 +112,6 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
             Command::Load(load) => {
                 if load.with_nhcb {
                     unsupported = Some("load_with_nhcb");
-                } else if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
-                    unsupported = unsupported.or(Some("start timestamps (@st)"));
                 }
                 append(&mut storage, load);
             }
@@ -173,7 +171,10 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 t_ms: sample.t_ms,
                 value,
             };
-            storage.append(&series.labels, point);
+            match sample.start_ms {
+                Some(start_ms) => storage.append_with_start(&series.labels, point, start_ms),
+                None => storage.append(&series.labels, point),
+            }
         }
     }
 }

@@ -20,7 +20,8 @@ use super::eval::{Evaluator, not_implemented};
 use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr};
 use super::{EngineError, extended};
-use super::storage::SampleValue;
+use super::storage::{Point, SampleValue};
+use shared::labels::Labels;
 use super::value::{Matrix, Value, Vector};
 
 /// Evaluates `c` at `t_ms`.
@@ -135,6 +136,22 @@ fn range_arg(
         Value::Matrix(m) => Ok((m, window)),
         other => Err(type_error(c, "range vector", &other)),
     }
+}
+
+/// The start timestamps of `points` of the series `labels` of the call's first argument, when
+/// that is a range selector whose series have them (a subquery has none, as upstream); empty
+/// otherwise.
+fn range_starts(ev: &Evaluator, c: &Call, labels: &Labels, points: &[Point]) -> Vec<i64> {
+    let mut e = c.args.first();
+    while let Some(Expr::Paren(p)) = e {
+        e = Some(&p.expr);
+    }
+    let Some(Expr::MatrixSelector(m)) = e else {
+        return Vec::new();
+    };
+    ev.start_timestamps(&m.selector)
+        .and_then(|s| s.of(labels, points.iter().map(|p| p.t_ms)))
+        .unwrap_or_default()
 }
 
 fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {

@@ -3,9 +3,11 @@
 //!
 //! Extrapolation reaches at most half an average sample interval past the first and last
 //! samples (or all the way to the edge when closer than 1.1 intervals), and for counters never
-//! below zero. `rate` divides by the range in seconds.
+//! below zero. `rate` divides by the range in seconds. With start timestamps (see
+//! `promql::starts`), a counter also resets where a sample's start says so, and a first sample
+//! that started inside the range counts from zero at its start instead of being extrapolated.
 
-use super::{Evaluator, Window, floats, range_arg};
+use super::{Evaluator, Window, floats, range_arg, range_starts};
 use crate::promql::EngineError;
 use crate::promql::eval::not_implemented;
 use crate::promql::parser::Call;
@@ -18,6 +20,7 @@ use crate::promql::extended::{
     rate::{Kind, Range},
 };
 use crate::promql::parser::ast::RangeExtension;
+use crate::promql::starts;
 use crate::promql::value::{Element, Matrix, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
@@ -30,16 +33,32 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     }
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
+        let starts = range_starts(ev, c, &s.labels, &s.points);
+        let mut overlap = false;
         let value = match floats(&s.points) {
             Some(samples) => {
                 if is_counter {
                     note_possible_non_counter(ev, c, &s.labels);
                 }
-                extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
+                let counter = is_counter.then_some(Counter {
+                    starts: &starts,
+                    overlap: &mut overlap,
+                });
+                extrapolated(&samples, window, counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(&s.points, window, is_counter, is_rate, name)?
-                .map(|h| SampleValue::Histogram(Box::new(h))),
+            None => {
+                let counter = is_counter.then_some(Counter {
+                    starts: &starts,
+                    overlap: &mut overlap,
+                });
+                histogram_change(&s.points, window, counter, is_rate, name)?
+                    .map(|h| SampleValue::Histogram(Box::new(h)))
+            }
         };
+        if overlap {
+            let metric = s.labels.get("__name__").unwrap_or("");
+            ev.warn(c.args[0].span(), starts::overlap_message(metric));
+        }
         if let Some(value) = value {
             out.push(Element {
                 labels: s.labels,
@@ -112,56 +131,114 @@ fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::
     }
 }
 
+/// What a counter (`rate`, `increase`) reads besides its samples: their start timestamps (empty
+/// when unknown), and where to note that two of them overlap.
+struct Counter<'a> {
+    starts: &'a [i64],
+    overlap: &'a mut bool,
+}
+
+impl Counter<'_> {
+    /// Whether the sample `i` reset the counter after sample `i - 1` (at `prev_t`, `cur_t`)
+    /// by its start timestamp; notes an overlap on the way.
+    fn start_reset(&mut self, i: usize, prev_t: i64, cur_t: i64) -> bool {
+        let (Some(&prev_st), Some(&cur_st)) = (self.starts.get(i - 1), self.starts.get(i)) else {
+            return false;
+        };
+        if starts::overlaps(prev_st, prev_t, cur_st) {
+            *self.overlap = true;
+        }
+        starts::is_reset(prev_st, prev_t, cur_st, cur_t)
+    }
+
+    /// The first sample's start when it lies inside the window and before the sample: the
+    /// counter then counts from zero there.
+    fn first_start(&self, first_t: i64, w: Window) -> Option<i64> {
+        let range_start = w.end_ms.saturating_sub(w.range_ms);
+        self.starts
+            .first()
+            .copied()
+            .filter(|&st| st != 0 && st > range_start && st < first_t)
+    }
+}
+
 /// The factor extrapolating a change between the first and last of `n` samples to the window
 /// (upstream `extrapolatedRate`); `zero` is (first value, change) of a counter, whose
-/// extrapolation stops where it would cross zero.
+/// extrapolation stops where it would cross zero. A `first_start` replaces extrapolation to
+/// the left: the change then covers the time from it.
 fn factor(
-    first_t: i64,
-    last_t: i64,
-    n: usize,
+    (first_t, last_t, n): (i64, i64, usize),
     w: Window,
     zero: Option<(f64, f64)>,
+    first_start: Option<i64>,
     is_rate: bool,
 ) -> f64 {
     let range_start = w.end_ms.saturating_sub(w.range_ms);
     let mut to_start = (first_t - range_start) as f64 / 1000.0;
     let mut to_end = (w.end_ms - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let average_interval = sampled / (n - 1) as f64;
+    let mut sampled = (last_t - first_t) as f64 / 1000.0;
+    let average_interval = if n > 1 {
+        sampled / (n - 1) as f64
+    } else {
+        0.0
+    };
     let threshold = average_interval * 1.1;
-    if to_start >= threshold {
-        to_start = average_interval / 2.0;
-    }
-    if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0) {
-        to_start = to_start.min(sampled * (first / change));
+    if let Some(start) = first_start {
+        to_start = 0.0;
+        sampled = (last_t - start) as f64 / 1000.0;
+    } else {
+        if to_start >= threshold {
+            to_start = average_interval / 2.0;
+        }
+        if let Some((first, change)) =
+            zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0)
+        {
+            to_start = to_start.min(sampled * (first / change));
+        }
     }
     if to_end >= threshold {
         to_end = average_interval / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled == 0.0 {
+        1.0
+    } else {
+        (sampled + to_start + to_end) / sampled
+    };
     if is_rate {
         factor /= w.range_ms as f64 / 1000.0;
     }
     factor
 }
 
-/// The extrapolated change of `samples` (timestamp, value) over `window`; `None` with fewer
-/// than two samples.
-fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+/// The extrapolated change of `samples` (timestamp, value) over `window`, for a counter when
+/// `counter` is given; `None` with fewer than two samples (unless the only one started inside
+/// the window).
+fn extrapolated(
+    samples: &[(i64, f64)],
+    w: Window,
+    mut counter: Option<Counter<'_>>,
+    is_rate: bool,
+) -> Option<f64> {
     let (&(first_t, first_v), &(last_t, last_v)) = (samples.first()?, samples.last()?);
-    if samples.len() < 2 {
+    let first_start = counter.as_ref().and_then(|c| c.first_start(first_t, w));
+    if samples.len() < 2 && first_start.is_none() {
         return None;
     }
     let mut result = last_v - first_v;
-    if is_counter {
-        for pair in samples.windows(2) {
-            if pair[1].1 < pair[0].1 {
-                result += pair[0].1;
+    if let Some(counter) = &mut counter {
+        for (i, pair) in samples.windows(2).enumerate() {
+            let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
+            if counter.start_reset(i + 1, prev_t, cur_t) || cur < prev {
+                result += prev;
             }
         }
     }
-    let zero = is_counter.then_some((first_v, result));
-    Some(result * factor(first_t, last_t, samples.len(), w, zero, is_rate))
+    if first_start.is_some() {
+        result += first_v;
+    }
+    let zero = counter.is_some().then_some((first_v, result));
+    let n = samples.len();
+    Some(result * factor((first_t, last_t, n), w, zero, first_start, is_rate))
 }
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
@@ -170,7 +247,7 @@ fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bo
 fn histogram_change(
     points: &[Point],
     w: Window,
-    is_counter: bool,
+    mut counter: Option<Counter<'_>>,
     is_rate: bool,
     name: &str,
 ) -> Result<Option<FloatHistogram>, EngineError> {
@@ -188,25 +265,36 @@ fn histogram_change(
     else {
         return Ok(None);
     };
-    if histograms.len() < 2 {
+    let first_start = counter.as_ref().and_then(|c| c.first_start(first_t, w));
+    if histograms.len() < 2 && first_start.is_none() {
         return Ok(None);
     }
     let unsupported = || not_implemented(&format!("{name} over these native histograms"));
-    let mut change = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
-    if is_counter {
-        for pair in histograms.windows(2) {
-            if histogram::detect_reset(pair[0].1, pair[1].1) {
-                change = histogram::add(&change, pair[0].1, 1.0).ok_or_else(unsupported)?;
+    let mut change = None;
+    if histograms.len() >= 2 {
+        let mut sum = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
+        if let Some(counter) = &mut counter {
+            for (i, pair) in histograms.windows(2).enumerate() {
+                let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
+                if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur)
+                {
+                    sum = histogram::add(&sum, prev, 1.0).ok_or_else(unsupported)?;
+                }
             }
         }
+        sum.counter_reset_hint = CounterResetHint::Gauge;
+        change = Some(sum);
     }
-    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
-    let mut result = histogram::scale(
-        &change,
-        factor(first_t, last_t, histograms.len(), w, zero, is_rate),
-    );
-    result.counter_reset_hint = CounterResetHint::Gauge;
-    Ok(Some(result))
+    // A first sample that started inside the window counts from zero.
+    let change = match (change, first_start) {
+        (Some(c), Some(_)) => histogram::add(&c, first, 1.0).ok_or_else(unsupported)?,
+        (Some(c), None) => c,
+        (None, _) => first.clone(),
+    };
+    let zero = (counter.is_some() && change.count > 0.0).then_some((first.count, change.count));
+    let n = histograms.len();
+    let f = factor((first_t, last_t, n), w, zero, first_start, is_rate);
+    Ok(Some(histogram::scale(&change, f)))
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -227,16 +315,25 @@ pub(super) fn instant(
         if is_rate && interval == 0.0 {
             continue;
         }
+        let starts = range_starts(ev, c, &s.labels, &s.points);
+        let start_reset = match starts[..] {
+            [.., prev_st, last_st] => starts::is_reset(prev_st, prev.t_ms, last_st, last.t_ms),
+            _ => false,
+        };
         let value = match (&prev.value, &last.value) {
             (SampleValue::Float(p), SampleValue::Float(l)) => {
-                let change = if is_rate && l < p { *l } else { l - p };
+                let change = if is_rate && (l < p || start_reset) {
+                    *l
+                } else {
+                    l - p
+                };
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
                 if p.custom_values != l.custom_values {
                     return Err(not_implemented("irate/idelta across custom bucket changes"));
                 }
-                let change = if is_rate && histogram::detect_reset(p, l) {
+                let change = if is_rate && (start_reset || histogram::detect_reset(p, l)) {
                     (**l).clone()
                 } else {
                     histogram::add(l, p, -1.0).ok_or_else(|| {
