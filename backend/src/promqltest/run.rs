@@ -5,8 +5,8 @@
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
 //! "not implemented yet" errors always fail. Warnings and infos are checked against the
 //! `expect warn|info|no_warn|no_info` lines ([`annotations`]). All evals after a
-//! `load_with_nhcb` (classic-to-native histogram conversion is not implemented) or a load with
-//! start timestamps (`@st` lines) fail, until the next `clear`.
+//! `load_with_nhcb` (classic-to-native histogram conversion is not implemented) fail, until the
+//! next `clear`. Start timestamps from `@st` lines are loaded with their samples.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! A function not listed here fails with "not implemented yet: function NAME".
 
 mod absent;
+mod counter;
 mod histogram;
 mod info;
 mod label;
@@ -36,6 +37,9 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
     }
     match name {
         "rate" | "increase" | "delta" => rate::apply(ev, c, t_ms, name),
+        "changes" => counter::apply(ev, c, t_ms, counter::Count::Changes),
+        "resets" => counter::apply(ev, c, t_ms, counter::Count::Resets),
+        "start_timestamp" => counter::start_timestamp(ev, c, t_ms),
         "irate" | "idelta" => rate::instant(ev, c, t_ms, name == "irate"),
         "label_replace" => label::replace(ev, c, t_ms),
         "label_join" => label::join(ev, c, t_ms),

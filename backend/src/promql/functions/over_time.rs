@@ -8,7 +8,6 @@ use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
-use crate::promql::extended;
 use crate::promql::histogram::sum_or_mean;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
@@ -37,12 +36,6 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
         },
         "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "changes" => |p| {
-            float_fn(p, |v| {
-                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
-            })
-        },
-        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -56,26 +49,15 @@ pub(super) fn apply(
     name: &str,
     f: OverTimeFn,
 ) -> Result<Value, EngineError> {
-    let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
+    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let points = match window.extension {
-            // Only `changes` and `resets` get here with `anchored` (see `extended::check_call`).
-            Some(_) => {
-                let start = window.end_ms.saturating_sub(window.range_ms);
-                match extended::anchored_points(&s.points, start) {
-                    Some(points) => points,
-                    None => continue,
-                }
-            }
-            None => &s.points[..],
-        };
-        let value = match f(points) {
+        let value = match f(&s.points) {
             Some(v) => v,
-            None if floats(points).is_some() => continue,
+            None if floats(&s.points).is_some() => continue,
             None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(points, name == "avg_over_time")? {
+                match histogram_sum(&s.points, name == "avg_over_time")? {
                     Some(h) => SampleValue::Histogram(Box::new(h)),
                     None => continue,
                 }
@@ -130,11 +112,6 @@ fn variance(values: &[f64]) -> f64 {
         (aux, c_aux) = kahan_sum_inc(delta * (v - (mean + c_mean)), aux, c_aux);
     }
     (aux + c_aux) / count
-}
-
-/// How many consecutive pairs satisfy `counted`.
-fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
-    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
 }
 
 /// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).

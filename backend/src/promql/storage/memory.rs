@@ -152,7 +152,7 @@ mod tests {
             .into_iter()
             .map(|x| x.labels)
             .collect();
-        assert_eq!(labels, vec![a, b]);
+        assert_eq!(labels, vec![a.clone(), b]);
         s.append_with_start(&a, point(200, 2.0), 150);
         s.append_with_start(&a, point(300, 3.0), 250);
         s.append(&a, point(300, 4.0));
