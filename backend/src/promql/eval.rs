@@ -18,9 +18,9 @@ use super::parser::{
     AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
 use super::parser::{VectorSelector, ast::RangeExtension};
+use super::starts::{self, SelectorStarts};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::starts::{self, SelectorStarts};
 use super::{EngineConfig, EngineError, aggregate, binary, extended, functions};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
@@ -106,7 +106,8 @@ impl Evaluator {
             }
             Expr::MatrixSelector(m) => {
                 let range = Some(self.duration(&m.range)?);
-                let margins = extended::fetch_margins(m.selector.extension, range, self.lookback_ms);
+                let margins =
+                    extended::fetch_margins(m.selector.extension, range, self.lookback_ms);
                 self.select(storage, &m.selector, start_ms, end_ms, margins, func)
             }
             Expr::Subquery(sq) => {

@@ -45,8 +45,8 @@ mod eval;
 mod extended;
 mod functions;
 pub(crate) mod histogram;
-mod starts;
 pub mod parser;
+mod starts;
 pub mod storage;
 pub mod value;
 

@@ -71,7 +71,9 @@ pub(crate) fn overlaps(prev_st: i64, prev_t: i64, cur_st: i64) -> bool {
 
 /// The warning for overlapping start times (upstream `NewStartTimeOverlapWarning`).
 pub(crate) fn overlap_message(metric: &str) -> String {
-    format!("sample has start time that overlaps with previous sample timestamp for metric {metric:?}")
+    format!(
+        "sample has start time that overlaps with previous sample timestamp for metric {metric:?}"
+    )
 }
 
 #[cfg(test)]
@@ -83,10 +85,16 @@ mod tests {
         // Unknown or invalid starts never reset.
         assert!(!is_reset(0, 60, 0, 120));
         assert!(!is_reset(0, 60, 120, 120), "start at the sample itself");
-        assert!(!is_reset(0, 60, 30, 120), "starts before the previous sample: cumulative");
-        assert!(is_reset(0, 60, 90, 120), "started after the previous sample");
+        assert!(
+            !is_reset(0, 60, 30, 120),
+            "starts before the previous sample: cumulative"
+        );
+        assert!(
+            is_reset(0, 60, 90, 120),
+            "started after the previous sample"
+        );
         // Starting exactly at the previous sample: a delta only if that one had its own start.
-        assert!(is_reset(0 + 1, 60, 60, 120));
+        assert!(is_reset(1, 60, 60, 120));
         assert!(!is_reset(0, 60, 60, 120), "cumulative of unknown start");
         assert!(!is_reset(60, 60, 60, 120), "previous start at its own time");
         assert!(!is_reset(120, 60, 60, 120), "invalid previous start");
@@ -96,7 +104,10 @@ mod tests {
     fn overlaps_need_a_different_earlier_start() {
         assert!(!overlaps(0, 60, 0));
         assert!(!overlaps(30, 60, 30), "same cumulative start");
-        assert!(!overlaps(0, 60, 60), "delta starting at the previous sample");
+        assert!(
+            !overlaps(0, 60, 60),
+            "delta starting at the previous sample"
+        );
         assert!(overlaps(0, 60, 30));
     }
 

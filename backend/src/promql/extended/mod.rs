@@ -168,34 +168,36 @@ fn smoothed_value(near: &[Point], at: i64) -> Result<Option<SampleValue>, Warnin
         return Err(Warning::MixedFloatsHistograms);
     }
     let i = near.partition_point(|p| p.t_ms < at);
-    Ok(match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
-        (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
-        (Some(prev), Some(next)) => match (&prev.value, &next.value) {
-            (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
-                interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
-            )),
-            (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
-                if mixes_bucket_kinds(a, b) {
-                    return Err(Warning::MixedBucketKinds);
+    Ok(
+        match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
+            (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
+            (Some(prev), Some(next)) => match (&prev.value, &next.value) {
+                (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
+                    interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
+                )),
+                (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
+                    if mixes_bucket_kinds(a, b) {
+                        return Err(Warning::MixedBucketKinds);
+                    }
+                    let counter = a.counter_reset_hint != CounterResetHint::Gauge
+                        || b.counter_reset_hint != CounterResetHint::Gauge;
+                    interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter)
+                        .map(|h| SampleValue::Histogram(Box::new(h)))
                 }
-                let counter = a.counter_reset_hint != CounterResetHint::Gauge
-                    || b.counter_reset_hint != CounterResetHint::Gauge;
-                interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter)
-                    .map(|h| SampleValue::Histogram(Box::new(h)))
-            }
-            _ => None,
+                _ => None,
+            },
+            (Some(prev), None) => Some(match &prev.value {
+                SampleValue::Float(f) => SampleValue::Float(*f),
+                SampleValue::Histogram(h) => {
+                    let mut h = h.as_ref().clone();
+                    // The hint relates a sample to its predecessor; a carried value has none.
+                    h.counter_reset_hint = CounterResetHint::Unknown;
+                    SampleValue::Histogram(Box::new(h))
+                }
+            }),
+            (None, _) => None,
         },
-        (Some(prev), None) => Some(match &prev.value {
-            SampleValue::Float(f) => SampleValue::Float(*f),
-            SampleValue::Histogram(h) => {
-                let mut h = h.as_ref().clone();
-                // The hint relates a sample to its predecessor; a carried value has none.
-                h.counter_reset_hint = CounterResetHint::Unknown;
-                SampleValue::Histogram(Box::new(h))
-            }
-        }),
-        (None, _) => None,
-    })
+    )
 }
 
 /// The raw samples an extended range selector hands to the function it is an argument of: those
@@ -207,10 +209,15 @@ pub(crate) fn raw_matrix(
 ) -> Result<Matrix, EngineError> {
     let s = &m.selector;
     let end = ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?);
-    let (before, after) = fetch_margins(s.extension, Some(ev.duration(&m.range)?), ev.lookback_ms());
+    let (before, after) =
+        fetch_margins(s.extension, Some(ev.duration(&m.range)?), ev.lookback_ms());
     let mut out = Matrix::new();
     for (labels, points) in ev.series(s)? {
-        let points = window(points, end.saturating_sub(before), end.saturating_add(after));
+        let points = window(
+            points,
+            end.saturating_sub(before),
+            end.saturating_add(after),
+        );
         if !points.is_empty() {
             out.push(RangeSeries {
                 labels: labels.clone(),
@@ -314,13 +321,13 @@ impl Edges {
     }
 
     /// The samples strictly inside `(start, end)` between the edges' samples.
-    pub(crate) fn inner<'a, T>(
+    pub(crate) fn inner<T>(
         self,
-        points: &'a [T],
+        points: &[T],
         t: impl Fn(&T) -> i64,
         start: i64,
         end: i64,
-    ) -> &'a [T] {
+    ) -> &[T] {
         let mut from = self.first;
         if points.get(from).is_some_and(|p| t(p) <= start) {
             from += 1;
@@ -430,7 +437,11 @@ mod tests {
         let e = Edges::find(&pts, |p| p.0, 20_000, 50_000, false).unwrap();
         assert_eq!(e, Edges { first: 1, last: 4 });
         let e = Edges::find(&pts, |p| p.0, 20_000, 50_000, true).unwrap();
-        assert_eq!(e, Edges { first: 1, last: 4 }, "first sample at or after 50s");
+        assert_eq!(
+            e,
+            Edges { first: 1, last: 4 },
+            "first sample at or after 50s"
+        );
         assert_eq!(e.inner(&pts, |p| p.0, 20_000, 50_000), &pts[2..4]);
         assert!(Edges::find(&pts, |p| p.0, 60_000, 90_000, false).is_none());
         assert!(Edges::find(&pts, |p| p.0, -90_000, -60_000, true).is_none());
@@ -478,7 +489,13 @@ mod tests {
         );
         assert_eq!(smoothed_value(&near, 5_000), Ok(None));
         let h = SampleValue::Histogram(Box::default());
-        let mixed = [p(10_000, 2.0), Point { t_ms: 20_000, value: h }];
+        let mixed = [
+            p(10_000, 2.0),
+            Point {
+                t_ms: 20_000,
+                value: h,
+            },
+        ];
         assert_eq!(
             smoothed_value(&mixed, 15_000),
             Err(Warning::MixedFloatsHistograms)

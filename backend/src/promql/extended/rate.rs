@@ -134,10 +134,12 @@ fn histogram_change(
         warnings.push(Warning::NotGauge);
     }
     let mut result = histogram::add(&right, &left, -1.0)?;
-    if kind.counter {
-        if let Some(correction) = correction(h, edges, &left, &right, start_ms, smoothed) {
-            result = histogram::add(&result, &correction?, 1.0)?;
-        }
+    let correction = kind
+        .counter
+        .then(|| correction(h, edges, &left, &right, start_ms, smoothed))
+        .flatten();
+    if let Some(correction) = correction {
+        result = histogram::add(&result, &correction?, 1.0)?;
     }
     if kind.per_second {
         result = histogram::divide(&result, range_s);

@@ -26,7 +26,12 @@ pub(super) enum Count {
 }
 
 /// `changes(v range)` or `resets(v range)`.
-pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, count: Count) -> Result<Value, EngineError> {
+pub(super) fn apply(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    count: Count,
+) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
@@ -120,7 +125,10 @@ mod tests {
     fn resets_count_drops_and_start_resets_changes_count_differences() {
         let (a, b) = (p(0, 2.0), p(60, 3.0));
         assert!(!differs(Count::Resets, &a, &b, false));
-        assert!(differs(Count::Resets, &a, &b, true), "restarted by its start");
+        assert!(
+            differs(Count::Resets, &a, &b, true),
+            "restarted by its start"
+        );
         assert!(differs(Count::Resets, &b, &a, false));
         assert!(differs(Count::Changes, &a, &b, false));
         let nan = (p(0, f64::NAN), p(60, f64::NAN));

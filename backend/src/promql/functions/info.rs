@@ -103,8 +103,11 @@ fn first_selector<'a>(
             found
         }
         Expr::Call(c) => c.args.iter().find_map(|a| first_selector(a, enclosing)),
-        Expr::Aggregate(a) => first_selector(&a.expr, enclosing)
-            .or_else(|| a.param.as_deref().and_then(|p| first_selector(p, enclosing))),
+        Expr::Aggregate(a) => first_selector(&a.expr, enclosing).or_else(|| {
+            a.param
+                .as_deref()
+                .and_then(|p| first_selector(p, enclosing))
+        }),
         Expr::Binary(b) => {
             first_selector(&b.lhs, enclosing).or_else(|| first_selector(&b.rhs, enclosing))
         }
@@ -138,6 +141,12 @@ pub(crate) fn selection(
     };
     Ok((matchers, hints))
 }
+
+/// The identifying labels present on a series, as (name, value) pairs.
+type Signature<'a> = Vec<(&'a str, &'a str)>;
+
+/// The info samples chosen per (info metric name, signature).
+type ChosenInfo<'a> = HashMap<(&'a str, Signature<'a>), Chosen<'a>>;
 
 /// An info sample chosen for one signature: the series and its sample's own timestamp.
 struct Chosen<'a> {
@@ -186,13 +195,11 @@ pub(crate) fn evaluate(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
                 if !data.is_empty() && !data.contains_key(l.name.as_str()) {
                     continue;
                 }
-                if let Some(v) = added.get(l.name.as_str()) {
-                    if *v != l.value {
-                        return Err(EngineError::Runtime(format!(
-                            "conflicting label: {}",
-                            l.name
-                        )));
-                    }
+                if added.get(l.name.as_str()).is_some_and(|v| *v != l.value) {
+                    return Err(EngineError::Runtime(format!(
+                        "conflicting label: {}",
+                        l.name
+                    )));
                 }
                 if e.labels.contains(&l.name) {
                     continue;
@@ -211,7 +218,7 @@ pub(crate) fn evaluate(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
 }
 
 /// The identifying labels present on a series, as a signature.
-fn signature(labels: &Labels) -> Vec<(&str, &str)> {
+fn signature(labels: &Labels) -> Signature<'_> {
     IDENTIFYING
         .iter()
         .filter_map(|n| labels.get(n).map(|v| (*n, v)))
@@ -225,17 +232,15 @@ fn choose_info<'a>(
     c: &Call,
     t_ms: i64,
     wanted: &HashMap<&str, BTreeSet<&str>>,
-) -> Result<HashMap<(&'a str, Vec<(&'a str, &'a str)>), Chosen<'a>>, EngineError> {
+) -> Result<ChosenInfo<'a>, EngineError> {
     let (at, offset) = reference(ev, arg(c, 0)?)?;
     let ref_ms = ev.base(at, t_ms).saturating_sub(offset);
     let oldest_excluded = ref_ms.saturating_sub(ev.lookback_ms());
-    let mut chosen: HashMap<(&str, Vec<(&str, &str)>), Chosen<'a>> = HashMap::new();
+    let mut chosen = ChosenInfo::new();
     for (labels, points) in ev.call_series(c)? {
-        let carries_wanted = wanted.iter().all(|(name, values)| {
-            labels
-                .get(name)
-                .is_some_and(|v| values.contains(v))
-        });
+        let carries_wanted = wanted
+            .iter()
+            .all(|(name, values)| labels.get(name).is_some_and(|v| values.contains(v)));
         if !carries_wanted {
             continue;
         }
@@ -259,7 +264,13 @@ fn choose_info<'a>(
                 )));
             }
             _ => {
-                chosen.insert(key, Chosen { labels, t_ms: p.t_ms });
+                chosen.insert(
+                    key,
+                    Chosen {
+                        labels,
+                        t_ms: p.t_ms,
+                    },
+                );
             }
         }
     }
@@ -327,7 +338,12 @@ mod tests {
     fn selections_include_the_info_series_at_the_reference_time() {
         let engine = crate::promql::Engine::default();
         let got = engine
-            .selections("info(up offset 1m, {data=~\".+\"})", 600_000, 900_000, 60_000)
+            .selections(
+                "info(up offset 1m, {data=~\".+\"})",
+                600_000,
+                900_000,
+                60_000,
+            )
             .unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         let info = &got[1];

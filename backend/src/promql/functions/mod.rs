@@ -20,10 +20,10 @@ pub(crate) use over_time::quantile_of;
 use super::eval::{Evaluator, not_implemented};
 use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr};
-use super::{EngineError, extended};
 use super::storage::{Point, SampleValue};
-use shared::labels::Labels;
 use super::value::{Matrix, Value, Vector};
+use super::{EngineError, extended};
+use shared::labels::Labels;
 
 /// Evaluates `c` at `t_ms`.
 pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {

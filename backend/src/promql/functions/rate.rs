@@ -13,14 +13,14 @@ use crate::promql::eval::not_implemented;
 use crate::promql::parser::Call;
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
-use crate::promql::histogram;
-use crate::promql::storage::{Point, SampleValue};
 use crate::promql::extended::{
     self,
     rate::{Kind, Range},
 };
+use crate::promql::histogram;
 use crate::promql::parser::ast::RangeExtension;
 use crate::promql::starts;
+use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Matrix, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
@@ -177,11 +177,7 @@ fn factor(
     let mut to_start = (first_t - range_start) as f64 / 1000.0;
     let mut to_end = (w.end_ms - last_t) as f64 / 1000.0;
     let mut sampled = (last_t - first_t) as f64 / 1000.0;
-    let average_interval = if n > 1 {
-        sampled / (n - 1) as f64
-    } else {
-        0.0
-    };
+    let average_interval = if n > 1 { sampled / (n - 1) as f64 } else { 0.0 };
     let threshold = average_interval * 1.1;
     if let Some(start) = first_start {
         to_start = 0.0;
@@ -190,8 +186,7 @@ fn factor(
         if to_start >= threshold {
             to_start = average_interval / 2.0;
         }
-        if let Some((first, change)) =
-            zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0)
+        if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0)
         {
             to_start = to_start.min(sampled * (first / change));
         }
@@ -276,8 +271,7 @@ fn histogram_change(
         if let Some(counter) = &mut counter {
             for (i, pair) in histograms.windows(2).enumerate() {
                 let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
-                if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur)
-                {
+                if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur) {
                     sum = histogram::add(&sum, prev, 1.0).ok_or_else(unsupported)?;
                 }
             }
