@@ -11,7 +11,8 @@
 //! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
 //!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
 //!   `functions`: the function table, one file per family; `histogram`: native-histogram
-//!   arithmetic; `extended`: the `anchored` and `smoothed` selector modifiers.
+//!   arithmetic; `extended`: the `anchored` and `smoothed` selector modifiers; `starts`: start
+//!   timestamps (`@st`) and the counter resets they imply.
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:

@@ -10,9 +10,13 @@
 //!   the last sample at or before each edge, `smoothed` interpolates across it. Only `rate`,
 //!   `increase`, `delta` (both modifiers) and `changes`, `resets` (`anchored`) accept them.
 //!
-//! This module knows the evaluator's selections but not where they come from.
+//! This module knows the evaluator's selections but not where they come from. `rate` holds the
+//! extended `rate`/`increase`/`delta`, `smoothed` the instant selector.
 
 pub(crate) mod rate;
+mod smoothed;
+
+pub(crate) use smoothed::smoothed_vector;
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
@@ -20,9 +24,9 @@ use super::EngineError;
 use super::eval::Evaluator;
 use super::histogram;
 use super::parser::ast::RangeExtension;
-use super::parser::{Call, Expr, MatrixSelector, VectorSelector};
+use super::parser::{Call, Expr, MatrixSelector};
 use super::storage::{Point, SampleValue};
-use super::value::{Element, Matrix, RangeSeries, Vector};
+use super::value::{Matrix, RangeSeries};
 
 /// Functions that accept an `anchored` range (upstream `AnchoredSafeFunctions`), sorted.
 const ANCHORED_SAFE: [&str; 5] = ["changes", "delta", "increase", "rate", "resets"];
@@ -124,80 +128,6 @@ fn window(points: &[Point], from_ms: i64, to_ms: i64) -> Vec<Point> {
         .filter(|p| !p.value.is_stale())
         .cloned()
         .collect()
-}
-
-/// A `smoothed` instant selector at `t_ms` (upstream `smoothSeries`): the sample at the
-/// reference time, else the interpolation between its neighbours within a lookback delta,
-/// else the last value before it. Series mixing floats and histograms there, or exponential
-/// and custom buckets, are left out.
-pub(crate) fn smoothed_vector(
-    ev: &Evaluator,
-    s: &VectorSelector,
-    t_ms: i64,
-) -> Result<Vector, EngineError> {
-    let at = ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?);
-    let lookback = ev.lookback_ms();
-    let mut out = Vector::new();
-    for (labels, points) in ev.series(s)? {
-        let near = window(
-            points,
-            at.saturating_sub(lookback),
-            at.saturating_add(lookback),
-        );
-        match smoothed_value(&near, at) {
-            Ok(Some(value)) => out.push(Element {
-                labels: labels.clone(),
-                value,
-                drop_name: false,
-            }),
-            Ok(None) => {}
-            Err(w) => ev.warn(s.span, w.message(labels.get("__name__").unwrap_or(""))),
-        }
-    }
-    Ok(out)
-}
-
-/// The smoothed value at `at` of `near` (non-stale points around it); `None` when there is
-/// none, a warning when the samples there cannot be combined.
-fn smoothed_value(near: &[Point], at: i64) -> Result<Option<SampleValue>, Warning> {
-    let floats = near
-        .iter()
-        .filter(|p| matches!(p.value, SampleValue::Float(_)))
-        .count();
-    if floats != 0 && floats != near.len() {
-        return Err(Warning::MixedFloatsHistograms);
-    }
-    let i = near.partition_point(|p| p.t_ms < at);
-    Ok(
-        match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
-            (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
-            (Some(prev), Some(next)) => match (&prev.value, &next.value) {
-                (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
-                    interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
-                )),
-                (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
-                    if mixes_bucket_kinds(a, b) {
-                        return Err(Warning::MixedBucketKinds);
-                    }
-                    let counter = a.counter_reset_hint != CounterResetHint::Gauge
-                        || b.counter_reset_hint != CounterResetHint::Gauge;
-                    interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter)
-                        .map(|h| SampleValue::Histogram(Box::new(h)))
-                }
-                _ => None,
-            },
-            (Some(prev), None) => Some(match &prev.value {
-                SampleValue::Float(f) => SampleValue::Float(*f),
-                SampleValue::Histogram(h) => {
-                    let mut h = h.as_ref().clone();
-                    // The hint relates a sample to its predecessor; a carried value has none.
-                    h.counter_reset_hint = CounterResetHint::Unknown;
-                    SampleValue::Histogram(Box::new(h))
-                }
-            }),
-            (None, _) => None,
-        },
-    )
 }
 
 /// The raw samples an extended range selector hands to the function it is an argument of: those
@@ -466,40 +396,6 @@ mod tests {
     fn counters_interpolate_from_zero_across_a_reset() {
         assert_eq!(interpolate(100.0, 0, 10.0, 15, 12, true), 8.0);
         assert_eq!(interpolate(100.0, 0, 10.0, 10, 5, false), 55.0);
-    }
-
-    #[test]
-    fn smoothed_values_interpolate_or_carry_forward() {
-        let p = |t_ms, v| Point {
-            t_ms,
-            value: SampleValue::Float(v),
-        };
-        let near = [p(10_000, 2.0), p(20_000, 3.0)];
-        assert_eq!(
-            smoothed_value(&near, 15_000),
-            Ok(Some(SampleValue::Float(2.5)))
-        );
-        assert_eq!(
-            smoothed_value(&near, 20_000),
-            Ok(Some(SampleValue::Float(3.0)))
-        );
-        assert_eq!(
-            smoothed_value(&near, 25_000),
-            Ok(Some(SampleValue::Float(3.0)))
-        );
-        assert_eq!(smoothed_value(&near, 5_000), Ok(None));
-        let h = SampleValue::Histogram(Box::default());
-        let mixed = [
-            p(10_000, 2.0),
-            Point {
-                t_ms: 20_000,
-                value: h,
-            },
-        ];
-        assert_eq!(
-            smoothed_value(&mixed, 15_000),
-            Err(Warning::MixedFloatsHistograms)
-        );
     }
 
     #[test]
