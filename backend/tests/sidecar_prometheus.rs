@@ -50,6 +50,7 @@ async fn start_prometheus(
         // Tiny frames, so that every series spans several frames and must be joined.
         extra_args: vec!["--storage.remote.read-max-bytes-in-frame=300".into()],
         address: None,
+        scrape_self: None,
     })
     .await
 }

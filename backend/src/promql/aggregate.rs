@@ -10,6 +10,7 @@ use shared::labels::{Label, Labels};
 
 use super::EngineError;
 use super::eval::{Evaluator, not_implemented};
+use super::histogram;
 use super::parser::{AggregateExpr, AggregateOp, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
@@ -43,7 +44,7 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
         // Grouping by `__name__` sees names still to be dropped; the group then drops it
         // (Prometheus 3 delayed name removal).
         let drop_name = labels.contains("__name__") && elements.iter().any(|e| e.drop_name);
-        let Some(value) = aggregate_group(op, &elements)? else {
+        let Some(value) = aggregate_group(ev, a, &elements)? else {
             continue;
         };
         out.push(Element {
@@ -58,9 +59,11 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
 /// One group's result; `None` when upstream drops the group (floats mixed with histograms
 /// in `sum`/`avg`, with a warning annotation).
 fn aggregate_group(
-    op: AggregateOp,
+    ev: &Evaluator,
+    a: &AggregateExpr,
     elements: &[Element],
 ) -> Result<Option<SampleValue>, EngineError> {
+    let op = a.op;
     let mut floats = Vec::with_capacity(elements.len());
     let mut histograms = Vec::new();
     for e in elements {
@@ -87,10 +90,30 @@ fn aggregate_group(
     if !floats.is_empty() {
         return Ok(None);
     }
-    let sum =
-        super::histogram::sum_or_mean(&histograms, op == AggregateOp::Avg).ok_or_else(|| {
-            not_implemented("histogram aggregation across zero thresholds or custom bounds")
-        })?;
+    let span = a.expr.span();
+    let sum = match histogram::sum_or_mean(&histograms, op == AggregateOp::Avg) {
+        Ok((sum, notes)) => {
+            if notes.bounds_reconciled {
+                ev.info(span, histogram::Operation::Aggregation.reconciled_message());
+            }
+            sum
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            // Upstream names the series whose histogram could not be added.
+            let custom = |e: &Element| matches!(&e.value, SampleValue::Histogram(h) if h.schema == shared::histogram::CUSTOM_BUCKETS_SCHEMA);
+            let first_custom = elements.first().is_some_and(custom);
+            let name = elements
+                .iter()
+                .find(|e| custom(e) != first_custom)
+                .and_then(|e| e.labels.get("__name__"))
+                .unwrap_or("");
+            ev.warn(span, histogram::mixed_schemas_message(name));
+            return Ok(None);
+        }
+    };
+    if histogram::hints_collide(&histograms) {
+        ev.warn(span, histogram::Operation::Aggregation.collision_message());
+    }
     Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }
 

@@ -8,17 +8,23 @@
 
 use std::collections::{HashMap, HashSet};
 
+use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
-use super::eval::not_implemented;
+use super::eval::{Evaluator, not_implemented};
 use super::histogram;
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
 
 /// Applies `b.op` to evaluated operands.
-pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, EngineError> {
+pub(crate) fn evaluate(
+    ev: &Evaluator,
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+) -> Result<Value, EngineError> {
     match (lhs, rhs) {
         (Value::Scalar(l), Value::Scalar(r)) => {
             let (v, keep) = float_op(b.op, l, r)?;
@@ -29,8 +35,10 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 v
             }))
         }
-        (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
-        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
+        (Value::Vector(l), Value::Scalar(r)) => {
+            vector_scalar(ev, b, l, r, false).map(Value::Vector)
+        }
+        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(ev, b, r, l, true).map(Value::Vector),
         (Value::Vector(l), Value::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set_operator() {
@@ -52,7 +60,7 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                     Ok(Value::Vector(set_op(b.op, l, r, matching)))
                 }
-                _ => vector_vector(b, l, r, matching).map(Value::Vector),
+                _ => vector_vector(ev, b, l, r, matching).map(Value::Vector),
             }
         }
         (l, r) => Err(EngineError::Runtime(format!(
@@ -97,6 +105,7 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
 /// is undefined for the sample types (upstream drops those with an info annotation). A filtering
 /// comparison keeps the vector's value: the left one unless `vector_right`.
 fn sample_op(
+    ev: &Evaluator,
     b: &BinaryExpr,
     l: &SampleValue,
     r: &SampleValue,
@@ -104,9 +113,12 @@ fn sample_op(
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
-    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
-    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
-        return Err(not_implemented("histogram trim operators"));
+    if let Some(keep) = trim_side(op) {
+        // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
+        return Ok(match (l, r) {
+            (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
+            _ => None,
+        });
     }
     Ok(match (l, r) {
         (Float(x), Float(y)) => {
@@ -122,13 +134,7 @@ fn sample_op(
             }
         }
         (Histogram(x), Histogram(y)) => match op {
-            BinaryOp::Add | BinaryOp::Sub => {
-                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-                let sum = histogram::add(x, y, sign).ok_or_else(|| {
-                    not_implemented("histogram arithmetic across zero thresholds or custom bounds")
-                })?;
-                Some(Histogram(Box::new(sum)))
-            }
+            BinaryOp::Add | BinaryOp::Sub => histogram_sum(ev, b, x, y).map(Histogram),
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
                 if b.return_bool {
@@ -151,12 +157,60 @@ fn sample_op(
     })
 }
 
-/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+/// `x + y` or `x - y` (a gauge), with the annotations of upstream `vectorElemBinop`: an info
+/// when custom bounds were reconciled, a warning when counter-reset hints collide; `None`
+/// with a warning when exponential and custom buckets meet (upstream
+/// `handleVectorBinopError`).
+fn histogram_sum(
+    ev: &Evaluator,
+    b: &BinaryExpr,
+    x: &FloatHistogram,
+    y: &FloatHistogram,
+) -> Option<Box<FloatHistogram>> {
+    let (sign, operation) = if b.op == BinaryOp::Add {
+        (1.0, histogram::Operation::Addition)
+    } else {
+        (-1.0, histogram::Operation::Subtraction)
+    };
+    let Ok((mut sum, notes)) = histogram::combine(x, y, sign) else {
+        ev.warn(
+            b.span,
+            format!(
+                "incompatible bucket layout encountered for binary operator {}",
+                b.op.as_str()
+            ),
+        );
+        return None;
+    };
+    if sign < 0.0 {
+        sum.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    if notes.bounds_reconciled {
+        ev.info(b.span, operation.reconciled_message());
+    }
+    if notes.reset_collision {
+        ev.warn(b.span, operation.collision_message());
+    }
+    Some(Box::new(sum))
+}
+
+/// The side a trim operator keeps.
+fn trim_side(op: BinaryOp) -> Option<histogram::Keep> {
+    match op {
+        BinaryOp::TrimUpper => Some(histogram::Keep::Below),
+        BinaryOp::TrimLower => Some(histogram::Keep::Above),
+        _ => None,
+    }
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison;
+/// upstream `changesMetricSchema`): trimming keeps it.
 fn drops_name(b: &BinaryExpr) -> bool {
-    !b.op.is_comparison() || b.return_bool
+    (!b.op.is_comparison() && trim_side(b.op).is_none()) || b.return_bool
 }
 
 fn vector_scalar(
+    ev: &Evaluator,
     b: &BinaryExpr,
     vector: Vector,
     scalar: f64,
@@ -170,7 +224,7 @@ fn vector_scalar(
         } else {
             (&e.value, &scalar)
         };
-        let Some(value) = sample_op(b, l, r, scalar_left)? else {
+        let Some(value) = sample_op(ev, b, l, r, scalar_left)? else {
             continue;
         };
         e.value = value;
@@ -221,6 +275,7 @@ fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector 
 }
 
 fn vector_vector(
+    ev: &Evaluator,
     b: &BinaryExpr,
     lhs: Vector,
     rhs: Vector,
@@ -247,6 +302,7 @@ fn vector_vector(
         }
     }
     let mut join = Join {
+        ev,
         b,
         m,
         one_to_many,
@@ -284,6 +340,7 @@ fn vector_vector(
 
 /// The results of vector matching as they are built.
 struct Join<'a> {
+    ev: &'a Evaluator,
     b: &'a BinaryExpr,
     m: &'a VectorMatching,
     one_to_many: bool,
@@ -323,7 +380,7 @@ impl Join<'_> {
         } else {
             (many_value, one_value)
         };
-        if let Some(value) = sample_op(self.b, l, r, false)? {
+        if let Some(value) = sample_op(self.ev, self.b, l, r, false)? {
             self.out.push(Element {
                 labels,
                 value,

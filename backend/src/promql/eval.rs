@@ -11,9 +11,10 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
-use super::annotations::{Annotation, Annotations, Evaluated, Severity};
+use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Severity};
 use super::parser::{
     AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
@@ -21,7 +22,7 @@ use super::parser::{VectorSelector, ast::RangeExtension};
 use super::starts::{self, SelectorStarts};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, extended, functions};
+use super::{EngineConfig, EngineError, aggregate, binary, extended, functions, histogram_stats};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,13 @@ impl Evaluator {
             annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
+        for selector in histogram_stats::stats_selectors(expr) {
+            if let Some(series) = evaluator.selected.get_mut(&key(selector)) {
+                for (_, points) in series {
+                    histogram_stats::resolve_hints(points);
+                }
+            }
+        }
         Ok(evaluator)
     }
 
@@ -202,6 +210,19 @@ impl Evaluator {
     /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
     pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
         self.annotate(Severity::Info, span, message.into());
+    }
+
+    /// Records that `histogram_quantile` forced monotonicity on the buckets at `span`; such
+    /// infos with the same message are reported once, summarised.
+    pub(crate) fn info_forced_monotonicity(
+        &self,
+        span: Span,
+        message: String,
+        fix: ForcedMonotonicity,
+    ) {
+        self.annotations
+            .borrow_mut()
+            .add_forced_monotonicity(message, span, fix);
     }
 
     fn annotate(&self, severity: Severity, span: Span, message: String) {
@@ -402,7 +423,7 @@ impl Evaluator {
             Expr::Binary(b) => {
                 let lhs = self.eval(&b.lhs, t_ms)?;
                 let rhs = self.eval(&b.rhs, t_ms)?;
-                binary::evaluate(b, lhs, rhs)
+                binary::evaluate(self, b, lhs, rhs)
             }
             Expr::Aggregate(a) => aggregate::evaluate(self, a, t_ms),
             Expr::Call(c) => functions::call(self, c, t_ms),
@@ -482,7 +503,7 @@ impl Evaluator {
     }
 
     /// `expr[range:step]`: steps aligned to multiples of the step, in `(t - range, t]`
-    /// (upstream `evalSubquery`).
+    /// (upstream `evalSubquery`); histograms lose "reset"/"not reset" hints.
     fn subquery(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Matrix, EngineError> {
         let step_ms = match &sq.step {
             Some(d) => self.duration(d)?,
@@ -503,8 +524,22 @@ impl Evaluator {
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
         }
-        let series = self.gather_steps(&sq.expr, first, end, step_ms)?;
-        Ok(series.into_values().collect())
+        let mut series: Matrix = self
+            .gather_steps(&sq.expr, first, end, step_ms)?
+            .into_values()
+            .collect();
+        // The steps may skip or repeat samples, so "reset"/"not reset" hints no longer hold.
+        for p in series.iter_mut().flat_map(|s| s.points.iter_mut()) {
+            if let SampleValue::Histogram(h) = &mut p.value
+                && matches!(
+                    h.counter_reset_hint,
+                    CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                )
+            {
+                h.counter_reset_hint = CounterResetHint::Unknown;
+            }
+        }
+        Ok(series)
     }
 }
 

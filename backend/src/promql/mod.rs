@@ -10,15 +10,16 @@
 //! - [`value`]: scalars, strings, instant vectors and matrices.
 //! - `eval`: the tree walk, selectors, lookback and staleness; `binary`: operators and vector
 //!   matching; `aggregate`: `sum`, `avg`, ... (`aggregate/select`: `topk`, `limitk`, ...);
-//!   `functions`: the function table, one file per family; `histogram`: native-histogram
-//!   arithmetic; `extended`: the `anchored` and `smoothed` selector modifiers; `starts`: start
-//!   timestamps (`@st`) and the counter resets they imply.
+//!   `functions`: the function table, one file per family (`functions/quantile`,
+//!   `native_quantile` and `buckets` hold the histogram quantile arithmetic); `histogram`:
+//!   native-histogram arithmetic; `go_format`: Go's float formats for annotation texts;
+//!   `extended`: the `anchored` and `smoothed` selector modifiers; `starts`: start timestamps
+//!   (`@st`) and the counter resets they imply.
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
-//! most annotations (the infrastructure is in [`annotations`]), `histogram_quantile`,
-//! `histogram_fraction`, `histogram_stddev`/`stdvar`, the histogram trim operators `</` `>/`,
-//! and histogram arithmetic across different zero thresholds or custom bucket bounds.
+//! most annotations (the infrastructure is in [`annotations`]), the histogram trim operators
+//! `</` `>/`, and histogram arithmetic across different zero thresholds or custom bucket bounds.
 //!
 //! ```
 //! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};
@@ -45,7 +46,9 @@ mod binary;
 mod eval;
 mod extended;
 mod functions;
+mod go_format;
 pub(crate) mod histogram;
+mod histogram_stats;
 pub mod parser;
 mod starts;
 pub mod storage;

@@ -8,6 +8,7 @@
 //! are split into non-overlapping groups ([`overlap_split`], one per replica), decoded and merged
 //! with the penalty algorithm. Evaluation runs on the blocking pool under a semaphore of
 //! `--query.max-concurrent` permits; requests wait for a permit, as Prometheus queues them.
+//! Samples are counted against `--query.max-samples` while they are loaded ([`SampleBudget`]).
 //!
 //! Series selected directly under `rate`, `increase`, `irate` or `resets` (the selection's
 //! [`SelectHints::func`]) are deduplicated as counters ([`ValueKind::Counter`]), others as
@@ -27,6 +28,7 @@ use tokio::time::{Instant, timeout_at};
 use super::dedup::{
     DedupAlgorithm, Value as DedupValue, ValueKind, collect_samples, deduplicate, overlap_split,
 };
+use super::sample_limit::{DEFAULT_MAX_SAMPLES, SampleBudget};
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
 use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
 use crate::promql::storage::memory::MemoryStorage;
@@ -42,6 +44,7 @@ pub struct Querier {
     store: Arc<dyn Store>,
     engine: Engine,
     permits: Arc<Semaphore>,
+    max_samples: u64,
 }
 
 impl Querier {
@@ -51,7 +54,15 @@ impl Querier {
             store,
             engine,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_samples: DEFAULT_MAX_SAMPLES,
         }
+    }
+
+    /// The same querier refusing queries that load more than `max_samples` samples
+    /// (`--query.max-samples`; [`DEFAULT_MAX_SAMPLES`] otherwise).
+    pub fn with_max_samples(mut self, max_samples: u64) -> Self {
+        self.max_samples = max_samples;
+        self
     }
 
     async fn evaluate(&self, request: QueryRequest) -> Result<QueryOutcome, ApiError> {
@@ -75,13 +86,17 @@ impl Querier {
             .map_err(engine_error)?;
         let mut storage = Prefetched::default();
         let mut warnings = Vec::new();
+        let budget = SampleBudget::new(self.max_samples);
         for selection in selections {
             if storage.contains(&selection) {
                 continue;
             }
-            let series = timeout_at(deadline, self.fetch(&selection, &request, &mut warnings))
-                .await
-                .map_err(timed_out)??;
+            let series = timeout_at(
+                deadline,
+                self.fetch(&selection, &request, &mut warnings, &budget),
+            )
+            .await
+            .map_err(timed_out)??;
             storage.selections.push((selection, series));
         }
         let engine = self.engine.clone();
@@ -110,12 +125,14 @@ impl Querier {
         })
     }
 
-    /// Reads one selection's series, deduplicated; store warnings go to `warnings`.
+    /// Reads one selection's series, deduplicated; store warnings go to `warnings`. Each series'
+    /// samples are counted against `budget` before they are kept.
     async fn fetch(
         &self,
         selection: &Selection,
         request: &QueryRequest,
         warnings: &mut Vec<String>,
+        budget: &SampleBudget,
     ) -> Result<MemoryStorage, ApiError> {
         let kind = match selection.hints.func {
             Some("rate" | "increase" | "irate" | "resets") => ValueKind::Counter,
@@ -141,6 +158,9 @@ impl Querier {
                     let samples = collect_samples(&mut merged).map_err(|e| {
                         ApiError::Execution(format!("decoding chunks of {}: {e}", series.labels))
                     })?;
+                    budget
+                        .take(samples.len())
+                        .map_err(|e| ApiError::Execution(e.to_string()))?;
                     for (t_ms, value) in samples {
                         let point = Point {
                             t_ms,

@@ -1,10 +1,12 @@
 //! Handler tests: every endpoint through `router()` with `oneshot`, over an in-memory store
 //! that records the requests it gets, plus one test over a real listener. By concern:
 //! `series` (the series endpoint and how store failures become API errors), `labels` (label
-//! names and values) and `server` (status endpoints, probes, metrics, CORS and gzip, the route
-//! prefix, the real listener). This file holds the shared fixtures.
+//! names and values), `grafana` (metric metadata, exemplars, rules, alerts and build info: the
+//! calls Grafana's Prometheus data source makes beside queries) and `server` (status endpoints,
+//! probes, metrics, CORS and gzip, the route prefix, the real listener). This file holds the shared fixtures.
 
 mod fakes;
+mod grafana;
 mod labels;
 mod query;
 mod series;

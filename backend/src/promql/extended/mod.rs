@@ -18,7 +18,7 @@ mod smoothed;
 
 pub(crate) use smoothed::smoothed_vector;
 
-use shared::histogram::{CounterResetHint, FloatHistogram};
+use shared::histogram::FloatHistogram;
 
 use super::EngineError;
 use super::eval::Evaluator;
@@ -295,14 +295,10 @@ fn interpolate(v1: f64, t1: i64, v2: f64, t2: i64, t: i64, counter: bool) -> f64
     v1 + (v2 - v1) * (t - t1) as f64 / (t2 - t1) as f64
 }
 
-/// Whether `cur` is a counter reset after `prev`, trusting an explicit reset or not-reset hint
-/// first (upstream `FloatHistogram.DetectReset`).
-pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool {
-    match cur.counter_reset_hint {
-        CounterResetHint::CounterReset => true,
-        CounterResetHint::NotCounterReset => false,
-        CounterResetHint::Unknown | CounterResetHint::Gauge => histogram::detect_reset(prev, cur),
-    }
+/// `a + sign * b`; `None` for exponential and custom buckets, which callers check (and warn
+/// about) first. Reconciled custom bounds are not reported for extended selectors.
+pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<FloatHistogram> {
+    histogram::combine(a, b, sign).ok().map(|(sum, _)| sum)
 }
 
 /// Whether one of the histograms uses custom buckets and the other exponential ones.
@@ -332,11 +328,11 @@ pub(crate) fn interpolate_histograms(
         return Some(h2.clone());
     }
     let fraction = (t - t1) as f64 / (t2 - t1) as f64;
-    let mut out = if counter && detect_reset(h1, h2) {
+    let mut out = if counter && histogram::detect_reset(h1, h2) {
         histogram::scale(h2, fraction)
     } else {
-        let change = histogram::add(h2, h1, -1.0)?;
-        histogram::add(&histogram::scale(&change, fraction), h1, 1.0)?
+        let change = add(h2, h1, -1.0)?;
+        add(&histogram::scale(&change, fraction), h1, 1.0)?
     };
     out.counter_reset_hint = h2.counter_reset_hint;
     Some(out)

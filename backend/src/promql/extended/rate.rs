@@ -5,8 +5,9 @@
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
-use super::{Edges, Warning, detect_reset, interpolate_histograms, mixes_bucket_kinds};
+use super::{Edges, Warning, add, interpolate_histograms, mixes_bucket_kinds};
 use crate::promql::histogram;
+use crate::promql::histogram::detect_reset;
 use crate::promql::storage::{Point, SampleValue};
 
 /// The range a change is taken over: `(start_ms, end_ms]`, and whether its edges interpolate.
@@ -133,13 +134,13 @@ fn histogram_change(
     if !kind.counter && (left.counter_reset_hint != gauge || right.counter_reset_hint != gauge) {
         warnings.push(Warning::NotGauge);
     }
-    let mut result = histogram::add(&right, &left, -1.0)?;
+    let mut result = add(&right, &left, -1.0)?;
     let correction = kind
         .counter
         .then(|| correction(h, edges, &left, &right, start_ms, smoothed))
         .flatten();
     if let Some(correction) = correction {
-        result = histogram::add(&result, &correction?, 1.0)?;
+        result = add(&result, &correction?, 1.0)?;
     }
     if kind.per_second {
         result = histogram::divide(&result, range_s);
@@ -178,7 +179,7 @@ fn correction(
             total = Some(x.clone());
             true
         }
-        Some(t) => match histogram::add(t, x, 1.0) {
+        Some(t) => match add(t, x, 1.0) {
             Some(sum) => {
                 total = Some(sum);
                 true

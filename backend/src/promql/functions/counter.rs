@@ -9,8 +9,8 @@
 
 use super::{Evaluator, arg, range_arg, range_starts, vector_arg};
 use crate::promql::EngineError;
-use crate::promql::extended::{anchored_points, detect_reset};
-use crate::promql::histogram;
+use crate::promql::extended::anchored_points;
+use crate::promql::histogram::{self, detect_reset};
 use crate::promql::parser::{Call, Expr};
 use crate::promql::starts;
 use crate::promql::storage::{Point, SampleValue};

@@ -3,12 +3,17 @@
 //! A function not listed here fails with "not implemented yet: function NAME".
 
 mod absent;
+mod buckets;
 mod counter;
 mod histogram;
+mod histogram_notes;
+mod histogram_quantile;
 mod info;
 mod label;
 mod math;
+mod native_quantile;
 mod over_time;
+mod quantile;
 mod rate;
 mod regression;
 mod sort;
@@ -55,9 +60,11 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         | "month" | "year" => time::date(ev, c, t_ms, name),
         "vector" => time::vector(ev, c, t_ms),
         "timestamp" => time::timestamp(ev, c, t_ms),
-        "histogram_count" | "histogram_sum" | "histogram_avg" => {
-            histogram::field(ev, c, t_ms, name)
-        }
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => histogram::field(ev, c, t_ms, name),
+        "histogram_quantile" => histogram_quantile::quantile(ev, c, t_ms),
+        "histogram_quantiles" => histogram_quantile::quantiles(ev, c, t_ms),
+        "histogram_fraction" => histogram_quantile::fraction(ev, c, t_ms),
         "sort" | "sort_desc" => {
             sort::warn_in_range_query(ev, c);
             sort::by_value(ev, c, t_ms, name == "sort_desc")

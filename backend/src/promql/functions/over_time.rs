@@ -8,10 +8,10 @@ use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
 use crate::promql::eval::not_implemented;
-use crate::promql::histogram::sum_or_mean;
+use crate::promql::histogram;
 use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Value};
+use crate::promql::value::{Element, RangeSeries, Value};
 
 /// What a function makes of one series' samples (never empty).
 pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
@@ -57,7 +57,7 @@ pub(super) fn apply(
             Some(v) => v,
             None if floats(&s.points).is_some() => continue,
             None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(&s.points, name == "avg_over_time")? {
+                match histogram_sum(ev, c, &s, name == "avg_over_time") {
                     Some(h) => SampleValue::Histogram(Box::new(h)),
                     None => continue,
                 }
@@ -170,21 +170,36 @@ fn median_absolute_deviation(values: &[f64]) -> f64 {
 }
 
 /// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
-/// histograms mix (upstream warns and drops the series).
-fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<&FloatHistogram>> = points
+/// histograms mix (upstream warns and drops the series) or exponential and custom buckets
+/// mix (with a warning). Reconciled custom bounds and colliding counter-reset hints are
+/// reported as upstream `funcSumOverTime` does.
+fn histogram_sum(ev: &Evaluator, c: &Call, s: &RangeSeries, mean: bool) -> Option<FloatHistogram> {
+    let histograms: Vec<&FloatHistogram> = s
+        .points
         .iter()
         .map(|p| match &p.value {
             SampleValue::Histogram(h) => Some(h.as_ref()),
             SampleValue::Float(_) => None,
         })
-        .collect();
-    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
-        return Ok(None);
-    };
-    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
-        not_implemented("summing native histograms across zero thresholds or custom bounds")
-    })
+        .collect::<Option<_>>()
+        .filter(|h: &Vec<_>| !h.is_empty())?;
+    let span = c.args.first().map(|a| a.span())?;
+    if histogram::hints_collide(&histograms) {
+        ev.warn(span, histogram::Operation::Aggregation.collision_message());
+    }
+    match histogram::sum_or_mean(&histograms, mean) {
+        Ok((sum, notes)) => {
+            if notes.bounds_reconciled {
+                ev.info(span, histogram::Operation::Aggregation.reconciled_message());
+            }
+            Some(sum)
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            let name = s.labels.get("__name__").unwrap_or("");
+            ev.warn(span, histogram::mixed_schemas_message(name));
+            None
+        }
+    }
 }
 
 /// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).

@@ -9,19 +9,18 @@
 
 use super::{Evaluator, Window, floats, range_arg, range_starts};
 use crate::promql::EngineError;
-use crate::promql::eval::not_implemented;
-use crate::promql::parser::Call;
-use shared::histogram::{CounterResetHint, FloatHistogram};
+use crate::promql::parser::{Call, Span};
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
 
 use crate::promql::extended::{
     self,
     rate::{Kind, Range},
 };
-use crate::promql::histogram;
+use crate::promql::histogram::{self, Notes, Operation};
 use crate::promql::parser::ast::RangeExtension;
 use crate::promql::starts;
-use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Matrix, Value};
+use crate::promql::storage::SampleValue;
+use crate::promql::value::{Element, Matrix, RangeSeries, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
@@ -35,25 +34,19 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     for s in matrix {
         let starts = range_starts(ev, c, &s.labels, &s.points);
         let mut overlap = false;
+        let counter = is_counter.then_some(Counter {
+            starts: &starts,
+            overlap: &mut overlap,
+        });
         let value = match floats(&s.points) {
             Some(samples) => {
                 if is_counter {
                     note_possible_non_counter(ev, c, &s.labels);
                 }
-                let counter = is_counter.then_some(Counter {
-                    starts: &starts,
-                    overlap: &mut overlap,
-                });
                 extrapolated(&samples, window, counter, is_rate).map(SampleValue::Float)
             }
-            None => {
-                let counter = is_counter.then_some(Counter {
-                    starts: &starts,
-                    overlap: &mut overlap,
-                });
-                histogram_change(&s.points, window, counter, is_rate, name)?
-                    .map(|h| SampleValue::Histogram(Box::new(h)))
-            }
+            None => histogram_change(ev, c, &s, window, counter, is_rate)
+                .map(|h| SampleValue::Histogram(Box::new(h))),
         };
         if overlap {
             let metric = s.labels.get("__name__").unwrap_or("");
@@ -68,6 +61,25 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
     Ok(Value::Vector(out))
+}
+
+/// An info when a float series read as a counter has a name counters do not have (upstream
+/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+    let Some(name) = labels.get("__name__") else {
+        return;
+    };
+    let counter_like = ["_total", "_sum", "_count", "_bucket"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix));
+    if let (false, Some(arg)) = (counter_like, c.args.first()) {
+        ev.info(
+            arg.span(),
+            format!(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+            ),
+        );
+    }
 }
 
 /// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range, with upstream's
@@ -110,25 +122,6 @@ fn extended_change(
         }
     }
     Value::Vector(out)
-}
-
-/// An info when a float series read as a counter has a name counters do not have (upstream
-/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
-fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
-    let Some(name) = labels.get("__name__") else {
-        return;
-    };
-    let counter_like = ["_total", "_sum", "_count", "_bucket"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix));
-    if let (false, Some(arg)) = (counter_like, c.args.first()) {
-        ev.info(
-            arg.span(),
-            format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-            ),
-        );
-    }
 }
 
 /// What a counter (`rate`, `increase`) reads besides its samples: their start timestamps (empty
@@ -238,57 +231,125 @@ fn extrapolated(
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples or when floats and histograms mix (upstream warns).
+/// samples, when floats and histograms mix, or when exponential and custom buckets mix
+/// (both with a warning). A first sample followed by a counter reset only contributes its
+/// count to the extrapolation, so its layout does not matter. A first sample that started
+/// inside the window counts from zero at its start (then one sample is enough).
 fn histogram_change(
-    points: &[Point],
+    ev: &Evaluator,
+    c: &Call,
+    s: &RangeSeries,
     w: Window,
     mut counter: Option<Counter<'_>>,
     is_rate: bool,
-    name: &str,
-) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<(i64, &FloatHistogram)>> = points
+) -> Option<FloatHistogram> {
+    let is_counter = counter.is_some();
+    let span = c.args.first().map(|a| a.span())?;
+    let name = s.labels.get("__name__").unwrap_or("");
+    let Some(histograms) = s
+        .points
         .iter()
         .map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
-        .collect();
-    let Some(histograms) = histograms else {
-        return Ok(None);
-    };
-    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
+        .collect::<Option<Vec<(i64, &FloatHistogram)>>>()
     else {
-        return Ok(None);
+        ev.warn(
+            span,
+            format!("encountered a mix of histograms and floats for metric name {name:?}"),
+        );
+        return None;
     };
-    let first_start = counter.as_ref().and_then(|c| c.first_start(first_t, w));
-    if histograms.len() < 2 && first_start.is_none() {
-        return Ok(None);
+    let (&(first_t, first), &(last_t, last)) = (histograms.first()?, histograms.last()?);
+    let first_start = counter.as_ref().and_then(|k| k.first_start(first_t, w));
+    if histograms.len() < 2 {
+        // Only a start inside the window makes a single sample a change.
+        let start = first_start?;
+        let n = histograms.len();
+        return Some(histogram::scale(
+            first,
+            factor((first_t, last_t, n), w, None, Some(start), is_rate),
+        ));
     }
-    let unsupported = || not_implemented(&format!("{name} over these native histograms"));
-    let mut change = None;
-    if histograms.len() >= 2 {
-        let mut sum = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
-        if let Some(counter) = &mut counter {
-            for (i, pair) in histograms.windows(2).enumerate() {
-                let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
-                if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur) {
-                    sum = histogram::add(&sum, prev, 1.0).ok_or_else(unsupported)?;
-                }
+    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if is_counter && histograms.iter().any(|(_, h)| gauge(h)) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a counter: {name:?}"),
+        );
+    }
+    if !is_counter && (!gauge(first) || !gauge(last)) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a gauge: {name:?}"),
+        );
+    }
+    // A reset right after the first sample: start from an empty histogram of the second's layout.
+    let empty;
+    let mut prev = first;
+    let second = histograms[1];
+    let reset_after_first = counter
+        .as_mut()
+        .is_some_and(|k| k.start_reset(1, first_t, second.0));
+    if is_counter && (reset_after_first || histogram::detect_reset(first, second.1)) {
+        empty = FloatHistogram {
+            schema: histograms[1].1.schema,
+            custom_values: histograms[1].1.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+        prev = &empty;
+    }
+    let mixed = |custom: bool| histograms[1..].iter().any(|(_, h)| is_custom(h) != custom);
+    if mixed(is_custom(prev)) {
+        ev.warn(span, histogram::mixed_schemas_message(name));
+        return None;
+    }
+    let (mut change, n) = histogram::combine(last, prev, -1.0).ok()?;
+    note_reconciled(ev, span, n, Operation::Subtraction);
+    if let Some(counter) = &mut counter {
+        for (i, pair) in histograms.windows(2).enumerate() {
+            let ((prev_t, _), (cur_t, cur)) = (pair[0], pair[1]);
+            if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur) {
+                let n;
+                (change, n) = histogram::combine(&change, prev, 1.0).ok()?;
+                note_reconciled(ev, span, n, Operation::Addition);
             }
+            prev = cur;
         }
-        sum.counter_reset_hint = CounterResetHint::Gauge;
-        change = Some(sum);
     }
-    // A first sample that started inside the window counts from zero.
-    let change = match (change, first_start) {
-        (Some(c), Some(_)) => histogram::add(&c, first, 1.0).ok_or_else(unsupported)?,
-        (Some(c), None) => c,
-        (None, _) => first.clone(),
-    };
-    let zero = (counter.is_some() && change.count > 0.0).then_some((first.count, change.count));
+    change.counter_reset_hint = CounterResetHint::Gauge;
+    if first_start.is_some() {
+        // The first sample counts from zero at its start.
+        let n;
+        (change, n) = match histogram::combine(&change, first, 1.0) {
+            Ok(sum) => sum,
+            Err(histogram::IncompatibleSchemas) => {
+                ev.warn(span, histogram::mixed_schemas_message(name));
+                return None;
+            }
+        };
+        note_reconciled(ev, span, n, Operation::Addition);
+    }
+    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
     let n = histograms.len();
-    let f = factor((first_t, last_t, n), w, zero, first_start, is_rate);
-    Ok(Some(histogram::scale(&change, f)))
+    let mut result = histogram::scale(
+        &change,
+        factor((first_t, last_t, n), w, zero, first_start, is_rate),
+    );
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Some(result)
+}
+
+fn is_custom(h: &FloatHistogram) -> bool {
+    h.schema == CUSTOM_BUCKETS_SCHEMA
+}
+
+/// An info when custom bounds were reconciled in `operation`.
+fn note_reconciled(ev: &Evaluator, span: Span, n: Notes, operation: Operation) {
+    if n.bounds_reconciled {
+        ev.info(span, operation.reconciled_message());
+    }
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -324,15 +385,9 @@ pub(super) fn instant(
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                if p.custom_values != l.custom_values {
-                    return Err(not_implemented("irate/idelta across custom bucket changes"));
-                }
-                let change = if is_rate && (start_reset || histogram::detect_reset(p, l)) {
-                    (**l).clone()
-                } else {
-                    histogram::add(l, p, -1.0).ok_or_else(|| {
-                        not_implemented("irate/idelta across zero thresholds or custom bounds")
-                    })?
+                let Some(change) = instant_change(ev, c, &s.labels, (p, l), is_rate, start_reset)
+                else {
+                    continue;
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -342,8 +397,18 @@ pub(super) fn instant(
                 h.counter_reset_hint = CounterResetHint::Gauge;
                 SampleValue::Histogram(Box::new(h))
             }
-            // A float next to a histogram: upstream drops the series with a warning.
-            _ => continue,
+            _ => {
+                let name = s.labels.get("__name__").unwrap_or("");
+                if let Some(arg) = c.args.first() {
+                    ev.warn(
+                        arg.span(),
+                        format!(
+                            "encountered a mix of histograms and floats for metric name {name:?}"
+                        ),
+                    );
+                }
+                continue;
+            }
         };
         out.push(Element {
             labels: s.labels,
@@ -352,4 +417,46 @@ pub(super) fn instant(
         });
     }
     Ok(Value::Vector(out))
+}
+
+/// The change between the last two histograms of an `irate` (`is_rate`) or `idelta` range
+/// (upstream `instantValue`): the last one after a counter reset, else the difference, with
+/// warnings for a gauge under `irate`, a counter under `idelta`, and mixed exponential and
+/// custom buckets (then `None`), and an info for reconciled custom bounds.
+fn instant_change(
+    ev: &Evaluator,
+    c: &Call,
+    labels: &shared::labels::Labels,
+    (prev, last): (&FloatHistogram, &FloatHistogram),
+    is_rate: bool,
+    start_reset: bool,
+) -> Option<FloatHistogram> {
+    let span = c.args.first().map(|a| a.span())?;
+    let name = labels.get("__name__").unwrap_or("");
+    let gauges = [prev, last].map(|h| h.counter_reset_hint == CounterResetHint::Gauge);
+    if is_rate && gauges.contains(&true) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a counter: {name:?}"),
+        );
+    }
+    if !is_rate && gauges.contains(&false) {
+        ev.warn(
+            span,
+            format!("this native histogram metric is not a gauge: {name:?}"),
+        );
+    }
+    if is_rate && (start_reset || histogram::detect_reset(prev, last)) {
+        return Some(last.clone());
+    }
+    match histogram::combine(last, prev, -1.0) {
+        Ok((change, n)) => {
+            note_reconciled(ev, span, n, Operation::Subtraction);
+            Some(change)
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            ev.warn(span, histogram::mixed_schemas_message(name));
+            None
+        }
+    }
 }

@@ -199,6 +199,26 @@ async fn counters_under_rate_functions_do_not_reset_when_dedup_switches_replicas
     assert!(lowest < 10.0, "as a gauge the switch is visible: {lowest}");
 }
 
+#[tokio::test]
+async fn max_samples_counts_what_is_loaded_after_dedup() {
+    let limited = || querier().with_max_samples(30);
+    // Deduplicated, five minutes of one 15s series: about 21 samples, under the limit.
+    let deduped = limited().query(request("up", &["replica"])).await;
+    assert_eq!(vector_len(&deduped.expect("within the limit").value), 1);
+    // Both replicas kept: about 41 samples, over it.
+    let error = limited()
+        .query(request("up", &[]))
+        .await
+        .expect_err("over the limit");
+    assert_eq!(
+        error,
+        ApiError::Execution(
+            "query processing would load too many samples into memory in query execution".into()
+        )
+    );
+    assert_eq!(error.status().as_u16(), 422);
+}
+
 /// A store holding `up{job="a"}` and `target_info{job="a", version="v1"}`, every 15s to 10m.
 fn store_with_target_info() -> StoreRef {
     let series = |labels: Labels| {
