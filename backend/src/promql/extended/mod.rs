@@ -23,8 +23,9 @@ use shared::histogram::FloatHistogram;
 use super::EngineError;
 use super::eval::Evaluator;
 use super::histogram;
+use super::histogram::Operation;
 use super::parser::ast::RangeExtension;
-use super::parser::{Call, Expr, MatrixSelector};
+use super::parser::{Call, Expr, MatrixSelector, Span};
 use super::storage::{Point, SampleValue};
 use super::value::{Matrix, RangeSeries};
 
@@ -33,10 +34,10 @@ const ANCHORED_SAFE: [&str; 5] = ["changes", "delta", "increase", "rate", "reset
 /// Functions that accept a `smoothed` range (upstream `SmoothedSafeFunctions`), sorted.
 const SMOOTHED_SAFE: [&str; 3] = ["delta", "increase", "rate"];
 
-/// Why a series yields nothing or a doubtful value (upstream util/annotations, the warnings of
-/// the same names).
+/// What evaluating a series had to report (upstream util/annotations, the annotations of the
+/// same names): why it yields nothing or a doubtful value, or what was papered over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Warning {
+pub(crate) enum Note {
     /// Floats and histograms meet (`MixedFloatsHistogramsWarning`).
     MixedFloatsHistograms,
     /// Exponential and custom buckets meet (`MixedExponentialCustomHistogramsWarning`).
@@ -45,22 +46,33 @@ pub(crate) enum Warning {
     NotCounter,
     /// `delta` of a counter histogram (`NativeHistogramNotGaugeWarning`).
     NotGauge,
+    /// Custom bucket bounds were reconciled (`MismatchedCustomBucketsHistogramsInfo`, an info).
+    Reconciled(Operation),
 }
 
-impl Warning {
-    /// The message about the series named `metric`, in upstream's words.
-    pub(crate) fn message(self, metric: &str) -> String {
+impl Note {
+    /// Records the note about the series named `metric` on the node at `span`.
+    pub(crate) fn report(self, ev: &Evaluator, span: Span, metric: &str) {
         match self {
-            Warning::MixedFloatsHistograms => {
+            Note::Reconciled(operation) => ev.info(span, operation.reconciled_message()),
+            warning => ev.warn(span, warning.message(metric)),
+        }
+    }
+
+    /// The message about the series named `metric`, in upstream's words.
+    fn message(self, metric: &str) -> String {
+        match self {
+            Note::Reconciled(operation) => operation.reconciled_message(),
+            Note::MixedFloatsHistograms => {
                 format!("encountered a mix of histograms and floats for metric name {metric:?}")
             }
-            Warning::MixedBucketKinds => format!(
+            Note::MixedBucketKinds => format!(
                 "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
             ),
-            Warning::NotCounter => {
+            Note::NotCounter => {
                 format!("this native histogram metric is not a counter: {metric:?}")
             }
-            Warning::NotGauge => format!("this native histogram metric is not a gauge: {metric:?}"),
+            Note::NotGauge => format!("this native histogram metric is not a gauge: {metric:?}"),
         }
     }
 }
@@ -295,10 +307,31 @@ fn interpolate(v1: f64, t1: i64, v2: f64, t2: i64, t: i64, counter: bool) -> f64
     v1 + (v2 - v1) * (t - t1) as f64 / (t2 - t1) as f64
 }
 
-/// `a + sign * b`; `None` for exponential and custom buckets, which callers check (and warn
-/// about) first. Reconciled custom bounds are not reported for extended selectors.
-pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<FloatHistogram> {
-    histogram::combine(a, b, sign).ok().map(|(sum, _)| sum)
+/// `a + sign * b`, noting reconciled custom bounds; `None` (noted) for exponential and custom
+/// buckets (upstream `addHistogramWithAnnotations`, `subHistogramWithAnnotations`).
+pub(crate) fn add(
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    sign: f64,
+    notes: &mut Vec<Note>,
+) -> Option<FloatHistogram> {
+    match histogram::combine(a, b, sign) {
+        Ok((sum, n)) => {
+            if n.bounds_reconciled {
+                let operation = if sign < 0.0 {
+                    Operation::Subtraction
+                } else {
+                    Operation::Addition
+                };
+                notes.push(Note::Reconciled(operation));
+            }
+            Some(sum)
+        }
+        Err(histogram::IncompatibleSchemas) => {
+            notes.push(Note::MixedBucketKinds);
+            None
+        }
+    }
 }
 
 /// Whether one of the histograms uses custom buckets and the other exponential ones.
@@ -320,6 +353,7 @@ pub(crate) fn interpolate_histograms(
     t2: i64,
     t: i64,
     counter: bool,
+    notes: &mut Vec<Note>,
 ) -> Option<FloatHistogram> {
     if t == t1 {
         return Some(h1.clone());
@@ -331,8 +365,8 @@ pub(crate) fn interpolate_histograms(
     let mut out = if counter && histogram::detect_reset(h1, h2) {
         histogram::scale(h2, fraction)
     } else {
-        let change = add(h2, h1, -1.0)?;
-        add(&histogram::scale(&change, fraction), h1, 1.0)?
+        let change = add(h2, h1, -1.0, notes)?;
+        add(&histogram::scale(&change, fraction), h1, 1.0, notes)?
     };
     out.counter_reset_hint = h2.counter_reset_hint;
     Some(out)
@@ -406,5 +440,28 @@ mod tests {
         let e = super::super::parser::parse("resets(foo[3m] anchored)").unwrap();
         let Expr::Call(c) = e else { panic!("a call") };
         assert!(check_call(&c).is_ok());
+    }
+
+    #[test]
+    fn adding_notes_reconciled_bounds_and_refuses_mixed_kinds() {
+        let custom = |bounds: Vec<f64>| FloatHistogram {
+            schema: shared::histogram::CUSTOM_BUCKETS_SCHEMA,
+            count: 1.0,
+            custom_values: bounds,
+            ..FloatHistogram::default()
+        };
+        let mut notes = Vec::new();
+        let sum = add(
+            &custom(vec![5.0, 10.0]),
+            &custom(vec![5.0]),
+            1.0,
+            &mut notes,
+        );
+        assert_eq!(sum.map(|h| h.count), Some(2.0));
+        assert_eq!(notes, [Note::Reconciled(Operation::Addition)]);
+        notes.clear();
+        let exponential = FloatHistogram::default();
+        assert!(add(&exponential, &custom(vec![5.0]), -1.0, &mut notes).is_none());
+        assert_eq!(notes, [Note::MixedBucketKinds]);
     }
 }

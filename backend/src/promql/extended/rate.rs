@@ -5,7 +5,7 @@
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
-use super::{Edges, Warning, add, interpolate_histograms, mixes_bucket_kinds};
+use super::{Edges, Note, add, interpolate_histograms, mixes_bucket_kinds};
 use crate::promql::histogram;
 use crate::promql::histogram::detect_reset;
 use crate::promql::storage::{Point, SampleValue};
@@ -31,13 +31,13 @@ pub(crate) struct Kind {
 }
 
 /// The change of one series over `range` (the points are the raw extended window), with the
-/// warnings it raised; `None` when there is nothing to measure.
+/// notes it raised; `None` when there is nothing to measure.
 pub(crate) fn change(
     points: &[Point],
     range: Range,
     range_s: f64,
     kind: Kind,
-) -> (Option<SampleValue>, Vec<Warning>) {
+) -> (Option<SampleValue>, Vec<Note>) {
     let floats: Vec<(i64, f64)> = points
         .iter()
         .filter_map(|p| match p.value {
@@ -50,7 +50,7 @@ pub(crate) fn change(
         return (value, Vec::new());
     }
     if !floats.is_empty() {
-        return (None, vec![Warning::MixedFloatsHistograms]);
+        return (None, vec![Note::MixedFloatsHistograms]);
     }
     let histograms: Vec<(i64, &FloatHistogram)> = points
         .iter()
@@ -59,10 +59,10 @@ pub(crate) fn change(
             SampleValue::Float(_) => None,
         })
         .collect();
-    let mut warnings = Vec::new();
-    let value = histogram_change(&histograms, range, range_s, kind, &mut warnings)
+    let mut notes = Vec::new();
+    let value = histogram_change(&histograms, range, range_s, kind, &mut notes)
         .map(|h| SampleValue::Histogram(Box::new(h)));
-    (value, warnings)
+    (value, notes)
 }
 
 /// `extendedRate` for floats.
@@ -102,7 +102,7 @@ fn histogram_change(
     range: Range,
     range_s: f64,
     kind: Kind,
-    warnings: &mut Vec<Warning>,
+    notes: &mut Vec<Note>,
 ) -> Option<FloatHistogram> {
     let Range {
         start_ms,
@@ -113,7 +113,7 @@ fn histogram_change(
     let used = h.get(edges.first..=edges.last)?;
     let custom = used.first()?.1;
     if used.iter().any(|(_, x)| mixes_bucket_kinds(custom, x)) {
-        warnings.push(Warning::MixedBucketKinds);
+        notes.push(Note::MixedBucketKinds);
         return None;
     }
     if kind.counter
@@ -121,26 +121,25 @@ fn histogram_change(
             .iter()
             .any(|(_, x)| x.counter_reset_hint == CounterResetHint::Gauge)
     {
-        warnings.push(Warning::NotCounter);
+        notes.push(Note::NotCounter);
     }
     let (Some(left), Some(right)) = (
-        pick_left(h, edges.first, start_ms, smoothed, kind.counter),
-        pick_right(h, edges.last, end_ms, smoothed, kind.counter),
+        pick_left(h, edges.first, start_ms, smoothed, kind.counter, notes),
+        pick_right(h, edges.last, end_ms, smoothed, kind.counter, notes),
     ) else {
-        warnings.push(Warning::MixedBucketKinds);
+        notes.push(Note::MixedBucketKinds);
         return None;
     };
     let gauge = CounterResetHint::Gauge;
     if !kind.counter && (left.counter_reset_hint != gauge || right.counter_reset_hint != gauge) {
-        warnings.push(Warning::NotGauge);
+        notes.push(Note::NotGauge);
     }
-    let mut result = add(&right, &left, -1.0)?;
-    let correction = kind
-        .counter
-        .then(|| correction(h, edges, &left, &right, start_ms, smoothed))
-        .flatten();
-    if let Some(correction) = correction {
-        result = add(&result, &correction?, 1.0)?;
+    let mut result = add(&right, &left, -1.0, notes)?;
+    if kind.counter {
+        let edge_values = (&left, &right);
+        if let Some(correction) = correction(h, edges, edge_values, start_ms, smoothed, notes)? {
+            result = add(&result, &correction, 1.0, notes)?;
+        }
     }
     if kind.per_second {
         result = histogram::divide(&result, range_s);
@@ -150,15 +149,15 @@ fn histogram_change(
 }
 
 /// The sum of the histograms before each reset between the edges (upstream
-/// `correctForCounterResetsHistogram`); `None` without resets, `Some(None)` when they cannot
+/// `correctForCounterResetsHistogram`): `Some(None)` without resets, `None` when they cannot
 /// be added.
 fn correction(
     h: &[(i64, &FloatHistogram)],
     edges: Edges,
-    left: &FloatHistogram,
-    right: &FloatHistogram,
+    (left, right): (&FloatHistogram, &FloatHistogram),
     start_ms: i64,
     smoothed: bool,
+    notes: &mut Vec<Note>,
 ) -> Option<Option<FloatHistogram>> {
     let mut first = edges.first + 1;
     let mut prev = left;
@@ -171,32 +170,26 @@ fn correction(
     }
     // The right edge is the last sample or interpolated from it: compare it last, by itself.
     if first > edges.last {
-        return None;
+        return Some(None);
     }
     let mut total: Option<FloatHistogram> = None;
-    let mut add = |x: &FloatHistogram| match &total {
-        None => {
-            total = Some(x.clone());
-            true
-        }
-        Some(t) => match add(t, x, 1.0) {
-            Some(sum) => {
-                total = Some(sum);
-                true
-            }
-            None => false,
-        },
+    let mut accumulate = |x: &FloatHistogram, notes: &mut Vec<Note>| {
+        total = Some(match &total {
+            None => x.clone(),
+            Some(t) => add(t, x, 1.0, notes)?,
+        });
+        Some(())
     };
     for &(_, cur) in h.get(first..edges.last).unwrap_or_default() {
-        if detect_reset(prev, cur) && !add(prev) {
-            return Some(None);
+        if detect_reset(prev, cur) {
+            accumulate(prev, notes)?;
         }
         prev = cur;
     }
-    if detect_reset(prev, right) && !add(prev) {
-        return Some(None);
+    if detect_reset(prev, right) {
+        accumulate(prev, notes)?;
     }
-    total.map(Some)
+    Some(total)
 }
 
 /// The histogram at the left edge; `None` when interpolation meets incompatible histograms.
@@ -206,6 +199,7 @@ fn pick_left(
     start_ms: i64,
     smoothed: bool,
     counter: bool,
+    notes: &mut Vec<Note>,
 ) -> Option<FloatHistogram> {
     let &(t, x) = h.get(first)?;
     match h.get(first + 1) {
@@ -213,7 +207,7 @@ fn pick_left(
             if mixes_bucket_kinds(x, x2) {
                 return None;
             }
-            interpolate_histograms(x, t, x2, t2, start_ms, counter)
+            interpolate_histograms(x, t, x2, t2, start_ms, counter, notes)
         }
         _ => Some(x.clone()),
     }
@@ -226,6 +220,7 @@ fn pick_right(
     end_ms: i64,
     smoothed: bool,
     counter: bool,
+    notes: &mut Vec<Note>,
 ) -> Option<FloatHistogram> {
     let &(t, x) = h.get(last)?;
     match last.checked_sub(1).and_then(|i| h.get(i)) {
@@ -233,7 +228,7 @@ fn pick_right(
             if mixes_bucket_kinds(x1, x) {
                 return None;
             }
-            interpolate_histograms(x1, t1, x, t, end_ms, counter)
+            interpolate_histograms(x1, t1, x, t, end_ms, counter, notes)
         }
         _ => Some(x.clone()),
     }
@@ -254,7 +249,7 @@ mod tests {
             .collect()
     }
 
-    fn float(v: (Option<SampleValue>, Vec<Warning>)) -> f64 {
+    fn float(v: (Option<SampleValue>, Vec<Note>)) -> f64 {
         match v.0 {
             Some(SampleValue::Float(f)) => f,
             other => panic!("expected a float, got {other:?}"),

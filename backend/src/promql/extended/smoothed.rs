@@ -4,7 +4,7 @@
 
 use shared::histogram::CounterResetHint;
 
-use super::{Warning, interpolate, interpolate_histograms, mixes_bucket_kinds, window};
+use super::{Note, interpolate, interpolate_histograms, mixes_bucket_kinds, window};
 use crate::promql::EngineError;
 use crate::promql::eval::Evaluator;
 use crate::promql::parser::VectorSelector;
@@ -29,60 +29,63 @@ pub(crate) fn smoothed_vector(
             at.saturating_sub(lookback),
             at.saturating_add(lookback),
         );
-        match smoothed_value(&near, at) {
-            Ok(Some(value)) => out.push(Element {
+        let mut notes = Vec::new();
+        if let Some(value) = smoothed_value(&near, at, &mut notes) {
+            out.push(Element {
                 labels: labels.clone(),
                 value,
                 drop_name: false,
-            }),
-            Ok(None) => {}
-            Err(w) => ev.warn(s.span, w.message(labels.get("__name__").unwrap_or(""))),
+            });
+        }
+        let metric = labels.get("__name__").unwrap_or("");
+        for note in notes {
+            note.report(ev, s.span, metric);
         }
     }
     Ok(out)
 }
 
 /// The smoothed value at `at` of `near` (non-stale points around it); `None` when there is
-/// none, a warning when the samples there cannot be combined.
-fn smoothed_value(near: &[Point], at: i64) -> Result<Option<SampleValue>, Warning> {
+/// none or (noted) when the samples there cannot be combined.
+fn smoothed_value(near: &[Point], at: i64, notes: &mut Vec<Note>) -> Option<SampleValue> {
     let floats = near
         .iter()
         .filter(|p| matches!(p.value, SampleValue::Float(_)))
         .count();
     if floats != 0 && floats != near.len() {
-        return Err(Warning::MixedFloatsHistograms);
+        notes.push(Note::MixedFloatsHistograms);
+        return None;
     }
     let i = near.partition_point(|p| p.t_ms < at);
-    Ok(
-        match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
-            (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
-            (Some(prev), Some(next)) => match (&prev.value, &next.value) {
-                (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
-                    interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
-                )),
-                (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
-                    if mixes_bucket_kinds(a, b) {
-                        return Err(Warning::MixedBucketKinds);
-                    }
-                    let counter = a.counter_reset_hint != CounterResetHint::Gauge
-                        || b.counter_reset_hint != CounterResetHint::Gauge;
-                    interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter)
-                        .map(|h| SampleValue::Histogram(Box::new(h)))
+    match (i.checked_sub(1).and_then(|j| near.get(j)), near.get(i)) {
+        (_, Some(next)) if next.t_ms == at => Some(next.value.clone()),
+        (Some(prev), Some(next)) => match (&prev.value, &next.value) {
+            (SampleValue::Float(a), SampleValue::Float(b)) => Some(SampleValue::Float(
+                interpolate(*a, prev.t_ms, *b, next.t_ms, at, false),
+            )),
+            (SampleValue::Histogram(a), SampleValue::Histogram(b)) => {
+                if mixes_bucket_kinds(a, b) {
+                    notes.push(Note::MixedBucketKinds);
+                    return None;
                 }
-                _ => None,
-            },
-            (Some(prev), None) => Some(match &prev.value {
-                SampleValue::Float(f) => SampleValue::Float(*f),
-                SampleValue::Histogram(h) => {
-                    let mut h = h.as_ref().clone();
-                    // The hint relates a sample to its predecessor; a carried value has none.
-                    h.counter_reset_hint = CounterResetHint::Unknown;
-                    SampleValue::Histogram(Box::new(h))
-                }
-            }),
-            (None, _) => None,
+                let counter = a.counter_reset_hint != CounterResetHint::Gauge
+                    || b.counter_reset_hint != CounterResetHint::Gauge;
+                interpolate_histograms(a, prev.t_ms, b, next.t_ms, at, counter, notes)
+                    .map(|h| SampleValue::Histogram(Box::new(h)))
+            }
+            _ => None,
         },
-    )
+        (Some(prev), None) => Some(match &prev.value {
+            SampleValue::Float(f) => SampleValue::Float(*f),
+            SampleValue::Histogram(h) => {
+                let mut h = h.as_ref().clone();
+                // The hint relates a sample to its predecessor; a carried value has none.
+                h.counter_reset_hint = CounterResetHint::Unknown;
+                SampleValue::Histogram(Box::new(h))
+            }
+        }),
+        (None, _) => None,
+    }
 }
 
 #[cfg(test)]
@@ -95,20 +98,14 @@ mod tests {
             t_ms,
             value: SampleValue::Float(v),
         };
+        let mut notes = Vec::new();
         let near = [p(10_000, 2.0), p(20_000, 3.0)];
-        assert_eq!(
-            smoothed_value(&near, 15_000),
-            Ok(Some(SampleValue::Float(2.5)))
-        );
-        assert_eq!(
-            smoothed_value(&near, 20_000),
-            Ok(Some(SampleValue::Float(3.0)))
-        );
-        assert_eq!(
-            smoothed_value(&near, 25_000),
-            Ok(Some(SampleValue::Float(3.0)))
-        );
-        assert_eq!(smoothed_value(&near, 5_000), Ok(None));
+        let float = |v| Some(SampleValue::Float(v));
+        assert_eq!(smoothed_value(&near, 15_000, &mut notes), float(2.5));
+        assert_eq!(smoothed_value(&near, 20_000, &mut notes), float(3.0));
+        assert_eq!(smoothed_value(&near, 25_000, &mut notes), float(3.0));
+        assert_eq!(smoothed_value(&near, 5_000, &mut notes), None);
+        assert!(notes.is_empty());
         let h = SampleValue::Histogram(Box::default());
         let mixed = [
             p(10_000, 2.0),
@@ -117,9 +114,7 @@ mod tests {
                 value: h,
             },
         ];
-        assert_eq!(
-            smoothed_value(&mixed, 15_000),
-            Err(Warning::MixedFloatsHistograms)
-        );
+        assert_eq!(smoothed_value(&mixed, 15_000, &mut notes), None);
+        assert_eq!(notes, [Note::MixedFloatsHistograms]);
     }
 }

@@ -105,10 +105,10 @@ fn extended_change(
     let range_s = w.range_ms as f64 / 1000.0;
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let (value, warnings) = extended::rate::change(&s.points, range, range_s, kind);
+        let (value, notes) = extended::rate::change(&s.points, range, range_s, kind);
         let name = s.labels.get("__name__").unwrap_or("");
-        for w in warnings {
-            ev.warn(c.args[0].span(), w.message(name));
+        for note in notes {
+            note.report(ev, c.args[0].span(), name);
         }
         if counter && matches!(value, Some(SampleValue::Float(_))) {
             note_possible_non_counter(ev, c, &s.labels);
