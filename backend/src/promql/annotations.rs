@@ -9,11 +9,15 @@
 //!
 //! The evaluator collects them in an [`Annotations`] set (equal annotations reported at many
 //! steps count once); [`Annotations::render`] turns them into the strings of an
-//! [`Evaluated`] result. One kind summarises its occurrences instead: [`ForcedMonotonicity`]
-//! (upstream `histogramQuantileForcedMonotonicityErr`). Nothing here knows storage, HTTP or
-//! evaluation.
+//! [`Evaluated`] result; [`Note`] words each kind as upstream does. One kind summarises its
+//! occurrences instead: [`ForcedMonotonicity`] (upstream
+//! `histogramQuantileForcedMonotonicityErr`). Nothing here knows storage, HTTP or evaluation.
+
+mod note;
 
 use std::collections::{BTreeMap, BTreeSet};
+
+pub(crate) use note::Note;
 
 use super::go_format::go_g;
 use super::parser::{Span, error::position};

@@ -12,18 +12,35 @@ use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
+use super::annotations::Note;
 use super::eval::{Evaluator, not_implemented};
-use super::histogram;
+use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
-use super::value::{Element, Value, Vector};
+use super::value::{Element, NAME_LABELS, Value, Vector};
 
-/// Applies `b.op` to evaluated operands.
+/// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
+/// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
+/// only the last such annotation of one evaluation is kept.
 pub(crate) fn evaluate(
     ev: &Evaluator,
     b: &BinaryExpr,
     lhs: Value,
     rhs: Value,
+) -> Result<Value, EngineError> {
+    let mut last_note = None;
+    let value = apply(b, lhs, rhs, &mut last_note)?;
+    if let Some(note) = last_note {
+        ev.note(b.span, &note);
+    }
+    Ok(value)
+}
+
+fn apply(
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+    note: &mut Option<Note>,
 ) -> Result<Value, EngineError> {
     match (lhs, rhs) {
         (Value::Scalar(l), Value::Scalar(r)) => {
@@ -36,9 +53,11 @@ pub(crate) fn evaluate(
             }))
         }
         (Value::Vector(l), Value::Scalar(r)) => {
-            vector_scalar(ev, b, l, r, false).map(Value::Vector)
+            vector_scalar(b, l, r, false, note).map(Value::Vector)
         }
-        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(ev, b, r, l, true).map(Value::Vector),
+        (Value::Scalar(l), Value::Vector(r)) => {
+            vector_scalar(b, r, l, true, note).map(Value::Vector)
+        }
         (Value::Vector(l), Value::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set_operator() {
@@ -60,7 +79,7 @@ pub(crate) fn evaluate(
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                     Ok(Value::Vector(set_op(b.op, l, r, matching)))
                 }
-                _ => vector_vector(ev, b, l, r, matching).map(Value::Vector),
+                _ => vector_vector(b, l, r, matching, note).map(Value::Vector),
             }
         }
         (l, r) => Err(EngineError::Runtime(format!(
@@ -101,23 +120,41 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
     })
 }
 
+/// The name upstream gives a sample's type in annotations.
+fn type_name(v: &SampleValue) -> &'static str {
+    match v {
+        SampleValue::Float(_) => "float",
+        SampleValue::Histogram(_) => "histogram",
+    }
+}
+
 /// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
-/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
-/// comparison keeps the vector's value: the left one unless `vector_right`.
+/// is undefined for the sample types. A filtering comparison keeps the vector's value: the left
+/// one unless `vector_right`. What upstream would annotate goes to `note` (upstream
+/// `vectorElemBinop`): undefined operations and conflicting counter resets drop the pair,
+/// reconciled custom buckets do not.
 fn sample_op(
-    ev: &Evaluator,
     b: &BinaryExpr,
     l: &SampleValue,
     r: &SampleValue,
     vector_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
+    let incompatible = |note: &mut Option<Note>| {
+        *note = Some(Note::IncompatibleTypes {
+            lhs: type_name(l),
+            op: op.as_str(),
+            rhs: type_name(r),
+        });
+        None
+    };
     if let Some(keep) = trim_side(op) {
         // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
         return Ok(match (l, r) {
             (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
-            _ => None,
+            _ => incompatible(note),
         });
     }
     Ok(match (l, r) {
@@ -134,7 +171,7 @@ fn sample_op(
             }
         }
         (Histogram(x), Histogram(y)) => match op {
-            BinaryOp::Add | BinaryOp::Sub => histogram_sum(ev, b, x, y).map(Histogram),
+            BinaryOp::Add | BinaryOp::Sub => histogram_sum(b, x, y, note).map(Histogram),
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
                 if b.return_bool {
@@ -143,53 +180,48 @@ fn sample_op(
                     keep.then(|| l.clone())
                 }
             }
-            _ => None,
+            _ => incompatible(note),
         },
         (Histogram(h), Float(f)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
             BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
         (Float(f), Histogram(h)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
     })
 }
 
-/// `x + y` or `x - y` (a gauge), with the annotations of upstream `vectorElemBinop`: an info
-/// when custom bounds were reconciled, a warning when counter-reset hints collide; `None`
+/// `x + y` or `x - y` (a gauge), noting what upstream `vectorElemBinop` annotates: `None`
 /// with a warning when exponential and custom buckets meet (upstream
-/// `handleVectorBinopError`).
+/// `handleVectorBinopError`) or counter-reset hints collide, an info when custom bounds were
+/// reconciled.
 fn histogram_sum(
-    ev: &Evaluator,
     b: &BinaryExpr,
     x: &FloatHistogram,
     y: &FloatHistogram,
+    note: &mut Option<Note>,
 ) -> Option<Box<FloatHistogram>> {
     let (sign, operation) = if b.op == BinaryOp::Add {
-        (1.0, histogram::Operation::Addition)
+        (1.0, Operation::Addition)
     } else {
-        (-1.0, histogram::Operation::Subtraction)
+        (-1.0, Operation::Subtraction)
     };
     let Ok((mut sum, notes)) = histogram::combine(x, y, sign) else {
-        ev.warn(
-            b.span,
-            format!(
-                "incompatible bucket layout encountered for binary operator {}",
-                b.op.as_str()
-            ),
-        );
+        *note = Some(Note::IncompatibleBucketLayout(b.op.as_str()));
         return None;
     };
-    if sign < 0.0 {
-        sum.counter_reset_hint = CounterResetHint::Gauge;
+    if notes.reset_collision {
+        *note = Some(Note::CounterResetCollision(operation));
+        return None;
     }
     if notes.bounds_reconciled {
-        ev.info(b.span, operation.reconciled_message());
+        *note = Some(Note::MismatchedCustomBuckets(operation));
     }
-    if notes.reset_collision {
-        ev.warn(b.span, operation.collision_message());
+    if sign < 0.0 {
+        sum.counter_reset_hint = CounterResetHint::Gauge;
     }
     Some(Box::new(sum))
 }
@@ -210,11 +242,11 @@ fn drops_name(b: &BinaryExpr) -> bool {
 }
 
 fn vector_scalar(
-    ev: &Evaluator,
     b: &BinaryExpr,
     vector: Vector,
     scalar: f64,
     scalar_left: bool,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
     let scalar = SampleValue::Float(scalar);
@@ -224,7 +256,7 @@ fn vector_scalar(
         } else {
             (&e.value, &scalar)
         };
-        let Some(value) = sample_op(ev, b, l, r, scalar_left)? else {
+        let Some(value) = sample_op(b, l, r, scalar_left, note)? else {
             continue;
         };
         e.value = value;
@@ -275,11 +307,11 @@ fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector 
 }
 
 fn vector_vector(
-    ev: &Evaluator,
     b: &BinaryExpr,
     lhs: Vector,
     rhs: Vector,
     m: &VectorMatching,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let fills = m.fill.lhs.is_some() || m.fill.rhs.is_some();
     if (lhs.is_empty() || rhs.is_empty()) && !(fills && (lhs.len() + rhs.len() > 0)) {
@@ -302,10 +334,10 @@ fn vector_vector(
         }
     }
     let mut join = Join {
-        ev,
         b,
         m,
         one_to_many,
+        note,
         matched: HashMap::new(),
         out: Vector::new(),
     };
@@ -316,10 +348,10 @@ fn vector_vector(
     for e in &many {
         let sig = signature(&e.labels, m);
         match (index.get(&sig), &fill_one) {
-            (Some(o), _) => join.pair(&e.labels, &o.labels, (&e.value, &o.value), e.drop_name)?,
+            (Some(o), _) => join.pair((e, &o.labels), (&e.value, &o.value), o.drop_name)?,
             (None, Some(fill)) => {
                 let stand_in = Labels::from_unsorted(sig);
-                join.pair(&e.labels, &stand_in, (&e.value, fill), e.drop_name)?;
+                join.pair((e, &stand_in), (&e.value, fill), false)?;
             }
             (None, None) => {}
         }
@@ -331,8 +363,12 @@ fn vector_vector(
                 continue;
             }
             // The stand-in "many" sample carries only the matching labels, so no name.
-            let stand_in = Labels::from_unsorted(sig);
-            join.pair(&stand_in, &e.labels, (fill, &e.value), true)?;
+            let stand_in = Element {
+                labels: Labels::from_unsorted(sig),
+                value: fill.clone(),
+                drop_name: true,
+            };
+            join.pair((&stand_in, &e.labels), (fill, &e.value), e.drop_name)?;
         }
     }
     Ok(join.out)
@@ -340,10 +376,10 @@ fn vector_vector(
 
 /// The results of vector matching as they are built.
 struct Join<'a> {
-    ev: &'a Evaluator,
     b: &'a BinaryExpr,
     m: &'a VectorMatching,
     one_to_many: bool,
+    note: &'a mut Option<Note>,
     /// The result labels produced per "one"-side signature (upstream `matchedSigs`).
     matched: HashMap<Vec<Label>, HashSet<Labels>>,
     out: Vector,
@@ -351,16 +387,19 @@ struct Join<'a> {
 
 impl Join<'_> {
     /// Joins a "many"-side sample with a "one"-side one (either may be a fill value's
-    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`).
+    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`);
+    /// `one_drop_name` is the "one" side's name-removal flag.
     fn pair(
         &mut self,
-        many: &Labels,
-        one: &Labels,
+        (many, one): (&Element, &Labels),
         (many_value, one_value): (&SampleValue, &SampleValue),
-        drop_name: bool,
+        one_drop_name: bool,
     ) -> Result<(), EngineError> {
-        let labels = result_labels(many, one, self.m);
-        let group = self.matched.entry(signature(many, self.m)).or_default();
+        let mut labels = result_labels(&many.labels, one, self.m);
+        let group = self
+            .matched
+            .entry(signature(&many.labels, self.m))
+            .or_default();
         if self.m.card == Cardinality::OneToOne {
             if !group.is_empty() {
                 return Err(EngineError::Matching(
@@ -380,15 +419,31 @@ impl Join<'_> {
         } else {
             (many_value, one_value)
         };
-        if let Some(value) = sample_op(self.ev, self.b, l, r, false)? {
-            self.out.push(Element {
-                labels,
-                value,
-                drop_name: drop_name || drops_name(self.b),
-            });
-        }
+        let Some(value) = sample_op(self.b, l, r, false, self.note)? else {
+            return Ok(());
+        };
+        let drop_name = if includes_name(self.m) {
+            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
+            // drops the name first, then copies the included labels).
+            if one_drop_name {
+                labels.remove_names(&NAME_LABELS);
+            }
+            false
+        } else {
+            many.drop_name || drops_name(self.b)
+        };
+        self.out.push(Element {
+            labels,
+            value,
+            drop_name,
+        });
         Ok(())
     }
+}
+
+/// Whether `group_left(__name__)`/`group_right(__name__)` copies the name from the "one" side.
+fn includes_name(m: &VectorMatching) -> bool {
+    m.card != Cardinality::OneToOne && m.include.iter().any(|l| l == "__name__")
 }
 
 /// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
@@ -456,6 +511,54 @@ mod tests {
     }
 
     #[test]
+    fn undefined_histogram_operations_drop_the_pair_with_the_last_info() {
+        let mut s = storage(&[(&[("__name__", "f")], 2.0)]);
+        let h = shared::histogram::FloatHistogram {
+            count: 4.0,
+            sum: 3.0,
+            ..Default::default()
+        };
+        let point = Point {
+            t_ms: 0,
+            value: SampleValue::Histogram(Box::new(h)),
+        };
+        s.append(&Labels::from_pairs([("__name__", "h")]), point);
+        let result = Engine::default()
+            .instant(&s, "h > 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "f </ 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "</": float </ float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "  h * 2", 0)
+            .expect("query runs");
+        assert!(result.infos.is_empty() && result.warnings.is_empty());
+        let result = Engine::default()
+            .instant(&s, "f - on() h", 0)
+            .expect("query runs");
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "-": float - histogram (1:1)"#
+            ]
+        );
+    }
+
+    #[test]
     fn one_to_one_matching_ignores_the_name_and_reports_duplicates() {
         let s = storage(&[
             (&[("__name__", "a"), ("i", "1"), ("x", "p")], 10.0),
@@ -512,6 +615,30 @@ mod tests {
             query(&s, "4 < req").unwrap(),
             vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
             "a scalar on the left keeps the vector's value"
+        );
+    }
+
+    #[test]
+    fn group_left_of_the_name_takes_the_one_side_name_as_it_is() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("job", "j"), ("code", "200")], 6.0),
+            (&[("__name__", "info"), ("job", "j"), ("team", "t")], 1.0),
+        ]);
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) info").unwrap(),
+            vec![("{__name__=\"info\", code=\"200\", job=\"j\"}".into(), 6.0)]
+        );
+        assert_eq!(
+            query(&s, "info * on(job) group_right(__name__, team) req").unwrap(),
+            vec![(
+                "{__name__=\"info\", code=\"200\", job=\"j\", team=\"t\"}".into(),
+                6.0
+            )]
+        );
+        // The "one" side lost its name to `abs`: nothing to copy.
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) abs(info)").unwrap(),
+            vec![("{code=\"200\", job=\"j\"}".into(), 6.0)]
         );
     }
 

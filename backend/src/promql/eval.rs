@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
-use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Severity};
+use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
 use super::parser::{
     AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
@@ -210,6 +210,14 @@ impl Evaluator {
     /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
     pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
         self.annotate(Severity::Info, span, message.into());
+    }
+
+    /// Records `note` about the node at `span`, as a warning or info as its kind is.
+    pub(crate) fn note(&self, span: Span, note: &Note) {
+        match note.severity() {
+            Severity::Warning => self.warn(span, note.message()),
+            Severity::Info => self.info(span, note.message()),
+        }
     }
 
     /// Records that `histogram_quantile` forced monotonicity on the buckets at `span`; such
@@ -552,6 +560,16 @@ fn negate(mut v: Vector) -> Result<Vector, EngineError> {
         e.drop_name = true;
     }
     Ok(v)
+}
+
+/// Where annotations about `expr` point: upstream removes the parentheses around function
+/// arguments and aggregation operands before evaluating (`preprocessExpr`, `unwrapParenExpr`),
+/// so its position is that of the expression inside them.
+pub(crate) fn unwrapped_span(mut expr: &Expr) -> Span {
+    while let Expr::Paren(p) = expr {
+        expr = &p.expr;
+    }
+    expr.span()
 }
 
 /// An error for a feature not supported yet.

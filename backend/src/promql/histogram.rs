@@ -2,8 +2,10 @@
 //! `Mul`, `Div`): buckets are brought to the coarser schema of the two, then added index by
 //! index; the result's spans list only non-empty buckets.
 //!
-//! Differing zero thresholds and mismatched custom bucket bounds are not supported yet and
-//! yield `None`, which callers report as not implemented. Knows nothing of storage.
+//! Differing zero thresholds and custom bucket bounds are reconciled by [`combine`], which
+//! reports what it had to paper over as [`Notes`] for the callers' annotations; exponential
+//! and custom buckets cannot be combined ([`IncompatibleSchemas`]). Knows nothing of storage
+//! or annotations.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +13,8 @@ mod bounds;
 mod combine;
 mod trim;
 
+/// Bucket bounds, for the query API's JSON of histogram buckets.
+pub(crate) use bounds::bound as bucket_bound;
 pub(crate) use combine::{
     IncompatibleSchemas, Notes, Operation, combine, detect_reset, mixed_schemas_message,
 };
@@ -92,12 +96,18 @@ impl HistogramSum {
     /// Adds `h`, reporting what had to be reconciled.
     pub(crate) fn add(&mut self, h: &FloatHistogram) -> Result<Notes, IncompatibleSchemas> {
         let fields = [self.sum.count, self.sum.zero_count, self.sum.sum];
+        let same_zero_bucket = self.sum.zero_threshold == h.zero_threshold;
         let (mut next, notes) = combine(&self.sum, h, 1.0)?;
         let added = [h.count, h.zero_count, h.sum];
         let mut exact = [0.0; 3];
         for i in 0..3 {
             (exact[i], self.compensation[i]) =
                 crate::promql::aggregate::kahan_sum_inc(added[i], fields[i], self.compensation[i]);
+        }
+        if !same_zero_bucket {
+            // The zero bucket absorbed buckets: its count is the reconciled one.
+            exact[1] = next.zero_count + self.compensation[1];
+            self.compensation[1] = 0.0;
         }
         [next.count, next.zero_count, next.sum] = exact;
         self.sum = next;
@@ -277,5 +287,26 @@ mod tests {
             ]
         );
         assert_eq!(scale(&gap, 2.0).positive_buckets, vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn a_running_sum_keeps_the_reconciled_zero_count() {
+        // Schema 0 bucket 0 is (0.5, 1]; a zero threshold of 1 takes it in.
+        let narrow = FloatHistogram {
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            ..h(0, 0, &[2.0, 3.0])
+        };
+        let wide = FloatHistogram {
+            zero_threshold: 1.0,
+            zero_count: 4.0,
+            ..h(0, 1, &[5.0])
+        };
+        let mut total = HistogramSum::new(&narrow);
+        total.add(&wide).unwrap();
+        let sum = total.finish();
+        assert_eq!(sum.zero_threshold, 1.0);
+        assert_eq!(sum.zero_count, 1.0 + 2.0 + 4.0);
+        assert_eq!(sum.positive_buckets, vec![8.0]);
     }
 }

@@ -14,6 +14,8 @@
 //! [`SelectHints::func`]) are deduplicated as counters ([`ValueKind::Counter`]), others as
 //! gauges (THANOS.md §2 "Counters"). Each selection keeps its own samples ([`Prefetched`]), so
 //! a series read both as a counter and as a gauge is adjusted only where it should be.
+//! Each answer carries [`QueryStats`]: time queued for a permit, fetching (preparation) and
+//! evaluating, and the samples loaded.
 //! The engine never learns where data lives; the API never learns how it is fetched.
 
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use super::dedup::{
 };
 use super::sample_limit::{DEFAULT_MAX_SAMPLES, SampleBudget};
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
-use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
+use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryStats, QueryTime};
 use crate::promql::storage::memory::MemoryStorage;
 use crate::promql::storage::{
     Point, Queryable, SampleValue, SelectHints, Selection, StorageError, StorageSeries,
@@ -66,12 +68,18 @@ impl Querier {
     }
 
     async fn evaluate(&self, request: QueryRequest) -> Result<QueryOutcome, ApiError> {
-        let deadline = Instant::now() + request.timeout;
+        let started = Instant::now();
+        let deadline = started + request.timeout;
         let timed_out = |_| ApiError::Timeout(request.timeout);
         let _permit = timeout_at(deadline, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query semaphore closed: {e}")))?;
+        let mut stats = QueryStats {
+            exec_queue: started.elapsed(),
+            ..QueryStats::default()
+        };
+        let prepared = Instant::now();
         let (start_ms, end_ms, step_ms) = match request.time {
             QueryTime::Instant { t_ms } => (t_ms, t_ms, 0),
             QueryTime::Range {
@@ -99,6 +107,9 @@ impl Querier {
             .map_err(timed_out)??;
             storage.selections.push((selection, series));
         }
+        stats.samples_loaded = budget.loaded();
+        stats.query_preparation = prepared.elapsed();
+        let evaluation_started = Instant::now();
         let engine = self.engine.clone();
         let expr = request.expr.clone();
         let time = request.time;
@@ -117,11 +128,15 @@ impl Querier {
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
+        stats.inner_eval = evaluation_started.elapsed();
+        stats.result_samples = QueryStats::samples_in(&evaluated.value);
+        stats.exec_total = started.elapsed();
         warnings.extend(evaluated.warnings);
         Ok(QueryOutcome {
             value: evaluated.value,
             warnings,
             infos: evaluated.infos,
+            stats,
         })
     }
 
@@ -220,11 +235,16 @@ fn sample_value(value: DedupValue<NativeHistogram>) -> SampleValue {
     }
 }
 
-/// Prometheus's classes: a parse error or bad range is `bad_data`, anything else `execution`.
+/// Prometheus's classes: what the engine refuses before evaluating (a parse error, an expression
+/// a range query cannot evaluate) is `bad_data` for parameter `query` (web/api/v1/api.go `query`
+/// and `queryRange` wrap `NewInstantQuery`/`NewRangeQuery` errors in `invalidParamError`), a bad
+/// range is `bad_data`, anything else `execution`.
 fn engine_error(error: EngineError) -> ApiError {
     match error {
-        EngineError::Parse(_)
-        | EngineError::NonPositiveStep
+        EngineError::Parse(_) | EngineError::RangeQueryType(_) => {
+            ApiError::invalid_parameter("query", error.to_string())
+        }
+        EngineError::NonPositiveStep
         | EngineError::EndBeforeStart
         | EngineError::TooManySteps { .. } => ApiError::BadRequest(error.to_string()),
         other => ApiError::Execution(other.to_string()),

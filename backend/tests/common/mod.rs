@@ -4,8 +4,13 @@
 //! optionally backfilled from an OpenMetrics text with `promtool tsdb create-blocks-from
 //! openmetrics`, and kills it when dropped. [`Backfill`] generates such a text and remembers
 //! what it wrote, so tests can derive their expectations from it. [`ChorusProcess`] runs the
-//! `chorus` binary the same way.
+//! `chorus` binary the same way. [`dataset`] is a varied data set for comparisons with
+//! Prometheus, and [`stack`] puts `chorus sidecar`s and `chorus query` in front of replicated
+//! Prometheus servers.
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+pub mod dataset;
+pub mod stack;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
@@ -350,6 +355,12 @@ impl ChorusProcess {
     /// Its log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Kills it now (as a crash would), without waiting for the drop.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Waits until `/-/ready` answers 200; panics with the log if it exits or times out.

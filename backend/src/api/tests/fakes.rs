@@ -236,6 +236,7 @@ impl crate::api::QueryEngine for FakeQueryEngine {
                 value: crate::promql::value::Value::Scalar(1.0),
                 warnings: Vec::new(),
                 infos: Vec::new(),
+                stats: crate::api::QueryStats::default(),
             })
         });
         Box::pin(async move { answer })

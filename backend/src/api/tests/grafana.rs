@@ -241,6 +241,7 @@ async fn query_warnings_and_infos_reach_their_own_fields() {
                 "PromQL warning: encountered a mix of histograms and floats (1:1)".into(),
             ],
             infos: vec!["PromQL info: metric might not be a counter (1:6)".into()],
+            stats: crate::api::QueryStats::default(),
         })),
         ..fakes::FakeQueryEngine::default()
     });

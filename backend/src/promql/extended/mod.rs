@@ -20,7 +20,6 @@ pub(crate) use smoothed::smoothed_vector;
 
 use shared::histogram::FloatHistogram;
 
-use super::EngineError;
 use super::eval::Evaluator;
 use super::histogram;
 use super::histogram::Operation;
@@ -28,6 +27,7 @@ use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr, MatrixSelector, Span};
 use super::storage::{Point, SampleValue};
 use super::value::{Matrix, RangeSeries};
+use super::{EngineError, annotations};
 
 /// Functions that accept an `anchored` range (upstream `AnchoredSafeFunctions`), sorted.
 const ANCHORED_SAFE: [&str; 5] = ["changes", "delta", "increase", "rate", "resets"];
@@ -53,27 +53,15 @@ pub(crate) enum Note {
 impl Note {
     /// Records the note about the series named `metric` on the node at `span`.
     pub(crate) fn report(self, ev: &Evaluator, span: Span, metric: &str) {
-        match self {
-            Note::Reconciled(operation) => ev.info(span, operation.reconciled_message()),
-            warning => ev.warn(span, warning.message(metric)),
-        }
-    }
-
-    /// The message about the series named `metric`, in upstream's words.
-    fn message(self, metric: &str) -> String {
-        match self {
-            Note::Reconciled(operation) => operation.reconciled_message(),
-            Note::MixedFloatsHistograms => {
-                format!("encountered a mix of histograms and floats for metric name {metric:?}")
-            }
-            Note::MixedBucketKinds => format!(
-                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
-            ),
-            Note::NotCounter => {
-                format!("this native histogram metric is not a counter: {metric:?}")
-            }
-            Note::NotGauge => format!("this native histogram metric is not a gauge: {metric:?}"),
-        }
+        let metric = metric.to_owned();
+        let note = match self {
+            Note::MixedFloatsHistograms => annotations::Note::MixedFloatsHistograms(metric),
+            Note::MixedBucketKinds => annotations::Note::MixedExponentialCustom(metric),
+            Note::NotCounter => annotations::Note::NotCounter(metric),
+            Note::NotGauge => annotations::Note::NotGauge(metric),
+            Note::Reconciled(operation) => annotations::Note::MismatchedCustomBuckets(operation),
+        };
+        ev.note(span, &note);
     }
 }
 

@@ -10,8 +10,7 @@ use super::native_quantile::NanObservations;
 use super::quantile::MonotonicityFix;
 use super::{Evaluator, arg};
 use crate::promql::EngineError;
-use crate::promql::annotations::{ForcedMonotonicity, Severity};
-use crate::promql::go_format::go_g;
+use crate::promql::annotations::{self, ForcedMonotonicity, Severity};
 use crate::promql::parser::Call;
 
 /// Something to tell the user about a histogram function's input.
@@ -66,13 +65,10 @@ impl Note {
     /// summary of occurrences).
     pub(super) fn message(&self) -> (Severity, String) {
         match self {
-            Note::InvalidQuantile { q, .. } => (
-                Severity::Warning,
-                format!(
-                    "quantile value should be between 0 and 1, got {}",
-                    go_g(*q, None)
-                ),
-            ),
+            Note::InvalidQuantile { q, .. } => {
+                let note = annotations::Note::InvalidQuantile(*q);
+                (note.severity(), note.message())
+            }
             Note::BadBucketLabel { metric, le } => (
                 Severity::Warning,
                 format!(

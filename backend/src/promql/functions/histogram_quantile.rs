@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use shared::histogram::FloatHistogram;
 use shared::labels::{Label, Labels};
 
 use super::histogram_notes::{Note, report};
@@ -18,10 +19,9 @@ use super::quantile::{ClassicBucket, bucket_fraction, bucket_quantile};
 use super::{Evaluator, arg, scalar_arg, vector_arg};
 use crate::promql::EngineError;
 use crate::promql::go_format::open_metrics_float;
-use crate::promql::parser::{Call, Expr};
+use crate::promql::parser::Call;
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value, Vector};
-use shared::histogram::FloatHistogram;
 
 /// The label holding a classic histogram bucket's upper bound.
 const BUCKET_LABEL: &str = "le";
@@ -43,16 +43,48 @@ fn metric_name(labels: &Labels) -> String {
     labels.get("__name__").unwrap_or_default().to_owned()
 }
 
-/// Go's `strconv.ParseFloat` for `le` values: decimal, `Inf`/`+Inf`/`-Inf`/`NaN` in any case.
+/// The bucket bound an `le` value stands for, as Go's `strconv.ParseFloat` reads it (upstream
+/// uses it): decimal, hexadecimal with a binary exponent (`0x1.8p3`), `Inf`/`Infinity` with
+/// an optional sign, `NaN` without one, all case-insensitive.
 fn parse_bound(text: &str) -> Option<f64> {
-    let digits = text.trim_start_matches(['+', '-']);
-    let word = digits.to_ascii_lowercase();
-    if !matches!(word.as_str(), "inf" | "infinity" | "nan")
-        && !digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-    {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let signed = unsigned.len() != text.len();
+    if signed && unsigned.eq_ignore_ascii_case("nan") {
         return None;
     }
-    text.parse().ok()
+    match unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+    {
+        Some(hex) => {
+            let v = parse_hex(hex)?;
+            Some(if text.starts_with('-') { -v } else { v })
+        }
+        None => text.parse().ok(),
+    }
+}
+
+/// A hexadecimal float after its `0x`: hex digits with an optional point, then a mandatory
+/// `p` and a decimal power of two; underscores may separate digits. Exact up to 13 digits.
+fn parse_hex(text: &str) -> Option<f64> {
+    let (mantissa, exponent) = text.split_once(['p', 'P'])?;
+    let mut exponent: i32 = exponent.replace('_', "").parse().ok()?;
+    let (mut value, mut digits, mut seen_point) = (0.0f64, 0, false);
+    for c in mantissa.chars().filter(|c| *c != '_') {
+        if c == '.' && !seen_point {
+            seen_point = true;
+            continue;
+        }
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+        digits += 1;
+        if seen_point {
+            exponent = exponent.checked_sub(4)?;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    Some(value * 2f64.powi(exponent))
 }
 
 /// Splits `v` (upstream `resetHistograms`), noting malformed `le` labels and conflicts.
@@ -174,13 +206,9 @@ pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
 /// quantile in `label`.
 pub(super) fn quantiles(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let mut notes = Vec::new();
-    let label_name = match arg(c, 1)? {
-        Expr::String(s) => s.value.clone(),
-        _ => {
-            return Err(EngineError::Runtime(
-                "histogram_quantiles: the label must be a string literal".into(),
-            ));
-        }
+    let label_name = match ev.eval(arg(c, 1)?, t_ms)? {
+        Value::String(s) => s,
+        other => return Err(super::type_error(c, "string", &other)),
     };
     let qs = (2..c.args.len())
         .map(|i| {
@@ -245,6 +273,14 @@ mod tests {
         assert!(parse_bound("NaN").is_some_and(f64::is_nan));
         assert_eq!(parse_bound(""), None);
         assert_eq!(parse_bound("Hello World"), None);
+        assert_eq!(parse_bound(" 1"), None);
+        assert_eq!(parse_bound("1_000"), None);
+        assert_eq!(parse_bound("0x1.8p3"), Some(12.0));
+        assert_eq!(parse_bound("-0X10p-2"), Some(-4.0));
+        assert_eq!(parse_bound("0x1"), None);
+        assert_eq!(parse_bound("0xp1"), None);
+        assert_eq!(parse_bound("-NaN"), None);
+        assert_eq!(parse_bound("-Infinity"), Some(f64::NEG_INFINITY));
     }
 
     fn float(labels: &[(&str, &str)], value: f64) -> Element {

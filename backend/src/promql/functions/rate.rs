@@ -9,24 +9,25 @@
 
 use super::{Evaluator, Window, floats, range_arg, range_starts};
 use crate::promql::EngineError;
-use crate::promql::parser::{Call, Span};
+use crate::promql::annotations::Note;
+use crate::promql::eval::unwrapped_span;
+use crate::promql::parser::{Call, Expr};
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
+use shared::labels::Labels;
 
-use crate::promql::extended::{
-    self,
-    rate::{Kind, Range},
-};
-use crate::promql::histogram::{self, Notes, Operation};
+use crate::promql::extended;
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
 use crate::promql::parser::ast::RangeExtension;
 use crate::promql::starts;
-use crate::promql::storage::SampleValue;
-use crate::promql::value::{Element, Matrix, RangeSeries, Value};
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Element, Matrix, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let is_counter = name != "delta";
     let is_rate = name == "rate";
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     if let Some(ext) = window.extension {
         return Ok(extended_change(ev, c, matrix, window, ext, is_rate));
     }
@@ -38,19 +39,36 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
             starts: &starts,
             overlap: &mut overlap,
         });
+        let has_floats = s
+            .points
+            .iter()
+            .any(|p| matches!(p.value, SampleValue::Float(_)));
+        if is_counter && has_floats {
+            note_possible_non_counter(ev, c, &s.labels);
+        }
         let value = match floats(&s.points) {
             Some(samples) => {
-                if is_counter {
-                    note_possible_non_counter(ev, c, &s.labels);
-                }
                 extrapolated(&samples, window, counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(ev, c, &s, window, counter, is_rate)
-                .map(|h| SampleValue::Histogram(Box::new(h))),
+            None if has_floats => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
+            None => {
+                let kind = Kind {
+                    is_counter,
+                    is_rate,
+                };
+                let (change, notes) = histogram_change(&s.points, window, kind, &s.labels, counter);
+                for note in &notes {
+                    ev.note(span, note);
+                }
+                change.map(|h| SampleValue::Histogram(Box::new(h)))
+            }
         };
         if overlap {
             let metric = s.labels.get("__name__").unwrap_or("");
-            ev.warn(c.args[0].span(), starts::overlap_message(metric));
+            ev.warn(span, starts::overlap_message(metric));
         }
         if let Some(value) = value {
             out.push(Element {
@@ -63,23 +81,39 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
     Ok(Value::Vector(out))
 }
 
-/// An info when a float series read as a counter has a name counters do not have (upstream
-/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
-fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
+/// An info when a series with floats read as a counter has a name counters do not have
+/// (upstream engine.go, `annotations.NewPossibleNonCounterInfo`), pointing at the range
+/// argument. Upstream checks this only where the argument is a range selector.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &Labels) {
     let Some(name) = labels.get("__name__") else {
         return;
     };
     let counter_like = ["_total", "_sum", "_count", "_bucket"]
         .iter()
         .any(|suffix| name.ends_with(suffix));
-    if let (false, Some(arg)) = (counter_like, c.args.first()) {
-        ev.info(
-            arg.span(),
-            format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-            ),
-        );
+    let Some(mut arg) = c.args.first() else {
+        return;
+    };
+    while let Expr::Paren(p) = arg {
+        arg = &p.expr;
     }
+    if !counter_like && matches!(arg, Expr::MatrixSelector(_)) {
+        ev.note(arg.span(), &Note::PossibleNonCounter(name.to_owned()));
+    }
+}
+
+/// A series' metric name for annotations (empty without one).
+fn metric_name(labels: &Labels) -> String {
+    labels.get("__name__").unwrap_or_default().to_owned()
+}
+
+/// Which of `rate`, `increase` and `delta` is computed.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    /// `rate` and `increase` read counters, `delta` gauges.
+    is_counter: bool,
+    /// `rate` divides by the range.
+    is_rate: bool,
 }
 
 /// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range, with upstream's
@@ -93,22 +127,23 @@ fn extended_change(
     per_second: bool,
 ) -> Value {
     let counter = c.function.name != "delta";
-    let range = Range {
+    let range = extended::rate::Range {
         start_ms: w.end_ms.saturating_sub(w.range_ms),
         end_ms: w.end_ms,
         smoothed: ext == RangeExtension::Smoothed,
     };
-    let kind = Kind {
+    let kind = extended::rate::Kind {
         counter,
         per_second,
     };
     let range_s = w.range_ms as f64 / 1000.0;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let (value, notes) = extended::rate::change(&s.points, range, range_s, kind);
         let name = s.labels.get("__name__").unwrap_or("");
         for note in notes {
-            note.report(ev, c.args[0].span(), name);
+            note.report(ev, span, name);
         }
         if counter && matches!(value, Some(SampleValue::Float(_))) {
             note_possible_non_counter(ev, c, &s.labels);
@@ -231,125 +266,112 @@ fn extrapolated(
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples, when floats and histograms mix, or when exponential and custom buckets mix
-/// (both with a warning). A first sample followed by a counter reset only contributes its
-/// count to the extrapolation, so its layout does not matter. A first sample that started
-/// inside the window counts from zero at its start (then one sample is enough).
+/// samples, or when exponential and custom buckets mix. Also returns what upstream annotates:
+/// gauges read as counters and the reverse, mixed schemas, reconciled custom bounds. `counter`
+/// (for `rate` and `increase`) brings start timestamps: a first sample that started inside the
+/// window counts from zero at its start (then one sample is enough).
 fn histogram_change(
-    ev: &Evaluator,
-    c: &Call,
-    s: &RangeSeries,
+    points: &[Point],
     w: Window,
+    kind: Kind,
+    labels: &Labels,
     mut counter: Option<Counter<'_>>,
-    is_rate: bool,
-) -> Option<FloatHistogram> {
-    let is_counter = counter.is_some();
-    let span = c.args.first().map(|a| a.span())?;
-    let name = s.labels.get("__name__").unwrap_or("");
-    let Some(histograms) = s
-        .points
+) -> (Option<FloatHistogram>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let histograms: Vec<(i64, &FloatHistogram)> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
-        .collect::<Option<Vec<(i64, &FloatHistogram)>>>()
+        .collect();
+    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
     else {
-        ev.warn(
-            span,
-            format!("encountered a mix of histograms and floats for metric name {name:?}"),
-        );
-        return None;
+        return (None, notes);
     };
-    let (&(first_t, first), &(last_t, last)) = (histograms.first()?, histograms.last()?);
     let first_start = counter.as_ref().and_then(|k| k.first_start(first_t, w));
     if histograms.len() < 2 {
-        // Only a start inside the window makes a single sample a change.
-        let start = first_start?;
-        let n = histograms.len();
-        return Some(histogram::scale(
-            first,
-            factor((first_t, last_t, n), w, None, Some(start), is_rate),
-        ));
+        let Some(start) = first_start else {
+            return (None, notes);
+        };
+        let f = factor((first_t, last_t, 1), w, None, Some(start), kind.is_rate);
+        return (Some(histogram::scale(first, f)), notes);
     }
-    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
-    if is_counter && histograms.iter().any(|(_, h)| gauge(h)) {
-        ev.warn(
-            span,
-            format!("this native histogram metric is not a counter: {name:?}"),
-        );
+    let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if kind.is_counter && histograms.iter().any(|(_, h)| is_gauge(h)) {
+        notes.push(Note::NotCounter(metric_name(labels)));
     }
-    if !is_counter && (!gauge(first) || !gauge(last)) {
-        ev.warn(
-            span,
-            format!("this native histogram metric is not a gauge: {name:?}"),
-        );
-    }
-    // A reset right after the first sample: start from an empty histogram of the second's layout.
-    let empty;
-    let mut prev = first;
+    // A reset right after the first sample makes its layout irrelevant (upstream nulls it).
     let second = histograms[1];
-    let reset_after_first = counter
-        .as_mut()
-        .is_some_and(|k| k.start_reset(1, first_t, second.0));
-    if is_counter && (reset_after_first || histogram::detect_reset(first, second.1)) {
+    let reset_after_first = kind.is_counter
+        && (counter
+            .as_mut()
+            .is_some_and(|k| k.start_reset(1, first_t, second.0))
+            || histogram::detect_reset(first, second.1));
+    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let start = if reset_after_first { 1 } else { 0 };
+    let layout = custom(histograms[start].1);
+    if histograms[start..].iter().any(|(_, h)| custom(h) != layout) {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    }
+    let empty;
+    let subtrahend = if reset_after_first {
         empty = FloatHistogram {
             schema: histograms[1].1.schema,
             custom_values: histograms[1].1.custom_values.clone(),
             ..FloatHistogram::default()
         };
-        prev = &empty;
+        &empty
+    } else {
+        first
+    };
+    let Ok((mut change, noticed)) = histogram::combine(last, subtrahend, -1.0) else {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    };
+    if noticed.bounds_reconciled {
+        notes.push(Note::MismatchedCustomBuckets(Operation::Subtraction));
     }
-    let mixed = |custom: bool| histograms[1..].iter().any(|(_, h)| is_custom(h) != custom);
-    if mixed(is_custom(prev)) {
-        ev.warn(span, histogram::mixed_schemas_message(name));
-        return None;
-    }
-    let (mut change, n) = histogram::combine(last, prev, -1.0).ok()?;
-    note_reconciled(ev, span, n, Operation::Subtraction);
-    if let Some(counter) = &mut counter {
-        for (i, pair) in histograms.windows(2).enumerate() {
-            let ((prev_t, _), (cur_t, cur)) = (pair[0], pair[1]);
-            if counter.start_reset(i + 1, prev_t, cur_t) || histogram::detect_reset(prev, cur) {
-                let n;
-                (change, n) = histogram::combine(&change, prev, 1.0).ok()?;
-                note_reconciled(ev, span, n, Operation::Addition);
+    if kind.is_counter {
+        for (i, pair) in histograms.windows(2).enumerate().skip(start) {
+            let start_reset = counter
+                .as_mut()
+                .is_some_and(|k| k.start_reset(i + 1, pair[0].0, pair[1].0));
+            if !start_reset && !histogram::detect_reset(pair[0].1, pair[1].1) {
+                continue;
             }
-            prev = cur;
+            let Ok((sum, noticed)) = histogram::combine(&change, pair[0].1, 1.0) else {
+                notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+                return (None, notes);
+            };
+            if noticed.bounds_reconciled {
+                notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
+            }
+            change = sum;
         }
+    } else if !is_gauge(first) || !is_gauge(last) {
+        notes.push(Note::NotGauge(metric_name(labels)));
     }
-    change.counter_reset_hint = CounterResetHint::Gauge;
     if first_start.is_some() {
         // The first sample counts from zero at its start.
-        let n;
-        (change, n) = match histogram::combine(&change, first, 1.0) {
-            Ok(sum) => sum,
-            Err(histogram::IncompatibleSchemas) => {
-                ev.warn(span, histogram::mixed_schemas_message(name));
-                return None;
-            }
+        let Ok((sum, noticed)) = histogram::combine(&change, first, 1.0) else {
+            notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+            return (None, notes);
         };
-        note_reconciled(ev, span, n, Operation::Addition);
+        if noticed.bounds_reconciled {
+            notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
+        }
+        change = sum;
     }
-    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
+    let zero = (kind.is_counter && change.count > 0.0).then_some((first.count, change.count));
     let n = histograms.len();
     let mut result = histogram::scale(
         &change,
-        factor((first_t, last_t, n), w, zero, first_start, is_rate),
+        factor((first_t, last_t, n), w, zero, first_start, kind.is_rate),
     );
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Some(result)
-}
-
-fn is_custom(h: &FloatHistogram) -> bool {
-    h.schema == CUSTOM_BUCKETS_SCHEMA
-}
-
-/// An info when custom bounds were reconciled in `operation`.
-fn note_reconciled(ev: &Evaluator, span: Span, n: Notes, operation: Operation) {
-    if n.bounds_reconciled {
-        ev.info(span, operation.reconciled_message());
-    }
+    (Some(result), notes)
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -361,6 +383,7 @@ pub(super) fn instant(
     is_rate: bool,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let [.., prev, last] = &s.points[..] else {
@@ -385,9 +408,31 @@ pub(super) fn instant(
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                let Some(change) = instant_change(ev, c, &s.labels, (p, l), is_rate, start_reset)
-                else {
-                    continue;
+                let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+                if is_rate && (is_gauge(p) || is_gauge(l)) {
+                    ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
+                }
+                let both_gauges = is_gauge(p) && is_gauge(l);
+                if !is_rate && !both_gauges {
+                    ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
+                }
+                let change = if is_rate && (start_reset || histogram::detect_reset(p, l)) {
+                    (**l).clone()
+                } else {
+                    match histogram::combine(l, p, -1.0) {
+                        Ok((change, noticed)) => {
+                            if noticed.bounds_reconciled {
+                                let op = Operation::Subtraction;
+                                ev.note(span, &Note::MismatchedCustomBuckets(op));
+                            }
+                            change
+                        }
+                        Err(IncompatibleSchemas) => {
+                            let name = metric_name(&s.labels);
+                            ev.note(span, &Note::MixedExponentialCustom(name));
+                            continue;
+                        }
+                    }
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -397,16 +442,9 @@ pub(super) fn instant(
                 h.counter_reset_hint = CounterResetHint::Gauge;
                 SampleValue::Histogram(Box::new(h))
             }
+            // A float next to a histogram: upstream drops the series with a warning.
             _ => {
-                let name = s.labels.get("__name__").unwrap_or("");
-                if let Some(arg) = c.args.first() {
-                    ev.warn(
-                        arg.span(),
-                        format!(
-                            "encountered a mix of histograms and floats for metric name {name:?}"
-                        ),
-                    );
-                }
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
                 continue;
             }
         };
@@ -419,44 +457,62 @@ pub(super) fn instant(
     Ok(Value::Vector(out))
 }
 
-/// The change between the last two histograms of an `irate` (`is_rate`) or `idelta` range
-/// (upstream `instantValue`): the last one after a counter reset, else the difference, with
-/// warnings for a gauge under `irate`, a counter under `idelta`, and mixed exponential and
-/// custom buckets (then `None`), and an info for reconciled custom bounds.
-fn instant_change(
-    ev: &Evaluator,
-    c: &Call,
-    labels: &shared::labels::Labels,
-    (prev, last): (&FloatHistogram, &FloatHistogram),
-    is_rate: bool,
-    start_reset: bool,
-) -> Option<FloatHistogram> {
-    let span = c.args.first().map(|a| a.span())?;
-    let name = labels.get("__name__").unwrap_or("");
-    let gauges = [prev, last].map(|h| h.counter_reset_hint == CounterResetHint::Gauge);
-    if is_rate && gauges.contains(&true) {
-        ev.warn(
-            span,
-            format!("this native histogram metric is not a counter: {name:?}"),
-        );
-    }
-    if !is_rate && gauges.contains(&false) {
-        ev.warn(
-            span,
-            format!("this native histogram metric is not a gauge: {name:?}"),
-        );
-    }
-    if is_rate && (start_reset || histogram::detect_reset(prev, last)) {
-        return Some(last.clone());
-    }
-    match histogram::combine(last, prev, -1.0) {
-        Ok((change, n)) => {
-            note_reconciled(ev, span, n, Operation::Subtraction);
-            Some(change)
+#[cfg(test)]
+mod tests {
+    use crate::promql::Engine;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, SampleValue};
+    use shared::histogram::{CounterResetHint, FloatHistogram};
+    use shared::labels::Labels;
+
+    fn storage(name: &str, values: Vec<SampleValue>) -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let labels = Labels::from_pairs([("__name__", name)]);
+        for (i, value) in values.into_iter().enumerate() {
+            let t_ms = i64::try_from(i).expect("few samples") * 60_000;
+            s.append(&labels, Point { t_ms, value });
         }
-        Err(histogram::IncompatibleSchemas) => {
-            ev.warn(span, histogram::mixed_schemas_message(name));
-            None
-        }
+        s
+    }
+
+    fn gauge(count: f64) -> SampleValue {
+        SampleValue::Histogram(Box::new(FloatHistogram {
+            count,
+            counter_reset_hint: CounterResetHint::Gauge,
+            ..FloatHistogram::default()
+        }))
+    }
+
+    #[test]
+    fn counter_functions_warn_about_gauges_and_mixes_and_note_odd_names() {
+        let s = storage("g", vec![gauge(1.0), gauge(2.0), gauge(3.0)]);
+        let rate = Engine::default()
+            .instant(&s, "rate(g[5m])", 120_000)
+            .expect("query runs");
+        assert_eq!(
+            rate.warnings,
+            vec![r#"PromQL warning: this native histogram metric is not a counter: "g" (1:6)"#]
+        );
+        let delta = Engine::default()
+            .instant(&s, "delta(g[5m])", 120_000)
+            .expect("query runs");
+        assert!(delta.warnings.is_empty(), "{:?}", delta.warnings);
+
+        let s = storage("m", vec![SampleValue::Float(1.0), gauge(2.0)]);
+        let mixed = Engine::default()
+            .instant(&s, "increase((m[5m]))", 60_000)
+            .expect("query runs");
+        assert_eq!(
+            mixed.warnings,
+            vec![
+                r#"PromQL warning: encountered a mix of histograms and floats for metric name "m" (1:11)"#
+            ]
+        );
+        assert_eq!(
+            mixed.infos,
+            vec![
+                r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "m" (1:11)"#
+            ]
+        );
     }
 }

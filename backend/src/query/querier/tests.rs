@@ -81,10 +81,51 @@ async fn replicas_are_deduplicated_unless_dedup_is_off() {
 }
 
 #[tokio::test]
+async fn answers_carry_timings_and_sample_counts() {
+    let q = querier();
+    let deduped = q.query(request("up", &["replica"])).await.unwrap();
+    let both = q.query(request("up", &[])).await.unwrap();
+    assert!(deduped.stats.samples_loaded > 0, "{:?}", deduped.stats);
+    assert!(
+        both.stats.samples_loaded > deduped.stats.samples_loaded,
+        "{:?} vs {:?}",
+        both.stats,
+        deduped.stats
+    );
+    assert_eq!(both.stats.result_samples, 2);
+    let stats = both.stats;
+    assert!(
+        stats.exec_total >= stats.exec_queue + stats.query_preparation + stats.inner_eval,
+        "{stats:?}"
+    );
+    let constant = q.query(request("vector(1)", &[])).await.unwrap();
+    assert_eq!(constant.stats.samples_loaded, 0);
+    assert_eq!(constant.stats.result_samples, 1);
+}
+
+#[tokio::test]
 async fn errors_are_classed_as_prometheus_classes_them() {
     let q = querier();
     let bad = q.query(request("sum(", &[])).await.unwrap_err();
-    assert!(matches!(bad, ApiError::BadRequest(_)), "{bad:?}");
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
+    assert_eq!(
+        bad.to_string(),
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
+    let mut matrix = request("up[5m]", &[]);
+    matrix.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 60_000,
+        step_ms: 15_000,
+    };
+    let bad = q.query(matrix).await.unwrap_err();
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
     let mut range = request("up", &[]);
     range.time = QueryTime::Range {
         start_ms: 0,
