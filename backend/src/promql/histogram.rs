@@ -33,7 +33,7 @@ pub(crate) fn buckets(spans: &[Span], counts: &[f64], schema: i32, target: i32) 
     let shift = if schema == CUSTOM_BUCKETS_SCHEMA {
         0
     } else {
-        schema - target
+        schema.saturating_sub(target).min(63)
     };
     let mut out = Buckets::new();
     for (i, c) in bucket_indices(spans).zip(counts) {

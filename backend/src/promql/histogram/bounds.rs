@@ -56,7 +56,10 @@ pub(crate) fn exponential_bound(index: i64, schema: i32) -> f64 {
         }
         return ldexp(1.0, exp);
     }
-    let per_octave = 1i64 << schema;
+    let Some(per_octave) = 1i64.checked_shl(schema.unsigned_abs()).filter(|p| *p > 0) else {
+        // Beyond any schema Prometheus accepts: the plain formula.
+        return 2f64.powf(index as f64 * 2f64.powi(-schema));
+    };
     let frac_index = index & (per_octave - 1);
     // The fraction in [0.5, 1) for this position within the power of two.
     let frac = 2f64.powf(frac_index as f64 / per_octave as f64) / 2.0;

@@ -132,7 +132,9 @@ pub(crate) fn combine(
     // Reconcile the zero buckets: both end up with the larger threshold.
     let (mut b_zero_count, mut b_threshold) = (b.zero_count, b.zero_threshold);
     let (mut a_zero_count, mut a_threshold) = (a.zero_count, a.zero_threshold);
-    while b_threshold != a_threshold {
+    // Each round moves a threshold up to a bucket bound, so this ends (a NaN threshold, which
+    // compares with nothing, ends it at once).
+    while a_threshold > b_threshold || b_threshold > a_threshold {
         if a_threshold > b_threshold {
             (b_zero_count, b_threshold) =
                 zero_count_for_larger_threshold(&b_side, b.zero_count, a_threshold);
@@ -212,6 +214,9 @@ fn zero_count_for_larger_threshold(h: &Sides, zero_count: f64, mut threshold: f6
     let bound = |i: i64| exponential_bound(i, h.schema);
     'again: loop {
         let mut count = zero_count;
+        if threshold.is_nan() {
+            return (count, threshold);
+        }
         for (&i, &c) in &h.positive {
             if bound(i - 1) >= threshold {
                 break;
@@ -243,7 +248,7 @@ fn zero_count_for_larger_threshold(h: &Sides, zero_count: f64, mut threshold: f6
 
 /// Buckets at `from` merged into the coarser schema `to` (upstream `targetIdx`).
 fn reduce(b: &Buckets, from: i32, to: i32) -> Buckets {
-    let shift = from - to;
+    let shift = from.saturating_sub(to).min(63);
     if shift <= 0 {
         return b.clone();
     }
