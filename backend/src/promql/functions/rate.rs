@@ -515,4 +515,45 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn start_timestamps_reset_counters_and_replace_left_extrapolation() {
+        let labels = Labels::from_pairs([("__name__", "c_total")]);
+        let float = |t_ms, v| Point {
+            t_ms,
+            value: SampleValue::Float(v),
+        };
+        let mut s = MemoryStorage::new();
+        // One sample that started 30s before it, inside the window: it counts from zero there.
+        s.append_with_start(&labels, float(120_000, 6.0), 90_000);
+        fn value(s: &MemoryStorage, q: &str, t_ms: i64) -> Option<SampleValue> {
+            match Engine::default().instant(s, q, t_ms) {
+                Ok(e) => match e.value {
+                    crate::promql::value::Value::Vector(v) => v.first().map(|e| e.value.clone()),
+                    other => panic!("expected a vector, got {other:?}"),
+                },
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(
+            value(&s, "increase(c_total[5m])", 150_000),
+            Some(SampleValue::Float(6.0))
+        );
+        // Delta samples: each starts at the previous one, so every step is a reset.
+        s.append_with_start(&labels, float(180_000, 6.0), 120_000);
+        s.append_with_start(&labels, float(240_000, 6.0), 180_000);
+        let Some(SampleValue::Float(irate)) = value(&s, "irate(c_total[5m])", 240_000) else {
+            panic!("irate yields a float")
+        };
+        assert!((irate - 0.1).abs() < 1e-12, "{irate}");
+        assert_eq!(
+            value(&s, "resets(c_total[5m])", 240_000),
+            Some(SampleValue::Float(2.0))
+        );
+        // Without start timestamps a subquery sees no resets.
+        assert_eq!(
+            value(&s, "resets(c_total[5m:1m])", 240_000),
+            Some(SampleValue::Float(0.0))
+        );
+    }
 }
