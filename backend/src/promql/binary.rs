@@ -72,10 +72,8 @@ fn apply(
             };
             let matching = b.matching.as_ref().unwrap_or(&default);
             let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
-            if fills && (b.op.is_set_operator() || matching.card != Cardinality::OneToOne) {
-                return Err(not_implemented(
-                    "fill modifiers with group_left/group_right",
-                ));
+            if fills && b.op.is_set_operator() {
+                return Err(not_implemented("fill modifiers with set operators"));
             }
             match b.op {
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
@@ -319,6 +317,10 @@ fn vector_vector(
     m: &VectorMatching,
     note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
+    let fills = m.fill.lhs.is_some() || m.fill.rhs.is_some();
+    if (lhs.is_empty() || rhs.is_empty()) && !(fills && (lhs.len() + rhs.len() > 0)) {
+        return Ok(Vector::new());
+    }
     let one_to_many = m.card == Cardinality::OneToMany;
     // The "many" side drives the loop; the "one" side is indexed.
     let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
@@ -335,107 +337,112 @@ fn vector_vector(
             )));
         }
     }
-    let mut matched: HashSet<Vec<Label>> = HashSet::new();
-    let mut results: HashSet<Labels> = HashSet::new();
-    let mut out = Vector::new();
-    let mut unmatched_many: Vec<&Element> = Vec::new();
+    let mut join = Join {
+        b,
+        m,
+        one_to_many,
+        note,
+        matched: HashMap::new(),
+        out: Vector::new(),
+    };
+    // `fill_right` stands in for a missing "one" side, `fill_left` for a missing "many" side,
+    // whichever side group_right makes them (upstream `VectorBinop` fills after its swap).
+    let fill_one = m.fill.rhs.map(SampleValue::Float);
+    let fill_many = m.fill.lhs.map(SampleValue::Float);
     for e in &many {
         let sig = signature(&e.labels, m);
-        let Some(other) = index.get(&sig) else {
-            unmatched_many.push(e);
-            continue;
-        };
-        if m.card == Cardinality::OneToOne && !matched.insert(sig) {
-            return Err(EngineError::Matching(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                    .into(),
-            ));
-        }
-        let (l, r) = if one_to_many {
-            (&other.value, &e.value)
-        } else {
-            (&e.value, &other.value)
-        };
-        let Some(value) = sample_op(b, l, r, false, note)? else {
-            continue;
-        };
-        let mut labels = result_labels(&e.labels, &other.labels, m);
-        let drop_name = if includes_name(m) {
-            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
-            // drops the name first, then copies the included labels).
-            if other.drop_name {
-                labels.remove_names(&NAME_LABELS);
+        match (index.get(&sig), &fill_one) {
+            (Some(o), _) => join.pair((e, &o.labels), (&e.value, &o.value), o.drop_name)?,
+            (None, Some(fill)) => {
+                let stand_in = Labels::from_unsorted(sig);
+                join.pair((e, &stand_in), (&e.value, fill), false)?;
             }
-            false
-        } else {
-            e.drop_name || drops_name(b)
-        };
-        if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
+            (None, None) => {}
+        }
+    }
+    if let Some(fill) = &fill_many {
+        for e in &one {
+            let sig = signature(&e.labels, m);
+            if join.matched.get(&sig).is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            // The stand-in "many" sample carries only the matching labels, so no name.
+            let stand_in = Element {
+                labels: Labels::from_unsorted(sig),
+                value: fill.clone(),
+                drop_name: true,
+            };
+            join.pair((&stand_in, &e.labels), (fill, &e.value), e.drop_name)?;
+        }
+    }
+    Ok(join.out)
+}
+
+/// The results of vector matching as they are built.
+struct Join<'a> {
+    b: &'a BinaryExpr,
+    m: &'a VectorMatching,
+    one_to_many: bool,
+    note: &'a mut Option<Note>,
+    /// The result labels produced per "one"-side signature (upstream `matchedSigs`).
+    matched: HashMap<Vec<Label>, HashSet<Labels>>,
+    out: Vector,
+}
+
+impl Join<'_> {
+    /// Joins a "many"-side sample with a "one"-side one (either may be a fill value's
+    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`);
+    /// `one_drop_name` is the "one" side's name-removal flag.
+    fn pair(
+        &mut self,
+        (many, one): (&Element, &Labels),
+        (many_value, one_value): (&SampleValue, &SampleValue),
+        one_drop_name: bool,
+    ) -> Result<(), EngineError> {
+        let mut labels = result_labels(&many.labels, one, self.m);
+        let group = self
+            .matched
+            .entry(signature(&many.labels, self.m))
+            .or_default();
+        if self.m.card == Cardinality::OneToOne {
+            if !group.is_empty() {
+                return Err(EngineError::Matching(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
+            }
+            group.insert(Labels::empty());
+        } else if !group.insert(labels.clone()) {
             return Err(EngineError::Matching(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
         }
-        out.push(Element {
+        // Operands in the written order: the "many" side is the right one for group_right.
+        let (l, r) = if self.one_to_many {
+            (one_value, many_value)
+        } else {
+            (many_value, one_value)
+        };
+        let Some(value) = sample_op(self.b, l, r, false, self.note)? else {
+            return Ok(());
+        };
+        let drop_name = if includes_name(self.m) {
+            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
+            // drops the name first, then copies the included labels).
+            if one_drop_name {
+                labels.remove_names(&NAME_LABELS);
+            }
+            false
+        } else {
+            many.drop_name || drops_name(self.b)
+        };
+        self.out.push(Element {
             labels,
             value,
             drop_name,
         });
+        Ok(())
     }
-    // `fill_right`: left elements without a match meet the fill value (one-to-one only).
-    if let Some(fill) = m.fill.rhs {
-        for e in unmatched_many {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&e.value, &SampleValue::Float(fill)),
-                false,
-                note,
-            )?;
-        }
-    }
-    // `fill_left`: right elements without a match meet the fill value.
-    if let Some(fill) = m.fill.lhs {
-        for e in one
-            .iter()
-            .filter(|e| !matched.contains(&signature(&e.labels, m)))
-        {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&SampleValue::Float(fill), &e.value),
-                true,
-                note,
-            )?;
-        }
-    }
-    Ok(out)
-}
-
-/// Adds the result of `l op r` for an element matched with a fill value; its labels come
-/// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
-/// synthesized left-hand sample has none).
-fn push_result(
-    b: &BinaryExpr,
-    m: &VectorMatching,
-    out: &mut Vector,
-    e: &Element,
-    (l, r): (&SampleValue, &SampleValue),
-    from_right: bool,
-    note: &mut Option<Note>,
-) -> Result<(), EngineError> {
-    let Some(value) = sample_op(b, l, r, false, note)? else {
-        return Ok(());
-    };
-    out.push(Element {
-        labels: result_labels(&e.labels, &Labels::empty(), m),
-        value,
-        drop_name: e.drop_name || from_right || drops_name(b),
-    });
-    Ok(())
 }
 
 /// Whether `group_left(__name__)`/`group_right(__name__)` copies the name from the "one" side.
@@ -636,6 +643,40 @@ mod tests {
         assert_eq!(
             query(&s, "req * on(job) group_left(__name__) abs(info)").unwrap(),
             vec![("{code=\"200\", job=\"j\"}".into(), 6.0)]
+        );
+    }
+
+    #[test]
+    fn fill_values_stand_in_for_missing_sides_of_group_matches() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("m", "get"), ("st", "200")], 100.0),
+            (&[("__name__", "req"), ("m", "put"), ("st", "500")], 10.0),
+            (&[("__name__", "lim"), ("st", "200"), ("o", "a")], 1000.0),
+            (&[("__name__", "lim"), ("st", "404"), ("o", "b")], 500.0),
+        ]);
+        // fill_right: a missing "one" side; the joined label cannot be filled.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_right(1) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{m=\"put\", st=\"500\"}".into(), 11.0)
+            ]
+        );
+        // fill_left: a missing "many" side carries the matching labels and the joined ones.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_left(0) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{o=\"b\", st=\"404\"}".into(), 500.0)
+            ]
+        );
+        // group_right swaps which side each fill value stands in for, as upstream does.
+        assert_eq!(
+            query(&s, "lim - on(st) group_right fill_left(1) req").unwrap(),
+            vec![
+                ("{m=\"get\", st=\"200\"}".into(), 900.0),
+                ("{st=\"404\"}".into(), 499.0)
+            ]
         );
     }
 }

@@ -15,11 +15,14 @@ use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
-use super::parser::{AtModifier, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp};
+use super::parser::{
+    AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, SubqueryExpr, UnaryOp,
+};
 use super::parser::{VectorSelector, ast::RangeExtension};
+use super::starts::{self, SelectorStarts};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, functions, histogram_stats};
+use super::{EngineConfig, EngineError, aggregate, binary, extended, functions, histogram_stats};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,10 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
+    /// Series a function call selects for itself (`info()`), keyed by the call's address.
+    call_selected: HashMap<usize, SelectedSeries>,
+    /// Start timestamps of selectors under functions that read them, keyed like `selected`.
+    starts: HashMap<usize, SelectorStarts>,
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
@@ -74,6 +81,8 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
+            call_selected: HashMap::new(),
+            starts: HashMap::new(),
             annotations: RefCell::default(),
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, None)?;
@@ -100,17 +109,35 @@ impl Evaluator {
         match expr {
             Expr::Number(_) | Expr::String(_) => Ok(()),
             Expr::VectorSelector(s) => {
-                self.select(storage, s, start_ms, end_ms, self.lookback_ms, func)
+                let margins = extended::fetch_margins(s.extension, None, self.lookback_ms);
+                self.select(storage, s, start_ms, end_ms, margins, func)
             }
             Expr::MatrixSelector(m) => {
-                let range = self.duration(&m.range)?;
-                self.select(storage, &m.selector, start_ms, end_ms, range, func)
+                let range = Some(self.duration(&m.range)?);
+                let margins =
+                    extended::fetch_margins(m.selector.extension, range, self.lookback_ms);
+                self.select(storage, &m.selector, start_ms, end_ms, margins, func)
             }
             Expr::Subquery(sq) => {
                 let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
                 let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
                 let from = from.saturating_sub(offset).saturating_sub(range);
                 self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), func)
+            }
+            Expr::Call(c) if c.function.name == "info" => {
+                // The label-selector argument selects nothing by itself.
+                if let Some(a) = c.args.first() {
+                    self.fetch(storage, a, start_ms, end_ms, Some("info"))?;
+                }
+                let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
+                let series = storage
+                    .select(&matchers, hints)?
+                    .into_iter()
+                    .map(|s| (s.labels, s.samples.collect()))
+                    .collect();
+                self.call_selected
+                    .insert(std::ptr::from_ref(c) as usize, series);
+                Ok(())
             }
             Expr::Call(c) => c
                 .args
@@ -131,13 +158,15 @@ impl Evaluator {
         }
     }
 
+    /// Selects the series of `selector` for evaluation times in `[start_ms, end_ms]`, reading
+    /// `(before, after)` ms around each reference time.
     fn select(
         &mut self,
         storage: &dyn Queryable,
         selector: &VectorSelector,
         start_ms: i64,
         end_ms: i64,
-        window_ms: i64,
+        (before_ms, after_ms): (i64, i64),
         func: Option<&'static str>,
     ) -> Result<(), EngineError> {
         let offset = self.offset(&selector.offset)?;
@@ -145,8 +174,11 @@ impl Evaluator {
             start_ms: self
                 .base(selector.at, start_ms)
                 .saturating_sub(offset)
-                .saturating_sub(window_ms),
-            end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
+                .saturating_sub(before_ms),
+            end_ms: self
+                .base(selector.at, end_ms)
+                .saturating_sub(offset)
+                .saturating_add(after_ms),
             func,
         };
         let series = storage
@@ -155,7 +187,19 @@ impl Evaluator {
             .map(|s| (s.labels, s.samples.collect()))
             .collect();
         self.selected.insert(key(selector), series);
+        if func.is_some_and(|f| starts::FUNCTIONS.contains(&f)) {
+            let found = storage.select_start_timestamps(&selector.matchers, hints)?;
+            if !found.is_empty() {
+                self.starts
+                    .insert(key(selector), SelectorStarts::new(found));
+            }
+        }
         Ok(())
+    }
+
+    /// The lookback delta, in ms.
+    pub(crate) fn lookback_ms(&self) -> i64 {
+        self.lookback_ms
     }
 
     /// Records a warning about the node at `span` (upstream `annotations.PromQLWarning`).
@@ -239,10 +283,25 @@ impl Evaluator {
         offset.as_ref().map_or(Ok(0), |d| self.duration(d))
     }
 
-    fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
+    /// The series fetched for `selector`.
+    pub(crate) fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
+    }
+
+    /// The start timestamps fetched for `selector`, if it has any.
+    pub(crate) fn start_timestamps(&self, selector: &VectorSelector) -> Option<&SelectorStarts> {
+        self.starts.get(&key(selector))
+    }
+
+    /// The series `c` selected for itself.
+    pub(crate) fn call_series(&self, c: &Call) -> Result<&SelectedSeries, EngineError> {
+        self.call_selected
+            .get(&(std::ptr::from_ref(c) as usize))
+            .ok_or_else(|| {
+                EngineError::Runtime("internal error: call evaluated without fetching".into())
+            })
     }
 
     /// The result of an instant query at `t_ms`, with `__name__` dropped where flagged.
@@ -380,6 +439,9 @@ impl Evaluator {
     }
 
     fn vector_selector(&self, s: &VectorSelector, t_ms: i64) -> Result<Vector, EngineError> {
+        if s.extension == Some(RangeExtension::Smoothed) {
+            return extended::smoothed_vector(self, s, t_ms);
+        }
         Ok(self
             .vector_selector_points(s, t_ms)?
             .into_iter()
@@ -392,15 +454,13 @@ impl Evaluator {
     }
 
     /// The sample each series of `s` contributes at `t_ms`, with its own timestamp
-    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time).
+    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time, and upstream
+    /// takes it without smoothing).
     pub(crate) fn vector_selector_points(
         &self,
         s: &VectorSelector,
         t_ms: i64,
     ) -> Result<Vec<(&Labels, &Point)>, EngineError> {
-        if s.extension.is_some() {
-            return Err(not_implemented("anchored/smoothed vector selectors"));
-        }
         let ref_ms = self
             .base(s.at, t_ms)
             .saturating_sub(self.offset(&s.offset)?);
@@ -421,12 +481,8 @@ impl Evaluator {
 
     fn matrix_selector(&self, m: &MatrixSelector, t_ms: i64) -> Result<Matrix, EngineError> {
         let s = &m.selector;
-        if let Some(ext) = s.extension {
-            let name = match ext {
-                RangeExtension::Anchored => "anchored",
-                RangeExtension::Smoothed => "smoothed",
-            };
-            return Err(not_implemented(&format!("{name} range selectors")));
+        if s.extension.is_some() {
+            return extended::matrix(self, m, t_ms);
         }
         let ref_ms = self
             .base(s.at, t_ms)

@@ -15,12 +15,12 @@
 //!   native-histogram arithmetic (`histogram/combine`: adding across layouts, reset detection;
 //!   `histogram/trim`: `</` `>/`; `histogram/bounds`, `histogram/text`);
 //!   `histogram_stats`: statistics-only histogram reads; `go_format`: Go's float formats for
-//!   annotation texts.
+//!   annotation texts; `extended`: the `anchored` and `smoothed` selector modifiers; `starts`:
+//!   start timestamps (`@st`) and the counter resets they imply.
 //!
 //! # Not implemented yet
 //! Evaluating these fails with [`EngineError::NotImplemented`] rather than answering wrongly:
-//! some annotations (the infrastructure is in [`annotations`]), `info()`,
-//! `anchored`/`smoothed` selectors, and `fill` with `group_left`/`group_right`.
+//! `fill` modifiers with the set operators `and`/`or`/`unless`.
 //!
 //! ```
 //! use chorus::promql::{Engine, storage::memory::MemoryStorage, storage::Point};
@@ -45,11 +45,13 @@ mod aggregate;
 pub mod annotations;
 mod binary;
 mod eval;
+mod extended;
 mod functions;
 mod go_format;
 pub(crate) mod histogram;
 mod histogram_stats;
 pub mod parser;
+mod starts;
 pub mod storage;
 pub mod value;
 

@@ -4,10 +4,10 @@
 //!
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
 //! "not implemented yet" errors always fail. Warnings and infos are checked against the
-//! `expect warn|info|no_warn|no_info` lines ([`annotations`]). All evals after a load with start
-//! timestamps (`@st` lines) fail, until the next `clear`. `load_with_nhcb` also loads the classic
-//! histograms as native histograms with custom buckets (see [`super::nhcb`]); when that
-//! conversion fails (upstream fails the load), the evals until the next `clear` fail.
+//! `expect warn|info|no_warn|no_info` lines ([`annotations`]). Start timestamps from `@st`
+//! lines are loaded with their samples. `load_with_nhcb` also loads the classic histograms as
+//! native histograms with custom buckets (see [`super::nhcb`]); when that conversion fails
+//! (upstream fails the load), the evals until the next `clear` fail.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -114,9 +114,6 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     for command in &script.commands {
         match command {
             Command::Load(load) => {
-                if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
-                    unsupported = unsupported.or(Some("start timestamps (@st)"));
-                }
                 append(&mut storage, load);
                 if load.with_nhcb {
                     match nhcb::convert(load) {
@@ -180,7 +177,10 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 t_ms: sample.t_ms,
                 value,
             };
-            storage.append(&series.labels, point);
+            match sample.start_ms {
+                Some(start_ms) => storage.append_with_start(&series.labels, point, start_ms),
+                None => storage.append(&series.labels, point),
+            }
         }
     }
 }
@@ -335,14 +335,14 @@ mod tests {
     #[test]
     fn expected_failures_need_a_matching_message_and_never_accept_missing_features() {
         let report = run(concat!(
-            "load 1m\n  m 1\n  n 1\n\n",
+            "load 1m\n  m 1\n  n 1\n  h {{schema:0 sum:1 count:1}}\n\n",
             "eval instant at 0 m{\n  expect fail\n\n",
             "eval instant at 0 1 + m\n  expect fail\n\n",
             "eval instant at 0 -{__name__=~\"m|n\"}\n",
             "  expect fail msg: vector cannot contain metrics with the same labelset\n\n",
             "eval instant at 0 m{\n  expect fail msg: something else\n\n",
-            // A function this engine does not have yet (update when it gains one).
-            "eval instant at 0 start_timestamp(m)\n  expect fail\n\n",
+            // A feature this engine does not have yet (update when it gains it).
+            "eval instant at 0 count_values(\"v\", h)\n  expect fail\n\n",
             "eval instant at 0 m\n  expect warn\n  m 1\n",
         ));
         assert_eq!(report.total, 6);

@@ -38,8 +38,6 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
         },
         "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "changes" => |p| Some(SampleValue::Float(count_steps(p, changed))),
-        "resets" => |p| Some(SampleValue::Float(count_steps(p, reset))),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -156,32 +154,6 @@ fn variance(values: &[f64]) -> f64 {
         (aux, c_aux) = kahan_sum_inc(delta * (v - (mean + c_mean)), aux, c_aux);
     }
     (aux + c_aux) / count
-}
-
-/// How many consecutive samples `counted` (upstream `funcChanges`, `funcResets`).
-fn count_steps(points: &[Point], counted: fn(&SampleValue, &SampleValue) -> bool) -> f64 {
-    points
-        .windows(2)
-        .filter(|w| counted(&w[0].value, &w[1].value))
-        .count() as f64
-}
-
-/// A different value; a switch between float and histogram is a change.
-fn changed(a: &SampleValue, b: &SampleValue) -> bool {
-    match (a, b) {
-        (SampleValue::Float(x), SampleValue::Float(y)) => !(x == y || (x.is_nan() && y.is_nan())),
-        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => !histogram::equal(x, y),
-        _ => true,
-    }
-}
-
-/// A counter reset; a switch between float and histogram counts as one.
-fn reset(a: &SampleValue, b: &SampleValue) -> bool {
-    match (a, b) {
-        (SampleValue::Float(x), SampleValue::Float(y)) => y < x,
-        (SampleValue::Histogram(x), SampleValue::Histogram(y)) => histogram::detect_reset(x, y),
-        _ => true,
-    }
 }
 
 /// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).

@@ -259,3 +259,54 @@ async fn max_samples_counts_what_is_loaded_after_dedup() {
     );
     assert_eq!(error.status().as_u16(), 422);
 }
+
+/// A store holding `up{job="a"}` and `target_info{job="a", version="v1"}`, every 15s to 10m.
+fn store_with_target_info() -> StoreRef {
+    let series = |labels: Labels| {
+        let mut appender = XorAppender::new();
+        for i in 0..=40 {
+            appender.append(i * 15_000, 1.0).expect("in-order samples");
+        }
+        let chunk = Chunk {
+            encoding: ChunkEncoding::Xor,
+            data: appender.to_bytes(),
+            hash: 0,
+        };
+        Series {
+            labels,
+            chunks: vec![AggrChunk::raw(0, 600_000, chunk)],
+        }
+    };
+    let up = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+    let target_info =
+        Labels::from_pairs([("__name__", "target_info"), ("job", "a"), ("version", "v1")]);
+    let info = sidecar_info(&[], 0, 1_000_000);
+    StoreRef {
+        address: "info-store".into(),
+        store: Arc::new(MemStore::new(
+            info.clone(),
+            vec![series(up), series(target_info)],
+        )),
+        info: Arc::new(info),
+    }
+}
+
+#[tokio::test]
+async fn info_reads_its_info_series_through_the_prefetched_selections() {
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![store_with_target_info()]);
+    let config = ProxyConfig {
+        response_timeout: None,
+        replica_labels: Vec::new(),
+    };
+    let q = Querier::new(
+        Arc::new(ProxyStore::new(stores, config)),
+        Engine::default(),
+        2,
+    );
+    let out = q.query(request("info(up)", &[])).await.unwrap();
+    let Value::Vector(v) = out.value else {
+        panic!("a vector")
+    };
+    let labels: Vec<String> = v.iter().map(|e| e.labels.to_string()).collect();
+    assert_eq!(labels, [r#"{__name__="up", job="a", version="v1"}"#]);
+}
