@@ -14,7 +14,8 @@ use super::EngineError;
 use super::annotations::Note;
 use super::eval::{Evaluator, unwrapped_span};
 use super::histogram::{self, IncompatibleSchemas, Operation};
-use super::parser::{AggregateExpr, AggregateOp, Grouping};
+use super::parser::literals::go_quote_bytes;
+use super::parser::{AggregateExpr, AggregateOp, Expr, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
 
@@ -107,6 +108,16 @@ fn aggregate_group(
     let mut acc = Accumulator::new(*first);
     rest.iter().for_each(|v| acc.add(*v));
     Ok(Some(SampleValue::Float(acc.finish(op))))
+}
+
+/// The bytes of a string literal (in parentheses or not) that is not valid UTF-8, which no
+/// label name can be.
+fn string_bytes(expr: &Expr) -> Option<&[u8]> {
+    match expr {
+        Expr::String(s) => s.bytes.as_deref(),
+        Expr::Paren(p) => string_bytes(&p.expr),
+        _ => None,
+    }
 }
 
 /// `sum` or `avg` of a group of histograms, with the annotations upstream gives: a warning when
@@ -225,6 +236,12 @@ fn format_value(f: f64) -> String {
 
 /// `count_values(label, v)`: how many elements of each group have each value.
 fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    if let Some(bytes) = a.param.as_deref().and_then(string_bytes) {
+        return Err(EngineError::Runtime(format!(
+            "invalid label name {}",
+            go_quote_bytes(bytes)
+        )));
+    }
     let Value::String(label) = param(ev, a, t_ms)? else {
         return Err(EngineError::Runtime(
             "count_values: label must be a string".into(),

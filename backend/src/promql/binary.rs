@@ -13,7 +13,7 @@ use shared::labels::{Label, Labels};
 
 use super::EngineError;
 use super::annotations::Note;
-use super::eval::{Evaluator, not_implemented};
+use super::eval::Evaluator;
 use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
@@ -73,7 +73,10 @@ fn apply(
             let matching = b.matching.as_ref().unwrap_or(&default);
             let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
             if fills && b.op.is_set_operator() {
-                return Err(not_implemented("fill modifiers with set operators"));
+                // The parser refuses these; a hand-built tree gets the parser's words.
+                return Err(EngineError::Runtime(
+                    "filling in missing series not allowed for set operators".into(),
+                ));
             }
             match b.op {
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {

@@ -11,13 +11,16 @@ use super::ast::{
     AggregateExpr, AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping,
     NumberLiteral, RangeExtension, SubqueryExpr, VectorMatching, VectorSelector,
 };
-use super::literals::{DURATION_UNITS, go_quote};
+use super::literals::{DURATION_UNITS, go_quote, go_quote_bytes};
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(n) => write_number(f, n),
-            Expr::String(s) => f.write_str(&go_quote(&s.value)),
+            Expr::String(s) => match &s.bytes {
+                Some(bytes) => f.write_str(&go_quote_bytes(bytes)),
+                None => f.write_str(&go_quote(&s.value)),
+            },
             Expr::VectorSelector(vs) => {
                 write_selector(f, vs)?;
                 write_selector_modifiers(f, vs, true)
