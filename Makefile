@@ -116,6 +116,12 @@ test: setup frontend
 	@mkdir -p target
 	@start=$$(date +%s); status=0; \
 	$(CARGO) test --no-fail-fast 2>&1 | tee target/test.log || status=$$?; \
+	echo "==== chorus promql-test (Chorus's own scripts, then Prometheus's with the baseline)"; \
+	target/debug/chorus promql-test backend/tests/promql/*.test || status=1; \
+	if [ -d ../shared/promql-testdata ]; then \
+	  report=$$(target/debug/chorus promql-test --baseline backend/tests/promql-baseline.txt \
+	    ../shared/promql-testdata/*.test) || status=1; \
+	  printf '%s\n' "$$report" | grep -E 'passed|regress|fixed' || true; fi; \
 	awk -v secs=$$(( $$(date +%s) - start )) -v status=$$status ' \
 	  /^test result:/ { binaries++; for (i = 2; i < NF; i++) { n = $$i + 0; \
 	    if ($$(i + 1) ~ /^passed/) passed += n; else if ($$(i + 1) ~ /^failed/) failed += n; \

@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "thanos/hints.proto",
         "thanos/rpc.proto",
         "thanos/info.proto",
+        "thanos/metadata.proto",
         "prometheus/remote.proto",
     ];
     for file in &files {

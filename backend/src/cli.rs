@@ -241,6 +241,9 @@ pub struct QueryArgs {
     /// within their timeout.
     #[arg(long = "query.max-concurrent", default_value_t = 20)]
     pub max_concurrent: usize,
+    /// PromQL engine settings.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Listen address for the gRPC StoreAPI (queriers can be chained).
     #[arg(long = "grpc-address", default_value = "0.0.0.0:10901")]
     pub grpc_address: SocketAddr,
@@ -274,6 +277,29 @@ impl QueryArgs {
     }
 }
 
+/// PromQL engine flags, shared by `chorus query` and `chorus demo` (Thanos's names and defaults).
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// How far back a selector looks for the latest sample of a series (0 means the default,
+    /// 5m).
+    #[arg(long = "query.lookback-delta", default_value = "5m", value_parser = parse_duration)]
+    pub lookback_delta: Duration,
+    /// Most samples one query may load into memory; a query that needs more fails with HTTP 422
+    /// ("query processing would load too many samples into memory in query execution").
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    pub max_samples: u64,
+}
+
+/// The flags' defaults.
+impl Default for EngineArgs {
+    fn default() -> Self {
+        Self {
+            lookback_delta: Duration::from_secs(5 * 60),
+            max_samples: 50_000_000,
+        }
+    }
+}
+
 /// Flags of `chorus demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
@@ -283,6 +309,9 @@ pub struct DemoArgs {
     /// Listen address for the querier's gRPC StoreAPI.
     #[arg(long = "grpc-address", default_value = "127.0.0.1:10901")]
     pub grpc_address: SocketAddr,
+    /// PromQL engine settings, passed to the querier.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
@@ -383,6 +412,22 @@ mod tests {
             panic!("not a sidecar command")
         };
         assert_eq!(s.ignored.given().len(), 4);
+    }
+
+    #[test]
+    fn engine_flag_defaults_match_the_default_value() {
+        let Command::Query(q) = parse(&["query"]).unwrap().command else {
+            panic!("not a query command")
+        };
+        assert_eq!(
+            q.engine.lookback_delta,
+            EngineArgs::default().lookback_delta
+        );
+        assert_eq!(q.engine.max_samples, EngineArgs::default().max_samples);
+        let Command::Demo(d) = parse(&["demo", "--query.max-samples=7"]).unwrap().command else {
+            panic!("not a demo command")
+        };
+        assert_eq!(d.engine.max_samples, 7);
     }
 
     #[test]

@@ -69,6 +69,7 @@ async fn replica_stores_serve_offset_replicas_with_a_gap() {
     let args = DemoArgs {
         http_address: free_address(),
         grpc_address: free_address(),
+        engine: Default::default(),
         log: LogArgs {
             level: LogLevel::Warn,
             format: LogFormat::Logfmt,
@@ -271,6 +272,49 @@ async fn demo_process_deduplicates_replicas_and_serves_the_console() {
     assert_eq!(points, 6 * 60 - 10 + 1, "{body}");
     let (status, body) = demo.get("/api/v1/query?query=up%5B").await;
     assert_eq!(status, 400, "{body}");
+    // Statistics on request, counting the samples read through the fan-out.
+    let (status, body) = demo.get(&format!("/api/v1/query?{count}&stats=all")).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    let samples = &answer["data"]["stats"]["samples"];
+    assert!(
+        samples["samplesRead"].as_u64().is_some_and(|n| n > 0),
+        "{body}"
+    );
+    assert!(
+        answer["data"]["stats"]["timings"]["execTotalTime"].is_f64(),
+        "{body}"
+    );
+
+    // The console's formatter and syntax tree.
+    let (status, body) = demo
+        .get("/api/v1/format_query?query=sum(rate(up%5B5m%5D))by(job)")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let formatted: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(formatted["data"], "sum by (job) (rate(up[5m]))", "{body}");
+    let (status, body) = demo
+        .get("/api/v1/parse_query?query=sum(rate(up%5B5m%5D))by(job)")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tree: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(tree["data"]["type"], "aggregation", "{body}");
+    assert_eq!(
+        tree["data"]["grouping"],
+        serde_json::json!(["job"]),
+        "{body}"
+    );
+    assert_eq!(tree["data"]["expr"]["func"]["name"], "rate", "{body}");
+    assert_eq!(tree["data"]["expr"]["args"][0]["range"], 300_000, "{body}");
+    let (status, body) = demo.get("/api/v1/parse_query?query=sum(").await;
+    assert_eq!(status, 400, "{body}");
+    let error: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(error["errorType"], "bad_data", "{body}");
+    let message = error["error"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("invalid parameter \"query\": 1:") && message.contains("parse error"),
+        "{body}"
+    );
 
     // Through the querier's own StoreAPI, the deduplicated series has no twenty-minute hole:
     // replica a fills replica b's gap.

@@ -7,81 +7,17 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chorus::storeapi::client::{GrpcStore, GrpcStoreConfig};
 use chorus::storeapi::{ComponentType, SeriesFrame, SeriesRequest, Store};
-use common::{Backfill, PrometheusOptions, PrometheusServer, free_address};
+use common::{Backfill, ChorusProcess, PrometheusOptions, PrometheusServer};
 use futures::StreamExt;
 use serde_json::Value;
 use shared::labels::Matcher;
 use shared::series::TimeRange;
 
-const CHORUS: &str = env!("CARGO_BIN_EXE_chorus");
 const METRIC: &str = "ha_test_temperature";
-
-/// A `chorus` process, killed on drop; its stderr goes to a file shown when a test fails.
-struct ChorusProcess {
-    child: Child,
-    http: String,
-    grpc: SocketAddr,
-    log: tempfile::NamedTempFile,
-}
-
-impl ChorusProcess {
-    fn start(subcommand: &str, args: &[String]) -> Self {
-        let (http, grpc) = (free_address(), free_address());
-        let log = tempfile::NamedTempFile::new().expect("temporary log file");
-        let child = Command::new(CHORUS)
-            .arg(subcommand)
-            .arg(format!("--http-address={http}"))
-            .arg(format!("--grpc-address={grpc}"))
-            .arg("--log.level=debug")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("reopen the log file"))
-            .spawn()
-            .expect("start chorus");
-        Self {
-            child,
-            http: format!("http://{http}"),
-            grpc,
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    /// Waits until `/-/ready` answers 200.
-    async fn wait_ready(&mut self, timeout: Duration) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chorus exited with {status}: {}", self.log());
-            }
-            if let Ok(r) = client.get(format!("{}/-/ready", self.http)).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chorus did not become ready: {}", self.log());
-    }
-}
-
-impl Drop for ChorusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Two Prometheus replicas, their sidecars and a querier.
 struct Stack {
@@ -349,6 +285,7 @@ async fn ha_pair_through_sidecars_and_querier() {
     );
 
     check_promql(&stack).await;
+    check_format_query(&stack).await;
 
     // The querier's own /metrics counted the requests above.
     let metrics = reqwest::get(format!("{q}/metrics"))
@@ -411,6 +348,34 @@ async fn check_promql(stack: &Stack) {
     let (status, body) = get_status(q, "/api/v1/query?query=sum(").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["errorType"], "bad_data", "{body}");
+}
+
+/// `/api/v1/format_query` lays expressions out as the real Prometheus does, line for line, and
+/// words a parse error the same way.
+async fn check_format_query(stack: &Stack) {
+    let q = &stack.query.http;
+    let prometheus = &stack.prometheus[0].url;
+    for expr in [
+        "sum by(job) (rate(http_requests_total{job=\"api\",code=~\"5..\"}[5m])) / sum by(job) (rate(http_requests_total{job=\"api\"}[5m])) > 0.05",
+        "histogram_quantile(0.99, sum by (le, job, instance, method, code) (rate(http_request_duration_seconds_bucket{job=\"api\", method=\"GET\"}[5m])))",
+        "topk(10, sum without (instance) (rate(container_cpu_usage_seconds_total{namespace=\"production\", container!=\"\"}[5m])) * on (pod) group_left(node) kube_pod_info)",
+        "-max_over_time(rate(a_counter_with_a_really_quite_long_name_for_this_test_total[1m])[10m:] offset 1m) - 1",
+        "(((first_long_metric_name_for_formatting + second_long_metric_name_for_formatting) * 3) ^ 2) % 7 == bool 1",
+    ] {
+        let path = format!("/api/v1/format_query?query={}", form_encode(expr));
+        let (ours, theirs) = (get(q, &path).await, get(prometheus, &path).await);
+        assert_eq!(ours["data"], theirs["data"], "{expr}");
+        assert!(
+            ours["data"].as_str().is_some_and(|s| s.contains('\n')),
+            "{ours}"
+        );
+    }
+    let path = "/api/v1/format_query?query=sum(x)%20by";
+    let (ours, theirs) = (
+        get_status(q, path).await,
+        get_status(prometheus, path).await,
+    );
+    assert_eq!(ours, theirs, "parse error");
 }
 
 /// `(metric as sorted name=value text, value)` of each element of a vector answer, sorted.
@@ -488,7 +453,7 @@ async fn a_prometheus_that_goes_away() {
     );
 
     // A sidecar that goes away is reported as down, not hidden.
-    let _ = stack.sidecars[1].child.kill();
+    stack.sidecars[1].kill();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let stores = get(&q, "/api/v1/stores").await;

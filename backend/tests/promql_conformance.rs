@@ -54,3 +54,23 @@ fn engine_fails_no_eval_outside_the_baseline() {
             .join(", ")
     );
 }
+
+/// Chorus's own scripts (`tests/promql/*.test`) must pass in full: they have no baseline.
+#[test]
+fn project_scripts_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/promql");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .test files in {}", dir.display());
+    let mut report = Vec::new();
+    let outcome =
+        run_files(&Engine::default(), &files, &mut report).unwrap_or_else(|e| panic!("{e}"));
+    let report = String::from_utf8_lossy(&report);
+    print!("{report}");
+    assert!(outcome.passed() > 0, "no evals ran");
+    assert_eq!(outcome.failed(), 0, "{report}");
+}

@@ -4,7 +4,8 @@
 //! described in that directory's FORMAT.md) and parses the expression. Prometheus parses every
 //! one of them before evaluating, so each should parse, except those whose command expects a
 //! failure (`expect fail`, `eval_fail`): those are counted apart, and a parse error there is fine.
-//! Every parsed expression must also print back to PromQL that parses to the same printout.
+//! Every parsed expression must also print back to PromQL that parses to the same printout, in
+//! one line and prettified.
 //! Prints `file: parsed/total` per file and fails below a threshold fraction. When the directory
 //! is absent (it lives outside the repository) the test prints a note and passes; set
 //! `CHORUS_PROMQL_TESTDATA` to point elsewhere.
@@ -13,6 +14,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use chorus::promql::parser::prettier::prettify_with;
 use chorus::promql::parser::{Expr, parse};
 
 /// Fraction of the expressions that must parse; just below what the parser achieves.
@@ -149,15 +151,20 @@ fn parses_prometheus_test_corpus() {
     );
 }
 
-/// Printing, reparsing and printing again must give the same text and type.
+/// Printing, reparsing and printing again must give the same text and type; so must the
+/// prettifier's multi-line layout (at 20 characters a line, so that most expressions split).
 fn round_trip_problem(expr: &Expr) -> Option<String> {
     let printed = expr.to_string();
     match parse(&printed) {
-        Ok(again) if again.to_string() == printed && again.value_type() == expr.value_type() => {
-            None
-        }
-        Ok(again) => Some(format!("printed {printed}, reprinted {again}")),
-        Err(e) => Some(format!("printed {printed}, which fails: {e}")),
+        Ok(again) if again.to_string() == printed && again.value_type() == expr.value_type() => {}
+        Ok(again) => return Some(format!("printed {printed}, reprinted {again}")),
+        Err(e) => return Some(format!("printed {printed}, which fails: {e}")),
+    }
+    let pretty = prettify_with(expr, 20);
+    match parse(&pretty) {
+        Ok(again) if again.to_string() == printed => None,
+        Ok(again) => Some(format!("prettified {pretty:?}, reprinted {again}")),
+        Err(e) => Some(format!("prettified {pretty:?}, which fails: {e}")),
     }
 }
 

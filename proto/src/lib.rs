@@ -1,5 +1,5 @@
-//! Generated protobuf code: the Thanos StoreAPI (`thanos`, `thanos.info`, `hintspb`) and the
-//! part of Prometheus's remote-read protocol the sidecar speaks (`prometheus`).
+//! Generated protobuf code: the Thanos StoreAPI and metric metadata API (`thanos`, `thanos.info`,
+//! `hintspb`) and the part of Prometheus's remote-read protocol the sidecar speaks (`prometheus`).
 //!
 //! The `.proto` files in `proto/` are written from the wire facts in `shared/THANOS.md` §1, with
 //! the same package names, service names, field numbers and enum values as Thanos, so real
@@ -7,7 +7,7 @@
 //! conversions to Chorus's own types live in `backend::storeapi::convert`.
 #![allow(missing_docs, clippy::all)] // generated code
 
-/// Package `thanos`: the Store service and its messages.
+/// Package `thanos`: the Store and Metadata services and their messages.
 pub mod thanos {
     include!(concat!(env!("OUT_DIR"), "/thanos.rs"));
 

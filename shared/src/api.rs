@@ -144,8 +144,11 @@ pub type Stores = BTreeMap<String, Vec<StoreStatus>>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildInfo {
-    /// Version, Prometheus-like (`x.y.z`).
+    /// The Prometheus version whose HTTP API this server answers like (`x.y.z`): clients such
+    /// as Grafana parse it to decide which API features they may use.
     pub version: String,
+    /// The server's own version (Chorus's, `x.y.z`).
+    pub chorus_version: String,
     /// Source revision.
     pub revision: String,
     /// Branch built from.

@@ -7,17 +7,25 @@
 //! nothing of gRPC, discovery or how replicas are merged. `query::run` and `demo` build the state; the web console is mounted as
 //! the fallback.
 //!
-//! Routes: under the route prefix `/api/v1/{query,query_range,series,labels,label/<name>/values,stores,
-//! status/buildinfo,status/flags}` (anything else under `/api/v1` is a JSON 404) and the
+//! Routes: under the route prefix `/api/v1/{query,query_range,format_query,parse_query,series,
+//! labels,label/<name>/values,metadata,query_exemplars,rules,alerts,stores,status/buildinfo,
+//! status/flags}` (anything else under `/api/v1` is a JSON 404) and the
 //! console; at the root `/-/healthy`, `/-/ready` and `/metrics`, as Thanos serves them, and
 //! with a prefix, a redirect from `/` to it.
 //! Every response gets Prometheus's CORS headers and is gzipped when the client accepts it.
 
 mod error;
+mod exemplars;
+mod explain;
+mod format;
+mod histogram_json;
 pub mod matchers;
 mod metadata;
+mod metric_metadata;
 pub mod params;
 pub mod query;
+mod rules;
+mod stats;
 mod status;
 mod stores;
 mod stream;
@@ -43,7 +51,8 @@ use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 pub use query::{QueryEngine, QueryOutcome, QueryRequest, QueryTime};
-pub use status::build_info;
+pub use stats::QueryStats;
+pub use status::{PROMETHEUS_API_VERSION, build_info};
 
 use crate::storeapi::{PartialResponse, Store};
 use crate::telemetry::{Metrics, Protocol};
@@ -119,6 +128,21 @@ pub fn router(state: ApiState, ui: Option<Router>) -> Router {
         .route("/api/v1/label/{name}/values", get(metadata::label_values))
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route("/api/v1/metadata", get(metric_metadata::metric_metadata))
+        .route(
+            "/api/v1/query_exemplars",
+            get(exemplars::query_exemplars).post(exemplars::query_exemplars),
+        )
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route(
+            "/api/v1/format_query",
+            get(format::format_query).post(format::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(explain::parse_query).post(explain::parse_query),
+        )
         .route("/api/v1/stores", get(stores::stores))
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/flags", get(status::flags))

@@ -5,8 +5,9 @@
 //! [`ApiState`] and render its [`Value`] as Prometheus's JSON. They know nothing of how the
 //! engine finds its data (the querier implements the trait over the fan-out).
 //!
-//! `engine`, `max_source_resolution` and `stats` are accepted and ignored. Native histogram
-//! samples are rendered with `count` and `sum` only; their `buckets` are not written yet.
+//! `engine` and `max_source_resolution` are accepted and ignored; `stats` adds the statistics of
+//! `api::stats` to `data`.
+//! Native histogram samples are rendered by `api::histogram_json` (`count`, `sum`, `buckets`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +18,11 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value as Json, json};
 
 use super::error::ApiError;
+use super::histogram_json::HistogramJson;
 use super::params::{
     Params, parse_duration, parse_time, partial_response_param, replica_labels_param, time_param,
 };
+use super::stats::{QueryStats, StatsJson, StatsParam};
 use super::{ApiState, respond};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::Value;
@@ -65,7 +68,7 @@ pub struct QueryRequest {
     pub timeout: Duration,
 }
 
-/// A query's answer: its value and the warnings of the stores it read.
+/// A query's answer: its value, the warnings of the stores it read and what was measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryOutcome {
     /// The result (a matrix for range queries).
@@ -75,6 +78,8 @@ pub struct QueryOutcome {
     pub warnings: Vec<String>,
     /// PromQL infos, passed on as `infos` (Prometheus 3).
     pub infos: Vec<String>,
+    /// Timings and sample counts, rendered when the request has `stats`.
+    pub stats: QueryStats,
 }
 
 /// Evaluates PromQL queries; implemented by `query::querier` over the fan-out, by fakes in tests.
@@ -145,7 +150,7 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
     let expr = params
         .get("query")
         .ok_or_else(|| {
-            ApiError::BadRequest("1:1: parse error: no expression found in input".into())
+            ApiError::invalid_parameter("query", "1:1: parse error: no expression found in input")
         })?
         .to_string();
     let timeout = match params.get("timeout") {
@@ -161,13 +166,19 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
         partial_response: partial_response_param(params, state.partial_response)?,
         timeout,
     };
+    let stats = StatsParam::from_params(params);
     let outcome = state.query.query(request).await?;
     let t_ms = match time {
         QueryTime::Instant { t_ms } => t_ms,
         QueryTime::Range { end_ms, .. } => end_ms,
     };
-    let envelope = Success::new(render(&outcome.value, t_ms), outcome.warnings);
-    Ok(respond(envelope.with_infos(outcome.infos)))
+    let mut data = render(&outcome.value, t_ms);
+    data.stats = stats.render(&outcome.stats);
+    let mut warnings = outcome.warnings;
+    warnings.extend(stats.warning());
+    Ok(respond(
+        Success::new(data, warnings).with_infos(outcome.infos),
+    ))
 }
 
 /// The `data` of a query answer, `{"resultType":…,"result":…}`; `t_ms` is the evaluation time
@@ -192,6 +203,7 @@ pub fn render(value: &Value, t_ms: i64) -> QueryData {
     QueryData {
         result_type: kind,
         result,
+        stats: None,
     }
 }
 
@@ -203,6 +215,9 @@ pub struct QueryData {
     pub result_type: &'static str,
     /// The result in that type's shape.
     pub result: Json,
+    /// Query statistics, when the request asked for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<StatsJson>,
 }
 
 fn labels_json(labels: &Labels) -> Json {
@@ -250,9 +265,7 @@ fn series(labels: &Labels, points: &[Point]) -> Json {
 
 fn histogram(value: &SampleValue) -> Json {
     match value {
-        SampleValue::Histogram(h) => {
-            json!({ "count": format_float(h.count), "sum": format_float(h.sum) })
-        }
+        SampleValue::Histogram(h) => HistogramJson::new(h).to_value(),
         SampleValue::Float(v) => Json::String(format_float(*v)),
     }
 }
@@ -267,16 +280,29 @@ pub fn timestamp(t_ms: i64) -> Json {
     }
 }
 
-/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an
-/// exponent; `NaN`, `+Inf`, `-Inf`.
+/// A float as Prometheus writes sample values (util/jsonutil/marshal.go `MarshalFloat`): the
+/// shortest round-trip digits, as Go's `strconv.FormatFloat` with format `'e'` (`1.5e+21`,
+/// `-7e-09`: signed exponent of at least two digits) when `|v|` is below 1e-6 or at least 1e21
+/// and not zero, else format `'f'` (no exponent); `NaN`, `+Inf`, `-Inf`.
 pub fn format_float(v: f64) -> String {
     if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        v.to_string()
+        return "NaN".into();
     }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let magnitude = v.abs();
+    if magnitude == 0.0 || (1e-6..1e21).contains(&magnitude) {
+        return v.to_string();
+    }
+    // Rust writes `1.5e21` / `-7e-9`; Go writes the exponent signed and with two digits or more.
+    let rust = format!("{v:e}");
+    let (mantissa, exponent) = rust
+        .split_once('e')
+        .expect("LowerExp of a finite float has an exponent");
+    let (sign, digits) = match exponent.strip_prefix('-') {
+        Some(digits) => ('-', digits),
+        None => ('+', exponent),
+    };
+    format!("{mantissa}e{sign}{digits:0>2}")
 }

@@ -11,13 +11,24 @@ use shared::api::BuildInfo;
 
 use super::{ApiState, success};
 
-/// What `/api/v1/status/buildinfo` reports. The version is the crate's `x.y.z`; revision,
-/// branch, builder and date come from `CHORUS_REVISION`, `CHORUS_BRANCH`, `CHORUS_BUILD_USER`
-/// and `CHORUS_BUILD_DATE` at compile time when the packager sets them.
+/// The Prometheus version `/api/v1/status/buildinfo` reports as `version`.
+///
+/// Grafana's Prometheus data source and alerting read `version` as a Prometheus version and turn
+/// API features on from it (label and series calls with `match[]`, metadata, exemplars, ...).
+/// Thanos reports its own `0.x` there, which such clients take for a very old Prometheus;
+/// Chorus reports the Prometheus release whose HTTP API it serves and puts its own version in
+/// `chorusVersion`.
+pub const PROMETHEUS_API_VERSION: &str = "2.53.0";
+
+/// What `/api/v1/status/buildinfo` reports: `version` is [`PROMETHEUS_API_VERSION`],
+/// `chorusVersion` the crate's `x.y.z`; revision, branch, builder and date come from
+/// `CHORUS_REVISION`, `CHORUS_BRANCH`, `CHORUS_BUILD_USER` and `CHORUS_BUILD_DATE` at compile
+/// time when the packager sets them.
 pub fn build_info() -> BuildInfo {
     let or_unknown = |value: Option<&str>| value.unwrap_or("unknown").to_string();
     BuildInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: PROMETHEUS_API_VERSION.to_string(),
+        chorus_version: env!("CARGO_PKG_VERSION").to_string(),
         revision: or_unknown(option_env!("CHORUS_REVISION")),
         branch: or_unknown(option_env!("CHORUS_BRANCH")),
         build_user: or_unknown(option_env!("CHORUS_BUILD_USER")),

@@ -127,8 +127,8 @@ fn scrape(scenario: &Scenario, replica: &DemoReplica, range: TimeRange) -> Resul
 }
 
 /// The flags of a `chorus query` over the demo's replica stores: `--endpoint` for each of
-/// `stores`, `--query.replica-label=prometheus_replica`, and the demo's listen addresses and
-/// logging. Built by parsing, so every other flag keeps its default.
+/// `stores`, `--query.replica-label=prometheus_replica`, and the demo's listen addresses,
+/// engine flags and logging. Built by parsing, so every other flag keeps its default.
 pub fn querier_args(demo: &DemoArgs, stores: &[SocketAddr]) -> Result<QueryArgs, DemoError> {
     use clap::{Parser, ValueEnum};
     let name = |value: Option<clap::builder::PossibleValue>| {
@@ -140,6 +140,11 @@ pub fn querier_args(demo: &DemoArgs, stores: &[SocketAddr]) -> Result<QueryArgs,
         format!("--http-address={}", demo.http_address),
         format!("--grpc-address={}", demo.grpc_address),
         format!("--query.replica-label={REPLICA_LABEL}"),
+        format!(
+            "--query.lookback-delta={}",
+            humantime::format_duration(demo.engine.lookback_delta)
+        ),
+        format!("--query.max-samples={}", demo.engine.max_samples),
         format!("--log.level={}", name(demo.log.level.to_possible_value())),
         format!("--log.format={}", name(demo.log.format.to_possible_value())),
     ];
@@ -276,13 +281,17 @@ fn local_address(listener: &TcpListener) -> Result<SocketAddr, DemoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{LogArgs, LogFormat, LogLevel};
+    use crate::cli::{EngineArgs, LogArgs, LogFormat, LogLevel};
 
     #[test]
     fn querier_flags_name_every_store_and_the_replica_label() {
         let demo = DemoArgs {
             http_address: "127.0.0.1:10902".parse().expect("address"),
             grpc_address: "127.0.0.1:10901".parse().expect("address"),
+            engine: EngineArgs {
+                lookback_delta: std::time::Duration::from_secs(90),
+                max_samples: 1234,
+            },
             log: LogArgs {
                 level: LogLevel::Debug,
                 format: LogFormat::Json,
@@ -304,6 +313,10 @@ mod tests {
             (LogLevel::Debug, LogFormat::Json)
         );
         assert!(args.partial_response_enabled());
+        assert_eq!(
+            (args.engine.lookback_delta, args.engine.max_samples),
+            (std::time::Duration::from_secs(90), 1234)
+        );
     }
 
     #[test]

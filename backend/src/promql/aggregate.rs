@@ -11,9 +11,14 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use shared::labels::{Label, Labels};
 
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
+
 use super::EngineError;
-use super::eval::{Evaluator, not_implemented};
-use super::parser::{AggregateExpr, AggregateOp, Grouping};
+use super::annotations::Note;
+use super::eval::{Evaluator, unwrapped_span};
+use super::histogram::{self, IncompatibleSchemas, Operation};
+use super::parser::literals::go_quote_bytes;
+use super::parser::{AggregateExpr, AggregateOp, Expr, Grouping};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
 
@@ -28,25 +33,12 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
         AggregateOp::CountValues => return count_values(ev, a, t_ms),
         _ => {}
     }
-    if !matches!(
-        op,
-        AggregateOp::Sum
-            | AggregateOp::Avg
-            | AggregateOp::Count
-            | AggregateOp::Min
-            | AggregateOp::Max
-            | AggregateOp::Group
-            | AggregateOp::Stddev
-            | AggregateOp::Stdvar
-    ) {
-        return Err(not_implemented(&format!("aggregation {}", op.as_str())));
-    }
     let mut out = Vector::new();
     for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
         // Grouping by `__name__` sees names still to be dropped; the group then drops it
         // (Prometheus 3 delayed name removal).
         let drop_name = labels.contains("__name__") && elements.iter().any(|e| e.drop_name);
-        let Some(value) = aggregate_group(op, &elements)? else {
+        let Some(value) = aggregate_group(ev, a, &elements)? else {
             continue;
         };
         out.push(Element {
@@ -58,42 +50,114 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     Ok(Value::Vector(out))
 }
 
-/// One group's result; `None` when upstream drops the group (floats mixed with histograms
-/// in `sum`/`avg`, with a warning annotation).
-fn aggregate_group(
-    op: AggregateOp,
-    elements: &[Element],
-) -> Result<Option<SampleValue>, EngineError> {
+/// The floats of a group for an aggregation of floats only; each histogram is skipped with an
+/// info pointing at the aggregated expression (upstream `NewHistogramIgnoredInAggregationInfo`).
+fn floats_only(ev: &Evaluator, a: &AggregateExpr, elements: &[Element]) -> Vec<f64> {
     let mut floats = Vec::with_capacity(elements.len());
-    let mut histograms = Vec::new();
     for e in elements {
-        match (&e.value, op) {
-            (_, AggregateOp::Count | AggregateOp::Group) => floats.push(1.0),
-            (SampleValue::Float(f), _) => floats.push(*f),
-            (SampleValue::Histogram(h), _) => histograms.push(h.as_ref()),
+        match e.value {
+            SampleValue::Float(f) => floats.push(f),
+            SampleValue::Histogram(_) => ev.note(
+                unwrapped_span(&a.expr),
+                &Note::HistogramIgnoredInAggregation(a.op.as_str()),
+            ),
         }
     }
-    if histograms.is_empty() {
-        let Some((first, rest)) = floats.split_first() else {
-            return Ok(None);
-        };
-        let mut acc = Accumulator::new(*first);
-        rest.iter().for_each(|v| acc.add(*v));
-        return Ok(Some(SampleValue::Float(acc.finish(op))));
-    }
-    if !matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
-        return Err(not_implemented(&format!(
-            "{} over native histograms",
-            op.as_str()
-        )));
-    }
-    if !floats.is_empty() {
+    floats
+}
+
+/// One group's result; `None` when upstream drops the group: floats mixed with histograms, or
+/// exponential with custom buckets, in `sum`/`avg` (with a warning), or no floats for an
+/// aggregation of floats.
+fn aggregate_group(
+    ev: &Evaluator,
+    a: &AggregateExpr,
+    elements: &[Element],
+) -> Result<Option<SampleValue>, EngineError> {
+    let op = a.op;
+    let floats: Vec<f64> = if matches!(op, AggregateOp::Count | AggregateOp::Group) {
+        vec![1.0; elements.len()]
+    } else if matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
+        let histograms: Vec<&FloatHistogram> = elements
+            .iter()
+            .filter_map(|e| match &e.value {
+                SampleValue::Histogram(h) => Some(h.as_ref()),
+                SampleValue::Float(_) => None,
+            })
+            .collect();
+        if !histograms.is_empty() {
+            if histograms.len() != elements.len() {
+                ev.note(
+                    unwrapped_span(&a.expr),
+                    &Note::MixedFloatsHistogramsAggregation,
+                );
+                return Ok(None);
+            }
+            return sum_histograms(ev, a, elements, &histograms);
+        }
+        elements
+            .iter()
+            .filter_map(|e| match e.value {
+                SampleValue::Float(f) => Some(f),
+                SampleValue::Histogram(_) => None,
+            })
+            .collect()
+    } else {
+        floats_only(ev, a, elements)
+    };
+    let Some((first, rest)) = floats.split_first() else {
         return Ok(None);
+    };
+    let mut acc = Accumulator::new(*first);
+    rest.iter().for_each(|v| acc.add(*v));
+    Ok(Some(SampleValue::Float(acc.finish(op))))
+}
+
+/// The bytes of a string literal (in parentheses or not) that is not valid UTF-8, which no
+/// label name can be.
+fn string_bytes(expr: &Expr) -> Option<&[u8]> {
+    match expr {
+        Expr::String(s) => s.bytes.as_deref(),
+        Expr::Paren(p) => string_bytes(&p.expr),
+        _ => None,
     }
-    let sum =
-        super::histogram::sum_or_mean(&histograms, op == AggregateOp::Avg).ok_or_else(|| {
-            not_implemented("histogram aggregation across zero thresholds or custom bounds")
-        })?;
+}
+
+/// `sum` or `avg` of a group of histograms, with the annotations upstream gives: a warning when
+/// exponential and custom buckets mix (naming the series that could not be added) or counter
+/// resets collide, an info when custom bounds were reconciled.
+fn sum_histograms(
+    ev: &Evaluator,
+    a: &AggregateExpr,
+    elements: &[Element],
+    histograms: &[&FloatHistogram],
+) -> Result<Option<SampleValue>, EngineError> {
+    let span = unwrapped_span(&a.expr);
+    let (sum, notes) = match histogram::sum_or_mean(histograms, a.op == AggregateOp::Avg) {
+        Ok(done) => done,
+        Err(IncompatibleSchemas) => {
+            let custom = histograms
+                .first()
+                .is_some_and(|h| h.schema == CUSTOM_BUCKETS_SCHEMA);
+            let culprit = elements.iter().find_map(|e| match &e.value {
+                SampleValue::Histogram(h) if (h.schema == CUSTOM_BUCKETS_SCHEMA) != custom => {
+                    Some(e.labels.get("__name__").unwrap_or_default().to_owned())
+                }
+                _ => None,
+            });
+            ev.note(
+                span,
+                &Note::MixedExponentialCustom(culprit.unwrap_or_default()),
+            );
+            return Ok(None);
+        }
+    };
+    if notes.bounds_reconciled {
+        ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
+    }
+    if histogram::hints_collide(histograms) {
+        ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
+    }
     Ok(Some(SampleValue::Histogram(Box::new(sum))))
 }
 
@@ -165,16 +229,14 @@ fn quantile(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, Engin
     let Value::Scalar(q) = param(ev, a, t_ms)? else {
         return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
     };
+    if let (false, Some(p)) = ((0.0..=1.0).contains(&q), &a.param) {
+        ev.note(unwrapped_span(p), &Note::InvalidQuantile(q));
+    }
     let mut out = Vector::new();
     for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
-        let mut values = Vec::with_capacity(elements.len());
-        for e in &elements {
-            match e.value {
-                SampleValue::Float(f) => values.push(f),
-                SampleValue::Histogram(_) => {
-                    return Err(not_implemented("aggregating native histograms"));
-                }
-            }
+        let mut values = floats_only(ev, a, &elements);
+        if values.is_empty() {
+            continue;
         }
         out.push(Element {
             labels,
@@ -200,6 +262,12 @@ fn format_value(f: f64) -> String {
 
 /// `count_values(label, v)`: how many elements of each group have each value.
 fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+    if let Some(bytes) = a.param.as_deref().and_then(string_bytes) {
+        return Err(EngineError::Runtime(format!(
+            "invalid label name {}",
+            go_quote_bytes(bytes)
+        )));
+    }
     let Value::String(label) = param(ev, a, t_ms)? else {
         return Err(EngineError::Runtime(
             "count_values: label must be a string".into(),
@@ -212,15 +280,16 @@ fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, E
     }
     let mut counts: Vec<(Labels, f64)> = Vec::new();
     for e in input(ev, a, t_ms)? {
-        let SampleValue::Float(f) = e.value else {
-            return Err(not_implemented("count_values over native histograms"));
+        let value = match &e.value {
+            SampleValue::Float(f) => format_value(*f),
+            SampleValue::Histogram(h) => histogram::describe(h),
         };
         let mut labels: Vec<Label> = group_labels(&e, &a.grouping)
             .iter()
             .filter(|l| l.name != label)
             .cloned()
             .collect();
-        labels.push(Label::new(label.clone(), format_value(f)));
+        labels.push(Label::new(label.clone(), value));
         let labels = Labels::from_unsorted(labels);
         match counts.iter_mut().find(|(l, _)| *l == labels) {
             Some((_, n)) => *n += 1.0,
@@ -390,6 +459,65 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promql::Engine;
+    use crate::promql::storage::Point;
+    use crate::promql::storage::memory::MemoryStorage;
+
+    fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let histogram = FloatHistogram {
+            count: 1.0,
+            sum: 1.0,
+            ..FloatHistogram::default()
+        };
+        for (job, value) in [
+            ("a", SampleValue::Float(1.0)),
+            ("b", SampleValue::Float(3.0)),
+            ("c", SampleValue::Histogram(Box::new(histogram))),
+        ] {
+            let labels = Labels::from_pairs([("__name__", "m"), ("job", job)]);
+            s.append(&labels, Point { t_ms: 0, value });
+        }
+        s
+    }
+
+    #[test]
+    fn floats_only_aggregations_skip_histograms_with_an_info_and_sum_refuses_a_mix() {
+        let s = storage();
+        let max = Engine::default()
+            .instant(&s, "max(m)", 0)
+            .expect("query runs");
+        assert_eq!(
+            max.value,
+            Value::Vector(vec![Element {
+                labels: Labels::empty(),
+                value: SampleValue::Float(3.0),
+                drop_name: false,
+            }])
+        );
+        assert_eq!(
+            max.infos,
+            vec!["PromQL info: ignored histogram in max aggregation (1:5)"]
+        );
+        let sum = Engine::default()
+            .instant(&s, "sum((m))", 0)
+            .expect("query runs");
+        assert_eq!(sum.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            sum.warnings,
+            vec![
+                "PromQL warning: encountered a mix of histograms and floats for aggregation (1:6)"
+            ],
+            "the position is inside the parentheses, as upstream unwraps them"
+        );
+        let quantile = Engine::default()
+            .instant(&s, "quantile(1.5, m)", 0)
+            .expect("query runs");
+        assert_eq!(
+            quantile.warnings,
+            vec!["PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:10)"]
+        );
+    }
 
     #[test]
     fn kahan_summation_keeps_small_terms_next_to_large_ones() {

@@ -8,17 +8,40 @@
 
 use std::collections::{HashMap, HashSet};
 
+use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::{Label, Labels};
 
 use super::EngineError;
-use super::eval::not_implemented;
-use super::histogram;
+use super::annotations::Note;
+use super::eval::Evaluator;
+use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
-use super::value::{Element, Value, Vector};
+use super::value::{Element, NAME_LABELS, Value, Vector};
 
-/// Applies `b.op` to evaluated operands.
-pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, EngineError> {
+/// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
+/// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
+/// only the last such annotation of one evaluation is kept.
+pub(crate) fn evaluate(
+    ev: &Evaluator,
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+) -> Result<Value, EngineError> {
+    let mut last_note = None;
+    let value = apply(b, lhs, rhs, &mut last_note)?;
+    if let Some(note) = last_note {
+        ev.note(b.span, &note);
+    }
+    Ok(value)
+}
+
+fn apply(
+    b: &BinaryExpr,
+    lhs: Value,
+    rhs: Value,
+    note: &mut Option<Note>,
+) -> Result<Value, EngineError> {
     match (lhs, rhs) {
         (Value::Scalar(l), Value::Scalar(r)) => {
             let (v, keep) = float_op(b.op, l, r)?;
@@ -29,8 +52,12 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
                 v
             }))
         }
-        (Value::Vector(l), Value::Scalar(r)) => vector_scalar(b, l, r, false).map(Value::Vector),
-        (Value::Scalar(l), Value::Vector(r)) => vector_scalar(b, r, l, true).map(Value::Vector),
+        (Value::Vector(l), Value::Scalar(r)) => {
+            vector_scalar(b, l, r, false, note).map(Value::Vector)
+        }
+        (Value::Scalar(l), Value::Vector(r)) => {
+            vector_scalar(b, r, l, true, note).map(Value::Vector)
+        }
         (Value::Vector(l), Value::Vector(r)) => {
             let default = VectorMatching {
                 card: if b.op.is_set_operator() {
@@ -45,16 +72,17 @@ pub(crate) fn evaluate(b: &BinaryExpr, lhs: Value, rhs: Value) -> Result<Value, 
             };
             let matching = b.matching.as_ref().unwrap_or(&default);
             let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
-            if fills && (b.op.is_set_operator() || matching.card != Cardinality::OneToOne) {
-                return Err(not_implemented(
-                    "fill modifiers with group_left/group_right",
+            if fills && b.op.is_set_operator() {
+                // The parser refuses these; a hand-built tree gets the parser's words.
+                return Err(EngineError::Runtime(
+                    "filling in missing series not allowed for set operators".into(),
                 ));
             }
             match b.op {
                 BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                     Ok(Value::Vector(set_op(b.op, l, r, matching)))
                 }
-                _ => vector_vector(b, l, r, matching).map(Value::Vector),
+                _ => vector_vector(b, l, r, matching, note).map(Value::Vector),
             }
         }
         (l, r) => Err(EngineError::Runtime(format!(
@@ -84,7 +112,11 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
         BinaryOp::Gte => (l, l >= r),
         BinaryOp::Lte => (l, l <= r),
         BinaryOp::TrimUpper | BinaryOp::TrimLower => {
-            return Err(not_implemented("histogram trim operators"));
+            // Only scalar operands get here (upstream `scalarBinop` fails with this error).
+            return Err(EngineError::Runtime(format!(
+                "operator {:?} not allowed for Scalar operations",
+                op.as_str()
+            )));
         }
         BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
             return Err(EngineError::Runtime(format!(
@@ -95,20 +127,42 @@ fn float_op(op: BinaryOp, l: f64, r: f64) -> Result<(f64, bool), EngineError> {
     })
 }
 
+/// The name upstream gives a sample's type in annotations.
+fn type_name(v: &SampleValue) -> &'static str {
+    match v {
+        SampleValue::Float(_) => "float",
+        SampleValue::Histogram(_) => "histogram",
+    }
+}
+
 /// The result of `l op r` on samples, `None` when a comparison filters it out or the operation
-/// is undefined for the sample types (upstream drops those with an info annotation). A filtering
-/// comparison keeps the vector's value: the left one unless `vector_right`.
+/// is undefined for the sample types. A filtering comparison keeps the vector's value: the left
+/// one unless `vector_right`. What upstream would annotate goes to `note` (upstream
+/// `vectorElemBinop`): undefined operations and conflicting counter resets drop the pair,
+/// reconciled custom buckets do not.
 fn sample_op(
     b: &BinaryExpr,
     l: &SampleValue,
     r: &SampleValue,
     vector_right: bool,
+    note: &mut Option<Note>,
 ) -> Result<Option<SampleValue>, EngineError> {
     use SampleValue::{Float, Histogram};
     let op = b.op;
-    let histograms = matches!(l, Histogram(_)) || matches!(r, Histogram(_));
-    if histograms && matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
-        return Err(not_implemented("histogram trim operators"));
+    let incompatible = |note: &mut Option<Note>| {
+        *note = Some(Note::IncompatibleTypes {
+            lhs: type_name(l),
+            op: op.as_str(),
+            rhs: type_name(r),
+        });
+        None
+    };
+    if let Some(keep) = trim_side(op) {
+        // Only a histogram trimmed at a float is defined (upstream `vectorElemBinop`).
+        return Ok(match (l, r) {
+            (Histogram(h), Float(x)) => Some(Histogram(Box::new(histogram::trim(h, *x, keep)))),
+            _ => incompatible(note),
+        });
     }
     Ok(match (l, r) {
         (Float(x), Float(y)) => {
@@ -124,13 +178,7 @@ fn sample_op(
             }
         }
         (Histogram(x), Histogram(y)) => match op {
-            BinaryOp::Add | BinaryOp::Sub => {
-                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-                let sum = histogram::add(x, y, sign).ok_or_else(|| {
-                    not_implemented("histogram arithmetic across zero thresholds or custom bounds")
-                })?;
-                Some(Histogram(Box::new(sum)))
-            }
+            BinaryOp::Add | BinaryOp::Sub => histogram_sum(b, x, y, note).map(Histogram),
             BinaryOp::Eql | BinaryOp::Neq => {
                 let keep = histogram::equal(x, y) == (op == BinaryOp::Eql);
                 if b.return_bool {
@@ -139,23 +187,65 @@ fn sample_op(
                     keep.then(|| l.clone())
                 }
             }
-            _ => None,
+            _ => incompatible(note),
         },
         (Histogram(h), Float(f)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
             BinaryOp::Div => Some(Histogram(Box::new(histogram::divide(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
         (Float(f), Histogram(h)) => match op {
             BinaryOp::Mul => Some(Histogram(Box::new(histogram::scale(h, *f)))),
-            _ => None,
+            _ => incompatible(note),
         },
     })
 }
 
-/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison).
+/// `x + y` or `x - y` (a gauge), noting what upstream `vectorElemBinop` annotates: `None`
+/// with a warning when exponential and custom buckets meet (upstream
+/// `handleVectorBinopError`) or counter-reset hints collide, an info when custom bounds were
+/// reconciled.
+fn histogram_sum(
+    b: &BinaryExpr,
+    x: &FloatHistogram,
+    y: &FloatHistogram,
+    note: &mut Option<Note>,
+) -> Option<Box<FloatHistogram>> {
+    let (sign, operation) = if b.op == BinaryOp::Add {
+        (1.0, Operation::Addition)
+    } else {
+        (-1.0, Operation::Subtraction)
+    };
+    let Ok((mut sum, notes)) = histogram::combine(x, y, sign) else {
+        *note = Some(Note::IncompatibleBucketLayout(b.op.as_str()));
+        return None;
+    };
+    if notes.reset_collision {
+        *note = Some(Note::CounterResetCollision(operation));
+        return None;
+    }
+    if notes.bounds_reconciled {
+        *note = Some(Note::MismatchedCustomBuckets(operation));
+    }
+    if sign < 0.0 {
+        sum.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    Some(Box::new(sum))
+}
+
+/// The side a trim operator keeps.
+fn trim_side(op: BinaryOp) -> Option<histogram::Keep> {
+    match op {
+        BinaryOp::TrimUpper => Some(histogram::Keep::Below),
+        BinaryOp::TrimLower => Some(histogram::Keep::Above),
+        _ => None,
+    }
+}
+
+/// Whether the operator's result loses the metric name (arithmetic, or a `bool` comparison;
+/// upstream `changesMetricSchema`): trimming keeps it.
 fn drops_name(b: &BinaryExpr) -> bool {
-    !b.op.is_comparison() || b.return_bool
+    (!b.op.is_comparison() && trim_side(b.op).is_none()) || b.return_bool
 }
 
 fn vector_scalar(
@@ -163,6 +253,7 @@ fn vector_scalar(
     vector: Vector,
     scalar: f64,
     scalar_left: bool,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
     let scalar = SampleValue::Float(scalar);
@@ -172,7 +263,7 @@ fn vector_scalar(
         } else {
             (&e.value, &scalar)
         };
-        let Some(value) = sample_op(b, l, r, scalar_left)? else {
+        let Some(value) = sample_op(b, l, r, scalar_left, note)? else {
             continue;
         };
         e.value = value;
@@ -227,7 +318,12 @@ fn vector_vector(
     lhs: Vector,
     rhs: Vector,
     m: &VectorMatching,
+    note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
+    let fills = m.fill.lhs.is_some() || m.fill.rhs.is_some();
+    if (lhs.is_empty() || rhs.is_empty()) && !(fills && (lhs.len() + rhs.len() > 0)) {
+        return Ok(Vector::new());
+    }
     let one_to_many = m.card == Cardinality::OneToMany;
     // The "many" side drives the loop; the "one" side is indexed.
     let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
@@ -244,94 +340,117 @@ fn vector_vector(
             )));
         }
     }
-    let mut matched: HashSet<Vec<Label>> = HashSet::new();
-    let mut results: HashSet<Labels> = HashSet::new();
-    let mut out = Vector::new();
-    let mut unmatched_many: Vec<&Element> = Vec::new();
+    let mut join = Join {
+        b,
+        m,
+        one_to_many,
+        note,
+        matched: HashMap::new(),
+        out: Vector::new(),
+    };
+    // `fill_right` stands in for a missing "one" side, `fill_left` for a missing "many" side,
+    // whichever side group_right makes them (upstream `VectorBinop` fills after its swap).
+    let fill_one = m.fill.rhs.map(SampleValue::Float);
+    let fill_many = m.fill.lhs.map(SampleValue::Float);
     for e in &many {
         let sig = signature(&e.labels, m);
-        let Some(other) = index.get(&sig) else {
-            unmatched_many.push(e);
-            continue;
-        };
-        if m.card == Cardinality::OneToOne && !matched.insert(sig) {
-            return Err(EngineError::Matching(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                    .into(),
-            ));
+        match (index.get(&sig), &fill_one) {
+            (Some(o), _) => join.pair((e, &o.labels), (&e.value, &o.value), o.drop_name)?,
+            (None, Some(fill)) => {
+                let stand_in = Labels::from_unsorted(sig);
+                join.pair((e, &stand_in), (&e.value, fill), false)?;
+            }
+            (None, None) => {}
         }
-        let (l, r) = if one_to_many {
-            (&other.value, &e.value)
-        } else {
-            (&e.value, &other.value)
-        };
-        let Some(value) = sample_op(b, l, r, false)? else {
-            continue;
-        };
-        let labels = result_labels(&e.labels, &other.labels, m);
-        if m.card != Cardinality::OneToOne && !results.insert(labels.clone()) {
+    }
+    if let Some(fill) = &fill_many {
+        for e in &one {
+            let sig = signature(&e.labels, m);
+            if join.matched.get(&sig).is_some_and(|g| !g.is_empty()) {
+                continue;
+            }
+            // The stand-in "many" sample carries only the matching labels, so no name.
+            let stand_in = Element {
+                labels: Labels::from_unsorted(sig),
+                value: fill.clone(),
+                drop_name: true,
+            };
+            join.pair((&stand_in, &e.labels), (fill, &e.value), e.drop_name)?;
+        }
+    }
+    Ok(join.out)
+}
+
+/// The results of vector matching as they are built.
+struct Join<'a> {
+    b: &'a BinaryExpr,
+    m: &'a VectorMatching,
+    one_to_many: bool,
+    note: &'a mut Option<Note>,
+    /// The result labels produced per "one"-side signature (upstream `matchedSigs`).
+    matched: HashMap<Vec<Label>, HashSet<Labels>>,
+    out: Vector,
+}
+
+impl Join<'_> {
+    /// Joins a "many"-side sample with a "one"-side one (either may be a fill value's
+    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`);
+    /// `one_drop_name` is the "one" side's name-removal flag.
+    fn pair(
+        &mut self,
+        (many, one): (&Element, &Labels),
+        (many_value, one_value): (&SampleValue, &SampleValue),
+        one_drop_name: bool,
+    ) -> Result<(), EngineError> {
+        let mut labels = result_labels(&many.labels, one, self.m);
+        let group = self
+            .matched
+            .entry(signature(&many.labels, self.m))
+            .or_default();
+        if self.m.card == Cardinality::OneToOne {
+            if !group.is_empty() {
+                return Err(EngineError::Matching(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
+            }
+            group.insert(Labels::empty());
+        } else if !group.insert(labels.clone()) {
             return Err(EngineError::Matching(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
         }
-        out.push(Element {
+        // Operands in the written order: the "many" side is the right one for group_right.
+        let (l, r) = if self.one_to_many {
+            (one_value, many_value)
+        } else {
+            (many_value, one_value)
+        };
+        let Some(value) = sample_op(self.b, l, r, false, self.note)? else {
+            return Ok(());
+        };
+        let drop_name = if includes_name(self.m) {
+            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
+            // drops the name first, then copies the included labels).
+            if one_drop_name {
+                labels.remove_names(&NAME_LABELS);
+            }
+            false
+        } else {
+            many.drop_name || drops_name(self.b)
+        };
+        self.out.push(Element {
             labels,
             value,
-            drop_name: e.drop_name || drops_name(b),
+            drop_name,
         });
+        Ok(())
     }
-    // `fill_right`: left elements without a match meet the fill value (one-to-one only).
-    if let Some(fill) = m.fill.rhs {
-        for e in unmatched_many {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&e.value, &SampleValue::Float(fill)),
-                false,
-            )?;
-        }
-    }
-    // `fill_left`: right elements without a match meet the fill value.
-    if let Some(fill) = m.fill.lhs {
-        for e in one
-            .iter()
-            .filter(|e| !matched.contains(&signature(&e.labels, m)))
-        {
-            push_result(
-                b,
-                m,
-                &mut out,
-                e,
-                (&SampleValue::Float(fill), &e.value),
-                true,
-            )?;
-        }
-    }
-    Ok(out)
 }
 
-/// Adds the result of `l op r` for an element matched with a fill value; its labels come
-/// from `e` as for a one-to-one match, without the name when `e` is the right-hand side (the
-/// synthesized left-hand sample has none).
-fn push_result(
-    b: &BinaryExpr,
-    m: &VectorMatching,
-    out: &mut Vector,
-    e: &Element,
-    (l, r): (&SampleValue, &SampleValue),
-    from_right: bool,
-) -> Result<(), EngineError> {
-    let Some(value) = sample_op(b, l, r, false)? else {
-        return Ok(());
-    };
-    out.push(Element {
-        labels: result_labels(&e.labels, &Labels::empty(), m),
-        value,
-        drop_name: e.drop_name || from_right || drops_name(b),
-    });
-    Ok(())
+/// Whether `group_left(__name__)`/`group_right(__name__)` copies the name from the "one" side.
+fn includes_name(m: &VectorMatching) -> bool {
+    m.card != Cardinality::OneToOne && m.include.iter().any(|l| l == "__name__")
 }
 
 /// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
@@ -399,6 +518,54 @@ mod tests {
     }
 
     #[test]
+    fn undefined_histogram_operations_drop_the_pair_with_the_last_info() {
+        let mut s = storage(&[(&[("__name__", "f")], 2.0)]);
+        let h = shared::histogram::FloatHistogram {
+            count: 4.0,
+            sum: 3.0,
+            ..Default::default()
+        };
+        let point = Point {
+            t_ms: 0,
+            value: SampleValue::Histogram(Box::new(h)),
+        };
+        s.append(&Labels::from_pairs([("__name__", "h")]), point);
+        let result = Engine::default()
+            .instant(&s, "h > 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator ">": histogram > float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "f </ 1", 0)
+            .expect("query runs");
+        assert_eq!(result.value, Value::Vector(Vec::new()));
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "</": float </ float (1:1)"#
+            ]
+        );
+        let result = Engine::default()
+            .instant(&s, "  h * 2", 0)
+            .expect("query runs");
+        assert!(result.infos.is_empty() && result.warnings.is_empty());
+        let result = Engine::default()
+            .instant(&s, "f - on() h", 0)
+            .expect("query runs");
+        assert_eq!(
+            result.infos,
+            vec![
+                r#"PromQL info: incompatible sample types encountered for binary operator "-": float - histogram (1:1)"#
+            ]
+        );
+    }
+
+    #[test]
     fn one_to_one_matching_ignores_the_name_and_reports_duplicates() {
         let s = storage(&[
             (&[("__name__", "a"), ("i", "1"), ("x", "p")], 10.0),
@@ -455,6 +622,64 @@ mod tests {
             query(&s, "4 < req").unwrap(),
             vec![("{__name__=\"req\", code=\"200\", job=\"j\"}".into(), 6.0)],
             "a scalar on the left keeps the vector's value"
+        );
+    }
+
+    #[test]
+    fn group_left_of_the_name_takes_the_one_side_name_as_it_is() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("job", "j"), ("code", "200")], 6.0),
+            (&[("__name__", "info"), ("job", "j"), ("team", "t")], 1.0),
+        ]);
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) info").unwrap(),
+            vec![("{__name__=\"info\", code=\"200\", job=\"j\"}".into(), 6.0)]
+        );
+        assert_eq!(
+            query(&s, "info * on(job) group_right(__name__, team) req").unwrap(),
+            vec![(
+                "{__name__=\"info\", code=\"200\", job=\"j\", team=\"t\"}".into(),
+                6.0
+            )]
+        );
+        // The "one" side lost its name to `abs`: nothing to copy.
+        assert_eq!(
+            query(&s, "req * on(job) group_left(__name__) abs(info)").unwrap(),
+            vec![("{code=\"200\", job=\"j\"}".into(), 6.0)]
+        );
+    }
+
+    #[test]
+    fn fill_values_stand_in_for_missing_sides_of_group_matches() {
+        let s = storage(&[
+            (&[("__name__", "req"), ("m", "get"), ("st", "200")], 100.0),
+            (&[("__name__", "req"), ("m", "put"), ("st", "500")], 10.0),
+            (&[("__name__", "lim"), ("st", "200"), ("o", "a")], 1000.0),
+            (&[("__name__", "lim"), ("st", "404"), ("o", "b")], 500.0),
+        ]);
+        // fill_right: a missing "one" side; the joined label cannot be filled.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_right(1) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{m=\"put\", st=\"500\"}".into(), 11.0)
+            ]
+        );
+        // fill_left: a missing "many" side carries the matching labels and the joined ones.
+        assert_eq!(
+            query(&s, "req + on(st) group_left(o) fill_left(0) lim").unwrap(),
+            vec![
+                ("{m=\"get\", o=\"a\", st=\"200\"}".into(), 1100.0),
+                ("{o=\"b\", st=\"404\"}".into(), 500.0)
+            ]
+        );
+        // group_right swaps which side each fill value stands in for, as upstream does.
+        assert_eq!(
+            query(&s, "lim - on(st) group_right fill_left(1) req").unwrap(),
+            vec![
+                ("{m=\"get\", st=\"200\"}".into(), 900.0),
+                ("{st=\"404\"}".into(), 499.0)
+            ]
         );
     }
 }

@@ -11,17 +11,19 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
+use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
-use super::annotations::{Annotation, Annotations, Evaluated, Severity};
+use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
 use super::cursor::Cursor;
 use super::parser::{
-    AtModifier, DurationExpr, Expr, Grouping, MatrixSelector, Span, SubqueryExpr, UnaryOp,
+    AtModifier, Call, DurationExpr, Expr, Grouping, MatrixSelector, Span, SubqueryExpr, UnaryOp,
 };
 use super::parser::{VectorSelector, ast::RangeExtension};
+use super::starts::{self, SelectorStarts};
 use super::storage::{Point, Queryable, SampleValue, SelectHints};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, functions};
+use super::{EngineConfig, EngineError, aggregate, binary, extended, functions, histogram_stats};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,16 +43,38 @@ const MAX_SUBQUERY_STEPS: i64 = 11_000_000;
 /// The series of one selector, as fetched.
 type SelectedSeries = Vec<Selected>;
 
+/// The series a function call selects for itself, as fetched.
+type CallSeries = Vec<(Labels, Vec<Point>)>;
+
 /// One fetched series, with where the last evaluation time fell in its samples.
-struct Selected {
-    labels: Labels,
-    points: Vec<Point>,
+pub(crate) struct Selected {
+    /// The series' labels.
+    pub(crate) labels: Labels,
+    /// Its samples in increasing time order.
+    pub(crate) points: Vec<Point>,
     /// Whether any sample is a stale marker (else windows are copied without looking).
     has_stale: bool,
     /// Samples at or before the evaluation time.
     end: Cursor,
     /// Samples at or before the start of a matrix selector's window.
     start: Cursor,
+}
+
+impl Selected {
+    /// The samples in `(from_ms, to_ms]` without stale markers. Times mostly move forward
+    /// from one call to the next, which the cursors make cheap.
+    pub(crate) fn window(&self, from_ms: i64, to_ms: i64) -> Vec<Point> {
+        let from = self.start.count_up_to(&self.points, from_ms);
+        let to = self.end.count_up_to(&self.points, to_ms);
+        let in_range = self.points.get(from..to).unwrap_or_default();
+        if self.has_stale {
+            let mut window = Vec::with_capacity(in_range.len());
+            window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
+            window
+        } else {
+            in_range.to_vec()
+        }
+    }
 }
 
 /// Evaluates one parsed query over the series fetched for it.
@@ -60,6 +84,10 @@ pub(crate) struct Evaluator {
     bounds: QueryBounds,
     /// Selected series keyed by the address of their selector in the (unmoved) tree.
     selected: HashMap<usize, SelectedSeries>,
+    /// Series a function call selects for itself (`info()`), keyed by the call's address.
+    call_selected: HashMap<usize, CallSeries>,
+    /// Start timestamps of selectors under functions that read them, keyed like `selected`.
+    starts: HashMap<usize, SelectorStarts>,
     /// Warnings and infos so far (evaluation takes `&self`; one query is evaluated on one
     /// thread).
     annotations: RefCell<Annotations>,
@@ -105,6 +133,8 @@ impl Evaluator {
             subquery_step_ms: duration_ms(&config.default_subquery_step)?,
             bounds,
             selected: HashMap::new(),
+            call_selected: HashMap::new(),
+            starts: HashMap::new(),
             annotations: RefCell::default(),
             subquery_values: RefCell::default(),
         };
@@ -114,6 +144,13 @@ impl Evaluator {
             grouping: None,
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, around)?;
+        for selector in histogram_stats::stats_selectors(expr) {
+            if let Some(series) = evaluator.selected.get_mut(&key(selector)) {
+                for s in series {
+                    histogram_stats::resolve_hints(&mut s.points);
+                }
+            }
+        }
         Ok(evaluator)
     }
 
@@ -133,9 +170,9 @@ impl Evaluator {
         };
         match expr {
             Expr::Number(_) | Expr::String(_) => Ok(()),
-            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, 0, around),
+            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, None, around),
             Expr::MatrixSelector(m) => {
-                let range = self.duration(&m.range)?;
+                let range = Some(self.duration(&m.range)?);
                 self.select(storage, &m.selector, start_ms, end_ms, range, inner)
             }
             Expr::Subquery(sq) => {
@@ -148,6 +185,24 @@ impl Evaluator {
                 };
                 let around = Around { step_ms, ..inner };
                 self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), around)
+            }
+            Expr::Call(c) if c.function.name == "info" => {
+                // The label-selector argument selects nothing by itself.
+                if let Some(a) = c.args.first() {
+                    let around = Around {
+                        func: Some("info"),
+                        ..inner
+                    };
+                    self.fetch(storage, a, start_ms, end_ms, around)?;
+                }
+                let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
+                let series = storage
+                    .select(&matchers, hints)?
+                    .into_iter()
+                    .map(|s| (s.labels, s.samples.collect()))
+                    .collect();
+                self.call_selected.insert(node_key(c), series);
+                Ok(())
             }
             Expr::Call(c) => {
                 let around = Around {
@@ -188,34 +243,37 @@ impl Evaluator {
         }
     }
 
+    /// Selects the series of `selector` for evaluation times in `[start_ms, end_ms]`, reading
+    /// around each reference time what `range` (that of a matrix selector) and the selector's
+    /// extension need.
     fn select(
         &mut self,
         storage: &dyn Queryable,
         selector: &VectorSelector,
         start_ms: i64,
         end_ms: i64,
-        range_ms: i64,
+        range: Option<i64>,
         around: Around<'_>,
     ) -> Result<(), EngineError> {
         let offset = self.offset(&selector.offset)?;
-        let window_ms = if range_ms > 0 {
-            range_ms
-        } else {
-            self.lookback_ms
-        };
+        let (before_ms, after_ms) =
+            extended::fetch_margins(selector.extension, range, self.lookback_ms);
         let hints = SelectHints {
             start_ms: self
                 .base(selector.at, start_ms)
                 .saturating_sub(offset)
-                .saturating_sub(window_ms),
-            end_ms: self.base(selector.at, end_ms).saturating_sub(offset),
+                .saturating_sub(before_ms),
+            end_ms: self
+                .base(selector.at, end_ms)
+                .saturating_sub(offset)
+                .saturating_add(after_ms),
             func: around.func,
             step_ms: around.step_ms,
-            range_ms,
+            range_ms: range.unwrap_or(0),
             grouping: around.grouping.cloned(),
         };
         let series = storage
-            .select(&selector.matchers, hints)?
+            .select(&selector.matchers, hints.clone())?
             .into_iter()
             .map(|s| {
                 let points: Vec<Point> = s.samples.collect();
@@ -229,7 +287,19 @@ impl Evaluator {
             })
             .collect();
         self.selected.insert(key(selector), series);
+        if around.func.is_some_and(|f| starts::FUNCTIONS.contains(&f)) {
+            let found = storage.select_start_timestamps(&selector.matchers, hints)?;
+            if !found.is_empty() {
+                self.starts
+                    .insert(key(selector), SelectorStarts::new(found));
+            }
+        }
         Ok(())
+    }
+
+    /// The lookback delta, in ms.
+    pub(crate) fn lookback_ms(&self) -> i64 {
+        self.lookback_ms
     }
 
     /// Records a warning about the node at `span` (upstream `annotations.PromQLWarning`).
@@ -240,6 +310,27 @@ impl Evaluator {
     /// Records an info about the node at `span` (upstream `annotations.PromQLInfo`).
     pub(crate) fn info(&self, span: Span, message: impl Into<String>) {
         self.annotate(Severity::Info, span, message.into());
+    }
+
+    /// Records `note` about the node at `span`, as a warning or info as its kind is.
+    pub(crate) fn note(&self, span: Span, note: &Note) {
+        match note.severity() {
+            Severity::Warning => self.warn(span, note.message()),
+            Severity::Info => self.info(span, note.message()),
+        }
+    }
+
+    /// Records that `histogram_quantile` forced monotonicity on the buckets at `span`; such
+    /// infos with the same message are reported once, summarised.
+    pub(crate) fn info_forced_monotonicity(
+        &self,
+        span: Span,
+        message: String,
+        fix: ForcedMonotonicity,
+    ) {
+        self.annotations
+            .borrow_mut()
+            .add_forced_monotonicity(message, span, fix);
     }
 
     fn annotate(&self, severity: Severity, span: Span, message: String) {
@@ -292,9 +383,22 @@ impl Evaluator {
         offset.as_ref().map_or(Ok(0), |d| self.duration(d))
     }
 
-    fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
+    /// The series fetched for `selector`.
+    pub(crate) fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
+        })
+    }
+
+    /// The start timestamps fetched for `selector`, if it has any.
+    pub(crate) fn start_timestamps(&self, selector: &VectorSelector) -> Option<&SelectorStarts> {
+        self.starts.get(&key(selector))
+    }
+
+    /// The series `c` selected for itself.
+    pub(crate) fn call_series(&self, c: &Call) -> Result<&CallSeries, EngineError> {
+        self.call_selected.get(&node_key(c)).ok_or_else(|| {
+            EngineError::Runtime("internal error: call evaluated without fetching".into())
         })
     }
 
@@ -428,7 +532,7 @@ impl Evaluator {
             Expr::Binary(b) => {
                 let lhs = self.eval(&b.lhs, t_ms)?;
                 let rhs = self.eval(&b.rhs, t_ms)?;
-                binary::evaluate(b, lhs, rhs)
+                binary::evaluate(self, b, lhs, rhs)
             }
             Expr::Aggregate(a) => aggregate::evaluate(self, a, t_ms),
             Expr::Call(c) => functions::call(self, c, t_ms),
@@ -436,6 +540,9 @@ impl Evaluator {
     }
 
     fn vector_selector(&self, s: &VectorSelector, t_ms: i64) -> Result<Vector, EngineError> {
+        if s.extension == Some(RangeExtension::Smoothed) {
+            return extended::smoothed_vector(self, s, t_ms);
+        }
         Ok(self
             .vector_selector_points(s, t_ms)?
             .into_iter()
@@ -448,15 +555,13 @@ impl Evaluator {
     }
 
     /// The sample each series of `s` contributes at `t_ms`, with its own timestamp
-    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time).
+    /// (upstream `vectorSelectorSingle`; `timestamp()` needs the sample's time, and upstream
+    /// takes it without smoothing).
     pub(crate) fn vector_selector_points(
         &self,
         s: &VectorSelector,
         t_ms: i64,
     ) -> Result<Vec<(&Labels, &Point)>, EngineError> {
-        if s.extension.is_some() {
-            return Err(not_implemented("anchored/smoothed vector selectors"));
-        }
         let ref_ms = self
             .base(s.at, t_ms)
             .saturating_sub(self.offset(&s.offset)?);
@@ -477,39 +582,19 @@ impl Evaluator {
 
     fn matrix_selector(&self, m: &MatrixSelector, t_ms: i64) -> Result<Matrix, EngineError> {
         let s = &m.selector;
-        if let Some(ext) = s.extension {
-            let name = match ext {
-                RangeExtension::Anchored => "anchored",
-                RangeExtension::Smoothed => "smoothed",
-            };
-            return Err(not_implemented(&format!("{name} range selectors")));
+        if s.extension.is_some() {
+            return extended::matrix(self, m, t_ms);
         }
         let ref_ms = self
             .base(s.at, t_ms)
             .saturating_sub(self.offset(&s.offset)?);
         let oldest_excluded = ref_ms.saturating_sub(self.duration(&m.range)?);
         let mut out = Matrix::new();
-        for Selected {
-            labels,
-            points,
-            has_stale,
-            end,
-            start,
-        } in self.series(s)?
-        {
-            let from = start.count_up_to(points, oldest_excluded);
-            let to = end.count_up_to(points, ref_ms);
-            let in_range = points.get(from..to).unwrap_or_default();
-            let window = if *has_stale {
-                let mut window = Vec::with_capacity(in_range.len());
-                window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
-                window
-            } else {
-                in_range.to_vec()
-            };
+        for series in self.series(s)? {
+            let window = series.window(oldest_excluded, ref_ms);
             if !window.is_empty() {
                 out.push(RangeSeries {
-                    labels: labels.clone(),
+                    labels: series.labels.clone(),
                     points: window,
                     drop_name: false,
                 });
@@ -519,7 +604,7 @@ impl Evaluator {
     }
 
     /// `expr[range:step]`: steps aligned to multiples of the step, in `(t - range, t]`
-    /// (upstream `evalSubquery`).
+    /// (upstream `evalSubquery`); histograms lose "reset"/"not reset" hints.
     fn subquery(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Matrix, EngineError> {
         let step_ms = match &sq.step {
             Some(d) => self.duration(d)?,
@@ -540,13 +625,27 @@ impl Evaluator {
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
         }
-        let series = self.gather(first, end, step_ms, |t| self.subquery_step(sq, t))?;
+        let mut series: Matrix = self
+            .gather(first, end, step_ms, |t| self.subquery_step(sq, t))?
+            .into_values()
+            .collect();
         // Outer steps move forward: inner values before this window are not asked for again
         // (and are evaluated anew if they are).
         if let Some(values) = self.subquery_values.borrow_mut().get_mut(&node_key(sq)) {
             *values = values.split_off(&first);
         }
-        Ok(series.into_values().collect())
+        // The steps may skip or repeat samples, so "reset"/"not reset" hints no longer hold.
+        for p in series.iter_mut().flat_map(|s| s.points.iter_mut()) {
+            if let SampleValue::Histogram(h) = &mut p.value
+                && matches!(
+                    h.counter_reset_hint,
+                    CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+                )
+            {
+                h.counter_reset_hint = CounterResetHint::Unknown;
+            }
+        }
+        Ok(series)
     }
 
     /// The subquery's inner expression at `t_ms`, evaluated once per time: the windows of
@@ -629,6 +728,16 @@ fn negate(mut v: Vector) -> Result<Vector, EngineError> {
         e.drop_name = true;
     }
     Ok(v)
+}
+
+/// Where annotations about `expr` point: upstream removes the parentheses around function
+/// arguments and aggregation operands before evaluating (`preprocessExpr`, `unwrapParenExpr`),
+/// so its position is that of the expression inside them.
+pub(crate) fn unwrapped_span(mut expr: &Expr) -> Span {
+    while let Expr::Paren(p) = expr {
+        expr = &p.expr;
+    }
+    expr.span()
 }
 
 /// An error for a feature not supported yet.

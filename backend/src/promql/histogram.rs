@@ -2,10 +2,25 @@
 //! `Mul`, `Div`): buckets are brought to the coarser schema of the two, then added index by
 //! index; the result's spans list only non-empty buckets.
 //!
-//! Differing zero thresholds and mismatched custom bucket bounds are not supported yet and
-//! yield `None`, which callers report as not implemented. Knows nothing of storage.
+//! Differing zero thresholds and custom bucket bounds are reconciled by [`combine`], which
+//! reports what it had to paper over as [`Notes`] for the callers' annotations; exponential
+//! and custom buckets cannot be combined ([`IncompatibleSchemas`]). Knows nothing of storage
+//! or annotations.
 
 use std::collections::BTreeMap;
+
+mod bounds;
+mod combine;
+mod text;
+mod trim;
+
+/// Bucket bounds, for the query API's JSON of histogram buckets.
+pub(crate) use bounds::bound as bucket_bound;
+pub(crate) use combine::{
+    IncompatibleSchemas, Notes, Operation, combine, detect_reset, mixed_schemas_message,
+};
+pub(crate) use text::describe;
+pub(crate) use trim::{Keep, trim};
 
 use shared::histogram::{
     CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, bucket_indices,
@@ -20,7 +35,7 @@ pub(crate) fn buckets(spans: &[Span], counts: &[f64], schema: i32, target: i32) 
     let shift = if schema == CUSTOM_BUCKETS_SCHEMA {
         0
     } else {
-        schema - target
+        schema.saturating_sub(target).min(63)
     };
     let mut out = Buckets::new();
     for (i, c) in bucket_indices(spans).zip(counts) {
@@ -56,92 +71,11 @@ fn from_buckets(b: &Buckets) -> (Vec<Span>, Vec<f64>) {
     (spans, counts)
 }
 
-/// `a + sign * b`; `None` when the zero thresholds or custom bounds differ.
-pub(crate) fn add(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> Option<FloatHistogram> {
-    let custom = a.schema == CUSTOM_BUCKETS_SCHEMA || b.schema == CUSTOM_BUCKETS_SCHEMA;
-    if custom && (a.schema != b.schema || a.custom_values != b.custom_values) {
-        return None;
-    }
-    if a.zero_threshold != b.zero_threshold {
-        return None;
-    }
-    let schema = a.schema.min(b.schema);
-    let merge = |sa: &[Span], ca: &[f64], sb: &[Span], cb: &[f64]| {
-        let mut out = buckets(sa, ca, a.schema, schema);
-        for (i, c) in buckets(sb, cb, b.schema, schema) {
-            *out.entry(i).or_insert(0.0) += sign * c;
-        }
-        from_buckets(&out)
-    };
-    let (positive_spans, positive_buckets) = merge(
-        &a.positive_spans,
-        &a.positive_buckets,
-        &b.positive_spans,
-        &b.positive_buckets,
-    );
-    let (negative_spans, negative_buckets) = merge(
-        &a.negative_spans,
-        &a.negative_buckets,
-        &b.negative_spans,
-        &b.negative_buckets,
-    );
-    Some(FloatHistogram {
-        counter_reset_hint: result_hint(a, b, sign),
-        schema,
-        zero_threshold: a.zero_threshold,
-        zero_count: a.zero_count + sign * b.zero_count,
-        count: a.count + sign * b.count,
-        sum: a.sum + sign * b.sum,
-        positive_spans,
-        negative_spans,
-        positive_buckets,
-        negative_buckets,
-        custom_values: a.custom_values.clone(),
-    })
-}
-
-/// Gauge for a difference or when either operand is a gauge; "not reset" only when both are;
-/// otherwise unknown.
-fn result_hint(a: &FloatHistogram, b: &FloatHistogram, sign: f64) -> CounterResetHint {
-    use CounterResetHint::{Gauge, NotCounterReset, Unknown};
-    match (a.counter_reset_hint, b.counter_reset_hint) {
-        _ if sign < 0.0 => Gauge,
-        (Gauge, _) | (_, Gauge) => Gauge,
-        (NotCounterReset, NotCounterReset) => NotCounterReset,
-        _ => Unknown,
-    }
-}
-
-/// Whether `cur` is a counter reset after `prev` (upstream `FloatHistogram.DetectReset`,
-/// simplified: a lower count, zero count or bucket at the common schema, a finer schema, or a
-/// changed zero threshold or custom bounds).
-pub(crate) fn detect_reset(prev: &FloatHistogram, cur: &FloatHistogram) -> bool {
-    if cur.count < prev.count
-        || cur.zero_count < prev.zero_count
-        || cur.schema > prev.schema
-        || cur.zero_threshold != prev.zero_threshold
-        || cur.custom_values != prev.custom_values
-    {
-        return true;
-    }
-    let schema = cur.schema.min(prev.schema);
-    let lower = |sp: &[Span], cp: &[f64], sc: &[Span], cc: &[f64]| {
-        let now = buckets(sc, cc, cur.schema, schema);
-        buckets(sp, cp, prev.schema, schema)
-            .into_iter()
-            .any(|(i, c)| now.get(&i).copied().unwrap_or(0.0) < c)
-    };
-    lower(
-        &prev.positive_spans,
-        &prev.positive_buckets,
-        &cur.positive_spans,
-        &cur.positive_buckets,
-    ) || lower(
-        &prev.negative_spans,
-        &prev.negative_buckets,
-        &cur.negative_spans,
-        &cur.negative_buckets,
-    )
+/// Whether one histogram says "counter reset" and another "no counter reset" (upstream
+/// warns when aggregating such histograms).
+pub(crate) fn hints_collide(hs: &[&FloatHistogram]) -> bool {
+    let has = |hint| hs.iter().any(|h| h.counter_reset_hint == hint);
+    has(CounterResetHint::CounterReset) && has(CounterResetHint::NotCounterReset)
 }
 
 /// A running histogram sum with Kahan compensation of its count, zero count and sum (upstream
@@ -161,19 +95,41 @@ impl HistogramSum {
         }
     }
 
-    /// Adds `h`; `None` when the histograms cannot be added yet.
-    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Option<()> {
+    /// Adds `h`, reporting what had to be reconciled.
+    pub(crate) fn add(&mut self, h: &FloatHistogram) -> Result<Notes, IncompatibleSchemas> {
         let fields = [self.sum.count, self.sum.zero_count, self.sum.sum];
-        let mut next = add(&self.sum, h, 1.0)?;
+        let same_zero_bucket = self.sum.zero_threshold == h.zero_threshold;
+        let (mut next, notes) = combine(&self.sum, h, 1.0)?;
         let added = [h.count, h.zero_count, h.sum];
         let mut exact = [0.0; 3];
         for i in 0..3 {
             (exact[i], self.compensation[i]) =
                 crate::promql::aggregate::kahan_sum_inc(added[i], fields[i], self.compensation[i]);
         }
+        if !same_zero_bucket {
+            // The zero bucket absorbed buckets: its count is the reconciled one.
+            exact[1] = next.zero_count + self.compensation[1];
+            self.compensation[1] = 0.0;
+        }
         [next.count, next.zero_count, next.sum] = exact;
         self.sum = next;
-        Some(())
+        Ok(notes)
+    }
+
+    /// Multiplies the sum and its compensation by `factor`.
+    fn scale(&mut self, factor: f64) {
+        self.sum = scale(&self.sum, factor);
+        self.compensation.iter_mut().for_each(|c| *c *= factor);
+    }
+
+    /// Whether a count, the sum or a bucket has overflowed (upstream `HasOverflow`).
+    fn overflowed(&self) -> bool {
+        let h = &self.sum;
+        [h.count, h.zero_count, h.sum]
+            .iter()
+            .chain(&h.positive_buckets)
+            .chain(&h.negative_buckets)
+            .any(|v| v.is_infinite())
     }
 
     /// The compensated sum.
@@ -185,35 +141,40 @@ impl HistogramSum {
     }
 }
 
-/// The sum (`mean: false`) or mean of histograms: a Kahan-compensated sum, divided by the
-/// count for the mean unless the sum overflows, in which case the mean is computed
-/// incrementally (as upstream `avg` does). `None` when they cannot be added yet.
-pub(crate) fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
-    let (first, rest) = hs.split_first()?;
-    let mut total = HistogramSum::new(first);
-    for h in rest {
-        total.add(h)?;
-    }
-    let sum = total.finish();
-    if !mean {
-        return Some(sum);
-    }
-    let finite = |h: &FloatHistogram| {
-        h.count.is_finite()
-            && h.positive_buckets
-                .iter()
-                .chain(&h.negative_buckets)
-                .all(|c| c.is_finite())
+/// The sum (`mean: false`) or mean of histograms, Kahan-compensated, and what had to be
+/// reconciled. The mean divides the sum by the count until the running sum would overflow;
+/// from then on it is updated incrementally (upstream `funcAvgOverTime` and `avg`).
+pub(crate) fn sum_or_mean(
+    hs: &[&FloatHistogram],
+    mean: bool,
+) -> Result<(FloatHistogram, Notes), IncompatibleSchemas> {
+    let Some((first, rest)) = hs.split_first() else {
+        return Ok((FloatHistogram::default(), Notes::default()));
     };
-    if finite(&sum) || !hs.iter().all(|h| finite(h)) {
-        return Some(divide(&sum, hs.len() as f64));
-    }
-    let mut mean = (*first).clone();
+    let mut notes = Notes::default();
+    let mut total = HistogramSum::new(first);
+    let mut incremental = false;
     for (i, h) in rest.iter().enumerate() {
-        let step = divide(&add(h, &mean, -1.0)?, (i + 2) as f64);
-        mean = add(&mean, &step, 1.0)?;
+        let count = (i + 2) as f64;
+        if !mean || !incremental {
+            let mut next = total.clone();
+            notes = notes.merge(next.add(h)?);
+            if !mean || !next.overflowed() {
+                total = next;
+                continue;
+            }
+            // From here on `total` holds the mean so far.
+            incremental = true;
+            total.scale(1.0 / (count - 1.0));
+        }
+        total.scale((count - 1.0) / count);
+        notes = notes.merge(total.add(&divide(h, count))?);
     }
-    Some(mean)
+    let result = total.finish();
+    if !mean || incremental {
+        return Ok((result, notes));
+    }
+    Ok((divide(&result, hs.len() as f64), notes))
 }
 
 /// Whether two histograms hold the same observations: same schema, zero bucket, count, sum
@@ -300,7 +261,7 @@ mod tests {
     #[test]
     fn adding_reduces_to_the_coarser_schema() {
         // Schema 1 buckets 1..=4 fold into schema 0 buckets 1, 1, 2, 2.
-        let sum = add(&h(1, 1, &[1.0, 2.0, 3.0, 4.0]), &h(0, 1, &[10.0]), 1.0).unwrap();
+        let (sum, _) = combine(&h(1, 1, &[1.0, 2.0, 3.0, 4.0]), &h(0, 1, &[10.0]), 1.0).unwrap();
         assert_eq!(sum.schema, 0);
         assert_eq!(sum.positive_buckets, vec![13.0, 7.0]);
         assert_eq!(
@@ -311,9 +272,9 @@ mod tests {
             }]
         );
         assert_eq!((sum.count, sum.sum), (20.0, 2.0));
-        let diff = add(&sum, &sum, -1.0).unwrap();
+        let (diff, _) = combine(&sum, &sum, -1.0).unwrap();
         assert!(diff.positive_buckets.is_empty() && diff.count == 0.0);
-        let gap = add(&h(0, 0, &[1.0]), &h(0, 3, &[1.0]), 1.0).unwrap();
+        let (gap, _) = combine(&h(0, 0, &[1.0]), &h(0, 3, &[1.0]), 1.0).unwrap();
         assert_eq!(
             gap.positive_spans,
             vec![
@@ -328,5 +289,26 @@ mod tests {
             ]
         );
         assert_eq!(scale(&gap, 2.0).positive_buckets, vec![2.0, 2.0]);
+    }
+
+    #[test]
+    fn a_running_sum_keeps_the_reconciled_zero_count() {
+        // Schema 0 bucket 0 is (0.5, 1]; a zero threshold of 1 takes it in.
+        let narrow = FloatHistogram {
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            ..h(0, 0, &[2.0, 3.0])
+        };
+        let wide = FloatHistogram {
+            zero_threshold: 1.0,
+            zero_count: 4.0,
+            ..h(0, 1, &[5.0])
+        };
+        let mut total = HistogramSum::new(&narrow);
+        total.add(&wide).unwrap();
+        let sum = total.finish();
+        assert_eq!(sum.zero_threshold, 1.0);
+        assert_eq!(sum.zero_count, 1.0 + 2.0 + 4.0);
+        assert_eq!(sum.positive_buckets, vec![8.0]);
     }
 }

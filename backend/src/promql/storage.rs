@@ -91,6 +91,11 @@ pub enum StorageError {
     Source(String),
 }
 
+/// The start timestamps of one series' samples: `(sample time, start time)` pairs in
+/// increasing sample time, only for samples that have one (upstream `AtST`; a start time of 0
+/// means unknown there too).
+pub type SeriesStartTimestamps = (Labels, Vec<(i64, i64)>);
+
 /// Series selection (upstream `storage.Querier.Select`).
 pub trait Queryable: Send + Sync {
     /// The series whose labels satisfy every matcher, with samples at least covering `hints`,
@@ -100,6 +105,18 @@ pub trait Queryable: Send + Sync {
         matchers: &[Matcher],
         hints: SelectHints,
     ) -> Result<Vec<StorageSeries>, StorageError>;
+
+    /// The start timestamps (created timestamps) of the samples [`Queryable::select`] returns
+    /// for the same arguments, for series that have any. The engine asks only for selectors
+    /// under `rate`, `increase`, `irate`, `resets` and `start_timestamp`. By default there are
+    /// none: the StoreAPI does not carry them.
+    fn select_start_timestamps(
+        &self,
+        _matchers: &[Matcher],
+        _hints: SelectHints,
+    ) -> Result<Vec<SeriesStartTimestamps>, StorageError> {
+        Ok(Vec::new())
+    }
 }
 
 /// One selection a query makes: its matchers and the time range it reads.

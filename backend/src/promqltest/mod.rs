@@ -38,6 +38,7 @@ pub mod conformance;
 mod eval;
 mod histogram;
 mod load;
+mod nhcb;
 pub mod parse;
 pub mod run;
 pub mod series;

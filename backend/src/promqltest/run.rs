@@ -4,15 +4,17 @@
 //!
 //! `expect fail` passes when parsing or evaluation fails with a matching message, except that
 //! "not implemented yet" errors always fail. Warnings and infos are checked against the
-//! `expect warn|info|no_warn|no_info` lines ([`annotations`]). All evals after a
-//! `load_with_nhcb` (classic-to-native histogram conversion is not implemented) or a load with
-//! start timestamps (`@st` lines) fail, until the next `clear`.
+//! `expect warn|info|no_warn|no_info` lines ([`annotations`]). Start timestamps from `@st`
+//! lines are loaded with their samples. `load_with_nhcb` also loads the classic histograms as
+//! native histograms with custom buckets (see [`super::nhcb`]); when that conversion fails
+//! (upstream fails the load), the evals until the next `clear` fail.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::annotations;
 use super::compare::compare;
+use super::nhcb;
 use super::{Command, Eval, ExpectKind, FileError, Load, Query, Script, SequenceValue, parse_file};
 use shared::histogram::{CounterResetHint, FloatHistogram};
 
@@ -102,6 +104,8 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     let mut storage = MemoryStorage::new();
     // A loaded feature the engine does not support yet: evals fail until the next `clear`.
     let mut unsupported: Option<&'static str> = None;
+    // A load that failed: evals fail until the next `clear`.
+    let mut load_error: Option<String> = None;
     let mut report = FileReport {
         file: file.to_owned(),
         total: 0,
@@ -110,21 +114,25 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     for command in &script.commands {
         match command {
             Command::Load(load) => {
-                if load.with_nhcb {
-                    unsupported = Some("load_with_nhcb");
-                } else if load.series.iter().any(|s| s.start_offsets_ms.is_some()) {
-                    unsupported = unsupported.or(Some("start timestamps (@st)"));
-                }
                 append(&mut storage, load);
+                if load.with_nhcb {
+                    match nhcb::convert(load) {
+                        Ok(series) => append_nhcb(&mut storage, series),
+                        Err(e) => load_error = Some(format!("load_with_nhcb: {e}")),
+                    }
+                }
             }
             Command::Clear { .. } => {
                 storage.clear();
                 unsupported = None;
+                load_error = None;
             }
             Command::Eval(eval) => {
                 report.total += 1;
                 let outcome = if let Some(feature) = unsupported {
                     Err(EvalFailureKind::NotImplemented(feature.into()))
+                } else if let Some(e) = &load_error {
+                    Err(EvalFailureKind::UnexpectedError(e.clone()))
                 } else {
                     run_eval(engine, &storage, eval)
                 };
@@ -142,9 +150,8 @@ pub fn run_script(engine: &Engine, script: &Script, file: &Path) -> FileReport {
     report
 }
 
-/// Appends the loaded samples. Histograms get the counter-reset hint Prometheus's TSDB gives
-/// them when no hint was written: unknown for a series' first histogram, then "reset" or
-/// "not reset" from comparing with the previous one (upstream tsdb head appender).
+/// Appends the loaded samples. Histograms get the counter-reset hint they have when
+/// Prometheus's TSDB reads them back (see [`stored_hint`]).
 fn append(storage: &mut MemoryStorage, load: &Load) {
     for series in &load.series {
         let mut previous: Option<FloatHistogram> = None;
@@ -154,13 +161,10 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 SequenceValue::Stale => SampleValue::Float(shared::series::stale_nan()),
                 SequenceValue::Histogram(h) => {
                     let mut histogram = h.histogram.clone();
-                    if let (false, Some(prev)) = (h.counter_reset_hint_set, &previous) {
-                        histogram.counter_reset_hint = if detect_reset(prev, &histogram) {
-                            CounterResetHint::CounterReset
-                        } else {
-                            CounterResetHint::NotCounterReset
-                        };
+                    if !h.counter_reset_hint_set {
+                        histogram.counter_reset_hint = CounterResetHint::Unknown;
                     }
+                    histogram.counter_reset_hint = stored_hint(previous.as_ref(), &histogram);
                     SampleValue::Histogram(histogram)
                 }
                 SequenceValue::Missing => continue,
@@ -173,7 +177,54 @@ fn append(storage: &mut MemoryStorage, load: &Load) {
                 t_ms: sample.t_ms,
                 value,
             };
-            storage.append(&series.labels, point);
+            match sample.start_ms {
+                Some(start_ms) => storage.append_with_start(&series.labels, point, start_ms),
+                None => storage.append(&series.labels, point),
+            }
+        }
+    }
+}
+
+/// The counter-reset hint a histogram (with the hint written for it, or unknown) has when read
+/// back from Prometheus's TSDB after `previous` (upstream tsdb/chunkenc `appendable`,
+/// `counterResetHint`): gauges stay gauges; a histogram that starts a chunk (the series' first,
+/// one after a gauge or a stale marker, one written as a reset, one with another schema, zero
+/// threshold or custom bounds, or one that went down) reads as unknown; any other reads as
+/// "not reset".
+fn stored_hint(previous: Option<&FloatHistogram>, h: &FloatHistogram) -> CounterResetHint {
+    use CounterResetHint::{CounterReset, Gauge, NotCounterReset, Unknown};
+    if h.counter_reset_hint == Gauge {
+        return Gauge;
+    }
+    let Some(prev) = previous else {
+        return Unknown;
+    };
+    let new_layout = h.schema != prev.schema
+        || h.zero_threshold != prev.zero_threshold
+        || h.custom_values != prev.custom_values;
+    if prev.counter_reset_hint == Gauge || h.counter_reset_hint == CounterReset || new_layout {
+        return Unknown;
+    }
+    let unknown = FloatHistogram {
+        counter_reset_hint: Unknown,
+        ..h.clone()
+    };
+    if detect_reset(prev, &unknown) {
+        Unknown
+    } else {
+        NotCounterReset
+    }
+}
+
+/// Appends converted classic histograms, with counter-reset hints as [`append`] gives them.
+fn append_nhcb(storage: &mut MemoryStorage, series: Vec<nhcb::NhcbSeries>) {
+    for s in series {
+        let mut previous: Option<FloatHistogram> = None;
+        for (t_ms, mut h) in s.samples {
+            h.counter_reset_hint = stored_hint(previous.as_ref(), &h);
+            previous = (!h.is_stale()).then(|| h.clone());
+            let value = SampleValue::Histogram(Box::new(h));
+            storage.append(&s.labels, Point { t_ms, value });
         }
     }
 }
@@ -231,6 +282,34 @@ mod tests {
     }
 
     #[test]
+    fn stored_hints_are_unknown_where_a_chunk_starts() {
+        use CounterResetHint::{CounterReset, Gauge, NotCounterReset, Unknown};
+        let h = |count: f64, hint| FloatHistogram {
+            count,
+            counter_reset_hint: hint,
+            ..FloatHistogram::default()
+        };
+        assert_eq!(stored_hint(None, &h(1.0, Unknown)), Unknown);
+        assert_eq!(
+            stored_hint(Some(&h(1.0, Unknown)), &h(2.0, Unknown)),
+            NotCounterReset
+        );
+        assert_eq!(
+            stored_hint(Some(&h(2.0, Unknown)), &h(1.0, Unknown)),
+            Unknown
+        );
+        assert_eq!(
+            stored_hint(Some(&h(1.0, Unknown)), &h(2.0, CounterReset)),
+            Unknown
+        );
+        assert_eq!(stored_hint(Some(&h(1.0, Gauge)), &h(2.0, Unknown)), Unknown);
+        assert_eq!(stored_hint(Some(&h(1.0, Unknown)), &h(0.0, Gauge)), Gauge);
+        let mut wider = h(2.0, Unknown);
+        wider.zero_threshold = 1.0;
+        assert_eq!(stored_hint(Some(&h(1.0, Unknown)), &wider), Unknown);
+    }
+
+    #[test]
     fn passing_and_failing_evals_are_counted_with_their_lines() {
         let report = run(concat!(
             "load 1m\n  m{a=\"x\"} 1 2 3\n\n",
@@ -254,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn expected_failures_need_a_matching_message_and_never_accept_missing_features() {
+    fn expected_failures_need_a_matching_message() {
         let report = run(concat!(
             "load 1m\n  m 1\n  n 1\n\n",
             "eval instant at 0 m{\n  expect fail\n\n",
@@ -262,11 +341,9 @@ mod tests {
             "eval instant at 0 -{__name__=~\"m|n\"}\n",
             "  expect fail msg: vector cannot contain metrics with the same labelset\n\n",
             "eval instant at 0 m{\n  expect fail msg: something else\n\n",
-            // A function this engine does not have yet (update when it gains one).
-            "eval instant at 0 histogram_quantile(0.5, m)\n  expect fail\n\n",
             "eval instant at 0 m\n  expect warn\n  m 1\n",
         ));
-        assert_eq!(report.total, 6);
+        assert_eq!(report.total, 5);
         let kinds: Vec<&EvalFailureKind> = report.failures.iter().map(|f| &f.kind).collect();
         assert!(
             matches!(
@@ -274,7 +351,6 @@ mod tests {
                 [
                     EvalFailureKind::ExpectedFailure(_),
                     EvalFailureKind::WrongError { .. },
-                    EvalFailureKind::NotImplemented(_),
                     EvalFailureKind::Annotations(_),
                 ]
             ),
@@ -294,17 +370,21 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_loads_fail_evals_until_clear() {
+    fn nhcb_loads_add_native_histograms_and_bad_ones_fail_evals_until_clear() {
         let report = run(concat!(
-            "load_with_nhcb 1m\n  m 1\n\n",
-            "eval instant at 0 m\n  m 1\n\n",
+            "load_with_nhcb 1m\n  m_bucket{le=\"1\"} 1\n  m_bucket{le=\"+Inf\"} 3\n\n",
+            "eval instant at 0 histogram_count(m)\n  {} 3\n\n",
+            "eval instant at 0 m_bucket{le=\"1\"}\n  m_bucket{le=\"1\"} 1\n\n",
+            "clear\n\nload_with_nhcb 1m\n  m_bucket{le=\"1\"} 4\n  m_bucket{le=\"+Inf\"} 3\n\n",
+            "eval instant at 0 m_bucket\n  m_bucket{le=\"1\"} 4\n  m_bucket{le=\"+Inf\"} 3\n\n",
             "clear\n\nload 1m\n  m 1\n\n",
             "eval instant at 0 m\n  m 1\n",
         ));
-        assert_eq!(report.failures.len(), 1);
-        assert_eq!(
-            report.failures[0].kind,
-            EvalFailureKind::NotImplemented("load_with_nhcb".into())
+        assert_eq!(report.total, 4);
+        let kinds: Vec<&EvalFailureKind> = report.failures.iter().map(|f| &f.kind).collect();
+        assert!(
+            matches!(kinds[..], [EvalFailureKind::UnexpectedError(e)] if e.contains("not cumulative")),
+            "{kinds:?}"
         );
     }
 }

@@ -15,6 +15,7 @@ use crate::discovery::{
     DiscoveryConfig, EndpointSpec, FileSdError, ResolverConfig, ResolverKind, SdFilePattern,
     SpecError,
 };
+use crate::promql::EngineConfig;
 use crate::query::dedup::ReplicaLabels;
 use crate::storeapi::PartialResponse;
 
@@ -81,6 +82,11 @@ pub struct QueryConfig {
     /// HTTP query endpoints (as Thanos's gate in pkg/api/query/v1.go does), not the proxy: a
     /// query holds several Series streams open at once, so a per-stream bound could deadlock.
     pub max_concurrent: NonZeroUsize,
+    /// The PromQL engine's settings: `--query.lookback-delta` (0 means the default, 5m), the
+    /// rest at their defaults.
+    pub engine: EngineConfig,
+    /// `--query.max-samples`: most samples one query may load.
+    pub max_samples: u64,
     /// `--grpc-address`.
     pub grpc_address: SocketAddr,
     /// `--http-address`.
@@ -116,12 +122,27 @@ impl QueryConfig {
                 .then_some(args.store_response_timeout),
             query_timeout: args.query_timeout,
             max_concurrent,
+            engine: engine_config(args),
+            max_samples: args.engine.max_samples,
             grpc_address: args.grpc_address,
             http_address: args.http_address,
             route_prefix,
             health: HealthCheckConfig::default(),
             flags: flag_values(args),
         })
+    }
+}
+
+fn engine_config(args: &QueryArgs) -> EngineConfig {
+    let defaults = EngineConfig::default();
+    let lookback = args.engine.lookback_delta;
+    EngineConfig {
+        lookback_delta: if lookback.is_zero() {
+            defaults.lookback_delta
+        } else {
+            lookback
+        },
+        ..defaults
     }
 }
 
@@ -148,6 +169,8 @@ fn flag_values(args: &QueryArgs) -> BTreeMap<String, String> {
         ),
         ("query.timeout", duration(args.query_timeout)),
         ("query.max-concurrent", args.max_concurrent.to_string()),
+        ("query.lookback-delta", duration(args.engine.lookback_delta)),
+        ("query.max-samples", args.engine.max_samples.to_string()),
         ("query.default-step", "1s".to_string()),
         ("query.mode", "local".to_string()),
         ("query.promql-engine", "prometheus".to_string()),
@@ -268,6 +291,20 @@ mod tests {
         assert_eq!(c.flags["query.timeout"], "30s");
         assert_eq!(c.flags["store.sd-dns-resolver"], "miekgdns");
         assert_eq!(c.flags["query.default-step"], "1s");
+    }
+
+    #[test]
+    fn engine_flags_reach_the_engine_config() {
+        let c = config(&[]).expect("valid");
+        assert_eq!(c.engine.lookback_delta, Duration::from_secs(300));
+        assert_eq!(c.max_samples, 50_000_000);
+        let c = config(&["--query.lookback-delta=1m", "--query.max-samples=10"]).expect("valid");
+        assert_eq!(c.engine.lookback_delta, Duration::from_secs(60));
+        assert_eq!(c.max_samples, 10);
+        assert_eq!(c.flags["query.lookback-delta"], "1m");
+        assert_eq!(c.flags["query.max-samples"], "10");
+        let c = config(&["--query.lookback-delta=0s"]).expect("valid");
+        assert_eq!(c.engine.lookback_delta, Duration::from_secs(300));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`merge`]: k-way merge of sorted Series streams.
 //! - [`dedup`]: replica labels and the replica deduplication iterators.
 //! - [`querier`]: PromQL over the proxy and dedup, behind the HTTP query endpoints.
+//! - [`sample_limit`]: the `--query.max-samples` budget the querier spends while loading.
 //!
 //! [`run`] wires them: discovery feeds the endpoint set, the proxy reads it, and the proxy is
 //! served as the querier's own StoreAPI over gRPC and behind the HTTP API. Only this wiring
@@ -18,6 +19,7 @@ pub mod endpoints;
 pub mod merge;
 pub mod proxy;
 pub mod querier;
+pub mod sample_limit;
 pub mod series_iter;
 
 #[cfg(test)]
@@ -113,11 +115,14 @@ pub async fn run(
 
     let state = ApiState {
         store: Arc::clone(&proxy),
-        query: Arc::new(querier::Querier::new(
-            Arc::clone(&proxy),
-            crate::promql::Engine::default(),
-            config.max_concurrent.get(),
-        )),
+        query: Arc::new(
+            querier::Querier::new(
+                Arc::clone(&proxy),
+                crate::promql::Engine::new(config.engine.clone()),
+                config.max_concurrent.get(),
+            )
+            .with_max_samples(config.max_samples),
+        ),
         endpoints: Arc::clone(&endpoints) as Arc<dyn EndpointStatus>,
         replica_labels: config.replica_labels.clone(),
         partial_response: config.partial_response,

@@ -3,13 +3,15 @@
 //!
 //! A request goes to every store whose announced time range overlaps it and whose external label
 //! sets the matchers do not rule out, all at once; Series answers are k-way merged
-//! ([`merge_sorted`]), label answers unioned. A failing or silent store becomes a warning or
+//! ([`merge_sorted`]), label answers unioned, metric metadata merged (`metadata`, asked of the
+//! stores that announce it). A failing or silent store becomes a warning or
 //! aborts the request, as the request's [`PartialResponse`] says.
 //!
 //! The proxy sees stores only through [`Store`] and a [`StoreSet`]: it knows nothing of gRPC,
 //! health checks or discovery (the endpoint set, tests and the demo supply the stores).
 
 mod fanout;
+mod metadata;
 #[cfg(test)]
 mod tests;
 
@@ -26,8 +28,9 @@ use tracing::Instrument;
 
 use super::merge::{merge_sorted, strip_and_resort};
 use crate::storeapi::{
-    ComponentType, LabelNamesRequest, LabelValuesRequest, LabelsResponse, PartialResponse,
-    SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
+    ComponentType, LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse,
+    MetricMetadataRequest, PartialResponse, SeriesFrame, SeriesRequest, SeriesStream, Store,
+    StoreError, StoreInfo,
 };
 
 /// The error when there is no store at all and the request does not accept partial answers.
@@ -239,7 +242,8 @@ impl Store for ProxyStore {
     /// stores' label sets without the replica labels, the union of their time ranges (all of
     /// time when there is none), and it strips replica labels itself. A set that only held
     /// replica labels becomes the empty set and is kept: it tells a querier above that this one
-    /// may hold any series, which dropping it would deny.
+    /// may hold any series, which dropping it would deny. It serves metric metadata (merged from
+    /// the stores that do), as the Thanos querier announces.
     fn info(&self) -> BoxFuture<'_, Result<StoreInfo, StoreError>> {
         let stores = self.stores.queryable();
         let mut label_sets = BTreeSet::new();
@@ -259,7 +263,7 @@ impl Store for ProxyStore {
             label_sets: label_sets.into_iter().collect(),
             time_range: Some(range.unwrap_or(TimeRange::ALL)),
             supports_without_replica_labels: true,
-            serves_metadata: false,
+            serves_metadata: true,
         };
         future::ready(Ok(info)).boxed()
     }
@@ -371,6 +375,19 @@ impl Store for ProxyStore {
         }
         .instrument(span)
         .boxed()
+    }
+
+    /// Metadata of every store that announces the metadata API, merged (see `metadata`).
+    fn metric_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        let span = tracing::debug_span!(
+            "proxy_metric_metadata",
+            metric = request.metric.as_deref().unwrap_or(""),
+            limit = ?request.limit,
+        );
+        self.fan_out_metadata(request).instrument(span).boxed()
     }
 }
 

@@ -8,7 +8,8 @@
 //! them and merges equal series) and its partial-response policy. Selections are fetched
 //! concurrently, each on its own task. Each returned series' chunks
 //! are split into non-overlapping groups ([`overlap_split`], one per replica), decoded and merged
-//! with the penalty algorithm. Evaluation runs on the blocking pool under a semaphore of
+//! with the penalty algorithm. Samples are counted against `--query.max-samples` while they are
+//! loaded ([`SampleBudget`], shared by the concurrent fetches). Evaluation runs on the blocking pool under a semaphore of
 //! `--query.max-concurrent` permits; requests wait for a permit, as Prometheus queues them.
 //!
 //! Series selected directly under `rate`, `increase`, `irate` or `resets` (the selection's
@@ -17,6 +18,8 @@
 //! a series read both as a counter and as a gauge is adjusted only where it should be. Samples
 //! are decoded straight into the engine's points and handed over without copying when a
 //! selection is read once.
+//! Each answer carries [`QueryStats`]: time queued for a permit, fetching (preparation) and
+//! evaluating, and the samples loaded.
 //! The engine never learns where data lives; the API never learns how it is fetched.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,8 +35,9 @@ use tokio::time::{Instant, timeout_at};
 use super::dedup::{
     DedupAlgorithm, SampleIterator, Value as DedupValue, ValueKind, deduplicate, overlap_split,
 };
+use super::sample_limit::{DEFAULT_MAX_SAMPLES, SampleBudget};
 use super::series_iter::{ChunkSeriesIterator, NativeHistogram};
-use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryTime};
+use crate::api::{ApiError, QueryEngine, QueryOutcome, QueryRequest, QueryStats, QueryTime};
 use crate::chunkenc::ChunkError;
 use crate::promql::parser::Grouping;
 use crate::promql::storage::{
@@ -50,6 +54,7 @@ pub struct Querier {
     store: Arc<dyn Store>,
     engine: Engine,
     permits: Arc<Semaphore>,
+    max_samples: u64,
 }
 
 impl Querier {
@@ -59,16 +64,30 @@ impl Querier {
             store,
             engine,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_samples: DEFAULT_MAX_SAMPLES,
         }
     }
 
+    /// The same querier refusing queries that load more than `max_samples` samples
+    /// (`--query.max-samples`; [`DEFAULT_MAX_SAMPLES`] otherwise).
+    pub fn with_max_samples(mut self, max_samples: u64) -> Self {
+        self.max_samples = max_samples;
+        self
+    }
+
     async fn evaluate(&self, request: QueryRequest) -> Result<QueryOutcome, ApiError> {
-        let deadline = Instant::now() + request.timeout;
+        let started = Instant::now();
+        let deadline = started + request.timeout;
         let timed_out = |_| ApiError::Timeout(request.timeout);
         let _permit = timeout_at(deadline, Arc::clone(&self.permits).acquire_owned())
             .await
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query semaphore closed: {e}")))?;
+        let mut stats = QueryStats {
+            exec_queue: started.elapsed(),
+            ..QueryStats::default()
+        };
+        let prepared = Instant::now();
         let (start_ms, end_ms, step_ms) = match request.time {
             QueryTime::Instant { t_ms } => (t_ms, t_ms, 0),
             QueryTime::Range {
@@ -81,9 +100,12 @@ impl Querier {
             .engine
             .selections(&request.expr, start_ms, end_ms, step_ms)
             .map_err(engine_error)?;
-        let (storage, mut warnings) = timeout_at(deadline, self.prefetch(selections, &request))
-            .await
-            .map_err(timed_out)??;
+        let budget = Arc::new(SampleBudget::new(self.max_samples));
+        let prefetch = self.prefetch(selections, &request, &budget);
+        let (storage, mut warnings) = timeout_at(deadline, prefetch).await.map_err(timed_out)??;
+        stats.samples_loaded = budget.loaded();
+        stats.query_preparation = prepared.elapsed();
+        let evaluation_started = Instant::now();
         let engine = self.engine.clone();
         let expr = request.expr.clone();
         let time = request.time;
@@ -102,21 +124,27 @@ impl Querier {
             .map_err(timed_out)?
             .map_err(|e| ApiError::Internal(format!("query evaluation failed: {e}")))?
             .map_err(engine_error)?;
+        stats.inner_eval = evaluation_started.elapsed();
+        stats.result_samples = QueryStats::samples_in(&evaluated.value);
+        stats.exec_total = started.elapsed();
         warnings.extend(evaluated.warnings);
         Ok(QueryOutcome {
             value: evaluated.value,
             warnings,
             infos: evaluated.infos,
+            stats,
         })
     }
 
     /// Fetches every distinct selection, at most [`MAX_CONCURRENT_SELECTS`] at once, each on
     /// its own task so that decoding runs in parallel; returns them with the stores' warnings.
-    /// Dropping the future (a timeout) aborts the fetches.
+    /// Dropping the future (a timeout) aborts the fetches. Every fetch counts its samples
+    /// against `budget`.
     async fn prefetch(
         &self,
         selections: Vec<Selection>,
         request: &QueryRequest,
+        budget: &Arc<SampleBudget>,
     ) -> Result<(Prefetched, Vec<String>), ApiError> {
         let mut fetched: Vec<Fetched> = Vec::new();
         for selection in selections {
@@ -137,10 +165,17 @@ impl Querier {
             let (replica_labels, partial_response) =
                 (request.replica_labels.clone(), request.partial_response);
             let permits = Arc::clone(&permits);
+            let budget = Arc::clone(budget);
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let fetched =
-                    fetch(store.as_ref(), &selection, replica_labels, partial_response).await;
+                let fetched = fetch(
+                    store.as_ref(),
+                    &selection,
+                    replica_labels,
+                    partial_response,
+                    &budget,
+                )
+                .await;
                 (index, fetched)
             });
         }
@@ -169,12 +204,14 @@ const MAX_CONCURRENT_SELECTS: usize = 4;
 /// Reads one selection's series, deduplicated, sorted by labels, each with its samples in the
 /// selection's time range (series without any are left out), with the stores' warnings.
 /// The request carries the selection's hints as Thanos's querier sends them
-/// (thanos pkg/query/querier.go `storeHintsFromPromHints`).
+/// (thanos pkg/query/querier.go `storeHintsFromPromHints`). Each series' samples are counted
+/// against the budget before they are kept.
 async fn fetch(
     store: &dyn Store,
     selection: &Selection,
     replica_labels: Vec<String>,
     partial_response: PartialResponse,
+    budget: &SampleBudget,
 ) -> Result<(Vec<(Labels, Vec<Point>)>, Vec<String>), ApiError> {
     let hints = &selection.hints;
     let kind = match hints.func {
@@ -197,6 +234,9 @@ async fn fetch(
                 let points = decode(chunks, range, kind).map_err(|e| {
                     ApiError::Execution(format!("decoding chunks of {labels}: {e}"))
                 })?;
+                budget
+                    .take(points.len())
+                    .map_err(|e| ApiError::Execution(e.to_string()))?;
                 if !points.is_empty() {
                     series.push((labels, points));
                 }
@@ -332,11 +372,16 @@ fn sample_value(value: DedupValue<&NativeHistogram>) -> SampleValue {
     }
 }
 
-/// Prometheus's classes: a parse error or bad range is `bad_data`, anything else `execution`.
+/// Prometheus's classes: what the engine refuses before evaluating (a parse error, an expression
+/// a range query cannot evaluate) is `bad_data` for parameter `query` (web/api/v1/api.go `query`
+/// and `queryRange` wrap `NewInstantQuery`/`NewRangeQuery` errors in `invalidParamError`), a bad
+/// range is `bad_data`, anything else `execution`.
 fn engine_error(error: EngineError) -> ApiError {
     match error {
-        EngineError::Parse(_)
-        | EngineError::NonPositiveStep
+        EngineError::Parse(_) | EngineError::RangeQueryType(_) => {
+            ApiError::invalid_parameter("query", error.to_string())
+        }
+        EngineError::NonPositiveStep
         | EngineError::EndBeforeStart
         | EngineError::TooManySteps { .. } => ApiError::BadRequest(error.to_string()),
         other => ApiError::Execution(other.to_string()),

@@ -11,8 +11,8 @@ use futures::Stream;
 use futures::future::BoxFuture;
 
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesFrame, SeriesRequest,
-    SeriesStream, Store, StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 use crate::telemetry::{Metrics, Protocol};
 
@@ -21,6 +21,7 @@ const INFO: &str = "/thanos.info.Info/Info";
 const SERIES: &str = "/thanos.Store/Series";
 const LABEL_NAMES: &str = "/thanos.Store/LabelNames";
 const LABEL_VALUES: &str = "/thanos.Store/LabelValues";
+const METRIC_METADATA: &str = "/thanos.Metadata/MetricMetadata";
 
 /// Wraps a store and records each call's latency and outcome.
 pub struct InstrumentedStore<S> {
@@ -94,6 +95,13 @@ impl<S: Store> Store for InstrumentedStore<S> {
         request: LabelValuesRequest,
     ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(self.timed(LABEL_VALUES, self.inner.label_values(request)))
+    }
+
+    fn metric_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        Box::pin(self.timed(METRIC_METADATA, self.inner.metric_metadata(request)))
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`frame`]: incremental decoder of the streamed remote-read framing.
 //! - [`read_stream`]: a remote-read body as the `ChunkedSeries` of its frames.
 //! - [`selector`]: matchers as a PromQL selector for `match[]`.
+//! - [`metadata`]: metric metadata from Prometheus's `/api/v1/metadata`.
 //! - [`external`]: external-label rules (matchers, attaching, stripping replica labels).
 //! - [`order`]: keeps series sorted once external labels are attached.
 //! - [`series`]: joins frames into whole series with external labels, `skip_chunks`, `limit`.
@@ -19,6 +20,7 @@ pub mod external;
 pub mod frame;
 pub mod http;
 pub mod instrumented;
+pub mod metadata;
 pub mod order;
 pub mod prometheus;
 pub mod read_stream;

@@ -1,5 +1,6 @@
 //! HTTP client for the parts of Prometheus's API the sidecar needs: external labels, the oldest
-//! timestamp, streamed remote read, label names and label values.
+//! timestamp, streamed remote read, label names and label values (metric metadata is in
+//! [`super::metadata`]).
 //!
 //! Remote read follows prometheus storage/remote/codec.go and read_handler.go: a snappy
 //! block-compressed `ReadRequest` accepting `STREAMED_XOR_CHUNKS`, answered by
@@ -300,7 +301,7 @@ impl PrometheusClient {
     }
 
     /// `base/<segments>`, keeping any path prefix of the base URL. Segments are percent-encoded.
-    fn endpoint(&self, segments: &[&str]) -> Url {
+    pub(super) fn endpoint(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .expect("the constructor rejects cannot-be-a-base URLs")
@@ -310,7 +311,7 @@ impl PrometheusClient {
     }
 
     /// GETs a Prometheus API envelope and returns `data` and `warnings`.
-    async fn get_json<T: for<'de> Deserialize<'de>>(
+    pub(super) async fn get_json<T: for<'de> Deserialize<'de>>(
         &self,
         url: Url,
     ) -> Result<(T, Vec<String>), PrometheusError> {

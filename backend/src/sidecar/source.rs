@@ -2,7 +2,8 @@
 //!
 //! Mirrors thanos pkg/store/prometheus.go (`PrometheusStore`): Series through streamed remote
 //! read with external labels attached, label names and values through `/api/v1/labels` and
-//! `/api/v1/label/<name>/values`. Chunks pass through encoded. Everything is refused with
+//! `/api/v1/label/<name>/values`, metric metadata through `/api/v1/metadata` (as thanos
+//! pkg/metadata/prometheus.go). Chunks pass through encoded. Everything is refused with
 //! `Unavailable` while Prometheus's external labels are unknown or empty. It knows nothing of
 //! gRPC or of how the sidecar is started.
 //!
@@ -24,8 +25,8 @@ use super::prometheus::{PrometheusClient, PrometheusError};
 use super::series::SeriesPipeline;
 use super::state::PrometheusState;
 use crate::storeapi::{
-    ComponentType, LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesRequest,
-    SeriesStream, Store, StoreError, StoreInfo,
+    ComponentType, LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse,
+    MetricMetadataRequest, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// Thanos's answer when only external-label matchers are left (pkg/store/prometheus.go).
@@ -170,7 +171,7 @@ impl Store for PrometheusStore {
                 label_sets: vec![external],
                 time_range,
                 supports_without_replica_labels: true,
-                serves_metadata: false,
+                serves_metadata: true,
             })
         })
     }
@@ -191,6 +192,20 @@ impl Store for PrometheusStore {
         request: LabelValuesRequest,
     ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>> {
         Box::pin(self.label_values_impl(request))
+    }
+
+    /// Prometheus's own metadata, passed through: it needs no external labels, so it is served
+    /// even while they are unknown.
+    fn metric_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        Box::pin(async move {
+            self.client
+                .metric_metadata(request.metric.as_deref(), request.limit)
+                .await
+                .map_err(store_error)
+        })
     }
 }
 

@@ -22,11 +22,11 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 use tracing::Instrument;
 
-use super::convert::series_frames_from_proto;
+use super::convert::{metadata_from_proto, series_frames_from_proto};
 use super::server::MAX_MESSAGE_BYTES;
 use super::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, SeriesFrame, SeriesRequest,
-    SeriesStream, Store, StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// Interval between HTTP/2 keepalive pings on a connection with calls in flight (Thanos: 10s).
@@ -78,6 +78,7 @@ pub struct GrpcStore {
     address: Arc<str>,
     store: pb::store_client::StoreClient<Channel>,
     info: infopb::info_client::InfoClient<Channel>,
+    metadata: pb::metadata_client::MetadataClient<Channel>,
     config: GrpcStoreConfig,
 }
 
@@ -106,13 +107,17 @@ impl GrpcStore {
         let store = pb::store_client::StoreClient::new(channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let info = infopb::info_client::InfoClient::new(channel)
+        let info = infopb::info_client::InfoClient::new(channel.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let metadata = pb::metadata_client::MetadataClient::new(channel)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Self {
             address: address.into(),
             store,
             info,
+            metadata,
             config,
         })
     }
@@ -145,6 +150,34 @@ impl GrpcStore {
             }
             Err(status) => Err(store_error(&self.address, status)),
         }
+    }
+
+    /// Reads the whole `thanos.Metadata/MetricMetadata` stream, merging its metadata frames
+    /// and collecting its warnings.
+    async fn fetch_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> Result<MetadataResponse, StoreError> {
+        use pb::metric_metadata_response::Result as Frame;
+        let mut client = self.metadata.clone();
+        let mut frames = client
+            .metric_metadata(Request::new(pb::MetricMetadataRequest::from(request)))
+            .await
+            .map_err(|status| store_error(&self.address, status))?
+            .into_inner();
+        let mut response = MetadataResponse::default();
+        while let Some(frame) = frames
+            .message()
+            .await
+            .map_err(|status| store_error(&self.address, status))?
+        {
+            match frame.result {
+                Some(Frame::Metadata(metadata)) => response.merge(metadata_from_proto(metadata)),
+                Some(Frame::Warning(warning)) => response.warnings.push(warning),
+                None => {}
+            }
+        }
+        Ok(response)
     }
 }
 
@@ -293,6 +326,30 @@ impl Store for GrpcStore {
                 .await
                 .map(LabelsResponse::from)
                 .map_err(|status| store_error(&self.address, status))
+            }
+            .instrument(span),
+        )
+    }
+
+    /// Bounded by [`GrpcStoreConfig::unary_timeout`] as a whole, when set.
+    fn metric_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        let span = tracing::debug_span!("grpc_client.metric_metadata", endpoint = %self.address);
+        Box::pin(
+            async move {
+                let Some(limit) = self.config.unary_timeout else {
+                    return self.fetch_metadata(request).await;
+                };
+                tokio::time::timeout(limit, self.fetch_metadata(request))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::DeadlineExceeded(format!(
+                            "{}: no answer within {limit:?}",
+                            self.address
+                        )))
+                    })
             }
             .instrument(span),
         )

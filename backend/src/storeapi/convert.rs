@@ -8,18 +8,21 @@
 //! misread (unknown chunk encodings). Field numbers and enum values follow THANOS.md §1.2–§1.3.
 //!
 //! Submodules: `request` (Series/LabelNames/LabelValues requests), `series` (response frames,
-//! chunks, label responses), `info` (what a store announces). The conversions are trait impls
+//! chunks, label responses), `info` (what a store announces), `metadata` (metric metadata
+//! requests and responses). The conversions are trait impls
 //! (`TryFrom`/`From`) between the two type families, so they are used without naming the
 //! submodules. This module knows the wire types and the domain types, nothing about transport:
 //! no tonic, no I/O.
 
 mod info;
+mod metadata;
 mod request;
 mod series;
 
 use proto::thanos as pb;
 use shared::labels::{Label, Labels, MatchOp, Matcher, MatcherError};
 
+pub use metadata::{metadata_from_proto, metadata_response_frames};
 pub use series::series_frames_from_proto;
 
 /// A wire message cannot be turned into a domain value.

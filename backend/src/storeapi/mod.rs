@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod convert;
+pub mod metadata;
 pub mod server;
 
 use std::fmt;
@@ -15,9 +16,11 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 use futures::Stream;
-use futures::future::BoxFuture;
+use futures::future::{self, BoxFuture};
 use shared::labels::{Labels, Matcher};
 use shared::series::TimeRange;
+
+pub use metadata::{MetadataResponse, MetricMetadata, MetricMetadataRequest};
 
 /// Encoding of a chunk's bytes (Thanos's `Chunk.Encoding`, THANOS.md §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -292,7 +295,7 @@ pub struct StoreInfo {
     pub time_range: Option<TimeRange>,
     /// Whether the store strips `without_replica_labels` itself.
     pub supports_without_replica_labels: bool,
-    /// Whether the endpoint serves the metric metadata API.
+    /// Whether the endpoint serves the metric metadata API ([`Store::metric_metadata`]).
     pub serves_metadata: bool,
 }
 
@@ -325,7 +328,7 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// The StoreAPI: series, label names and values, and what the store announces.
+/// The StoreAPI: series, label names and values, metric metadata, and what the store announces.
 ///
 /// Implementations must stream: [`Store::series`] returns as soon as the first frame can be
 /// produced, and series arrive sorted by labels, each whole.
@@ -344,4 +347,14 @@ pub trait Store: Send + Sync {
         &self,
         request: LabelValuesRequest,
     ) -> BoxFuture<'_, Result<LabelsResponse, StoreError>>;
+    /// Metric metadata (Thanos's `thanos.Metadata/MetricMetadata`). Only stores that announce
+    /// [`StoreInfo::serves_metadata`] answer; the default refuses with `Unimplemented`.
+    fn metric_metadata(
+        &self,
+        _request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        Box::pin(future::ready(Err(StoreError::Unimplemented(
+            "this store does not serve metric metadata".to_string(),
+        ))))
+    }
 }

@@ -1,5 +1,5 @@
 //! The gRPC StoreAPI server: exposes any [`Store`] as `thanos.Store` (Series, LabelNames,
-//! LabelValues and the legacy Info) and `thanos.info.Info` (THANOS.md §1.1).
+//! LabelValues and the legacy Info), `thanos.info.Info` and `thanos.Metadata` (THANOS.md §1.1).
 //!
 //! Requests are validated by [`super::convert`]; bad ones get `InvalidArgument` with the reason.
 //! [`StoreError`]s map 1:1 to gRPC codes. Series responses are streamed frame by frame as the
@@ -17,8 +17,10 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::convert::ConvertError;
-use super::{LabelNamesRequest, LabelValuesRequest, SeriesRequest, Store, StoreError};
+use super::convert::{ConvertError, metadata_response_frames};
+use super::{
+    LabelNamesRequest, LabelValuesRequest, MetricMetadataRequest, SeriesRequest, Store, StoreError,
+};
 
 /// Largest gRPC message accepted or sent, in bytes, both ways: Thanos uses `math.MaxInt32`
 /// (cmd/thanos, `grpc.MaxSendMsgSize`/`MaxRecvMsgSize`), so a big series batch never fails on size.
@@ -41,7 +43,8 @@ pub enum ServerError {
     },
 }
 
-/// The tonic services for one store: implements both `thanos.Store` and `thanos.info.Info`.
+/// The tonic services for one store: implements `thanos.Store`, `thanos.info.Info` and
+/// `thanos.Metadata`.
 #[derive(Clone)]
 pub struct StoreService {
     store: Arc<dyn Store>,
@@ -72,10 +75,23 @@ pub fn store_service(
     (store_server, info_server)
 }
 
-/// Both services for `store` as tonic routes, ready for `Server::add_routes`.
+/// The `thanos.Metadata` service for `store`, with the message size limits set. Whether a
+/// client calls it depends on `metric_metadata` in the store's Info.
+pub fn metadata_service(
+    store: Arc<dyn Store>,
+) -> pb::metadata_server::MetadataServer<StoreService> {
+    pb::metadata_server::MetadataServer::new(StoreService::new(store))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// All three services for `store` as tonic routes, ready for `Server::add_routes`.
 pub fn routes(store: Arc<dyn Store>) -> tonic::service::Routes {
+    let metadata_server = metadata_service(Arc::clone(&store));
     let (store_server, info_server) = store_service(store);
-    tonic::service::Routes::new(store_server).add_service(info_server)
+    tonic::service::Routes::new(store_server)
+        .add_service(info_server)
+        .add_service(metadata_server)
 }
 
 /// Serves `store` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
@@ -202,5 +218,36 @@ impl infopb::info_server::Info for StoreService {
     ) -> Result<Response<infopb::InfoResponse>, Status> {
         let info = self.store.info().await.map_err(status_from_store_error)?;
         Ok(Response::new(info.into()))
+    }
+}
+
+/// The response stream of `thanos.Metadata/MetricMetadata`.
+pub type MetadataResponseStream =
+    Pin<Box<dyn Stream<Item = Result<pb::MetricMetadataResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::metadata_server::Metadata for StoreService {
+    type MetricMetadataStream = MetadataResponseStream;
+
+    /// The store answers whole; its answer goes out as one metadata frame and a frame per
+    /// warning.
+    #[tracing::instrument(
+        name = "grpc.metadata.metric_metadata",
+        skip_all,
+        fields(metric = %request.get_ref().metric, limit = request.get_ref().limit)
+    )]
+    async fn metric_metadata(
+        &self,
+        request: Request<pb::MetricMetadataRequest>,
+    ) -> Result<Response<Self::MetricMetadataStream>, Status> {
+        let request =
+            MetricMetadataRequest::try_from(request.into_inner()).map_err(invalid_argument)?;
+        let response = self
+            .store
+            .metric_metadata(request)
+            .await
+            .map_err(status_from_store_error)?;
+        let frames = metadata_response_frames(response).into_iter().map(Ok);
+        Ok(Response::new(Box::pin(futures::stream::iter(frames))))
     }
 }

@@ -3,8 +3,14 @@
 //! [`PrometheusServer`] runs `/usr/bin/prometheus` (2.42) on a free port over a temporary TSDB,
 //! optionally backfilled from an OpenMetrics text with `promtool tsdb create-blocks-from
 //! openmetrics`, and kills it when dropped. [`Backfill`] generates such a text and remembers
-//! what it wrote, so tests can derive their expectations from it.
+//! what it wrote, so tests can derive their expectations from it. [`ChorusProcess`] runs the
+//! `chorus` binary the same way. [`dataset`] is a varied data set for comparisons with
+//! Prometheus, and [`stack`] puts `chorus sidecar`s and `chorus query` in front of replicated
+//! Prometheus servers.
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
+
+pub mod dataset;
+pub mod stack;
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
@@ -173,6 +179,9 @@ pub struct PrometheusOptions {
     pub extra_args: Vec<String>,
     /// Listen here instead of on a free port (then there is no retry on another port).
     pub address: Option<SocketAddr>,
+    /// Scrape its own `/metrics` at this interval (job `prometheus`), so it holds live series
+    /// and metric metadata; `None` scrapes nothing.
+    pub scrape_self: Option<Duration>,
 }
 
 /// A running Prometheus, killed on drop.
@@ -210,19 +219,12 @@ impl PrometheusServer {
             copy_dir(blocks, &tsdb).expect("copy the TSDB blocks");
         }
         let config = dir.path().join("prometheus.yml");
-        let mut yaml = String::from("global:\n  scrape_interval: 15s\n");
-        if !options.external_labels.is_empty() {
-            yaml.push_str("  external_labels:\n");
-            for (n, v) in &options.external_labels {
-                let _ = writeln!(yaml, "    {n}: {v:?}");
-            }
-        }
-        std::fs::write(&config, yaml).expect("write the Prometheus configuration");
-
         let mut last_error = String::new();
         let attempts = if options.address.is_some() { 1 } else { 3 };
         for _attempt in 0..attempts {
             let address = options.address.unwrap_or_else(free_address);
+            std::fs::write(&config, config_yaml(&options, address))
+                .expect("write the Prometheus configuration");
             let mut server = Self {
                 child: None,
                 url: format!("http://{address}"),
@@ -315,8 +317,113 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()>
     Ok(())
 }
 
+/// The configuration file: external labels and, if asked, a job scraping `address` itself.
+fn config_yaml(options: &PrometheusOptions, address: SocketAddr) -> String {
+    let mut yaml = String::from("global:\n  scrape_interval: 15s\n");
+    if !options.external_labels.is_empty() {
+        yaml.push_str("  external_labels:\n");
+        for (n, v) in &options.external_labels {
+            let _ = writeln!(yaml, "    {n}: {v:?}");
+        }
+    }
+    if let Some(interval) = options.scrape_self {
+        let _ = write!(
+            yaml,
+            "scrape_configs:\n  - job_name: prometheus\n    scrape_interval: {}ms\n    static_configs:\n      - targets: [\"{address}\"]\n",
+            interval.as_millis()
+        );
+    }
+    yaml
+}
+
 impl Drop for PrometheusServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A `chorus` process on free loopback ports, killed on drop; its stderr goes to a file shown
+/// when a test fails.
+pub struct ChorusProcess {
+    child: Child,
+    /// `http://127.0.0.1:<port>` of its HTTP server.
+    pub http: String,
+    /// Its gRPC address.
+    pub grpc: SocketAddr,
+    log: tempfile::NamedTempFile,
+}
+
+impl ChorusProcess {
+    /// Starts `chorus <subcommand>` with free `--http-address`/`--grpc-address`, debug logs and
+    /// `args`.
+    pub fn start(subcommand: &str, args: &[String]) -> Self {
+        let [http, grpc] = free_addresses();
+        let log = tempfile::NamedTempFile::new().expect("temporary log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+            .arg(subcommand)
+            .arg(format!("--http-address={http}"))
+            .arg(format!("--grpc-address={grpc}"))
+            .arg("--log.level=debug")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().expect("reopen the log file"))
+            .spawn()
+            .expect("start chorus");
+        Self {
+            child,
+            http: format!("http://{http}"),
+            grpc,
+            log,
+        }
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Kills it now (as a crash would), without waiting for the drop.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits until `/-/ready` answers 200; panics with the log if it exits or times out.
+    pub async fn wait_ready(&mut self, timeout: Duration) {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("chorus exited with {status}: {}", self.log());
+            }
+            if let Ok(r) = client.get(format!("{}/-/ready", self.http)).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chorus did not become ready: {}", self.log());
+    }
+}
+
+impl Drop for ChorusProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (for query strings and form bodies).
+pub fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -10,8 +10,8 @@ use shared::labels::{Labels, Matcher, matches_all};
 
 use crate::api::EndpointStatus;
 use crate::storeapi::{
-    LabelNamesRequest, LabelValuesRequest, LabelsResponse, Series, SeriesFrame, SeriesRequest,
-    SeriesStream, Store, StoreError, StoreInfo,
+    LabelNamesRequest, LabelValuesRequest, LabelsResponse, MetadataResponse, MetricMetadataRequest,
+    Series, SeriesFrame, SeriesRequest, SeriesStream, Store, StoreError, StoreInfo,
 };
 
 /// A request the fake store received.
@@ -20,6 +20,7 @@ pub enum Received {
     Series(SeriesRequest),
     Names(LabelNamesRequest),
     Values(LabelValuesRequest),
+    Metadata(MetricMetadataRequest),
 }
 
 /// An in-memory store: filters its series by the matchers, strips `without_replica_labels`
@@ -32,6 +33,8 @@ pub struct FakeStore {
     pub fail_open: Option<StoreError>,
     pub fail_first_frame: Option<StoreError>,
     pub stall: bool,
+    /// What `metric_metadata` answers (filtered by metric, cut to the limit, plus `warnings`).
+    pub metadata: MetadataResponse,
     pub received: Mutex<Vec<Received>>,
 }
 
@@ -155,6 +158,23 @@ impl Store for FakeStore {
             })
         })
     }
+
+    fn metric_metadata(
+        &self,
+        request: MetricMetadataRequest,
+    ) -> BoxFuture<'_, Result<MetadataResponse, StoreError>> {
+        Box::pin(async move {
+            self.record(Received::Metadata(request.clone()));
+            self.open().await?;
+            let mut answer = self.metadata.clone();
+            if let Some(metric) = &request.metric {
+                answer.metadata.retain(|name, _| name == metric);
+            }
+            answer.truncate(request.limit);
+            answer.warnings.extend(self.warnings.iter().cloned());
+            Ok(answer)
+        })
+    }
 }
 
 pub struct FakeEndpoints {
@@ -216,6 +236,7 @@ impl crate::api::QueryEngine for FakeQueryEngine {
                 value: crate::promql::value::Value::Scalar(1.0),
                 warnings: Vec::new(),
                 infos: Vec::new(),
+                stats: crate::api::QueryStats::default(),
             })
         });
         Box::pin(async move { answer })

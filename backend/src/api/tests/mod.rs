@@ -1,14 +1,20 @@
 //! Handler tests: every endpoint through `router()` with `oneshot`, over an in-memory store
 //! that records the requests it gets, plus one test over a real listener. By concern:
 //! `series` (the series endpoint and how store failures become API errors), `labels` (label
-//! names and values) and `server` (status endpoints, probes, metrics, CORS and gzip, the route
-//! prefix, the real listener). This file holds the shared fixtures.
+//! names and values), `grafana` (metric metadata, exemplars, rules, alerts and build info: the
+//! calls Grafana's Prometheus data source makes beside queries), `stats` (query statistics and
+//! native histograms in query answers), `syntax` (format_query, parse_query) and `server`
+//! (status endpoints, probes, metrics, CORS and gzip, the route prefix, the real listener). This
+//! file holds the shared fixtures.
 
 mod fakes;
+mod grafana;
 mod labels;
 mod query;
 mod series;
 mod server;
+mod stats;
+mod syntax;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -22,6 +22,7 @@ fn outcome(value: PromValue, warnings: &[&str]) -> Result<QueryOutcome, ApiError
         value,
         warnings: warnings.iter().map(|w| w.to_string()).collect(),
         infos: Vec::new(),
+        stats: crate::api::QueryStats::default(),
     })
 }
 
@@ -78,11 +79,22 @@ async fn scalars_floats_and_post_forms() {
     assert_eq!(engine.received.lock().unwrap()[0].replica_labels, ["r"]);
     assert_eq!(crate::api::query::format_float(f64::NAN), "NaN");
     assert_eq!(crate::api::query::format_float(-f64::INFINITY), "-Inf");
-    assert_eq!(
-        crate::api::query::format_float(1e21),
-        "1000000000000000000000"
-    );
-    assert_eq!(crate::api::query::format_float(1.5e-7), "0.00000015");
+    // As Prometheus: an exponent from 1e21 and below 1e-6 (util/jsonutil/marshal.go).
+    for (v, text) in [
+        (1e21, "1e+21"),
+        (-1.10075e23, "-1.10075e+23"),
+        (999999999999999900000.0, "999999999999999900000"),
+        (1.5e-7, "1.5e-07"),
+        (-7.895953899298669e-9, "-7.895953899298669e-09"),
+        (1e-6, "0.000001"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (0.0, "0"),
+        (-0.0, "-0"),
+        (0.1, "0.1"),
+    ] {
+        assert_eq!(crate::api::query::format_float(v), text, "{v:e}");
+    }
 }
 
 #[tokio::test]

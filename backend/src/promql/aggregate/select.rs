@@ -5,7 +5,8 @@ use shared::labels::Labels;
 
 use super::{group_labels, grouped, input, param};
 use crate::promql::EngineError;
-use crate::promql::eval::Evaluator;
+use crate::promql::annotations::Note;
+use crate::promql::eval::{Evaluator, unwrapped_span};
 use crate::promql::parser::{AggregateExpr, AggregateOp};
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value, Vector};
@@ -26,7 +27,7 @@ pub(super) fn limit_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Va
 /// `limit_ratio(r, v)`: a deterministic sample of about `|r|` of the elements, chosen by the
 /// hash of their labels (upstream `HashRatioSampler`): with `r >= 0` those whose hash offset in
 /// `[0, 1]` is below `r`, with `r < 0` the complement `>= 1 + r`. `r` is clamped to `[-1, 1]`
-/// (upstream warns).
+/// (with upstream's warning).
 pub(super) fn limit_ratio(
     ev: &Evaluator,
     a: &AggregateExpr,
@@ -40,7 +41,14 @@ pub(super) fn limit_ratio(
     if ratio.is_nan() {
         return Err(EngineError::Runtime("Ratio value is NaN".into()));
     }
-    let ratio = ratio.clamp(-1.0, 1.0);
+    let capped = ratio.clamp(-1.0, 1.0);
+    if let (true, Some(p)) = (capped != ratio, &a.param) {
+        ev.note(
+            unwrapped_span(p),
+            &Note::InvalidRatio { got: ratio, capped },
+        );
+    }
+    let ratio = capped;
     let input = input(ev, a, t_ms)?;
     if ratio == 0.0 {
         return Ok(Value::Vector(Vec::new()));
@@ -81,7 +89,7 @@ fn integer_param(v: Value) -> Result<i64, EngineError> {
 }
 
 /// `topk`/`bottomk`: the k largest (smallest) float elements per group, kept with their own
-/// labels, largest (smallest) first. Mirrors upstream's heap: a newcomer replaces the worst kept
+/// labels, largest (smallest) first; histograms are skipped with an info. Mirrors upstream's heap: a newcomer replaces the worst kept
 /// element only when strictly better, and NaN is worse than any number.
 pub(super) fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
     let k = integer_param(param(ev, a, t_ms)?)?;
@@ -96,6 +104,7 @@ pub(super) fn top_k(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Valu
     let mut groups: Vec<(Labels, Vec<(f64, Element)>)> = Vec::new();
     for e in input {
         let SampleValue::Float(v) = e.value else {
+            ev.note(a.span, &Note::HistogramIgnoredInAggregation(a.op.as_str()));
             continue;
         };
         let key = group_labels(&e, &a.grouping);

@@ -1,8 +1,9 @@
-//! Native-histogram functions that read one field: `histogram_count`, `histogram_sum` and
-//! `histogram_avg` (upstream functions.go `funcHistogramCount`, `funcHistogramSum`,
-//! `funcHistogramAvg`). Float elements are left out; the metric name is dropped.
+//! Native-histogram functions that reduce each histogram to one number: `histogram_count`,
+//! `histogram_sum`, `histogram_avg`, `histogram_stddev` and `histogram_stdvar` (upstream
+//! functions.go `funcHistogramCount`, `funcHistogramSum`, `funcHistogramAvg`,
+//! `histogramVariance`). Float elements are left out; the metric name is dropped.
 
-use super::{Evaluator, vector_arg};
+use super::{Evaluator, native_quantile, vector_arg};
 use crate::promql::EngineError;
 use crate::promql::parser::Call;
 use crate::promql::storage::SampleValue;
@@ -18,6 +19,8 @@ pub(super) fn field(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         let value = match name {
             "histogram_count" => h.count,
             "histogram_sum" => h.sum,
+            "histogram_stddev" => native_quantile::variance(h).sqrt(),
+            "histogram_stdvar" => native_quantile::variance(h),
             _ => h.sum / h.count,
         };
         e.value = SampleValue::Float(value);

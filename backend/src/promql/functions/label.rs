@@ -6,13 +6,39 @@ use shared::labels::{Label, Labels};
 
 use super::{Evaluator, arg, vector_arg};
 use crate::promql::EngineError;
-use crate::promql::parser::Call;
+use crate::promql::parser::literals::go_quote_bytes;
+use crate::promql::parser::{Call, Expr};
 use crate::promql::value::{Element, Value};
 
-fn string_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<String, EngineError> {
-    match ev.eval(arg(c, i)?, t_ms)? {
+/// Argument `i` as a string; one that is not valid UTF-8 can be no label name or value and
+/// fails, naming what it was for (`what`).
+fn string_arg(
+    ev: &Evaluator,
+    c: &Call,
+    i: usize,
+    t_ms: i64,
+    what: &str,
+) -> Result<String, EngineError> {
+    let expr = arg(c, i)?;
+    if let Some(bytes) = not_utf8(expr) {
+        return Err(EngineError::Runtime(format!(
+            "invalid {what} in {}(): {}",
+            c.function.name,
+            go_quote_bytes(bytes)
+        )));
+    }
+    match ev.eval(expr, t_ms)? {
         Value::String(s) => Ok(s),
         other => Err(super::type_error(c, "string", &other)),
+    }
+}
+
+/// The bytes of a string literal (in parentheses or not) that is not valid UTF-8.
+fn not_utf8(expr: &Expr) -> Option<&[u8]> {
+    match expr {
+        Expr::String(s) => s.bytes.as_deref(),
+        Expr::Paren(p) => not_utf8(&p.expr),
+        _ => None,
     }
 }
 
@@ -40,10 +66,10 @@ fn set_label(e: &mut Element, name: &str, value: &str) {
 
 /// `label_replace(v, dst, replacement, src, regex)`.
 pub(super) fn replace(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
-    let dst = string_arg(ev, c, 1, t_ms)?;
-    let replacement = string_arg(ev, c, 2, t_ms)?;
-    let src = string_arg(ev, c, 3, t_ms)?;
-    let pattern = string_arg(ev, c, 4, t_ms)?;
+    let dst = string_arg(ev, c, 1, t_ms, "destination label name")?;
+    let replacement = string_arg(ev, c, 2, t_ms, "replacement")?;
+    let src = string_arg(ev, c, 3, t_ms, "source label name")?;
+    let pattern = string_arg(ev, c, 4, t_ms, "regular expression")?;
     let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
         EngineError::Runtime(format!(
             "invalid regular expression in label_replace(): {e}"
@@ -68,10 +94,10 @@ pub(super) fn replace(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Engi
 
 /// `label_join(v, dst, separator, src...)`.
 pub(super) fn join(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
-    let dst = string_arg(ev, c, 1, t_ms)?;
-    let separator = string_arg(ev, c, 2, t_ms)?;
+    let dst = string_arg(ev, c, 1, t_ms, "destination label name")?;
+    let separator = string_arg(ev, c, 2, t_ms, "separator")?;
     let sources = (3..c.args.len())
-        .map(|i| string_arg(ev, c, i, t_ms))
+        .map(|i| string_arg(ev, c, i, t_ms, "source label name"))
         .collect::<Result<Vec<_>, _>>()?;
     if !valid_label_name(&dst) {
         return Err(EngineError::Runtime(format!(

@@ -3,26 +3,37 @@
 //! A function not listed here fails with "not implemented yet: function NAME".
 
 mod absent;
+mod buckets;
+mod counter;
 mod histogram;
+mod histogram_notes;
+mod histogram_quantile;
+mod info;
 mod label;
 mod math;
+mod native_quantile;
 mod over_time;
+mod quantile;
 mod rate;
 mod regression;
 mod sort;
 mod time;
 
+pub(crate) use info::selection as info_selection;
 pub(crate) use over_time::quantile_of;
 
-use super::EngineError;
 use super::eval::{Evaluator, not_implemented};
+use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr};
-use super::storage::SampleValue;
+use super::storage::{Point, SampleValue};
 use super::value::{Matrix, Value, Vector};
+use super::{EngineError, extended};
+use shared::labels::Labels;
 
 /// Evaluates `c` at `t_ms`.
 pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let name = c.function.name;
+    extended::check_call(c)?;
     if let Some(f) = math::lookup(name) {
         return math::apply(ev, c, t_ms, f);
     }
@@ -31,6 +42,9 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
     }
     match name {
         "rate" | "increase" | "delta" => rate::apply(ev, c, t_ms, name),
+        "changes" => counter::apply(ev, c, t_ms, counter::Count::Changes),
+        "resets" => counter::apply(ev, c, t_ms, counter::Count::Resets),
+        "start_timestamp" => counter::start_timestamp(ev, c, t_ms),
         "irate" | "idelta" => rate::instant(ev, c, t_ms, name == "irate"),
         "label_replace" => label::replace(ev, c, t_ms),
         "label_join" => label::join(ev, c, t_ms),
@@ -46,9 +60,11 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         | "month" | "year" => time::date(ev, c, t_ms, name),
         "vector" => time::vector(ev, c, t_ms),
         "timestamp" => time::timestamp(ev, c, t_ms),
-        "histogram_count" | "histogram_sum" | "histogram_avg" => {
-            histogram::field(ev, c, t_ms, name)
-        }
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => histogram::field(ev, c, t_ms, name),
+        "histogram_quantile" => histogram_quantile::quantile(ev, c, t_ms),
+        "histogram_quantiles" => histogram_quantile::quantiles(ev, c, t_ms),
+        "histogram_fraction" => histogram_quantile::fraction(ev, c, t_ms),
         "sort" | "sort_desc" => {
             sort::warn_in_range_query(ev, c);
             sort::by_value(ev, c, t_ms, name == "sort_desc")
@@ -60,6 +76,7 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "deriv" => regression::deriv(ev, c, t_ms),
         "predict_linear" => regression::predict_linear(ev, c, t_ms),
         "double_exponential_smoothing" => regression::double_exponential_smoothing(ev, c, t_ms),
+        "info" => info::evaluate(ev, c, t_ms),
         "pi" => Ok(Value::Scalar(std::f64::consts::PI)),
         "scalar" => time::scalar(ev, c, t_ms),
         _ => Err(not_implemented(&format!("function {name}"))),
@@ -87,6 +104,9 @@ fn scalar_arg(ev: &Evaluator, c: &Call, i: usize, t_ms: i64) -> Result<f64, Engi
 struct Window {
     end_ms: i64,
     range_ms: i64,
+    /// The range selector's `anchored`/`smoothed` modifier: the matrix then holds the raw
+    /// samples around the window (see `extended::raw_matrix`).
+    extension: Option<RangeExtension>,
 }
 
 /// The argument `i` evaluated as a range vector, with the window it covers.
@@ -106,10 +126,12 @@ fn range_arg(
                 .base(m.selector.at, t_ms)
                 .saturating_sub(ev.offset(&m.selector.offset)?),
             range_ms: ev.duration(&m.range)?,
+            extension: m.selector.extension,
         },
         Expr::Subquery(s) => Window {
             end_ms: ev.base(s.at, t_ms).saturating_sub(ev.offset(&s.offset)?),
             range_ms: ev.duration(&s.range)?,
+            extension: None,
         },
         _ => {
             return Err(EngineError::Runtime(format!(
@@ -118,10 +140,29 @@ fn range_arg(
             )));
         }
     };
+    if let (Expr::MatrixSelector(m), Some(_)) = (e, window.extension) {
+        return Ok((extended::raw_matrix(ev, m, t_ms)?, window));
+    }
     match ev.eval(e, t_ms)? {
         Value::Matrix(m) => Ok((m, window)),
         other => Err(type_error(c, "range vector", &other)),
     }
+}
+
+/// The start timestamps of `points` of the series `labels` of the call's first argument, when
+/// that is a range selector whose series have them (a subquery has none, as upstream); empty
+/// otherwise.
+fn range_starts(ev: &Evaluator, c: &Call, labels: &Labels, points: &[Point]) -> Vec<i64> {
+    let mut e = c.args.first();
+    while let Some(Expr::Paren(p)) = e {
+        e = Some(&p.expr);
+    }
+    let Some(Expr::MatrixSelector(m)) = e else {
+        return Vec::new();
+    };
+    ev.start_timestamps(&m.selector)
+        .and_then(|s| s.of(labels, points.iter().map(|p| p.t_ms)))
+        .unwrap_or_default()
 }
 
 fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {

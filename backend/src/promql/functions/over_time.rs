@@ -7,11 +7,13 @@ use crate::promql::EngineError;
 use shared::histogram::FloatHistogram;
 
 use crate::promql::aggregate::{Mean, kahan_sum_inc};
-use crate::promql::eval::not_implemented;
-use crate::promql::histogram::sum_or_mean;
-use crate::promql::parser::Call;
+use crate::promql::annotations::Note;
+use crate::promql::eval::{not_implemented, unwrapped_span};
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
+use crate::promql::parser::{Call, Span};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
+use shared::labels::Labels;
 
 /// What a function makes of one series' samples (never empty).
 pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
@@ -36,12 +38,6 @@ pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
         },
         "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "changes" => |p| {
-            float_fn(p, |v| {
-                count_pairs(v, |a, b| !(a == b || (a.is_nan() && b.is_nan())))
-            })
-        },
-        "resets" => |p| float_fn(p, |v| count_pairs(v, |a, b| b < a)),
         "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
         _ => return None,
     })
@@ -57,18 +53,58 @@ pub(super) fn apply(
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    let floats_only = matches!(
+        name,
+        "min_over_time"
+            | "max_over_time"
+            | "stdvar_over_time"
+            | "stddev_over_time"
+            | "mad_over_time"
+            | "ts_of_min_over_time"
+            | "ts_of_max_over_time"
+    );
+    let summing = matches!(name, "sum_over_time" | "avg_over_time");
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let value = match f(&s.points) {
-            Some(v) => v,
-            None if floats(&s.points).is_some() => continue,
-            None if matches!(name, "sum_over_time" | "avg_over_time") => {
-                match histogram_sum(&s.points, name == "avg_over_time")? {
-                    Some(h) => SampleValue::Histogram(Box::new(h)),
-                    None => continue,
-                }
+        let metric = || s.labels.get("__name__").unwrap_or_default().to_owned();
+        let histograms = s
+            .points
+            .iter()
+            .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
+            .count();
+        let mixed = histograms > 0 && histograms < s.points.len();
+        let value = if floats_only && histograms > 0 {
+            // Upstream computes on the floats alone, noting the histograms it skipped.
+            let floats: Vec<Point> = s
+                .points
+                .iter()
+                .filter(|p| matches!(p.value, SampleValue::Float(_)))
+                .cloned()
+                .collect();
+            if floats.is_empty() {
+                continue;
             }
-            None => return Err(not_implemented(&format!("{name} over native histograms"))),
+            ev.note(span, &Note::HistogramIgnoredInMixedRange(metric()));
+            match f(&floats) {
+                Some(v) => v,
+                None => continue,
+            }
+        } else if summing && mixed {
+            ev.note(span, &Note::MixedFloatsHistograms(metric()));
+            continue;
+        } else {
+            match f(&s.points) {
+                Some(v) => v,
+                None if histograms == 0 => continue,
+                None if summing => {
+                    match histogram_sum(ev, span, &s.labels, &s.points, name == "avg_over_time") {
+                        Some(h) => SampleValue::Histogram(Box::new(h)),
+                        None => continue,
+                    }
+                }
+                None => return Err(not_implemented(&format!("{name} over native histograms"))),
+            }
         };
         out.push(Element {
             labels: s.labels,
@@ -120,11 +156,6 @@ fn variance(values: &[f64]) -> f64 {
     (aux + c_aux) / count
 }
 
-/// How many consecutive pairs satisfy `counted`.
-fn count_pairs(values: &[f64], counted: fn(f64, f64) -> bool) -> f64 {
-    values.windows(2).filter(|w| counted(w[0], w[1])).count() as f64
-}
-
 /// The `q` quantile by linear interpolation between closest ranks (upstream `quantile`).
 pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
@@ -155,12 +186,29 @@ pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
 pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let q = scalar_arg(ev, c, 0, t_ms)?;
     let (matrix, _) = range_arg(ev, c, 1, t_ms)?;
+    let q_span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let Some(samples) = floats(&s.points) else {
-            return Err(not_implemented("quantile_over_time over native histograms"));
-        };
-        let mut values: Vec<f64> = samples.into_iter().map(|(_, v)| v).collect();
+        let mut values: Vec<f64> = s
+            .points
+            .iter()
+            .filter_map(|p| match p.value {
+                SampleValue::Float(f) => Some(f),
+                SampleValue::Histogram(_) => None,
+            })
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        // Upstream checks the parameter only for series with floats, and both annotations
+        // point at it.
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            ev.note(q_span, &Note::InvalidQuantile(q));
+        }
+        if values.len() < s.points.len() {
+            let metric = s.labels.get("__name__").unwrap_or_default().to_owned();
+            ev.note(q_span, &Note::HistogramIgnoredInMixedRange(metric));
+        }
         out.push(Element {
             labels: s.labels,
             value: SampleValue::Float(quantile_of(q, &mut values)),
@@ -180,22 +228,43 @@ fn median_absolute_deviation(values: &[f64]) -> f64 {
     quantile_of(0.5, &mut deviations)
 }
 
-/// The (Kahan-compensated) sum or mean of a series of histograms; `None` when floats and
-/// histograms mix (upstream warns and drops the series).
-fn histogram_sum(points: &[Point], mean: bool) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<&FloatHistogram>> = points
+/// The (Kahan-compensated) sum or mean of a series of histograms, annotated at `span` as
+/// upstream `funcSumOverTime`/`funcAvgOverTime` do: `None` with a warning when exponential and
+/// custom buckets mix; a warning when counter resets collide, an info when custom bounds were
+/// reconciled.
+fn histogram_sum(
+    ev: &Evaluator,
+    span: Span,
+    labels: &Labels,
+    points: &[Point],
+    mean: bool,
+) -> Option<FloatHistogram> {
+    let histograms: Vec<&FloatHistogram> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some(h.as_ref()),
             SampleValue::Float(_) => None,
         })
         .collect();
-    let Some(histograms) = histograms.filter(|h| !h.is_empty()) else {
-        return Ok(None);
-    };
-    sum_or_mean(&histograms, mean).map(Some).ok_or_else(|| {
-        not_implemented("summing native histograms across zero thresholds or custom bounds")
-    })
+    if histograms.is_empty() {
+        return None;
+    }
+    if histogram::hints_collide(&histograms) {
+        ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
+    }
+    match histogram::sum_or_mean(&histograms, mean) {
+        Ok((sum, notes)) => {
+            if notes.bounds_reconciled {
+                ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
+            }
+            Some(sum)
+        }
+        Err(IncompatibleSchemas) => {
+            let metric = labels.get("__name__").unwrap_or_default().to_owned();
+            ev.note(span, &Note::MixedExponentialCustom(metric));
+            None
+        }
+    }
 }
 
 /// The timestamp in seconds of the first sample `better` prefers over all others (NaN loses).

@@ -3,37 +3,74 @@
 //!
 //! Extrapolation reaches at most half an average sample interval past the first and last
 //! samples (or all the way to the edge when closer than 1.1 intervals), and for counters never
-//! below zero. `rate` divides by the range in seconds.
+//! below zero. `rate` divides by the range in seconds. With start timestamps (see
+//! `promql::starts`), a counter also resets where a sample's start says so, and a first sample
+//! that started inside the range counts from zero at its start instead of being extrapolated.
 
-use super::{Evaluator, Window, floats, range_arg};
+use super::{Evaluator, Window, floats, range_arg, range_starts};
 use crate::promql::EngineError;
-use crate::promql::eval::not_implemented;
+use crate::promql::annotations::Note;
+use crate::promql::eval::unwrapped_span;
 use crate::promql::parser::{Call, Expr};
-use shared::histogram::{CounterResetHint, FloatHistogram};
-use shared::labels::MatchOp;
+use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
+use shared::labels::{Labels, MatchOp};
 
-use crate::promql::histogram;
+use crate::promql::extended;
+use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
+use crate::promql::parser::ast::RangeExtension;
+use crate::promql::starts;
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Element, Value};
+use crate::promql::value::{Element, Matrix, Value};
 
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
     let is_counter = name != "delta";
     let is_rate = name == "rate";
+    let span = c.args.first().map_or(c.span, unwrapped_span);
+    if let Some(ext) = window.extension {
+        return Ok(extended_change(ev, c, matrix, window, ext, is_rate));
+    }
     let mut out = Vec::with_capacity(matrix.len());
     let check_names = is_counter && !selects_counter_name(c);
     for s in matrix {
+        let starts = range_starts(ev, c, &s.labels, &s.points);
+        let mut overlap = false;
+        let counter = is_counter.then_some(Counter {
+            starts: &starts,
+            overlap: &mut overlap,
+        });
+        let has_floats = s
+            .points
+            .iter()
+            .any(|p| matches!(p.value, SampleValue::Float(_)));
+        if check_names && has_floats {
+            note_possible_non_counter(ev, c, &s.labels);
+        }
         let value = match floats(&s.points) {
             Some(samples) => {
-                if check_names {
-                    note_possible_non_counter(ev, c, &s.labels);
-                }
-                extrapolated(&samples, window, is_counter, is_rate).map(SampleValue::Float)
+                extrapolated(&samples, window, counter, is_rate).map(SampleValue::Float)
             }
-            None => histogram_change(&s.points, window, is_counter, is_rate, name)?
-                .map(|h| SampleValue::Histogram(Box::new(h))),
+            None if has_floats => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
+            None => {
+                let kind = Kind {
+                    is_counter,
+                    is_rate,
+                };
+                let (change, notes) = histogram_change(&s.points, window, kind, &s.labels, counter);
+                for note in &notes {
+                    ev.note(span, note);
+                }
+                change.map(|h| SampleValue::Histogram(Box::new(h)))
+            }
         };
+        if overlap {
+            let metric = s.labels.get("__name__").unwrap_or("");
+            ev.warn(span, starts::overlap_message(metric));
+        }
         if let Some(value) = value {
             out.push(Element {
                 labels: s.labels,
@@ -43,6 +80,25 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
     Ok(Value::Vector(out))
+}
+
+/// An info when a series with floats read as a counter has a name counters do not have
+/// (upstream engine.go, `annotations.NewPossibleNonCounterInfo`), pointing at the range
+/// argument. Upstream checks this only where the argument is a range selector.
+fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &Labels) {
+    let Some(name) = labels.get("__name__") else {
+        return;
+    };
+    let counter_like = is_counter_name(name);
+    let Some(mut arg) = c.args.first() else {
+        return;
+    };
+    while let Expr::Paren(p) = arg {
+        arg = &p.expr;
+    }
+    if !counter_like && matches!(arg, Expr::MatrixSelector(_)) {
+        ev.note(arg.span(), &Note::PossibleNonCounter(name.to_owned()));
+    }
 }
 
 /// Whether the range argument is a selector whose `__name__="..."` matcher already names a
@@ -70,117 +126,276 @@ fn is_counter_name(name: &str) -> bool {
         .any(|suffix| name.ends_with(suffix))
 }
 
-/// An info when a float series read as a counter has a name counters do not have (upstream
-/// `annotations.PossibleNonCounterInfo`), pointing at the range argument.
-fn note_possible_non_counter(ev: &Evaluator, c: &Call, labels: &shared::labels::Labels) {
-    let Some(name) = labels.get("__name__") else {
-        return;
+/// A series' metric name for annotations (empty without one).
+fn metric_name(labels: &Labels) -> String {
+    labels.get("__name__").unwrap_or_default().to_owned()
+}
+
+/// Which of `rate`, `increase` and `delta` is computed.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    /// `rate` and `increase` read counters, `delta` gauges.
+    is_counter: bool,
+    /// `rate` divides by the range.
+    is_rate: bool,
+}
+
+/// `rate`, `increase` or `delta` over an `anchored` or `smoothed` range, with upstream's
+/// annotations about the series.
+fn extended_change(
+    ev: &Evaluator,
+    c: &Call,
+    matrix: Matrix,
+    w: Window,
+    ext: RangeExtension,
+    per_second: bool,
+) -> Value {
+    let counter = c.function.name != "delta";
+    let range = extended::rate::Range {
+        start_ms: w.end_ms.saturating_sub(w.range_ms),
+        end_ms: w.end_ms,
+        smoothed: ext == RangeExtension::Smoothed,
     };
-    if let (false, Some(arg)) = (is_counter_name(name), c.args.first()) {
-        ev.info(
-            arg.span(),
-            format!(
-                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-            ),
-        );
+    let kind = extended::rate::Kind {
+        counter,
+        per_second,
+    };
+    let range_s = w.range_ms as f64 / 1000.0;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
+    let mut out = Vec::with_capacity(matrix.len());
+    for s in matrix {
+        let (value, notes) = extended::rate::change(&s.points, range, range_s, kind);
+        let name = s.labels.get("__name__").unwrap_or("");
+        for note in notes {
+            note.report(ev, span, name);
+        }
+        if counter && matches!(value, Some(SampleValue::Float(_))) {
+            note_possible_non_counter(ev, c, &s.labels);
+        }
+        if let Some(value) = value {
+            out.push(Element {
+                labels: s.labels,
+                value,
+                drop_name: true,
+            });
+        }
+    }
+    Value::Vector(out)
+}
+
+/// What a counter (`rate`, `increase`) reads besides its samples: their start timestamps (empty
+/// when unknown), and where to note that two of them overlap.
+struct Counter<'a> {
+    starts: &'a [i64],
+    overlap: &'a mut bool,
+}
+
+impl Counter<'_> {
+    /// Whether the sample `i` reset the counter after sample `i - 1` (at `prev_t`, `cur_t`)
+    /// by its start timestamp; notes an overlap on the way.
+    fn start_reset(&mut self, i: usize, prev_t: i64, cur_t: i64) -> bool {
+        let (Some(&prev_st), Some(&cur_st)) = (self.starts.get(i - 1), self.starts.get(i)) else {
+            return false;
+        };
+        if starts::overlaps(prev_st, prev_t, cur_st) {
+            *self.overlap = true;
+        }
+        starts::is_reset(prev_st, prev_t, cur_st, cur_t)
+    }
+
+    /// The first sample's start when it lies inside the window and before the sample: the
+    /// counter then counts from zero there.
+    fn first_start(&self, first_t: i64, w: Window) -> Option<i64> {
+        let range_start = w.end_ms.saturating_sub(w.range_ms);
+        self.starts
+            .first()
+            .copied()
+            .filter(|&st| st != 0 && st > range_start && st < first_t)
     }
 }
 
 /// The factor extrapolating a change between the first and last of `n` samples to the window
 /// (upstream `extrapolatedRate`); `zero` is (first value, change) of a counter, whose
-/// extrapolation stops where it would cross zero.
+/// extrapolation stops where it would cross zero. A `first_start` replaces extrapolation to
+/// the left: the change then covers the time from it.
 fn factor(
-    first_t: i64,
-    last_t: i64,
-    n: usize,
+    (first_t, last_t, n): (i64, i64, usize),
     w: Window,
     zero: Option<(f64, f64)>,
+    first_start: Option<i64>,
     is_rate: bool,
 ) -> f64 {
     let range_start = w.end_ms.saturating_sub(w.range_ms);
     let mut to_start = (first_t - range_start) as f64 / 1000.0;
     let mut to_end = (w.end_ms - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let average_interval = sampled / (n - 1) as f64;
+    let mut sampled = (last_t - first_t) as f64 / 1000.0;
+    let average_interval = if n > 1 { sampled / (n - 1) as f64 } else { 0.0 };
     let threshold = average_interval * 1.1;
-    if to_start >= threshold {
-        to_start = average_interval / 2.0;
-    }
-    if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0) {
-        to_start = to_start.min(sampled * (first / change));
+    if let Some(start) = first_start {
+        to_start = 0.0;
+        sampled = (last_t - start) as f64 / 1000.0;
+    } else {
+        if to_start >= threshold {
+            to_start = average_interval / 2.0;
+        }
+        if let Some((first, change)) = zero.filter(|(first, change)| *change > 0.0 && *first >= 0.0)
+        {
+            to_start = to_start.min(sampled * (first / change));
+        }
     }
     if to_end >= threshold {
         to_end = average_interval / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled == 0.0 {
+        1.0
+    } else {
+        (sampled + to_start + to_end) / sampled
+    };
     if is_rate {
         factor /= w.range_ms as f64 / 1000.0;
     }
     factor
 }
 
-/// The extrapolated change of `samples` (timestamp, value) over `window`; `None` with fewer
-/// than two samples.
-fn extrapolated(samples: &[(i64, f64)], w: Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+/// The extrapolated change of `samples` (timestamp, value) over `window`, for a counter when
+/// `counter` is given; `None` with fewer than two samples (unless the only one started inside
+/// the window).
+fn extrapolated(
+    samples: &[(i64, f64)],
+    w: Window,
+    mut counter: Option<Counter<'_>>,
+    is_rate: bool,
+) -> Option<f64> {
     let (&(first_t, first_v), &(last_t, last_v)) = (samples.first()?, samples.last()?);
-    if samples.len() < 2 {
+    let first_start = counter.as_ref().and_then(|c| c.first_start(first_t, w));
+    if samples.len() < 2 && first_start.is_none() {
         return None;
     }
     let mut result = last_v - first_v;
-    if is_counter {
-        for pair in samples.windows(2) {
-            if pair[1].1 < pair[0].1 {
-                result += pair[0].1;
+    if let Some(counter) = &mut counter {
+        for (i, pair) in samples.windows(2).enumerate() {
+            let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
+            if counter.start_reset(i + 1, prev_t, cur_t) || cur < prev {
+                result += prev;
             }
         }
     }
-    let zero = is_counter.then_some((first_v, result));
-    Some(result * factor(first_t, last_t, samples.len(), w, zero, is_rate))
+    if first_start.is_some() {
+        result += first_v;
+    }
+    let zero = counter.is_some().then_some((first_v, result));
+    let n = samples.len();
+    Some(result * factor((first_t, last_t, n), w, zero, first_start, is_rate))
 }
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples or when floats and histograms mix (upstream warns).
+/// samples, or when exponential and custom buckets mix. Also returns what upstream annotates:
+/// gauges read as counters and the reverse, mixed schemas, reconciled custom bounds. `counter`
+/// (for `rate` and `increase`) brings start timestamps: a first sample that started inside the
+/// window counts from zero at its start (then one sample is enough).
 fn histogram_change(
     points: &[Point],
     w: Window,
-    is_counter: bool,
-    is_rate: bool,
-    name: &str,
-) -> Result<Option<FloatHistogram>, EngineError> {
-    let histograms: Option<Vec<(i64, &FloatHistogram)>> = points
+    kind: Kind,
+    labels: &Labels,
+    mut counter: Option<Counter<'_>>,
+) -> (Option<FloatHistogram>, Vec<Note>) {
+    let mut notes = Vec::new();
+    let histograms: Vec<(i64, &FloatHistogram)> = points
         .iter()
-        .map(|p| match &p.value {
+        .filter_map(|p| match &p.value {
             SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
             SampleValue::Float(_) => None,
         })
         .collect();
-    let Some(histograms) = histograms else {
-        return Ok(None);
-    };
     let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
     else {
-        return Ok(None);
+        return (None, notes);
     };
+    let first_start = counter.as_ref().and_then(|k| k.first_start(first_t, w));
     if histograms.len() < 2 {
-        return Ok(None);
+        let Some(start) = first_start else {
+            return (None, notes);
+        };
+        let f = factor((first_t, last_t, 1), w, None, Some(start), kind.is_rate);
+        return (Some(histogram::scale(first, f)), notes);
     }
-    let unsupported = || not_implemented(&format!("{name} over these native histograms"));
-    let mut change = histogram::add(last, first, -1.0).ok_or_else(unsupported)?;
-    if is_counter {
-        for pair in histograms.windows(2) {
-            if histogram::detect_reset(pair[0].1, pair[1].1) {
-                change = histogram::add(&change, pair[0].1, 1.0).ok_or_else(unsupported)?;
+    let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if kind.is_counter && histograms.iter().any(|(_, h)| is_gauge(h)) {
+        notes.push(Note::NotCounter(metric_name(labels)));
+    }
+    // A reset right after the first sample makes its layout irrelevant (upstream nulls it).
+    let second = histograms[1];
+    let reset_after_first = kind.is_counter
+        && (counter
+            .as_mut()
+            .is_some_and(|k| k.start_reset(1, first_t, second.0))
+            || histogram::detect_reset(first, second.1));
+    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let start = if reset_after_first { 1 } else { 0 };
+    let layout = custom(histograms[start].1);
+    if histograms[start..].iter().any(|(_, h)| custom(h) != layout) {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    }
+    let empty;
+    let subtrahend = if reset_after_first {
+        empty = FloatHistogram {
+            schema: histograms[1].1.schema,
+            custom_values: histograms[1].1.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+        &empty
+    } else {
+        first
+    };
+    let Ok((mut change, noticed)) = histogram::combine(last, subtrahend, -1.0) else {
+        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+        return (None, notes);
+    };
+    if noticed.bounds_reconciled {
+        notes.push(Note::MismatchedCustomBuckets(Operation::Subtraction));
+    }
+    if kind.is_counter {
+        for (i, pair) in histograms.windows(2).enumerate().skip(start) {
+            let start_reset = counter
+                .as_mut()
+                .is_some_and(|k| k.start_reset(i + 1, pair[0].0, pair[1].0));
+            if !start_reset && !histogram::detect_reset(pair[0].1, pair[1].1) {
+                continue;
             }
+            let Ok((sum, noticed)) = histogram::combine(&change, pair[0].1, 1.0) else {
+                notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+                return (None, notes);
+            };
+            if noticed.bounds_reconciled {
+                notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
+            }
+            change = sum;
         }
+    } else if !is_gauge(first) || !is_gauge(last) {
+        notes.push(Note::NotGauge(metric_name(labels)));
     }
-    let zero = (is_counter && change.count > 0.0).then_some((first.count, change.count));
+    if first_start.is_some() {
+        // The first sample counts from zero at its start.
+        let Ok((sum, noticed)) = histogram::combine(&change, first, 1.0) else {
+            notes.push(Note::MixedExponentialCustom(metric_name(labels)));
+            return (None, notes);
+        };
+        if noticed.bounds_reconciled {
+            notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
+        }
+        change = sum;
+    }
+    let zero = (kind.is_counter && change.count > 0.0).then_some((first.count, change.count));
+    let n = histograms.len();
     let mut result = histogram::scale(
         &change,
-        factor(first_t, last_t, histograms.len(), w, zero, is_rate),
+        factor((first_t, last_t, n), w, zero, first_start, kind.is_rate),
     );
     result.counter_reset_hint = CounterResetHint::Gauge;
-    Ok(Some(result))
+    (Some(result), notes)
 }
 
 /// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
@@ -192,6 +407,7 @@ pub(super) fn instant(
     is_rate: bool,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
         let [.., prev, last] = &s.points[..] else {
@@ -201,21 +417,46 @@ pub(super) fn instant(
         if is_rate && interval == 0.0 {
             continue;
         }
+        let starts = range_starts(ev, c, &s.labels, &s.points);
+        let start_reset = match starts[..] {
+            [.., prev_st, last_st] => starts::is_reset(prev_st, prev.t_ms, last_st, last.t_ms),
+            _ => false,
+        };
         let value = match (&prev.value, &last.value) {
             (SampleValue::Float(p), SampleValue::Float(l)) => {
-                let change = if is_rate && l < p { *l } else { l - p };
+                let change = if is_rate && (l < p || start_reset) {
+                    *l
+                } else {
+                    l - p
+                };
                 SampleValue::Float(if is_rate { change / interval } else { change })
             }
             (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                if p.custom_values != l.custom_values {
-                    return Err(not_implemented("irate/idelta across custom bucket changes"));
+                let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+                if is_rate && (is_gauge(p) || is_gauge(l)) {
+                    ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
                 }
-                let change = if is_rate && histogram::detect_reset(p, l) {
+                let both_gauges = is_gauge(p) && is_gauge(l);
+                if !is_rate && !both_gauges {
+                    ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
+                }
+                let change = if is_rate && (start_reset || histogram::detect_reset(p, l)) {
                     (**l).clone()
                 } else {
-                    histogram::add(l, p, -1.0).ok_or_else(|| {
-                        not_implemented("irate/idelta across zero thresholds or custom bounds")
-                    })?
+                    match histogram::combine(l, p, -1.0) {
+                        Ok((change, noticed)) => {
+                            if noticed.bounds_reconciled {
+                                let op = Operation::Subtraction;
+                                ev.note(span, &Note::MismatchedCustomBuckets(op));
+                            }
+                            change
+                        }
+                        Err(IncompatibleSchemas) => {
+                            let name = metric_name(&s.labels);
+                            ev.note(span, &Note::MixedExponentialCustom(name));
+                            continue;
+                        }
+                    }
                 };
                 let mut h = if is_rate {
                     histogram::divide(&change, interval)
@@ -226,7 +467,10 @@ pub(super) fn instant(
                 SampleValue::Histogram(Box::new(h))
             }
             // A float next to a histogram: upstream drops the series with a warning.
-            _ => continue,
+            _ => {
+                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
+                continue;
+            }
         };
         out.push(Element {
             labels: s.labels,
@@ -235,4 +479,105 @@ pub(super) fn instant(
         });
     }
     Ok(Value::Vector(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::Engine;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, SampleValue};
+    use shared::histogram::{CounterResetHint, FloatHistogram};
+    use shared::labels::Labels;
+
+    fn storage(name: &str, values: Vec<SampleValue>) -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let labels = Labels::from_pairs([("__name__", name)]);
+        for (i, value) in values.into_iter().enumerate() {
+            let t_ms = i64::try_from(i).expect("few samples") * 60_000;
+            s.append(&labels, Point { t_ms, value });
+        }
+        s
+    }
+
+    fn gauge(count: f64) -> SampleValue {
+        SampleValue::Histogram(Box::new(FloatHistogram {
+            count,
+            counter_reset_hint: CounterResetHint::Gauge,
+            ..FloatHistogram::default()
+        }))
+    }
+
+    #[test]
+    fn counter_functions_warn_about_gauges_and_mixes_and_note_odd_names() {
+        let s = storage("g", vec![gauge(1.0), gauge(2.0), gauge(3.0)]);
+        let rate = Engine::default()
+            .instant(&s, "rate(g[5m])", 120_000)
+            .expect("query runs");
+        assert_eq!(
+            rate.warnings,
+            vec![r#"PromQL warning: this native histogram metric is not a counter: "g" (1:6)"#]
+        );
+        let delta = Engine::default()
+            .instant(&s, "delta(g[5m])", 120_000)
+            .expect("query runs");
+        assert!(delta.warnings.is_empty(), "{:?}", delta.warnings);
+
+        let s = storage("m", vec![SampleValue::Float(1.0), gauge(2.0)]);
+        let mixed = Engine::default()
+            .instant(&s, "increase((m[5m]))", 60_000)
+            .expect("query runs");
+        assert_eq!(
+            mixed.warnings,
+            vec![
+                r#"PromQL warning: encountered a mix of histograms and floats for metric name "m" (1:11)"#
+            ]
+        );
+        assert_eq!(
+            mixed.infos,
+            vec![
+                r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "m" (1:11)"#
+            ]
+        );
+    }
+
+    #[test]
+    fn start_timestamps_reset_counters_and_replace_left_extrapolation() {
+        let labels = Labels::from_pairs([("__name__", "c_total")]);
+        let float = |t_ms, v| Point {
+            t_ms,
+            value: SampleValue::Float(v),
+        };
+        let mut s = MemoryStorage::new();
+        // One sample that started 30s before it, inside the window: it counts from zero there.
+        s.append_with_start(&labels, float(120_000, 6.0), 90_000);
+        fn value(s: &MemoryStorage, q: &str, t_ms: i64) -> Option<SampleValue> {
+            match Engine::default().instant(s, q, t_ms) {
+                Ok(e) => match e.value {
+                    crate::promql::value::Value::Vector(v) => v.first().map(|e| e.value.clone()),
+                    other => panic!("expected a vector, got {other:?}"),
+                },
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(
+            value(&s, "increase(c_total[5m])", 150_000),
+            Some(SampleValue::Float(6.0))
+        );
+        // Delta samples: each starts at the previous one, so every step is a reset.
+        s.append_with_start(&labels, float(180_000, 6.0), 120_000);
+        s.append_with_start(&labels, float(240_000, 6.0), 180_000);
+        let Some(SampleValue::Float(irate)) = value(&s, "irate(c_total[5m])", 240_000) else {
+            panic!("irate yields a float")
+        };
+        assert!((irate - 0.1).abs() < 1e-12, "{irate}");
+        assert_eq!(
+            value(&s, "resets(c_total[5m])", 240_000),
+            Some(SampleValue::Float(2.0))
+        );
+        // Without start timestamps a subquery sees no resets.
+        assert_eq!(
+            value(&s, "resets(c_total[5m:1m])", 240_000),
+            Some(SampleValue::Float(0.0))
+        );
+    }
 }

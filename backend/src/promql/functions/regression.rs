@@ -2,10 +2,11 @@
 //! regression, upstream functions.go `linearRegression` with Kahan-compensated sums) and
 //! `double_exponential_smoothing` (upstream `funcDoubleExponentialSmoothing`).
 
-use super::{Evaluator, floats, range_arg, scalar_arg};
+use super::{Evaluator, range_arg, scalar_arg};
 use crate::promql::EngineError;
 use crate::promql::aggregate::kahan_sum_inc;
-use crate::promql::eval::not_implemented;
+use crate::promql::annotations::Note;
+use crate::promql::eval::unwrapped_span;
 use crate::promql::parser::Call;
 use crate::promql::storage::SampleValue;
 use crate::promql::value::{Element, Value};
@@ -36,7 +37,9 @@ fn linear_regression(samples: &[(i64, f64)], intercept_ms: i64) -> (f64, f64) {
     (slope, sy / n - slope * sx / n)
 }
 
-/// Applies `f(samples)` to every series with at least two float samples.
+/// Applies `f(samples)` to the floats of every series with at least two. Histograms are
+/// skipped, with an info when the series also has floats (upstream `funcDeriv` and
+/// neighbours: only once a float result, or a single float, shows the mix).
 fn per_series(
     ev: &Evaluator,
     c: &Call,
@@ -44,14 +47,21 @@ fn per_series(
     f: impl Fn(&[(i64, f64)]) -> f64,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
+    let span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let Some(samples) = floats(&s.points) else {
-            return Err(not_implemented(&format!(
-                "{} over native histograms",
-                c.function.name
-            )));
-        };
+        let samples: Vec<(i64, f64)> = s
+            .points
+            .iter()
+            .filter_map(|p| match p.value {
+                SampleValue::Float(v) => Some((p.t_ms, v)),
+                SampleValue::Histogram(_) => None,
+            })
+            .collect();
+        if samples.len() < s.points.len() && !samples.is_empty() {
+            let metric = s.labels.get("__name__").unwrap_or_default().to_owned();
+            ev.note(span, &Note::HistogramIgnoredInMixedRange(metric));
+        }
         if samples.len() < 2 {
             continue;
         }

@@ -147,8 +147,11 @@ pub struct NumberLiteral {
 /// A string literal, unquoted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StringLiteral {
-    /// The value after escape processing.
+    /// The value after escape processing (lossily decoded when `bytes` is set).
     pub value: String,
+    /// The bytes after escape processing when they are not valid UTF-8 (`"a\xc5z"`): PromQL
+    /// strings, like Go's, may hold any bytes; where a label name or value is needed they fail.
+    pub bytes: Option<Vec<u8>>,
     /// Where it was written, quotes included.
     pub span: Span,
 }

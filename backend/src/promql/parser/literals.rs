@@ -138,8 +138,14 @@ pub fn duration_ms(text: &str) -> Result<u64, String> {
     Ok(total_ms)
 }
 
-/// The value of a string token, quotes included in `text`.
+/// The value of a string token, quotes included in `text`; it must be valid UTF-8.
 pub fn unquote(text: &str) -> Result<String, String> {
+    String::from_utf8(unquote_bytes(text)?).map_err(|_| "invalid UTF-8 after unescaping".to_owned())
+}
+
+/// The bytes of a string token, quotes included in `text`. Like a Go string they may be any
+/// bytes (`"\xc5"`), not necessarily UTF-8.
+pub fn unquote_bytes(text: &str) -> Result<Vec<u8>, String> {
     let quote = text
         .chars()
         .next()
@@ -149,7 +155,7 @@ pub fn unquote(text: &str) -> Result<String, String> {
         .and_then(|t| t.strip_suffix(quote))
         .ok_or_else(|| "invalid syntax".to_owned())?;
     if quote == '`' {
-        return Ok(body.to_owned());
+        return Ok(body.as_bytes().to_vec());
     }
     let mut out: Vec<u8> = Vec::with_capacity(body.len());
     let mut chars = body.chars();
@@ -203,7 +209,22 @@ pub fn unquote(text: &str) -> Result<String, String> {
             out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
         }
     }
-    String::from_utf8(out).map_err(|_| "invalid UTF-8 after unescaping".to_owned())
+    Ok(out)
+}
+
+/// Bytes that may not be UTF-8 double-quoted as Go's `strconv.Quote` writes them: valid
+/// characters as [`go_quote`] does, each invalid byte as `\xNN`.
+pub fn go_quote_bytes(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        let quoted = go_quote(chunk.valid());
+        out.push_str(&quoted[1..quoted.len() - 1]);
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A double-quoted string with escapes, as Go's `strconv.Quote`.

@@ -30,7 +30,8 @@
 //!   selectors, postfix and binary modifiers, and duration expressions.
 //! - [`check`]: type checking (upstream's `checkAST`).
 //! - [`ast`]: the tree, with [`operators`]; [`functions`]: the function signatures;
-//!   `printer`: `Display` for the tree.
+//!   `printer`: `Display` for the tree; [`prettier`]: the multi-line layout of
+//!   `/api/v1/format_query` ([`prettify`]).
 //!
 //! # Conformance
 //! `backend/tests/promql_parse_corpus.rs` parses every `eval` expression of the test scripts
@@ -51,6 +52,7 @@ pub mod literals;
 mod modifiers;
 pub mod operators;
 pub mod parse;
+pub mod prettier;
 mod printer;
 mod scan;
 mod selectors;
@@ -66,3 +68,4 @@ pub use functions::{Arity, Function};
 pub use parse::{
     MAX_NESTING, MAX_TREE_DEPTH, ParseOptions, parse, parse_metric_selector, parse_with,
 };
+pub use prettier::prettify;

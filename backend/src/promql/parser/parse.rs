@@ -303,9 +303,16 @@ impl<'a> Parser<'a> {
             }
             TokenKind::String => {
                 self.advance();
-                let value = self.unquote(token)?;
+                let (value, bytes) = match String::from_utf8(self.unquote_bytes(token)?) {
+                    Ok(value) => (value, None),
+                    Err(e) => {
+                        let bytes = e.into_bytes();
+                        (String::from_utf8_lossy(&bytes).into_owned(), Some(bytes))
+                    }
+                };
                 Ok(Expr::String(StringLiteral {
                     value,
+                    bytes,
                     span: token.span,
                 }))
             }
@@ -369,12 +376,21 @@ impl<'a> Parser<'a> {
 
     pub(super) fn unquote(&self, token: Token) -> PResult<String> {
         let text = self.text(token);
-        literals::unquote(text).map_err(|e| {
-            self.error(
-                token.span,
-                format!("error unquoting string {}: {e}", go_quote(text)),
-            )
-        })
+        literals::unquote(text).map_err(|e| self.unquote_error(token, &e))
+    }
+
+    /// A string literal's bytes, which need not be UTF-8.
+    fn unquote_bytes(&self, token: Token) -> PResult<Vec<u8>> {
+        let text = self.text(token);
+        literals::unquote_bytes(text).map_err(|e| self.unquote_error(token, &e))
+    }
+
+    fn unquote_error(&self, token: Token, reason: &str) -> ParseError {
+        let text = go_quote(self.text(token));
+        self.error(
+            token.span,
+            format!("error unquoting string {text}: {reason}"),
+        )
     }
     /// The end of the last consumed token.
     pub(super) fn prev_end(&self) -> usize {

@@ -8,16 +8,19 @@ use std::fmt::{self, Display, Formatter, Write as _};
 use shared::labels::{METRIC_NAME, MatchOp, Matcher};
 
 use super::ast::{
-    AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping, NumberLiteral,
-    RangeExtension, VectorSelector,
+    AggregateExpr, AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, Grouping,
+    NumberLiteral, RangeExtension, SubqueryExpr, VectorMatching, VectorSelector,
 };
-use super::literals::{DURATION_UNITS, go_quote};
+use super::literals::{DURATION_UNITS, go_quote, go_quote_bytes};
 
 impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(n) => write_number(f, n),
-            Expr::String(s) => f.write_str(&go_quote(&s.value)),
+            Expr::String(s) => match &s.bytes {
+                Some(bytes) => f.write_str(&go_quote_bytes(bytes)),
+                None => f.write_str(&go_quote(&s.value)),
+            },
             Expr::VectorSelector(vs) => {
                 write_selector(f, vs)?;
                 write_selector_modifiers(f, vs, true)
@@ -29,32 +32,14 @@ impl Display for Expr {
                 f.write_char(']')?;
                 write_selector_modifiers(f, &ms.selector, false)
             }
-            Expr::Subquery(sq) => {
-                write!(f, "{}[", sq.expr)?;
-                write_top_duration(f, &sq.range)?;
-                f.write_char(':')?;
-                if let Some(step) = &sq.step {
-                    write_top_duration(f, step)?;
-                }
-                f.write_char(']')?;
-                write_at(f, sq.at)?;
-                write_offset(f, sq.offset.as_ref())
-            }
+            Expr::Subquery(sq) => write!(f, "{}{}", sq.expr, SubquerySuffix(sq)),
             Expr::Call(call) => {
                 write!(f, "{}(", call.function.name)?;
                 write_list(f, call.args.iter())?;
                 f.write_char(')')
             }
             Expr::Aggregate(agg) => {
-                f.write_str(agg.op.as_str())?;
-                match &agg.grouping {
-                    Grouping::Without(labels) => write!(f, " without ({}) ", LabelList(labels))?,
-                    Grouping::By(labels) if !labels.is_empty() => {
-                        write!(f, " by ({}) ", LabelList(labels))?
-                    }
-                    Grouping::By(_) => {}
-                }
-                f.write_char('(')?;
+                write!(f, "{}(", AggregateHead(agg))?;
                 if let Some(param) = &agg.param {
                     write!(f, "{param}, ")?;
                 }
@@ -214,43 +199,93 @@ fn write_offset(f: &mut Formatter<'_>, offset: Option<&DurationExpr>) -> fmt::Re
 }
 
 fn write_binary(f: &mut Formatter<'_>, bin: &BinaryExpr) -> fmt::Result {
-    write!(f, "{} {}", bin.lhs, bin.op.as_str())?;
-    if bin.return_bool {
-        f.write_str(" bool")?;
+    write!(f, "{} {} {}", bin.lhs, BinaryOperator(bin), bin.rhs)
+}
+
+/// A subquery's `[range:step] @ t offset d`, everything after its inner expression (upstream
+/// `getSubqueryTimeSuffix`).
+pub(super) struct SubquerySuffix<'a>(pub(super) &'a SubqueryExpr);
+
+impl Display for SubquerySuffix<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let sq = self.0;
+        f.write_char('[')?;
+        write_top_duration(f, &sq.range)?;
+        f.write_char(':')?;
+        if let Some(step) = &sq.step {
+            write_top_duration(f, step)?;
+        }
+        f.write_char(']')?;
+        write_at(f, sq.at)?;
+        write_offset(f, sq.offset.as_ref())
     }
-    if let Some(m) = &bin.matching {
-        let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
-        if !m.labels.is_empty() || m.on || grouped {
-            write!(
-                f,
-                " {} ({})",
-                if m.on { "on" } else { "ignoring" },
-                LabelList(&m.labels)
-            )?;
+}
+
+/// An aggregation's operator and grouping as printed before its `(`: `sum`, `sum by (job) `
+/// (upstream `AggregateExpr.ShortString`, trailing space included).
+pub(super) struct AggregateHead<'a>(pub(super) &'a AggregateExpr);
+
+impl Display for AggregateHead<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.op.as_str())?;
+        match &self.0.grouping {
+            Grouping::Without(labels) => write!(f, " without ({}) ", LabelList(labels)),
+            Grouping::By(labels) if !labels.is_empty() => write!(f, " by ({}) ", LabelList(labels)),
+            Grouping::By(_) => Ok(()),
         }
-        if grouped {
-            let side = if m.card == Cardinality::ManyToOne {
-                "left"
-            } else {
-                "right"
-            };
-            write!(f, " group_{side} ({})", LabelList(&m.include))?;
+    }
+}
+
+/// A binary expression's operator with its `bool`, matching and fill modifiers:
+/// `+ on (job) group_left () fill (0)` (upstream `BinaryExpr.ShortString`).
+pub(super) struct BinaryOperator<'a>(pub(super) &'a BinaryExpr);
+
+impl Display for BinaryOperator<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let bin = self.0;
+        f.write_str(bin.op.as_str())?;
+        if bin.return_bool {
+            f.write_str(" bool")?;
         }
-        match (m.fill.lhs, m.fill.rhs) {
-            (Some(l), Some(r)) if l == r || (l.is_nan() && r.is_nan()) => {
-                write!(f, " fill ({})", Float(l))?
+        match &bin.matching {
+            Some(m) => write_matching(f, m),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_matching(f: &mut Formatter<'_>, m: &VectorMatching) -> fmt::Result {
+    let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
+    if !m.labels.is_empty() || m.on || grouped {
+        write!(
+            f,
+            " {} ({})",
+            if m.on { "on" } else { "ignoring" },
+            LabelList(&m.labels)
+        )?;
+    }
+    if grouped {
+        let side = if m.card == Cardinality::ManyToOne {
+            "left"
+        } else {
+            "right"
+        };
+        write!(f, " group_{side} ({})", LabelList(&m.include))?;
+    }
+    match (m.fill.lhs, m.fill.rhs) {
+        (Some(l), Some(r)) if l == r || (l.is_nan() && r.is_nan()) => {
+            write!(f, " fill ({})", Float(l))?
+        }
+        (l, r) => {
+            if let Some(l) = l {
+                write!(f, " fill_left ({})", Float(l))?;
             }
-            (l, r) => {
-                if let Some(l) = l {
-                    write!(f, " fill_left ({})", Float(l))?;
-                }
-                if let Some(r) = r {
-                    write!(f, " fill_right ({})", Float(r))?;
-                }
+            if let Some(r) = r {
+                write!(f, " fill_right ({})", Float(r))?;
             }
         }
     }
-    write!(f, " {}", bin.rhs)
+    Ok(())
 }
 
 fn write_list<'a>(f: &mut Formatter<'_>, items: impl Iterator<Item = &'a Expr>) -> fmt::Result {

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 
 use shared::labels::{Labels, Matcher, matches_all};
 
-use super::{Point, Queryable, SelectHints, StorageError, StorageSeries};
+use super::{Point, Queryable, SelectHints, SeriesStartTimestamps, StorageError, StorageSeries};
 
 /// Series held in memory, keyed by labels.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStorage {
     series: BTreeMap<Labels, Vec<Point>>,
+    /// Start timestamps by series and sample time, for samples that have one.
+    start_timestamps: BTreeMap<Labels, BTreeMap<i64, i64>>,
 }
 
 impl MemoryStorage {
@@ -20,8 +22,25 @@ impl MemoryStorage {
         Self::default()
     }
 
-    /// Adds a sample; a sample at an existing timestamp of the series replaces it.
+    /// Adds a sample; a sample at an existing timestamp of the series replaces it (and its
+    /// start timestamp).
     pub fn append(&mut self, labels: &Labels, point: Point) {
+        if let Some(starts) = self.start_timestamps.get_mut(labels) {
+            starts.remove(&point.t_ms);
+        }
+        self.insert(labels, point);
+    }
+
+    /// Adds a sample with its start timestamp (the time its counter started counting from).
+    pub fn append_with_start(&mut self, labels: &Labels, point: Point, start_ms: i64) {
+        self.start_timestamps
+            .entry(labels.clone())
+            .or_default()
+            .insert(point.t_ms, start_ms);
+        self.insert(labels, point);
+    }
+
+    fn insert(&mut self, labels: &Labels, point: Point) {
         let points = self.series.entry(labels.clone()).or_default();
         match points.binary_search_by_key(&point.t_ms, |p| p.t_ms) {
             Ok(i) => points[i] = point,
@@ -32,6 +51,7 @@ impl MemoryStorage {
     /// Drops every series.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.start_timestamps.clear();
     }
 
     /// How many series are held.
@@ -63,6 +83,28 @@ impl Queryable for MemoryStorage {
                     labels: labels.clone(),
                     samples: Box::new(selected.into_iter()),
                 })
+            })
+            .collect())
+    }
+
+    fn select_start_timestamps(
+        &self,
+        matchers: &[Matcher],
+        hints: SelectHints,
+    ) -> Result<Vec<SeriesStartTimestamps>, StorageError> {
+        if hints.start_ms > hints.end_ms {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .start_timestamps
+            .iter()
+            .filter(|(labels, _)| matches_all(matchers, labels))
+            .filter_map(|(labels, starts)| {
+                let pairs: Vec<(i64, i64)> = starts
+                    .range(hints.start_ms..=hints.end_ms)
+                    .map(|(t, st)| (*t, *st))
+                    .collect();
+                (!pairs.is_empty()).then(|| (labels.clone(), pairs))
             })
             .collect())
     }
@@ -105,12 +147,27 @@ mod tests {
             ..SelectHints::default()
         };
         let labels: Vec<Labels> = s
-            .select(&[Matcher::equal("__name__", "m")], all)
+            .select(&[Matcher::equal("__name__", "m")], all.clone())
             .unwrap()
             .into_iter()
             .map(|x| x.labels)
             .collect();
-        assert_eq!(labels, vec![a, b]);
+        assert_eq!(labels, vec![a.clone(), b]);
+        s.append_with_start(&a, point(200, 2.0), 150);
+        s.append_with_start(&a, point(300, 3.0), 250);
+        s.append(&a, point(300, 4.0));
+        let starts = s
+            .select_start_timestamps(&[Matcher::equal("i", "a")], all.clone())
+            .unwrap();
+        let hints = SelectHints {
+            end_ms: 1_000,
+            ..all
+        };
+        assert!(starts.is_empty(), "outside the range");
+        let starts = s
+            .select_start_timestamps(&[Matcher::equal("i", "a")], hints)
+            .unwrap();
+        assert_eq!(starts, vec![(a, vec![(200, 150)])], "replaced without one");
         s.clear();
         assert!(s.is_empty());
     }

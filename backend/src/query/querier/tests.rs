@@ -81,10 +81,51 @@ async fn replicas_are_deduplicated_unless_dedup_is_off() {
 }
 
 #[tokio::test]
+async fn answers_carry_timings_and_sample_counts() {
+    let q = querier();
+    let deduped = q.query(request("up", &["replica"])).await.unwrap();
+    let both = q.query(request("up", &[])).await.unwrap();
+    assert!(deduped.stats.samples_loaded > 0, "{:?}", deduped.stats);
+    assert!(
+        both.stats.samples_loaded > deduped.stats.samples_loaded,
+        "{:?} vs {:?}",
+        both.stats,
+        deduped.stats
+    );
+    assert_eq!(both.stats.result_samples, 2);
+    let stats = both.stats;
+    assert!(
+        stats.exec_total >= stats.exec_queue + stats.query_preparation + stats.inner_eval,
+        "{stats:?}"
+    );
+    let constant = q.query(request("vector(1)", &[])).await.unwrap();
+    assert_eq!(constant.stats.samples_loaded, 0);
+    assert_eq!(constant.stats.result_samples, 1);
+}
+
+#[tokio::test]
 async fn errors_are_classed_as_prometheus_classes_them() {
     let q = querier();
     let bad = q.query(request("sum(", &[])).await.unwrap_err();
-    assert!(matches!(bad, ApiError::BadRequest(_)), "{bad:?}");
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
+    assert_eq!(
+        bad.to_string(),
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
+    let mut matrix = request("up[5m]", &[]);
+    matrix.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 60_000,
+        step_ms: 15_000,
+    };
+    let bad = q.query(matrix).await.unwrap_err();
+    assert!(
+        matches!(&bad, ApiError::InvalidParameter { name, .. } if name == "query"),
+        "{bad:?}"
+    );
     let mut range = request("up", &[]);
     range.time = QueryTime::Range {
         start_ms: 0,
@@ -251,4 +292,75 @@ async fn query_hints_reach_the_store() {
     assert_eq!(subquery.range_ms, 0);
     assert!(sent.contains(&expected[0]), "{sent:?}");
     assert!(sent.contains(&expected[1]), "{sent:?}");
+}
+
+#[tokio::test]
+async fn max_samples_counts_what_is_loaded_after_dedup() {
+    let limited = || querier().with_max_samples(30);
+    // Deduplicated, five minutes of one 15s series: about 21 samples, under the limit.
+    let deduped = limited().query(request("up", &["replica"])).await;
+    assert_eq!(vector_len(&deduped.expect("within the limit").value), 1);
+    // Both replicas kept: about 41 samples, over it.
+    let error = limited()
+        .query(request("up", &[]))
+        .await
+        .expect_err("over the limit");
+    assert_eq!(
+        error,
+        ApiError::Execution(
+            "query processing would load too many samples into memory in query execution".into()
+        )
+    );
+    assert_eq!(error.status().as_u16(), 422);
+}
+
+/// A store holding `up{job="a"}` and `target_info{job="a", version="v1"}`, every 15s to 10m.
+fn store_with_target_info() -> StoreRef {
+    let series = |labels: Labels| {
+        let mut appender = XorAppender::new();
+        for i in 0..=40 {
+            appender.append(i * 15_000, 1.0).expect("in-order samples");
+        }
+        let chunk = Chunk {
+            encoding: ChunkEncoding::Xor,
+            data: appender.to_bytes(),
+            hash: 0,
+        };
+        Series {
+            labels,
+            chunks: vec![AggrChunk::raw(0, 600_000, chunk)],
+        }
+    };
+    let up = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+    let target_info =
+        Labels::from_pairs([("__name__", "target_info"), ("job", "a"), ("version", "v1")]);
+    let info = sidecar_info(&[], 0, 1_000_000);
+    StoreRef {
+        address: "info-store".into(),
+        store: Arc::new(MemStore::new(
+            info.clone(),
+            vec![series(up), series(target_info)],
+        )),
+        info: Arc::new(info),
+    }
+}
+
+#[tokio::test]
+async fn info_reads_its_info_series_through_the_prefetched_selections() {
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![store_with_target_info()]);
+    let config = ProxyConfig {
+        response_timeout: None,
+        replica_labels: Vec::new(),
+    };
+    let q = Querier::new(
+        Arc::new(ProxyStore::new(stores, config)),
+        Engine::default(),
+        2,
+    );
+    let out = q.query(request("info(up)", &[])).await.unwrap();
+    let Value::Vector(v) = out.value else {
+        panic!("a vector")
+    };
+    let labels: Vec<String> = v.iter().map(|e| e.labels.to_string()).collect();
+    assert_eq!(labels, [r#"{__name__="up", job="a", version="v1"}"#]);
 }

@@ -28,7 +28,7 @@ fn limit_to_proto(limit: Option<u64>) -> i64 {
 
 /// The strategy, honouring the deprecated `partial_response_disabled` flag as Thanos does
 /// (either one asking for ABORT aborts).
-fn partial_response_from_proto(
+pub(super) fn partial_response_from_proto(
     strategy: i32,
     disabled: bool,
 ) -> Result<PartialResponse, ConvertError> {
@@ -49,7 +49,7 @@ fn partial_response_from_proto(
     })
 }
 
-fn partial_response_to_proto(partial_response: PartialResponse) -> i32 {
+pub(super) fn partial_response_to_proto(partial_response: PartialResponse) -> i32 {
     match partial_response {
         PartialResponse::Warn => pb::PartialResponseStrategy::Warn as i32,
         PartialResponse::Abort => pb::PartialResponseStrategy::Abort as i32,

@@ -1,9 +1,10 @@
 //! Tests of the fan-out proxy against in-memory stores ([`MemStore`]), by concern: which stores
-//! are asked, how Series answers merge, partial-response handling, label answers and the
-//! announcement. This file holds the shared fixtures.
+//! are asked, how Series answers merge, partial-response handling, label answers, metric
+//! metadata and the announcement. This file holds the shared fixtures.
 
 mod info;
 mod labels;
+mod metadata;
 mod partial;
 mod selection;
 mod series;
