@@ -48,7 +48,9 @@ pub fn Chart(
     });
 
     Effect::new(move |_| {
-        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
         let Some(w) = window.get() else { return };
         let theme = mode.get().chart();
         let stacked = stacked.get();
@@ -93,13 +95,18 @@ pub fn Chart(
             }
             let (s, i) = p.nearest(px, py)?;
             let &(t, bottom, top) = p.lines.get(s)?.get(i)?;
-            let value = if stacked.get_untracked() { top - bottom } else { top };
+            let value = if stacked.get_untracked() {
+                top - bottom
+            } else {
+                top
+            };
             Some(Hover {
                 x: p.x(t),
                 y: p.y(top),
                 time: tooltip_time(t, 0),
                 value: format_value(value, value.abs()),
-                name: series.with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),
+                name: series
+                    .with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),
             })
         });
         hover.set(found);

@@ -144,8 +144,8 @@ pub fn Panel(
             outcome.set(None);
             return;
         }
-        let (url, pairs, window) = site
-            .with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
+        let (url, pairs, window) =
+            site.with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
         let current = generation.get_value() + 1;
         generation.set_value(current);
         loading.set(true);
@@ -207,9 +207,11 @@ pub fn Panel(
             _ => None,
         })
     });
-    let series: Signal<Vec<ChartSeries>> =
-        Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.0.clone()).unwrap_or_default()));
-    let window: Signal<Option<Window>> = Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.1)));
+    let series: Signal<Vec<ChartSeries>> = Signal::derive(move || {
+        chart_data.with(|c| c.as_ref().map(|c| c.0.clone()).unwrap_or_default())
+    });
+    let window: Signal<Option<Window>> =
+        Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.1)));
     let stacked = Signal::derive(move || state.with(|s| s.stacked));
 
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
@@ -266,7 +268,7 @@ pub fn Panel(
                             state.update(|_| {});
                         }
                     }/>
-                <input class="step" data-testid="step-input" size="8"
+                <input class="step" data-testid="step-input" size="14"
                     placeholder=move || {
                         let d = defaults.get();
                         state.with(|s| format!("Res. auto ({}s)", default_step_seconds(s.range, d.min_step_seconds)))
@@ -307,9 +309,13 @@ pub fn Panel(
         let tab = state.with(|s| s.tab);
         let result = outcome.with(|o| o.as_ref().filter(|o| o.tab == tab).map(|o| o.data.clone()));
         match (tab, result) {
-            (_, Some(Err(e))) => view! { <div class="error" data-testid="error">{e}</div> }.into_any(),
+            (_, Some(Err(e))) => {
+                view! { <div class="error" data-testid="error">{e}</div> }.into_any()
+            }
             (Tab::Table, Some(Ok(data))) => view! { <ResultTable data=data/> }.into_any(),
-            (Tab::Graph, Some(Ok(_))) => view! { <Chart series=series window=window stacked=stacked/> }.into_any(),
+            (Tab::Graph, Some(Ok(_))) => {
+                view! { <Chart series=series window=window stacked=stacked/> }.into_any()
+            }
             (_, None) => view! { <div class="empty">"No data queried yet"</div> }.into_any(),
         }
     };
