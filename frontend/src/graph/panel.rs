@@ -348,7 +348,7 @@ pub fn Panel(
         view! {
             <div class="controls">
                 <button title="Shorter range" on:click=move |_| state.update(|s| s.range = step_range(s.range, false))>"−"</button>
-                <input class="range" data-testid="range-input" size="6"
+                <input class="range" data-testid="range-input" list="range-presets" size="6"
                     prop:value=move || state.with(|s| s.range.to_string())
                     on:change=move |ev| {
                         if let Ok(r) = UiDuration::parse(&event_target_value(&ev)) {
@@ -388,6 +388,12 @@ pub fn Panel(
                         on:change=move |ev| y_from_zero.set(event_target_checked(&ev))/>
                     "Y from zero"
                 </label>
+                <datalist id="range-presets">
+                    {RANGE_STEPS
+                        .iter()
+                        .map(|ms| view! { <option value=UiDuration::from_ms(*ms).to_string()></option> })
+                        .collect_view()}
+                </datalist>
             </div>
         }
     };
