@@ -610,3 +610,102 @@ async fn themes_and_screenshots() {
     }
     session.close().await;
 }
+
+/// A reverse proxy that serves `upstream` under [`PROXY_PREFIX`] and strips it on the way, as
+/// `kubectl proxy` or an ingress rule would: the server never learns the prefix, so the console
+/// must take it from the page's location. Returns the proxy's base URL.
+async fn path_stripping_proxy(upstream: String) -> String {
+    use axum::body::Bytes;
+    use axum::response::{IntoResponse, Response};
+    use http::{HeaderMap, Method, StatusCode, Uri, header};
+
+    async fn forward(
+        axum::extract::State(upstream): axum::extract::State<String>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        let rest = uri.path().strip_prefix(PROXY_PREFIX).unwrap_or("/");
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{upstream}{rest}{query}"))
+            .body(body);
+        if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let Ok(answer) = request.send().await else {
+            return StatusCode::BAD_GATEWAY.into_response();
+        };
+        let status = answer.status();
+        let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+        let body = answer.bytes().await.unwrap_or_default();
+        let mut response = (status, body).into_response();
+        if let Some(content_type) = content_type {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+        }
+        response
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the proxy");
+    let address = listener.local_addr().expect("proxy address");
+    let app = axum::Router::new()
+        .route(
+            &format!("{PROXY_PREFIX}/{{*rest}}"),
+            axum::routing::any(forward),
+        )
+        .with_state(upstream);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}{PROXY_PREFIX}")
+}
+
+/// Where [`path_stripping_proxy`] mounts the demo.
+const PROXY_PREFIX: &str = "/proxy/chorus";
+
+#[tokio::test]
+async fn console_works_behind_a_path_stripping_proxy() {
+    let Some(fixture) = Fixture::start("console_works_behind_a_path_stripping_proxy").await else {
+        return;
+    };
+    let base = path_stripping_proxy(fixture.demo.http.clone()).await;
+    let (deduplicated, _) = series_counts(&base, EXPR).await;
+
+    let session = fixture.driver.session().await;
+    session.goto(&format!("{base}/graph")).await;
+    type_expression(&session, EXPR).await;
+    click(&session, "tab-table").await;
+    click(&session, "execute").await;
+    wait_for_series(&session, deduplicated, true).await;
+    click(&session, "nav-stores").await;
+    session
+        .wait_until(
+            "the stores page behind the proxy",
+            DEFAULT_TIMEOUT,
+            || async {
+                let url = session.url().await;
+                if url.starts_with(&format!("{base}/stores")) {
+                    Ok(())
+                } else {
+                    Err(url)
+                }
+            },
+        )
+        .await;
+    session
+        .wait_until("both stores listed", DEFAULT_TIMEOUT, || async {
+            let rows = session.all("store-row").await;
+            if rows.len() == 2 {
+                Ok(())
+            } else {
+                Err(format!("{} rows", rows.len()))
+            }
+        })
+        .await;
+    session.close().await;
+}
