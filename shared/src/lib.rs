@@ -7,7 +7,9 @@
 //! - [`api`]: the Prometheus HTTP API envelope and the response types Chorus serves;
 //! - [`chart`]: the time-series chart, drawn with plotters on any backend;
 //! - [`panel`]: the console's graph panels as URL parameters (Thanos's names);
-//! - [`timefmt`]: UTC times and durations as the console reads and writes them.
+//! - [`timefmt`]: UTC times and durations as the console reads and writes them;
+//! - [`query_result`]: query response data as the console reads it, and its chart series;
+//! - [`ui_path`]: the console's path prefix and page, from the page location.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -15,5 +17,7 @@ pub mod chart;
 pub mod histogram;
 pub mod labels;
 pub mod panel;
+pub mod query_result;
 pub mod series;
 pub mod timefmt;
+pub mod ui_path;
