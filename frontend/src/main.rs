@@ -1,29 +1,23 @@
-//! The Chorus web console. For now a single page that says the console is not built yet and
-//! links to the HTTP API; the graph and stores pages come with the web-console issue.
+//! The Chorus web console: a Leptos client-side app served by `chorus` itself.
+//!
+//! - [`app`]: the shell (nav bar, theme toggle, page routing);
+//! - [`prefix`]: where the console is served, from the page location, and URL helpers;
+//! - [`api`]: HTTP calls to the querier's API and their errors;
+//! - [`graph`]: the graph page (panels, table, chart, legend);
+//! - [`stores`]: the stores page; [`status`]: build information and flags;
+//! - [`theme`]: light/dark theme.
+//!
+//! Logic that can be tested natively (path prefix, response data, chart series) lives in the
+//! `shared` crate; this crate holds the DOM glue.
 
-use leptos::prelude::*;
+mod api;
+mod app;
+mod graph;
+mod prefix;
+mod stores;
+mod status;
+mod theme;
 
 fn main() {
-    leptos::mount::mount_to_body(App);
-}
-
-/// The placeholder page.
-#[component]
-fn App() -> impl IntoView {
-    view! {
-        <main>
-            <h1>"Chorus"</h1>
-            <p class="notice">
-                "The web console is a placeholder: the graph and stores pages are not built yet. "
-                "The query layer itself runs; use its HTTP API:"
-            </p>
-            <ul>
-                <li><a href="api/v1/stores">"api/v1/stores"</a>" — endpoints, health, label sets, time ranges"</li>
-                <li><a href="api/v1/labels">"api/v1/labels"</a>" — label names"</li>
-                <li><a href="api/v1/label/__name__/values">"api/v1/label/__name__/values"</a>" — metric names"</li>
-                <li><a href="api/v1/status/buildinfo">"api/v1/status/buildinfo"</a></li>
-                <li><a href="api/v1/status/flags">"api/v1/status/flags"</a></li>
-            </ul>
-        </main>
-    }
+    leptos::mount::mount_to_body(app::App);
 }

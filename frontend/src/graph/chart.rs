@@ -1,0 +1,130 @@
+//! The Graph tab's chart: a `<canvas>` drawn by `shared::chart::draw` through plotters'
+//! canvas backend, redrawn when the series, visibility, stacking or theme change; a hover
+//! tooltip (time, value, labels) from the returned `Plot`; and the HTML legend.
+//! It knows nothing of how the data was fetched.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::IntoDrawingArea;
+use plotters_canvas::CanvasBackend;
+use shared::chart::ticks::{format_value, tooltip_time};
+use shared::chart::{ChartSeries, ChartSpec, Plot, draw};
+
+use super::legend::Legend;
+use super::panel::Window;
+use crate::prefix;
+use crate::theme::ThemeCtx;
+
+const HEIGHT: u32 = 360;
+
+/// What the tooltip shows, and where.
+#[derive(Debug, Clone, PartialEq)]
+struct Hover {
+    x: f64,
+    y: f64,
+    time: String,
+    value: String,
+    name: String,
+}
+
+/// The chart of `series` over `window`.
+#[component]
+pub fn Chart(
+    series: Signal<Vec<ChartSeries>>,
+    window: Signal<Option<Window>>,
+    stacked: Signal<bool>,
+) -> impl IntoView {
+    let ThemeCtx(mode) = expect_context::<ThemeCtx>();
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let visible: RwSignal<Vec<bool>> = RwSignal::new(Vec::new());
+    let plot: RwSignal<Option<Plot>> = RwSignal::new(None);
+    let hover: RwSignal<Option<Hover>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+
+    // New data shows every series again.
+    Effect::new(move |_| {
+        let n = series.with(Vec::len);
+        visible.set(vec![true; n]);
+    });
+
+    Effect::new(move |_| {
+        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(w) = window.get() else { return };
+        let theme = mode.get().chart();
+        let stacked = stacked.get();
+        let shown = visible.get();
+        series.with(|series| {
+            let width = u32::try_from(canvas.client_width()).unwrap_or(0).max(300);
+            canvas.set_width(width);
+            canvas.set_height(HEIGHT);
+            let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else {
+                error.set(Some("the canvas has no 2D context".into()));
+                return;
+            };
+            let spec = ChartSpec {
+                series,
+                visible: &shown,
+                start_ms: w.start_ms,
+                end_ms: w.end_ms,
+                step_ms: Some(w.step_ms),
+                stacked,
+                y_from_zero: false,
+                offset_minutes: 0,
+                theme,
+                legend: false,
+            };
+            match draw(&backend.into_drawing_area(), &spec) {
+                Ok(p) => {
+                    plot.set(Some(p));
+                    error.set(None);
+                    prefix::mark("chorus:chart-drawn");
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    });
+
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let (px, py) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        let found = plot.with(|p| {
+            let p = p.as_ref()?;
+            if !p.contains(px, py) {
+                return None;
+            }
+            let (s, i) = p.nearest(px, py)?;
+            let &(t, bottom, top) = p.lines.get(s)?.get(i)?;
+            let value = if stacked.get_untracked() { top - bottom } else { top };
+            Some(Hover {
+                x: p.x(t),
+                y: p.y(top),
+                time: tooltip_time(t, 0),
+                value: format_value(value, value.abs()),
+                name: series.with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),
+            })
+        });
+        hover.set(found);
+    };
+
+    let names = Signal::derive(move || series.with(|s| s.iter().map(|x| x.name.clone()).collect()));
+    let colors = Signal::derive(move || {
+        let theme = mode.get().chart();
+        series.with(|s| (0..s.len()).map(|i| theme.series_color(i).css()).collect())
+    });
+
+    view! {
+        <div class="chart-wrap">
+            <canvas data-testid="chart" node_ref=canvas_ref height=HEIGHT
+                on:mousemove=on_move on:mouseleave=move |_| hover.set(None)></canvas>
+            {move || hover.get().map(|h| view! {
+                <div class="tooltip" style=format!("left:{}px;top:{}px", h.x + 12.0, h.y + 12.0)>
+                    <div class="tt-time">{h.time}</div>
+                    <div class="tt-value">{h.value}</div>
+                    <div class="tt-name">{h.name}</div>
+                </div>
+            })}
+            {move || error.get().map(|e| view! { <div class="error">{e}</div> })}
+            {move || series.with(Vec::is_empty).then(|| view! { <div class="empty">"No datapoints found."</div> })}
+        </div>
+        <Legend names=names colors=colors visible=visible/>
+    }
+}

@@ -1,0 +1,156 @@
+//! The graph page: a list of query panels whose state lives in the page URL (Thanos's
+//! `gN.*` parameters, `shared::panel`), with add / duplicate / remove and "Copy link".
+//!
+//! - [`panel`]: one panel (expression, options, running the query);
+//! - [`table`]: the Table tab's result view;
+//! - [`chart`]: the Graph tab's canvas, drawn by `shared::chart`, with the hover tooltip;
+//! - [`legend`]: the chart's interactive legend.
+
+mod chart;
+mod legend;
+mod panel;
+mod table;
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use shared::panel::{PanelState, panels_query, parse_panels};
+use shared::timefmt::UiDuration;
+use shared::ui_path::Route;
+
+use crate::api;
+use crate::app::Site;
+use crate::prefix;
+
+/// A panel on the page: a stable id (for keyed rendering) and its state.
+#[derive(Debug, Clone, Copy)]
+pub struct PanelEntry {
+    id: u64,
+    state: RwSignal<PanelState>,
+}
+
+/// What the querier's flags say panels should default to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryDefaults {
+    /// `query.partial-response`.
+    pub partial_response: bool,
+    /// `query.default-step` in seconds: the least automatic resolution.
+    pub min_step_seconds: u64,
+}
+
+impl Default for QueryDefaults {
+    fn default() -> Self {
+        Self {
+            partial_response: true,
+            min_step_seconds: 1,
+        }
+    }
+}
+
+impl QueryDefaults {
+    fn from_flags(flags: &BTreeMap<String, serde_json::Value>) -> Self {
+        let text = |name: &str| flags.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let mut out = Self::default();
+        if let Some(v) = text("query.partial-response") {
+            out.partial_response = v == "true";
+        }
+        if let Some(step) = text("query.default-step").and_then(|s| UiDuration::parse(&s).ok()) {
+            out.min_step_seconds = (step.as_ms() / 1000).max(1);
+        }
+        out
+    }
+}
+
+/// The graph page.
+#[component]
+pub fn GraphPage() -> impl IntoView {
+    let site = expect_context::<Site>();
+    let mut from_url = parse_panels(&prefix::search());
+    let url_had_panels = !from_url.is_empty();
+    if from_url.is_empty() {
+        from_url.push(PanelState::default());
+    }
+    let next_id = StoredValue::new(from_url.len() as u64);
+    let panels: RwSignal<Vec<PanelEntry>> = RwSignal::new(
+        from_url
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| PanelEntry {
+                id: i as u64,
+                state: RwSignal::new(state),
+            })
+            .collect(),
+    );
+    let defaults = RwSignal::new(QueryDefaults::default());
+    provide_context(defaults);
+
+    let flags_url = site.api("api/v1/status/flags");
+    leptos::task::spawn_local(async move {
+        if let Ok(flags) = api::get::<BTreeMap<String, serde_json::Value>>(&flags_url).await {
+            let d = QueryDefaults::from_flags(&flags.data);
+            defaults.set(d);
+            if !url_had_panels {
+                for entry in panels.get_untracked() {
+                    entry.state.update(|s| s.partial_response = d.partial_response);
+                }
+            }
+        }
+    });
+
+    // Every state change rewrites the URL.
+    let graph_path = site.0.page_path(Route::Graph);
+    Effect::new(move |_| {
+        let states: Vec<PanelState> = panels.get().iter().map(|p| p.state.get()).collect();
+        prefix::replace_url(&format!("{graph_path}?{}", panels_query(&states)));
+    });
+
+    let new_entry = move |state: PanelState| {
+        let id = next_id.get_value();
+        next_id.set_value(id + 1);
+        PanelEntry {
+            id,
+            state: RwSignal::new(state),
+        }
+    };
+    let add = move |_| {
+        let d = defaults.get_untracked();
+        let state = PanelState {
+            partial_response: d.partial_response,
+            ..PanelState::default()
+        };
+        panels.update(|p| p.push(new_entry(state)));
+    };
+    let duplicate = Callback::new(move |id: u64| {
+        panels.update(|p| {
+            if let Some(i) = p.iter().position(|e| e.id == id) {
+                let copy = new_entry(p[i].state.get_untracked());
+                p.insert(i + 1, copy);
+            }
+        });
+    });
+    let remove = Callback::new(move |id: u64| panels.update(|p| p.retain(|e| e.id != id)));
+
+    let copied = RwSignal::new(false);
+    let copy_link = move |_| {
+        if let Some(w) = web_sys::window() {
+            // The promise's outcome is not awaited: a refused copy leaves the URL in the bar.
+            let _ = w.navigator().clipboard().write_text(&prefix::href());
+            copied.set(true);
+            set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+        }
+    };
+
+    view! {
+        <div class="graph-page">
+            <For each=move || panels.get() key=|e| e.id let:entry>
+                <panel::Panel state=entry.state id=entry.id duplicate=duplicate remove=remove/>
+            </For>
+            <div class="page-actions">
+                <button data-testid="add-panel" on:click=add>"Add panel"</button>
+                <button data-testid="copy-link" on:click=copy_link>
+                    {move || if copied.get() { "Link copied" } else { "Copy link" }}
+                </button>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,355 @@
+//! One graph panel: the expression editor, query options, Table/Graph tabs, and running the
+//! query against `api/v1/query` (table) or `api/v1/query_range` (graph). The panel's state is
+//! a `PanelState` signal owned by the page (which writes it to the URL); results stay here.
+
+use leptos::prelude::*;
+use shared::chart::ChartSeries;
+use shared::panel::{PanelState, StepSeconds, Tab, default_step_seconds};
+use shared::query_result::{QueryData, chart_series};
+use shared::timefmt::{UiDuration, format_utc, parse_utc};
+
+use super::QueryDefaults;
+use super::chart::Chart;
+use super::table::ResultTable;
+use crate::api;
+use crate::app::Site;
+use crate::prefix;
+
+/// The range −/+ buttons step through these, in ms.
+const RANGE_STEPS: [u64; 16] = [
+    60_000,
+    300_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    172_800_000,
+    604_800_000,
+    1_209_600_000,
+    2_419_200_000,
+    4_838_400_000,
+    15_724_800_000,
+    31_536_000_000,
+];
+
+/// The next shorter (`longer == false`) or longer preset range than `current`.
+fn step_range(current: UiDuration, longer: bool) -> UiDuration {
+    let ms = current.as_ms();
+    let next = if longer {
+        RANGE_STEPS.iter().copied().find(|s| *s > ms)
+    } else {
+        RANGE_STEPS.iter().rev().copied().find(|s| *s < ms)
+    };
+    UiDuration::from_ms(next.unwrap_or(ms))
+}
+
+/// A time in ms as the API's decimal seconds.
+fn api_seconds(t_ms: i64) -> String {
+    format!("{}.{:03}", t_ms.div_euclid(1000), t_ms.rem_euclid(1000))
+}
+
+/// The time window a range query asked for, for the chart's axis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// Start, ms.
+    pub start_ms: i64,
+    /// End, ms.
+    pub end_ms: i64,
+    /// Step, ms.
+    pub step_ms: i64,
+}
+
+/// A finished query.
+#[derive(Debug, Clone, PartialEq)]
+struct Outcome {
+    /// The tab the query was run for.
+    tab: Tab,
+    /// The result, or the error text.
+    data: Result<QueryData, String>,
+    /// Warnings and infos of the response.
+    warnings: Vec<String>,
+    /// Round trip in ms.
+    load_ms: f64,
+    /// The range query's window (graph tab).
+    window: Option<Window>,
+}
+
+fn perf_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// The request a panel state makes: URL, form pairs, and the window of a range query.
+fn request(
+    site: &Site,
+    s: &PanelState,
+    d: QueryDefaults,
+    now_ms: i64,
+) -> (String, Vec<(&'static str, String)>, Option<Window>) {
+    let mut pairs = vec![
+        ("query", s.expr.clone()),
+        ("dedup", s.deduplicate.to_string()),
+        ("partial_response", s.partial_response.to_string()),
+    ];
+    for label in &s.replica_labels {
+        pairs.push(("replicaLabels[]", label.clone()));
+    }
+    match s.tab {
+        Tab::Table => {
+            pairs.push(("time", api_seconds(s.moment_ms.unwrap_or(now_ms))));
+            (site.api("api/v1/query"), pairs, None)
+        }
+        Tab::Graph => {
+            let end_ms = s.end_ms.unwrap_or(now_ms);
+            let range = i64::try_from(s.range.as_ms()).unwrap_or(i64::MAX);
+            let start_ms = end_ms.saturating_sub(range);
+            let step_s = s.step.map_or_else(
+                || default_step_seconds(s.range, d.min_step_seconds) as f64,
+                StepSeconds::get,
+            );
+            pairs.push(("start", api_seconds(start_ms)));
+            pairs.push(("end", api_seconds(end_ms)));
+            pairs.push(("step", step_s.to_string()));
+            let window = Window {
+                start_ms,
+                end_ms,
+                step_ms: (step_s * 1000.0).round() as i64,
+            };
+            (site.api("api/v1/query_range"), pairs, Some(window))
+        }
+    }
+}
+
+/// One panel.
+#[component]
+pub fn Panel(
+    state: RwSignal<PanelState>,
+    id: u64,
+    duplicate: Callback<u64>,
+    remove: Callback<u64>,
+) -> impl IntoView {
+    let site = StoredValue::new(expect_context::<Site>());
+    let defaults = expect_context::<RwSignal<QueryDefaults>>();
+    let outcome: RwSignal<Option<Outcome>> = RwSignal::new(None);
+    let loading = RwSignal::new(false);
+    let generation = StoredValue::new(0u64);
+
+    let run = move || {
+        let s = state.get_untracked();
+        if s.expr.trim().is_empty() {
+            outcome.set(None);
+            return;
+        }
+        let (url, pairs, window) = site
+            .with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
+        let current = generation.get_value() + 1;
+        generation.set_value(current);
+        loading.set(true);
+        let tab = s.tab;
+        leptos::task::spawn_local(async move {
+            let started = perf_now();
+            let result = api::post_form::<QueryData>(&url, &pairs).await;
+            prefix::mark("chorus:response");
+            if generation.get_value() != current {
+                return;
+            }
+            let load_ms = perf_now() - started;
+            let (data, warnings) = match result {
+                Ok(ok) => {
+                    let mut w = ok.warnings;
+                    w.extend(ok.infos);
+                    (Ok(ok.data), w)
+                }
+                Err(e) => (Err(e.to_string()), Vec::new()),
+            };
+            loading.set(false);
+            outcome.set(Some(Outcome {
+                tab,
+                data,
+                warnings,
+                load_ms,
+                window,
+            }));
+        });
+    };
+
+    // Re-run when an option that changes the answer changes (not on every keystroke).
+    let options = Memo::new(move |_| {
+        state.with(|s| {
+            (
+                s.tab,
+                s.range,
+                s.end_ms,
+                s.moment_ms,
+                s.step,
+                s.deduplicate,
+                s.partial_response,
+            )
+        })
+    });
+    Effect::new(move |_| {
+        options.track();
+        run();
+    });
+
+    let chart_data = Memo::new(move |_| {
+        outcome.with(|o| match o {
+            Some(Outcome {
+                tab: Tab::Graph,
+                data: Ok(data),
+                window: Some(window),
+                ..
+            }) => Some((chart_series(data), *window)),
+            _ => None,
+        })
+    });
+    let series: Signal<Vec<ChartSeries>> =
+        Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.0.clone()).unwrap_or_default()));
+    let window: Signal<Option<Window>> = Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.1)));
+    let stacked = Signal::derive(move || state.with(|s| s.stacked));
+
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() {
+            ev.prevent_default();
+            run();
+        }
+    };
+    let tab_button = move |tab: Tab, testid: &'static str| {
+        view! {
+            <button class="tab" data-testid=testid
+                class:active=move || state.with(|s| s.tab == tab)
+                on:click=move |_| state.update(|s| s.tab = tab)>{tab.to_string()}</button>
+        }
+    };
+    let checkbox = move |testid: &'static str,
+                         label: &'static str,
+                         get: fn(&PanelState) -> bool,
+                         set: fn(&mut PanelState, bool)| {
+        view! {
+            <label class="check">
+                <input type="checkbox" data-testid=testid
+                    prop:checked=move || state.with(get)
+                    on:change=move |ev| { let on = event_target_checked(&ev); state.update(|s| set(s, on)); }/>
+                {label}
+            </label>
+        }
+    };
+
+    let graph_controls = move || {
+        view! {
+            <div class="controls">
+                <button title="Shorter range" on:click=move |_| state.update(|s| s.range = step_range(s.range, false))>"−"</button>
+                <input class="range" data-testid="range-input" size="6"
+                    prop:value=move || state.with(|s| s.range.to_string())
+                    on:change=move |ev| {
+                        if let Ok(r) = UiDuration::parse(&event_target_value(&ev)) {
+                            if r.as_ms() > 0 { state.update(|s| s.range = r); }
+                        } else {
+                            state.update(|_| {});
+                        }
+                    }/>
+                <button title="Longer range" on:click=move |_| state.update(|s| s.range = step_range(s.range, true))>"+"</button>
+                <input class="time" data-testid="end-input" placeholder="End time (now)" size="19"
+                    prop:value=move || state.with(|s| s.end_ms.map(format_utc).unwrap_or_default())
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        let text = text.trim();
+                        if text.is_empty() {
+                            state.update(|s| s.end_ms = None);
+                        } else if let Ok(t) = parse_utc(text) {
+                            state.update(|s| s.end_ms = Some(t));
+                        } else {
+                            state.update(|_| {});
+                        }
+                    }/>
+                <input class="step" data-testid="step-input" size="8"
+                    placeholder=move || {
+                        let d = defaults.get();
+                        state.with(|s| format!("Res. auto ({}s)", default_step_seconds(s.range, d.min_step_seconds)))
+                    }
+                    prop:value=move || state.with(|s| s.step.map(|x| x.get().to_string()).unwrap_or_default())
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        let step = text.trim().parse::<f64>().ok().and_then(StepSeconds::new);
+                        state.update(|s| s.step = step);
+                    }/>
+                {checkbox("stacked", "Stacked", |s| s.stacked, |s, on| s.stacked = on)}
+            </div>
+        }
+    };
+    let table_controls = move || {
+        view! {
+            <div class="controls">
+                <label>"Evaluation time "
+                    <input class="time" data-testid="moment-input" placeholder="Now (UTC)" size="19"
+                        prop:value=move || state.with(|s| s.moment_ms.map(format_utc).unwrap_or_default())
+                        on:change=move |ev| {
+                            let text = event_target_value(&ev);
+                            let text = text.trim();
+                            if text.is_empty() {
+                                state.update(|s| s.moment_ms = None);
+                            } else if let Ok(t) = parse_utc(text) {
+                                state.update(|s| s.moment_ms = Some(t));
+                            } else {
+                                state.update(|_| {});
+                            }
+                        }/>
+                </label>
+            </div>
+        }
+    };
+
+    let body = move || {
+        let tab = state.with(|s| s.tab);
+        let result = outcome.with(|o| o.as_ref().filter(|o| o.tab == tab).map(|o| o.data.clone()));
+        match (tab, result) {
+            (_, Some(Err(e))) => view! { <div class="error" data-testid="error">{e}</div> }.into_any(),
+            (Tab::Table, Some(Ok(data))) => view! { <ResultTable data=data/> }.into_any(),
+            (Tab::Graph, Some(Ok(_))) => view! { <Chart series=series window=window stacked=stacked/> }.into_any(),
+            (_, None) => view! { <div class="empty">"No data queried yet"</div> }.into_any(),
+        }
+    };
+
+    view! {
+        <section class="panel" data-testid="panel">
+            <div class="expr-row">
+                <textarea data-testid="expr" rows="1" placeholder="Expression (press Enter to execute, Shift+Enter for a new line)"
+                    prop:value=move || state.with(|s| s.expr.clone())
+                    on:input=move |ev| { let v = event_target_value(&ev); state.update(|s| s.expr = v); }
+                    on:keydown=on_key></textarea>
+                <button class="primary" data-testid="execute" on:click=move |_| run()>"Execute"</button>
+            </div>
+            <div class="options">
+                {checkbox("dedup", "Use Deduplication", |s| s.deduplicate, |s, on| s.deduplicate = on)}
+                {checkbox("partial-response", "Use Partial Response", |s| s.partial_response, |s, on| s.partial_response = on)}
+                <span class="spacer"></span>
+                <span class="stats">
+                    {move || if loading.get() { "Loading… " } else { "" }}
+                    "Load time: "<span data-testid="load-time">{move || outcome.with(|o| o.as_ref().map(|o| format!("{:.0} ms", o.load_ms)).unwrap_or_default())}</span>
+                    " · Result series: "<span data-testid="series-count">{move || outcome.with(|o| o.as_ref().and_then(|o| o.data.as_ref().ok()).map(|d| d.series_count().to_string()).unwrap_or_default())}</span>
+                </span>
+            </div>
+            <ul class="warnings" data-testid="warnings">
+                {move || outcome.with(|o| o.as_ref().map(|o| o.warnings.clone()).unwrap_or_default())
+                    .into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+            </ul>
+            <div class="tabs">
+                {tab_button(Tab::Table, "tab-table")}
+                {tab_button(Tab::Graph, "tab-graph")}
+            </div>
+            {move || match state.with(|s| s.tab) {
+                Tab::Graph => graph_controls().into_any(),
+                Tab::Table => table_controls().into_any(),
+            }}
+            <div class="result">{body}</div>
+            <div class="panel-actions">
+                <button data-testid="duplicate-panel" on:click=move |_| duplicate.run(id)>"Duplicate"</button>
+                <button data-testid="remove-panel" on:click=move |_| remove.run(id)>"Remove"</button>
+            </div>
+        </section>
+    }
+}
