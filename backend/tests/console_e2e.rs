@@ -424,6 +424,8 @@ async fn thanos_format_link_opens_the_same_query() {
             "{replica} missing from the table: {table}"
         );
     }
+    // The graph tab's range comes from the link too.
+    click(&session, "tab-graph").await;
     let range = session.wait_for("range-input").await;
     assert_eq!(
         range.prop("value").await.expect("range").as_deref(),
