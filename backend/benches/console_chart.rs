@@ -19,6 +19,7 @@ mod browser;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -41,6 +42,9 @@ const HOVERS: usize = 50;
 /// Legend clicks per round.
 const TOGGLES: usize = 4;
 
+/// Points per series in the stub's last range answer (checked: the link asks for [`POINTS`]).
+static SERVED_POINTS: AtomicI64 = AtomicI64::new(0);
+
 fn json_response(body: String) -> Response {
     ([(http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
@@ -61,6 +65,7 @@ async fn query_range(Form(form): Form<HashMap<String, String>>) -> Response {
             .into_response();
     };
     let points = (((end - start) / step).floor() as i64 + 1).clamp(1, POINTS);
+    SERVED_POINTS.store(points, Ordering::Relaxed);
     let mut body = String::from(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
     for s in 0..SERIES {
         if s > 0 {
@@ -143,6 +148,18 @@ async fn load_chart(session: &Session, url: &str) -> (f64, f64) {
             }
         })
         .await;
+    let legend = session
+        .execute(
+            "return document.querySelectorAll('[data-testid=\"legend\"] li').length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(legend, json!(SERIES), "every series is charted");
+    assert_eq!(
+        SERVED_POINTS.load(Ordering::Relaxed),
+        POINTS,
+        "points per series"
+    );
     let response = marks[0].as_f64().expect("a response time");
     let drawn = marks[1].as_f64().expect("a drawing time");
     (response, drawn - response)
