@@ -39,7 +39,10 @@ pub enum ApiError {
 
 /// `GET url`, decoded as a success envelope of `T`.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<Success<T>, ApiError> {
-    let response = Request::get(url).send().await.map_err(|e| network(url, &e))?;
+    let response = Request::get(url)
+        .send()
+        .await
+        .map_err(|e| network(url, &e))?;
     decode(url, response).await
 }
 
@@ -69,7 +72,10 @@ fn network(url: &str, e: &gloo_net::Error) -> ApiError {
     }
 }
 
-async fn decode<T: DeserializeOwned>(url: &str, response: Response) -> Result<Success<T>, ApiError> {
+async fn decode<T: DeserializeOwned>(
+    url: &str,
+    response: Response,
+) -> Result<Success<T>, ApiError> {
     let status = response.status();
     let text = response.text().await.map_err(|e| network(url, &e))?;
     decode_body(url, status, &text)

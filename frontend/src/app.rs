@@ -7,8 +7,8 @@ use shared::ui_path::{Route, UiLocation};
 
 use crate::graph::GraphPage;
 use crate::prefix;
-use crate::stores::StoresPage;
 use crate::status::StatusPage;
+use crate::stores::StoresPage;
 use crate::theme::{self, ThemeCtx, ThemeToggle};
 
 /// Where the console is served; provided as context.

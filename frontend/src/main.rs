@@ -14,8 +14,8 @@ mod api;
 mod app;
 mod graph;
 mod prefix;
-mod stores;
 mod status;
+mod stores;
 mod theme;
 
 fn main() {

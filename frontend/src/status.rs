@@ -38,7 +38,10 @@ pub fn StatusPage() -> impl IntoView {
     let site = expect_context::<Site>();
     let build: RwSignal<Option<Result<Map, String>>> = RwSignal::new(None);
     let flags: RwSignal<Option<Result<Map, String>>> = RwSignal::new(None);
-    for (path, target) in [("api/v1/status/buildinfo", build), ("api/v1/status/flags", flags)] {
+    for (path, target) in [
+        ("api/v1/status/buildinfo", build),
+        ("api/v1/status/flags", flags),
+    ] {
         let url = site.api(path);
         leptos::task::spawn_local(async move {
             let result = api::get::<Map>(&url).await;

@@ -21,7 +21,11 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let mut millis = 0;
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        let ms_digits: String = frac[..digits].chars().chain("000".chars()).take(3).collect();
+        let ms_digits: String = frac[..digits]
+            .chars()
+            .chain("000".chars())
+            .take(3)
+            .collect();
         millis = ms_digits.parse::<i64>().ok()?;
         rest = &frac[digits..];
     }
@@ -87,7 +91,11 @@ fn row(store: StoreStatus, now_ms: i64) -> impl IntoView {
     let last_check = store
         .last_successful_check
         .as_deref()
-        .or(if up { Some(store.last_check.as_str()) } else { None })
+        .or(if up {
+            Some(store.last_check.as_str())
+        } else {
+            None
+        })
         .and_then(parse_rfc3339_ms)
         .map_or_else(|| "never".to_owned(), |t| ago(now_ms - t));
     view! {
@@ -181,8 +189,14 @@ mod tests {
     fn rfc3339_times() {
         let base = parse_utc("2024-01-02 03:04:05").expect("valid");
         assert_eq!(parse_rfc3339_ms("2024-01-02T03:04:05Z"), Some(base));
-        assert_eq!(parse_rfc3339_ms("2024-01-02T03:04:05.123456789Z"), Some(base + 123));
-        assert_eq!(parse_rfc3339_ms("2024-01-02T04:04:05.5+01:00"), Some(base + 500));
+        assert_eq!(
+            parse_rfc3339_ms("2024-01-02T03:04:05.123456789Z"),
+            Some(base + 123)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-01-02T04:04:05.5+01:00"),
+            Some(base + 500)
+        );
         assert_eq!(parse_rfc3339_ms("junk"), None);
     }
 

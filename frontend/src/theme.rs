@@ -42,7 +42,10 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The stored choice, else the system preference.
 pub fn initial() -> Mode {
-    match storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()).as_deref() {
+    match storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
+        .as_deref()
+    {
         Some("dark") => Mode::Dark,
         Some("light") => Mode::Light,
         _ => {

@@ -25,6 +25,8 @@ struct Hover {
     time: String,
     value: String,
     name: String,
+    /// Show the tooltip left of the point (it is near the right edge).
+    flip: bool,
 }
 
 /// The chart of `series` over `window`.
@@ -33,6 +35,8 @@ pub fn Chart(
     series: Signal<Vec<ChartSeries>>,
     window: Signal<Option<Window>>,
     stacked: Signal<bool>,
+    y_from_zero: RwSignal<bool>,
+    zoom: Callback<(i64, i64)>,
 ) -> impl IntoView {
     let ThemeCtx(mode) = expect_context::<ThemeCtx>();
     let canvas_ref = NodeRef::<Canvas>::new();
@@ -40,6 +44,8 @@ pub fn Chart(
     let plot: RwSignal<Option<Plot>> = RwSignal::new(None);
     let hover: RwSignal<Option<Hover>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
+    // The x pixel where a drag started, and where it is now.
+    let drag: RwSignal<Option<(f64, f64)>> = RwSignal::new(None);
 
     // New data shows every series again.
     Effect::new(move |_| {
@@ -48,10 +54,13 @@ pub fn Chart(
     });
 
     Effect::new(move |_| {
-        let Some(canvas) = canvas_ref.get() else { return };
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
         let Some(w) = window.get() else { return };
         let theme = mode.get().chart();
         let stacked = stacked.get();
+        let y_from_zero = y_from_zero.get();
         let shown = visible.get();
         series.with(|series| {
             let width = u32::try_from(canvas.client_width()).unwrap_or(0).max(300);
@@ -68,7 +77,7 @@ pub fn Chart(
                 end_ms: w.end_ms,
                 step_ms: Some(w.step_ms),
                 stacked,
-                y_from_zero: false,
+                y_from_zero,
                 offset_minutes: 0,
                 theme,
                 legend: false,
@@ -84,8 +93,40 @@ pub fn Chart(
         });
     });
 
+    let on_down = move |ev: leptos::ev::MouseEvent| {
+        let px = f64::from(ev.offset_x());
+        if ev.button() == 0
+            && plot.with(|p| {
+                p.as_ref()
+                    .is_some_and(|p| p.contains(px, f64::from(ev.offset_y())))
+            })
+        {
+            ev.prevent_default();
+            drag.set(Some((px, px)));
+        }
+    };
+    let on_up = move |ev: leptos::ev::MouseEvent| {
+        let Some((from, _)) = drag.get_untracked() else {
+            return;
+        };
+        drag.set(None);
+        let to = f64::from(ev.offset_x());
+        if (to - from).abs() < 4.0 {
+            return;
+        }
+        let span = plot.with_untracked(|p| {
+            p.as_ref()
+                .map(|p| (p.time_at(from.min(to)), p.time_at(from.max(to))))
+        });
+        if let Some(span) = span {
+            zoom.run(span);
+        }
+    };
     let on_move = move |ev: leptos::ev::MouseEvent| {
         let (px, py) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        if let Some((from, _)) = drag.get_untracked() {
+            drag.set(Some((from, px)));
+        }
         let found = plot.with(|p| {
             let p = p.as_ref()?;
             if !p.contains(px, py) {
@@ -93,13 +134,20 @@ pub fn Chart(
             }
             let (s, i) = p.nearest(px, py)?;
             let &(t, bottom, top) = p.lines.get(s)?.get(i)?;
-            let value = if stacked.get_untracked() { top - bottom } else { top };
+            let value = if stacked.get_untracked() {
+                top - bottom
+            } else {
+                top
+            };
+            let x = p.x(t);
             Some(Hover {
-                x: p.x(t),
+                flip: x > f64::from(p.left + (p.right - p.left) * 3 / 5),
+                x,
                 y: p.y(top),
                 time: tooltip_time(t, 0),
                 value: format_value(value, value.abs()),
-                name: series.with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),
+                name: series
+                    .with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),
             })
         });
         hover.set(found);
@@ -114,9 +162,22 @@ pub fn Chart(
     view! {
         <div class="chart-wrap">
             <canvas data-testid="chart" node_ref=canvas_ref height=HEIGHT
-                on:mousemove=on_move on:mouseleave=move |_| hover.set(None)></canvas>
+                on:mousemove=on_move on:mousedown=on_down on:mouseup=on_up
+                on:mouseleave=move |_| { hover.set(None); drag.set(None); }></canvas>
+            {move || drag.get().map(|(a, b)| {
+                let top = plot.with(|p| p.as_ref().map_or((0, 0), |p| (p.top, p.bottom - p.top)));
+                view! {
+                    <div class="selection" style=format!(
+                        "left:{}px;width:{}px;top:{}px;height:{}px", a.min(b), (a - b).abs(), top.0, top.1
+                    )></div>
+                }
+            })}
             {move || hover.get().map(|h| view! {
-                <div class="tooltip" style=format!("left:{}px;top:{}px", h.x + 12.0, h.y + 12.0)>
+                <div class="dot" style=format!("left:{}px;top:{}px", h.x - 4.0, h.y - 4.0)></div>
+                <div class="tooltip" style=format!(
+                    "left:{}px;top:{}px;{}", h.x + 12.0, h.y + 12.0,
+                    if h.flip { "transform:translateX(calc(-100% - 24px))" } else { "" }
+                )>
                     <div class="tt-time">{h.time}</div>
                     <div class="tt-value">{h.value}</div>
                     <div class="tt-name">{h.name}</div>

@@ -91,7 +91,9 @@ pub fn GraphPage() -> impl IntoView {
             defaults.set(d);
             if !url_had_panels {
                 for entry in panels.get_untracked() {
-                    entry.state.update(|s| s.partial_response = d.partial_response);
+                    entry
+                        .state
+                        .update(|s| s.partial_response = d.partial_response);
                 }
             }
         }

@@ -144,8 +144,8 @@ pub fn Panel(
             outcome.set(None);
             return;
         }
-        let (url, pairs, window) = site
-            .with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
+        let (url, pairs, window) =
+            site.with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
         let current = generation.get_value() + 1;
         generation.set_value(current);
         loading.set(true);
@@ -207,10 +207,26 @@ pub fn Panel(
             _ => None,
         })
     });
-    let series: Signal<Vec<ChartSeries>> =
-        Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.0.clone()).unwrap_or_default()));
-    let window: Signal<Option<Window>> = Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.1)));
-    let stacked = Signal::derive(move || state.with(|s| s.stacked));
+    let series: Signal<Vec<ChartSeries>> = Signal::derive(move || {
+        chart_data.with(|c| c.as_ref().map(|c| c.0.clone()).unwrap_or_default())
+    });
+    let window: Signal<Option<Window>> =
+        Signal::derive(move || chart_data.with(|c| c.as_ref().map(|c| c.1)));
+    // Memos, so that typing in the editor does not re-render the result or redraw the chart.
+    let stacked = Signal::from(Memo::new(move |_| state.with(|s| s.stacked)));
+    let tab = Memo::new(move |_| state.with(|s| s.tab));
+    let y_from_zero = RwSignal::new(false);
+    // A drag on the chart zooms to the dragged time span.
+    let zoom = Callback::new(move |(from_ms, to_ms): (i64, i64)| {
+        let span = to_ms.saturating_sub(from_ms);
+        if span >= 1000 {
+            let span_ms = u64::try_from(span / 1000 * 1000).unwrap_or(1000);
+            state.update(|s| {
+                s.end_ms = Some(to_ms / 1000 * 1000);
+                s.range = UiDuration::from_ms(span_ms);
+            });
+        }
+    });
 
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() {
@@ -266,7 +282,7 @@ pub fn Panel(
                             state.update(|_| {});
                         }
                     }/>
-                <input class="step" data-testid="step-input" size="8"
+                <input class="step" data-testid="step-input" size="14"
                     placeholder=move || {
                         let d = defaults.get();
                         state.with(|s| format!("Res. auto ({}s)", default_step_seconds(s.range, d.min_step_seconds)))
@@ -278,6 +294,11 @@ pub fn Panel(
                         state.update(|s| s.step = step);
                     }/>
                 {checkbox("stacked", "Stacked", |s| s.stacked, |s, on| s.stacked = on)}
+                <label class="check">
+                    <input type="checkbox" data-testid="y-from-zero" prop:checked=move || y_from_zero.get()
+                        on:change=move |ev| y_from_zero.set(event_target_checked(&ev))/>
+                    "Y from zero"
+                </label>
             </div>
         }
     };
@@ -304,12 +325,16 @@ pub fn Panel(
     };
 
     let body = move || {
-        let tab = state.with(|s| s.tab);
+        let tab = tab.get();
         let result = outcome.with(|o| o.as_ref().filter(|o| o.tab == tab).map(|o| o.data.clone()));
         match (tab, result) {
-            (_, Some(Err(e))) => view! { <div class="error" data-testid="error">{e}</div> }.into_any(),
+            (_, Some(Err(e))) => {
+                view! { <div class="error" data-testid="error">{e}</div> }.into_any()
+            }
             (Tab::Table, Some(Ok(data))) => view! { <ResultTable data=data/> }.into_any(),
-            (Tab::Graph, Some(Ok(_))) => view! { <Chart series=series window=window stacked=stacked/> }.into_any(),
+            (Tab::Graph, Some(Ok(_))) => {
+                view! { <Chart series=series window=window stacked=stacked y_from_zero=y_from_zero zoom=zoom/> }.into_any()
+            }
             (_, None) => view! { <div class="empty">"No data queried yet"</div> }.into_any(),
         }
     };
@@ -341,7 +366,7 @@ pub fn Panel(
                 {tab_button(Tab::Table, "tab-table")}
                 {tab_button(Tab::Graph, "tab-graph")}
             </div>
-            {move || match state.with(|s| s.tab) {
+            {move || match tab.get() {
                 Tab::Graph => graph_controls().into_any(),
                 Tab::Table => table_controls().into_any(),
             }}
