@@ -312,15 +312,11 @@ async fn stores_page_lists_the_demo_replicas_as_up() {
     session.close().await;
 }
 
-#[tokio::test]
-async fn execute_toggle_dedup_and_restore_from_the_url() {
-    let Some(fixture) = Fixture::start("execute_toggle_dedup_and_restore_from_the_url").await
-    else {
-        return;
-    };
+/// Opens the graph page, types [`EXPR`] and executes it on the table tab; returns the session
+/// and the API's series counts (deduplicated, both replicas).
+async fn executed_on_the_table(fixture: &Fixture) -> (Session, usize, usize) {
     let (deduplicated, both) = series_counts(&fixture.demo.http, EXPR).await;
     assert_eq!(both, 2 * deduplicated, "two replicas");
-
     let session = fixture.driver.session().await;
     session.goto(&fixture.url("/graph")).await;
     assert!(
@@ -336,21 +332,55 @@ async fn execute_toggle_dedup_and_restore_from_the_url() {
         load_time.chars().any(|c| c.is_ascii_digit()),
         "{load_time:?}"
     );
+    (session, deduplicated, both)
+}
 
+#[tokio::test]
+async fn unticking_dedup_doubles_the_series_and_ticking_restores_them() {
+    let Some(fixture) =
+        Fixture::start("unticking_dedup_doubles_the_series_and_ticking_restores_them").await
+    else {
+        return;
+    };
+    let (session, deduplicated, both) = executed_on_the_table(&fixture).await;
+    // As in Thanos, the checkbox alone re-runs the query.
     click(&session, "dedup").await;
     assert!(!is_checked(&session, "dedup").await);
-    click(&session, "execute").await;
     wait_for_series(&session, both, true).await;
     click(&session, "dedup").await;
     assert!(is_checked(&session, "dedup").await);
-    click(&session, "execute").await;
     wait_for_series(&session, deduplicated, true).await;
+    session.close().await;
+}
 
-    // A state that differs from every default: dedup off, graph tab.
+#[tokio::test]
+async fn switching_to_the_graph_tab_draws_the_result() {
+    let Some(fixture) = Fixture::start("switching_to_the_graph_tab_draws_the_result").await else {
+        return;
+    };
+    let (session, deduplicated, _) = executed_on_the_table(&fixture).await;
+    // As in Thanos, the tab alone runs the range query.
+    click(&session, "tab-graph").await;
+    wait_for_drawn_chart(&session, 100).await;
+    wait_for_series(&session, deduplicated, false).await;
+    click(&session, "tab-table").await;
+    wait_for_series(&session, deduplicated, true).await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn url_state_restores_in_a_fresh_session() {
+    let Some(fixture) = Fixture::start("url_state_restores_in_a_fresh_session").await else {
+        return;
+    };
+    let (session, _, both) = executed_on_the_table(&fixture).await;
+    // A state that differs from every default: dedup off, graph tab (each step executed
+    // explicitly, so that this test is about the URL only).
     click(&session, "dedup").await;
     click(&session, "execute").await;
     wait_for_series(&session, both, true).await;
     click(&session, "tab-graph").await;
+    click(&session, "execute").await;
     wait_for_drawn_chart(&session, 100).await;
     let url = session
         .wait_until("the URL records the panel", DEFAULT_TIMEOUT, || async {
