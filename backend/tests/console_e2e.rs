@@ -485,7 +485,9 @@ async fn graph_tab_draws_the_series() {
             vec![],
         )
         .await;
-    assert_eq!(marks, json!([1, 1]), "one response and one drawing mark");
+    // The benchmark's marks: one response, and a drawing after it.
+    assert_eq!(marks[0], json!(1), "{marks}");
+    assert!(marks[1].as_u64().is_some_and(|n| n >= 1), "{marks}");
     session.close().await;
 }
 
