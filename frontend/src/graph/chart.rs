@@ -12,6 +12,7 @@ use shared::chart::{ChartSeries, ChartSpec, Plot, draw};
 
 use super::legend::Legend;
 use super::panel::Window;
+use super::{LocalTime, local_offset_minutes};
 use crate::prefix;
 use crate::theme::ThemeCtx;
 
@@ -39,6 +40,14 @@ pub fn Chart(
     zoom: Callback<(i64, i64)>,
 ) -> impl IntoView {
     let ThemeCtx(mode) = expect_context::<ThemeCtx>();
+    let LocalTime(local_time) = expect_context::<LocalTime>();
+    let offset = move || {
+        if local_time.get() {
+            local_offset_minutes()
+        } else {
+            0
+        }
+    };
     let canvas_ref = NodeRef::<Canvas>::new();
     let visible: RwSignal<Vec<bool>> = RwSignal::new(Vec::new());
     let plot: RwSignal<Option<Plot>> = RwSignal::new(None);
@@ -61,6 +70,7 @@ pub fn Chart(
         let theme = mode.get().chart();
         let stacked = stacked.get();
         let y_from_zero = y_from_zero.get();
+        let offset_minutes = offset();
         let shown = visible.get();
         series.with(|series| {
             let width = u32::try_from(canvas.client_width()).unwrap_or(0).max(300);
@@ -78,7 +88,7 @@ pub fn Chart(
                 step_ms: Some(w.step_ms),
                 stacked,
                 y_from_zero,
-                offset_minutes: 0,
+                offset_minutes,
                 theme,
                 legend: false,
             };
@@ -144,7 +154,7 @@ pub fn Chart(
                 flip: x > f64::from(p.left + (p.right - p.left) * 3 / 5),
                 x,
                 y: p.y(top),
-                time: tooltip_time(t, 0),
+                time: tooltip_time(t, untrack(offset)),
                 value: format_value(value, value.abs()),
                 name: series
                     .with_untracked(|all| all.get(s).map(|x| x.name.clone()).unwrap_or_default()),

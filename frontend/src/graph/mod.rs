@@ -4,9 +4,11 @@
 //! - [`panel`]: one panel (expression, options, running the query);
 //! - [`table`]: the Table tab's result view;
 //! - [`chart`]: the Graph tab's canvas, drawn by `shared::chart`, with the hover tooltip;
-//! - [`legend`]: the chart's interactive legend.
+//! - [`legend`]: the chart's interactive legend;
+//! - [`complete`]: metric and function name completion in the editor.
 
 mod chart;
+mod complete;
 mod legend;
 mod panel;
 mod table;
@@ -30,12 +32,14 @@ pub struct PanelEntry {
 }
 
 /// What the querier's flags say panels should default to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueryDefaults {
     /// `query.partial-response`.
     pub partial_response: bool,
     /// `query.default-step` in seconds: the least automatic resolution.
     pub min_step_seconds: u64,
+    /// `query.replica-label`: the labels replicas differ by (comma-separated in the flag).
+    pub replica_labels: Vec<String>,
 }
 
 impl Default for QueryDefaults {
@@ -43,6 +47,7 @@ impl Default for QueryDefaults {
         Self {
             partial_response: true,
             min_step_seconds: 1,
+            replica_labels: Vec::new(),
         }
     }
 }
@@ -57,8 +62,32 @@ impl QueryDefaults {
         if let Some(step) = text("query.default-step").and_then(|s| UiDuration::parse(&s).ok()) {
             out.min_step_seconds = (step.as_ms() / 1000).max(1);
         }
+        if let Some(labels) = text("query.replica-label") {
+            out.replica_labels = labels
+                .split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
         out
     }
+}
+
+/// Whether times are shown in the browser's zone instead of UTC (kept in localStorage).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalTime(pub RwSignal<bool>);
+
+const LOCAL_TIME_KEY: &str = "chorus.local-time";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Minutes east of UTC of the browser's zone now.
+pub fn local_offset_minutes() -> i32 {
+    // getTimezoneOffset is minutes west of UTC, a small whole number.
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
 /// The graph page.
@@ -83,17 +112,25 @@ pub fn GraphPage() -> impl IntoView {
     );
     let defaults = RwSignal::new(QueryDefaults::default());
     provide_context(defaults);
+    let local_time = RwSignal::new(
+        storage()
+            .and_then(|s| s.get_item(LOCAL_TIME_KEY).ok().flatten())
+            .is_some_and(|v| v == "1"),
+    );
+    provide_context(LocalTime(local_time));
+    provide_context(complete::MetricNames::new());
 
     let flags_url = site.api("api/v1/status/flags");
     leptos::task::spawn_local(async move {
         if let Ok(flags) = api::get::<BTreeMap<String, serde_json::Value>>(&flags_url).await {
             let d = QueryDefaults::from_flags(&flags.data);
+            let partial_response = d.partial_response;
             defaults.set(d);
             if !url_had_panels {
                 for entry in panels.get_untracked() {
                     entry
                         .state
-                        .update(|s| s.partial_response = d.partial_response);
+                        .update(|s| s.partial_response = partial_response);
                 }
             }
         }
@@ -144,6 +181,19 @@ pub fn GraphPage() -> impl IntoView {
 
     view! {
         <div class="graph-page">
+            <div class="page-options">
+                <label class="check">
+                    <input type="checkbox" data-testid="local-time" prop:checked=move || local_time.get()
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            if let Some(s) = storage() {
+                                let _ = s.set_item(LOCAL_TIME_KEY, if on { "1" } else { "0" });
+                            }
+                            local_time.set(on);
+                        }/>
+                    "Use local time"
+                </label>
+            </div>
             <For each=move || panels.get() key=|e| e.id let:entry>
                 <panel::Panel state=entry.state id=entry.id duplicate=duplicate remove=remove/>
             </For>

@@ -10,6 +10,7 @@ use shared::timefmt::{UiDuration, format_utc, parse_utc};
 
 use super::QueryDefaults;
 use super::chart::Chart;
+use super::complete::{MetricNames, word_at};
 use super::table::ResultTable;
 use crate::api;
 use crate::app::Site;
@@ -46,9 +47,60 @@ fn step_range(current: UiDuration, longer: bool) -> UiDuration {
     UiDuration::from_ms(next.unwrap_or(ms))
 }
 
+/// The chosen replica labels after (un)checking `label`; empty means all of `all` (the
+/// querier's default), so a link without a choice keeps following the querier's flag.
+fn toggle_label(chosen: &[String], all: &[String], label: &str, on: bool) -> Vec<String> {
+    let current: Vec<String> = if chosen.is_empty() {
+        all.to_vec()
+    } else {
+        chosen.to_vec()
+    };
+    let next: Vec<String> = all
+        .iter()
+        .filter(|l| {
+            if l.as_str() == label {
+                on
+            } else {
+                current.contains(l)
+            }
+        })
+        .cloned()
+        .collect();
+    if next.is_empty() {
+        // At least one label must stay chosen; an empty list would mean all of them.
+        chosen.to_vec()
+    } else if next.len() == all.len() {
+        Vec::new()
+    } else {
+        next
+    }
+}
+
+/// The byte offset of UTF-16 position `units` in `text` (the DOM counts UTF-16 units).
+fn utf16_to_byte(text: &str, units: usize) -> usize {
+    let mut seen = 0;
+    for (i, c) in text.char_indices() {
+        if seen >= units {
+            return i;
+        }
+        seen += c.len_utf16();
+    }
+    text.len()
+}
+
+/// The caret position of the event's target (a textarea), in UTF-16 units.
+fn caret(ev: &leptos::ev::Event) -> Option<usize> {
+    let target = ev.target()?;
+    let pos = js_sys::Reflect::get(&target, &"selectionStart".into()).ok()?;
+    // A caret position is a small non-negative integer.
+    pos.as_f64().map(|p| p as usize)
+}
+
 /// A time in ms as the API's decimal seconds.
 fn api_seconds(t_ms: i64) -> String {
-    format!("{}.{:03}", t_ms.div_euclid(1000), t_ms.rem_euclid(1000))
+    let sign = if t_ms < 0 { "-" } else { "" };
+    let abs = t_ms.unsigned_abs();
+    format!("{sign}{}.{:03}", abs / 1000, abs % 1000)
 }
 
 /// The time window a range query asked for, for the chart's axis.
@@ -182,6 +234,7 @@ pub fn Panel(
         state.with(|s| {
             (
                 s.tab,
+                s.replica_labels.clone(),
                 s.range,
                 s.end_ms,
                 s.moment_ms,
@@ -228,10 +281,40 @@ pub fn Panel(
         }
     });
 
+    let names = expect_context::<MetricNames>();
+    let suggestions: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
+    // The byte range of the word being completed.
+    let word_span = StoredValue::new((0usize, 0usize));
+    let accept = move |choice: String| {
+        let (start, end) = word_span.get_value();
+        state.update(|s| {
+            if start <= end && s.expr.get(start..end).is_some() {
+                s.expr.replace_range(start..end, &choice);
+            }
+        });
+        suggestions.set(Vec::new());
+    };
+    let on_input = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        let cursor = caret(&ev).map_or(v.len(), |units| utf16_to_byte(&v, units));
+        let (start, word) = word_at(&v, cursor);
+        word_span.set_value((start, start + word.len()));
+        suggestions.set(names.suggest(word));
+        state.update(|s| s.expr = v);
+    };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() {
+        let key = ev.key();
+        if key == "Enter" && !ev.shift_key() {
             ev.prevent_default();
+            suggestions.set(Vec::new());
             run();
+        } else if key == "Tab" && !suggestions.with_untracked(Vec::is_empty) {
+            ev.prevent_default();
+            if let Some(first) = suggestions.with_untracked(|s| s.first().cloned()) {
+                accept(first);
+            }
+        } else if key == "Escape" {
+            suggestions.set(Vec::new());
         }
     };
     let tab_button = move |tab: Tab, testid: &'static str| {
@@ -284,8 +367,8 @@ pub fn Panel(
                     }/>
                 <input class="step" data-testid="step-input" size="14"
                     placeholder=move || {
-                        let d = defaults.get();
-                        state.with(|s| format!("Res. auto ({}s)", default_step_seconds(s.range, d.min_step_seconds)))
+                        let min = defaults.with(|d| d.min_step_seconds);
+                        state.with(|s| format!("Res. auto ({}s)", default_step_seconds(s.range, min)))
                     }
                     prop:value=move || state.with(|s| s.step.map(|x| x.get().to_string()).unwrap_or_default())
                     on:change=move |ev| {
@@ -344,13 +427,51 @@ pub fn Panel(
             <div class="expr-row">
                 <textarea data-testid="expr" rows="1" placeholder="Expression (press Enter to execute, Shift+Enter for a new line)"
                     prop:value=move || state.with(|s| s.expr.clone())
-                    on:input=move |ev| { let v = event_target_value(&ev); state.update(|s| s.expr = v); }
+                    on:input=on_input
+                    on:focus=move |_| site.with_value(|site| names.ensure_loaded(site))
+                    on:blur=move |_| suggestions.set(Vec::new())
                     on:keydown=on_key></textarea>
+                {move || (!suggestions.with(Vec::is_empty)).then(|| view! {
+                    <ul class="suggest" data-testid="suggestions">
+                        {suggestions.get().into_iter().map(|item| {
+                            let choice = item.clone();
+                            view! {
+                                <li on:mousedown=move |ev: leptos::ev::MouseEvent| {
+                                    ev.prevent_default();
+                                    accept(choice.clone());
+                                }>{item}</li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
                 <button class="primary" data-testid="execute" on:click=move |_| run()>"Execute"</button>
             </div>
             <div class="options">
                 {checkbox("dedup", "Use Deduplication", |s| s.deduplicate, |s, on| s.deduplicate = on)}
                 {checkbox("partial-response", "Use Partial Response", |s| s.partial_response, |s, on| s.partial_response = on)}
+                {move || {
+                    let labels = defaults.with(|d| d.replica_labels.clone());
+                    (labels.len() > 1).then(|| view! {
+                        <span class="replica-labels" data-testid="replica-labels">"Replica labels: "
+                            {labels.into_iter().map(|label| {
+                                let name = label.clone();
+                                let text = label.clone();
+                                view! {
+                                    <label class="check">
+                                        <input type="checkbox"
+                                            prop:checked=move || state.with(|s| s.replica_labels.is_empty() || s.replica_labels.contains(&name))
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                let all = defaults.with_untracked(|d| d.replica_labels.clone());
+                                                state.update(|s| s.replica_labels = toggle_label(&s.replica_labels, &all, &label, on));
+                                            }/>
+                                        {text}
+                                    </label>
+                                }
+                            }).collect_view()}
+                        </span>
+                    })
+                }}
                 <span class="spacer"></span>
                 <span class="stats">
                     {move || if loading.get() { "Loading… " } else { "" }}
@@ -376,5 +497,40 @@ pub fn Panel(
                 <button data-testid="remove-panel" on:click=move |_| remove.run(id)>"Remove"</button>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_label_choice() {
+        let all = vec!["a".to_owned(), "b".to_owned()];
+        let only_b = toggle_label(&[], &all, "a", false);
+        assert_eq!(only_b, vec!["b".to_owned()]);
+        assert_eq!(toggle_label(&only_b, &all, "b", false), only_b);
+        assert!(toggle_label(&only_b, &all, "a", true).is_empty());
+    }
+
+    #[test]
+    fn ranges_and_seconds() {
+        assert_eq!(
+            step_range(UiDuration::from_ms(3_600_000), true).as_ms(),
+            7_200_000
+        );
+        assert_eq!(
+            step_range(UiDuration::from_ms(3_600_000), false).as_ms(),
+            1_800_000
+        );
+        assert_eq!(
+            step_range(UiDuration::from_ms(5_000_000), false).as_ms(),
+            3_600_000
+        );
+        assert_eq!(api_seconds(-1), "-0.001");
+        assert_eq!(utf16_to_byte("aé€b", 3), 6);
+        assert_eq!(utf16_to_byte("ab", 9), 2);
+        assert_eq!(api_seconds(-1500), "-1.500");
+        assert_eq!(api_seconds(1_700_000_000_123), "1700000000.123");
     }
 }
