@@ -1,6 +1,7 @@
 //! The web console end to end, in a real headless Chromium (Debian's, over ChromeDriver) against
 //! a real `chorus demo` process: the Stores page, executing a query, dedup on and off, URL state
-//! restored in a fresh browser, Thanos-format links, the chart, errors, a path prefix, themes.
+//! restored in a fresh browser, Thanos-format links, the chart, errors, a route prefix and a
+//! path-stripping proxy, themes, the Status page.
 //!
 //! The elements are found by the `data-testid`s of the console's element contract (issue 5).
 //! Expected figures come from the demo's HTTP API, never from constants: the demo runs two
@@ -740,5 +741,35 @@ async fn console_works_behind_a_path_stripping_proxy() {
             }
         })
         .await;
+    session.close().await;
+}
+
+#[tokio::test]
+async fn status_page_shows_build_info_and_flags() {
+    let Some(fixture) = Fixture::start("status_page_shows_build_info_and_flags").await else {
+        return;
+    };
+    let flags = get_json(&fixture.url("/api/v1/status/flags")).await;
+    let replica_label = flags["data"]["query.replica-label"]
+        .as_str()
+        .expect("the replica label flag")
+        .to_string();
+    let session = fixture.driver.session().await;
+    session.goto(&fixture.url("/graph")).await;
+    click(&session, "nav-status").await;
+    session
+        .wait_for_text("flags", |t| {
+            t.contains("query.replica-label") && t.contains(&replica_label)
+        })
+        .await;
+    let version = get_json(&fixture.url("/api/v1/status/buildinfo")).await["data"]["version"]
+        .as_str()
+        .expect("a version")
+        .to_string();
+    session
+        .wait_for_text("build-info", |t| t.contains(&version))
+        .await;
+    click(&session, "nav-graph").await;
+    session.wait_for("expr").await;
     session.close().await;
 }
