@@ -142,10 +142,10 @@ impl MetricNames {
         });
     }
 
-    /// Suggestions for `word` (untracked: called from event handlers).
+    /// Suggestions for `word` (tracked: they update when the names arrive).
     pub fn suggest(self, word: &str) -> Vec<String> {
         self.names
-            .with_untracked(|n| suggest(n.as_deref().unwrap_or_default(), word, CAP))
+            .with(|n| suggest(n.as_deref().unwrap_or_default(), word, CAP))
     }
 }
 

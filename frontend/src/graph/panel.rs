@@ -230,7 +230,7 @@ pub fn Panel(
     };
 
     // Re-run when an option that changes the answer changes (not on every keystroke).
-    let options = Memo::new(move |_| {
+    let options = move || {
         state.with(|s| {
             (
                 s.tab,
@@ -243,10 +243,13 @@ pub fn Panel(
                 s.partial_response,
             )
         })
-    });
-    Effect::new(move |_| {
-        options.track();
-        run();
+    };
+    Effect::new(move |previous: Option<_>| {
+        let current = options();
+        if previous.as_ref() != Some(&current) {
+            run();
+        }
+        current
     });
 
     let chart_data = Memo::new(move |_| {
@@ -282,7 +285,9 @@ pub fn Panel(
     });
 
     let names = expect_context::<MetricNames>();
-    let suggestions: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
+    // The word being completed; empty closes the list.
+    let word: RwSignal<String> = RwSignal::new(String::new());
+    let suggestions = Memo::new(move |_| word.with(|w| names.suggest(w)));
     // The byte range of the word being completed.
     let word_span = StoredValue::new((0usize, 0usize));
     let accept = move |choice: String| {
@@ -292,21 +297,22 @@ pub fn Panel(
                 s.expr.replace_range(start..end, &choice);
             }
         });
-        suggestions.set(Vec::new());
+        word.set(String::new());
     };
     let on_input = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);
         let cursor = caret(&ev).map_or(v.len(), |units| utf16_to_byte(&v, units));
-        let (start, word) = word_at(&v, cursor);
-        word_span.set_value((start, start + word.len()));
-        suggestions.set(names.suggest(word));
+        let (start, current) = word_at(&v, cursor);
+        word_span.set_value((start, start + current.len()));
+        site.with_value(|site| names.ensure_loaded(site));
+        word.set(current.to_owned());
         state.update(|s| s.expr = v);
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let key = ev.key();
         if key == "Enter" && !ev.shift_key() {
             ev.prevent_default();
-            suggestions.set(Vec::new());
+            word.set(String::new());
             run();
         } else if key == "Tab" && !suggestions.with_untracked(Vec::is_empty) {
             ev.prevent_default();
@@ -314,7 +320,7 @@ pub fn Panel(
                 accept(first);
             }
         } else if key == "Escape" {
-            suggestions.set(Vec::new());
+            word.set(String::new());
         }
     };
     let tab_button = move |tab: Tab, testid: &'static str| {
@@ -425,11 +431,11 @@ pub fn Panel(
     view! {
         <section class="panel" data-testid="panel">
             <div class="expr-row">
-                <textarea data-testid="expr" rows="1" placeholder="Expression (press Enter to execute, Shift+Enter for a new line)"
+                <textarea data-testid="expr" rows=move || state.with(|s| s.expr.split('\n').count().clamp(1, 20)) placeholder="Expression (press Enter to execute, Shift+Enter for a new line)"
                     prop:value=move || state.with(|s| s.expr.clone())
                     on:input=on_input
                     on:focus=move |_| site.with_value(|site| names.ensure_loaded(site))
-                    on:blur=move |_| suggestions.set(Vec::new())
+                    on:blur=move |_| word.set(String::new())
                     on:keydown=on_key></textarea>
                 {move || (!suggestions.with(Vec::is_empty)).then(|| view! {
                     <ul class="suggest" data-testid="suggestions">
