@@ -69,7 +69,8 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Graph => view! { <GraphPage/> }.into_any(),
                 Route::Stores => view! { <StoresPage/> }.into_any(),
-                Route::Status | Route::Flags => view! { <StatusPage/> }.into_any(),
+                Route::Status => view! { <StatusPage focus_flags=false/> }.into_any(),
+                Route::Flags => view! { <StatusPage focus_flags=true/> }.into_any(),
             }}
         </main>
     }

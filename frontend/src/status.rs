@@ -34,7 +34,10 @@ fn table(testid: &'static str, data: Option<Result<Map, String>>) -> impl IntoVi
 
 /// The status page.
 #[component]
-pub fn StatusPage() -> impl IntoView {
+pub fn StatusPage(
+    /// Scroll to the flags once they are shown (the `/flags` path).
+    focus_flags: bool,
+) -> impl IntoView {
     let site = expect_context::<Site>();
     let build: RwSignal<Option<Result<Map, String>>> = RwSignal::new(None);
     let flags: RwSignal<Option<Result<Map, String>>> = RwSignal::new(None);
@@ -46,6 +49,17 @@ pub fn StatusPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = api::get::<Map>(&url).await;
             target.set(Some(result.map(|ok| ok.data).map_err(|e| e.to_string())));
+        });
+    }
+    if focus_flags {
+        Effect::new(move |_| {
+            if flags.with(Option::is_some)
+                && let Some(heading) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("flags"))
+            {
+                heading.scroll_into_view();
+            }
         });
     }
     view! {

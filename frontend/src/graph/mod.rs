@@ -90,6 +90,27 @@ pub fn local_offset_minutes() -> i32 {
     -(js_sys::Date::new_0().get_timezone_offset() as i32)
 }
 
+/// The querier's stores, fetched once when the page opens, to say which ones a panel's
+/// time range reaches.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownStores(pub RwSignal<Option<shared::api::Stores>>);
+
+/// The names of the stores whose data overlaps `[start_ms, end_ms]`, and how many stores
+/// there are in all.
+pub fn stores_in_range(
+    stores: &shared::api::Stores,
+    start_ms: i64,
+    end_ms: i64,
+) -> (Vec<String>, usize) {
+    let all: Vec<&shared::api::StoreStatus> = stores.values().flatten().collect();
+    let hit = all
+        .iter()
+        .filter(|s| s.last_error.is_none() && s.min_time <= end_ms && s.max_time >= start_ms)
+        .map(|s| s.name.clone())
+        .collect();
+    (hit, all.len())
+}
+
 /// The graph page.
 #[component]
 pub fn GraphPage() -> impl IntoView {
@@ -119,6 +140,14 @@ pub fn GraphPage() -> impl IntoView {
     );
     provide_context(LocalTime(local_time));
     provide_context(complete::MetricNames::new());
+    let known_stores = RwSignal::new(None);
+    provide_context(KnownStores(known_stores));
+    let stores_url = site.api("api/v1/stores");
+    leptos::task::spawn_local(async move {
+        if let Ok(ok) = api::get::<shared::api::Stores>(&stores_url).await {
+            known_stores.set(Some(ok.data));
+        }
+    });
 
     let flags_url = site.api("api/v1/status/flags");
     leptos::task::spawn_local(async move {
@@ -204,5 +233,65 @@ pub fn GraphPage() -> impl IntoView {
                 </button>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::api::StoreStatus;
+
+    fn store(name: &str, min: i64, max: i64, error: Option<&str>) -> StoreStatus {
+        StoreStatus {
+            name: name.into(),
+            last_check: String::new(),
+            last_successful_check: None,
+            last_error: error.map(str::to_owned),
+            label_sets: Vec::new(),
+            min_time: min,
+            max_time: max,
+        }
+    }
+
+    #[test]
+    fn stores_reached_by_a_range() {
+        let stores = shared::api::Stores::from([(
+            "sidecar".to_owned(),
+            vec![
+                store("old", 0, 100, None),
+                store("new", 200, i64::MAX, None),
+                store("dead", 0, i64::MAX, Some("down")),
+            ],
+        )]);
+        assert_eq!(
+            stores_in_range(&stores, 150, 300),
+            (vec!["new".to_owned()], 3)
+        );
+        assert_eq!(
+            stores_in_range(&stores, 50, 250).0,
+            vec!["old".to_owned(), "new".to_owned()]
+        );
+    }
+
+    #[test]
+    fn defaults_from_flags() {
+        let flags = BTreeMap::from([
+            (
+                "query.partial-response".to_owned(),
+                serde_json::json!("false"),
+            ),
+            ("query.default-step".to_owned(), serde_json::json!("30s")),
+            (
+                "query.replica-label".to_owned(),
+                serde_json::json!("replica, rule_replica"),
+            ),
+        ]);
+        let d = QueryDefaults::from_flags(&flags);
+        assert!(!d.partial_response);
+        assert_eq!(d.min_step_seconds, 30);
+        assert_eq!(
+            d.replica_labels,
+            vec!["replica".to_owned(), "rule_replica".to_owned()]
+        );
     }
 }

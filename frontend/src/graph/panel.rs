@@ -8,10 +8,10 @@ use shared::panel::{PanelState, StepSeconds, Tab, default_step_seconds};
 use shared::query_result::{QueryData, chart_series};
 use shared::timefmt::{UiDuration, format_utc, parse_utc};
 
-use super::QueryDefaults;
 use super::chart::Chart;
 use super::complete::{MetricNames, word_at};
 use super::table::ResultTable;
+use super::{KnownStores, QueryDefaults, stores_in_range};
 use crate::api;
 use crate::app::Site;
 use crate::prefix;
@@ -186,6 +186,7 @@ pub fn Panel(
 ) -> impl IntoView {
     let site = StoredValue::new(expect_context::<Site>());
     let defaults = expect_context::<RwSignal<QueryDefaults>>();
+    let KnownStores(known_stores) = expect_context::<KnownStores>();
     let outcome: RwSignal<Option<Outcome>> = RwSignal::new(None);
     let loading = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
@@ -348,7 +349,7 @@ pub fn Panel(
         view! {
             <div class="controls">
                 <button title="Shorter range" on:click=move |_| state.update(|s| s.range = step_range(s.range, false))>"−"</button>
-                <input class="range" data-testid="range-input" size="6"
+                <input class="range" data-testid="range-input" list="range-presets" size="6"
                     prop:value=move || state.with(|s| s.range.to_string())
                     on:change=move |ev| {
                         if let Ok(r) = UiDuration::parse(&event_target_value(&ev)) {
@@ -388,6 +389,12 @@ pub fn Panel(
                         on:change=move |ev| y_from_zero.set(event_target_checked(&ev))/>
                     "Y from zero"
                 </label>
+                <datalist id="range-presets">
+                    {RANGE_STEPS
+                        .iter()
+                        .map(|ms| view! { <option value=UiDuration::from_ms(*ms).to_string()></option> })
+                        .collect_view()}
+                </datalist>
             </div>
         }
     };
@@ -485,6 +492,16 @@ pub fn Panel(
                     " · Result series: "<span data-testid="series-count">{move || outcome.with(|o| o.as_ref().and_then(|o| o.data.as_ref().ok()).map(|d| d.series_count().to_string()).unwrap_or_default())}</span>
                 </span>
             </div>
+            {move || {
+                let window = outcome.with(|o| o.as_ref().and_then(|o| o.window))?;
+                let (hit, total) = known_stores
+                    .with(|s| s.as_ref().map(|s| stores_in_range(s, window.start_ms, window.end_ms)))?;
+                Some(view! {
+                    <div class="stores-hit" data-testid="stores-in-range" title=hit.join("\n")>
+                        {format!("Stores with data in this range: {} of {total}", hit.len())}
+                    </div>
+                })
+            }}
             <ul class="warnings" data-testid="warnings">
                 {move || outcome.with(|o| o.as_ref().map(|o| o.warnings.clone()).unwrap_or_default())
                     .into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}

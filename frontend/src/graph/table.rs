@@ -5,6 +5,9 @@
 use leptos::prelude::*;
 use shared::query_result::{FloatPoint, HistogramPoint, HistogramValue, QueryData, series_name};
 
+/// At most this many rows are rendered; more would make the page slow to no one's benefit.
+const MAX_ROWS: usize = 10_000;
+
 fn sample_text(p: &FloatPoint) -> String {
     format!("{} @{}", p.1, p.0)
 }
@@ -29,9 +32,11 @@ fn histogram_view(h: &HistogramPoint) -> impl IntoView + use<> {
 /// The result table of `data`.
 #[component]
 pub fn ResultTable(data: QueryData) -> impl IntoView {
+    let total = data.series_count();
     let rows = match data {
         QueryData::Vector(samples) => samples
             .into_iter()
+            .take(MAX_ROWS)
             .map(|s| {
                 let value = match (&s.value, &s.histogram) {
                     (_, Some(h)) => histogram_view(h).into_any(),
@@ -44,6 +49,7 @@ pub fn ResultTable(data: QueryData) -> impl IntoView {
             .into_any(),
         QueryData::Matrix(series) => series
             .into_iter()
+            .take(MAX_ROWS)
             .map(|s| {
                 let mut lines: Vec<String> = s.values.iter().map(sample_text).collect();
                 lines.extend(
@@ -63,7 +69,15 @@ pub fn ResultTable(data: QueryData) -> impl IntoView {
         QueryData::Scalar(p) => view! { <tr><td class="series">"scalar"</td><td class="value">{p.1}</td></tr> }.into_any(),
         QueryData::String(p) => view! { <tr><td class="series">"string"</td><td class="value">{p.1}</td></tr> }.into_any(),
     };
+    let truncated = (total > MAX_ROWS).then(|| {
+        view! {
+            <div class="notice">
+                {format!("Showing the first {MAX_ROWS} of {total} series; refine the query to see the rest.")}
+            </div>
+        }
+    });
     view! {
+        {truncated}
         <table class="result-table" data-testid="result-table">
             <thead><tr><th>"Series"</th><th>"Value"</th></tr></thead>
             <tbody>{rows}</tbody>
