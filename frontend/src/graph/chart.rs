@@ -11,7 +11,7 @@ use shared::chart::ticks::{format_value, tooltip_time};
 use shared::chart::{ChartSeries, ChartSpec, Plot, draw};
 
 use super::legend::Legend;
-use super::panel::Window;
+use super::query::Window;
 use super::{LocalTime, local_offset_minutes};
 use crate::prefix;
 use crate::theme::ThemeCtx;

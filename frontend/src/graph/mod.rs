@@ -2,6 +2,7 @@
 //! `gN.*` parameters, `shared::panel`), with add / duplicate / remove and "Copy link".
 //!
 //! - [`panel`]: one panel (expression, options, running the query);
+//! - [`query`]: the query form a panel's state makes, and its inputs' value helpers;
 //! - [`table`]: the Table tab's result view;
 //! - [`chart`]: the Graph tab's canvas, drawn by `shared::chart`, with the hover tooltip;
 //! - [`legend`]: the chart's interactive legend;
@@ -11,6 +12,7 @@ mod chart;
 mod complete;
 mod legend;
 mod panel;
+mod query;
 mod table;
 
 use std::collections::BTreeMap;
