@@ -2,7 +2,8 @@
 #
 # Set-up installs only what is missing, from the package registries (crates.io, npm, Debian):
 # trunk and wasm-bindgen-cli into the cargo bin directory, wasm-opt (npm binaryen) under .tools/,
-# the wasm32 target through rustup, Prometheus and dnsmasq through apt-get. A second run only checks.
+# the wasm32 target through rustup, Prometheus, dnsmasq, Chromium and ChromeDriver
+# (browser tests) through apt-get. A second run only checks.
 # README.md ("Development") says what each piece is for and how long it takes.
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ TRUNK_VERSION := 0.21.14
 BINARYEN_VERSION := 132
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-APT_PACKAGES := prometheus dnsmasq-base
+APT_PACKAGES := prometheus dnsmasq-base chromium chromium-driver
 
 TOOLS_DIR := $(CURDIR)/.tools
 CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
