@@ -6,24 +6,25 @@
 //! selector takes the latest sample in the left-open window `(t - lookback, t]` unless that
 //! sample is a stale marker (`vectorSelectorSingle`); a matrix selector takes the samples in
 //! `(t - range, t]` without stale markers (`matrixIterSlice`). Nothing here knows where the
-//! data comes from.
+//! data comes from. `fetch` does the selecting before evaluation; `steps` runs the step loops
+//! of range queries and subqueries.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
 use super::cursor::Cursor;
-use super::parser::{
-    AtModifier, Call, DurationExpr, Expr, Grouping, MatrixSelector, Span, SubqueryExpr, UnaryOp,
-};
+use super::parser::{AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
-use super::starts::{self, SelectorStarts};
-use super::storage::{Point, Queryable, SampleValue, SelectHints};
+use super::starts::SelectorStarts;
+use super::storage::{Point, SampleValue};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
-use super::{EngineConfig, EngineError, aggregate, binary, extended, functions, histogram_stats};
+use super::{EngineError, aggregate, binary, extended, functions};
+
+mod fetch;
+mod steps;
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,16 +96,6 @@ pub(crate) struct Evaluator {
     subquery_values: RefCell<HashMap<usize, BTreeMap<i64, Value>>>,
 }
 
-/// What encloses a selector, passed on in its [`SelectHints`] (upstream `populateSeries`:
-/// the closest function, the innermost subquery's step, the directly enclosing aggregation's
-/// grouping).
-#[derive(Debug, Clone, Copy)]
-struct Around<'e> {
-    func: Option<&'static str>,
-    step_ms: i64,
-    grouping: Option<&'e Grouping>,
-}
-
 /// The address of a node of the (unmoved) tree, as a map key.
 fn node_key<T>(node: &T) -> usize {
     std::ptr::from_ref(node) as usize
@@ -114,189 +105,7 @@ fn key(selector: &VectorSelector) -> usize {
     node_key(selector)
 }
 
-fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
-    i64::try_from(d.as_millis()).map_err(|_| EngineError::Runtime("duration out of range".into()))
-}
-
-use std::time::Duration;
-
 impl Evaluator {
-    /// Fetches the series of every selector in `expr` for a query with these bounds.
-    pub(crate) fn new(
-        config: &EngineConfig,
-        storage: &dyn Queryable,
-        expr: &Expr,
-        bounds: QueryBounds,
-    ) -> Result<Self, EngineError> {
-        let mut evaluator = Self {
-            lookback_ms: duration_ms(&config.lookback_delta)?,
-            subquery_step_ms: duration_ms(&config.default_subquery_step)?,
-            bounds,
-            selected: HashMap::new(),
-            call_selected: HashMap::new(),
-            starts: HashMap::new(),
-            annotations: RefCell::default(),
-            subquery_values: RefCell::default(),
-        };
-        let around = Around {
-            func: None,
-            step_ms: bounds.step_ms,
-            grouping: None,
-        };
-        evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, around)?;
-        for selector in histogram_stats::stats_selectors(expr) {
-            if let Some(series) = evaluator.selected.get_mut(&key(selector)) {
-                for s in series {
-                    histogram_stats::resolve_hints(&mut s.points);
-                }
-            }
-        }
-        Ok(evaluator)
-    }
-
-    /// Fetches the selectors of `expr` evaluated at times in `[start_ms, end_ms]`; `around`
-    /// describes the enclosing expression for the [`SelectHints`].
-    fn fetch(
-        &mut self,
-        storage: &dyn Queryable,
-        expr: &Expr,
-        start_ms: i64,
-        end_ms: i64,
-        around: Around<'_>,
-    ) -> Result<(), EngineError> {
-        let inner = Around {
-            grouping: None,
-            ..around
-        };
-        match expr {
-            Expr::Number(_) | Expr::String(_) => Ok(()),
-            Expr::VectorSelector(s) => self.select(storage, s, start_ms, end_ms, None, around),
-            Expr::MatrixSelector(m) => {
-                let range = Some(self.duration(&m.range)?);
-                self.select(storage, &m.selector, start_ms, end_ms, range, inner)
-            }
-            Expr::Subquery(sq) => {
-                let (range, offset) = (self.duration(&sq.range)?, self.offset(&sq.offset)?);
-                let (from, to) = (self.base(sq.at, start_ms), self.base(sq.at, end_ms));
-                let from = from.saturating_sub(offset).saturating_sub(range);
-                let step_ms = match &sq.step {
-                    Some(d) => self.duration(d)?,
-                    None => self.subquery_step_ms,
-                };
-                let around = Around { step_ms, ..inner };
-                self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), around)
-            }
-            Expr::Call(c) if c.function.name == "info" => {
-                // The label-selector argument selects nothing by itself.
-                if let Some(a) = c.args.first() {
-                    let around = Around {
-                        func: Some("info"),
-                        ..inner
-                    };
-                    self.fetch(storage, a, start_ms, end_ms, around)?;
-                }
-                let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
-                let series = storage
-                    .select(&matchers, hints)?
-                    .into_iter()
-                    .map(|s| (s.labels, s.samples.collect()))
-                    .collect();
-                self.call_selected.insert(node_key(c), series);
-                Ok(())
-            }
-            Expr::Call(c) => {
-                let around = Around {
-                    func: Some(c.function.name),
-                    ..inner
-                };
-                c.args
-                    .iter()
-                    .try_for_each(|a| self.fetch(storage, a, start_ms, end_ms, around))
-            }
-            Expr::Aggregate(a) => {
-                let around = Around {
-                    func: None,
-                    ..inner
-                };
-                if let Some(p) = &a.param {
-                    self.fetch(storage, p, start_ms, end_ms, around)?;
-                }
-                let grouping = Some(&a.grouping);
-                self.fetch(
-                    storage,
-                    &a.expr,
-                    start_ms,
-                    end_ms,
-                    Around { grouping, ..around },
-                )
-            }
-            Expr::Binary(b) => {
-                let around = Around {
-                    func: None,
-                    ..inner
-                };
-                self.fetch(storage, &b.lhs, start_ms, end_ms, around)?;
-                self.fetch(storage, &b.rhs, start_ms, end_ms, around)
-            }
-            Expr::Unary(u) => self.fetch(storage, &u.expr, start_ms, end_ms, inner),
-            Expr::Paren(p) => self.fetch(storage, &p.expr, start_ms, end_ms, inner),
-        }
-    }
-
-    /// Selects the series of `selector` for evaluation times in `[start_ms, end_ms]`, reading
-    /// around each reference time what `range` (that of a matrix selector) and the selector's
-    /// extension need.
-    fn select(
-        &mut self,
-        storage: &dyn Queryable,
-        selector: &VectorSelector,
-        start_ms: i64,
-        end_ms: i64,
-        range: Option<i64>,
-        around: Around<'_>,
-    ) -> Result<(), EngineError> {
-        let offset = self.offset(&selector.offset)?;
-        let (before_ms, after_ms) =
-            extended::fetch_margins(selector.extension, range, self.lookback_ms);
-        let hints = SelectHints {
-            start_ms: self
-                .base(selector.at, start_ms)
-                .saturating_sub(offset)
-                .saturating_sub(before_ms),
-            end_ms: self
-                .base(selector.at, end_ms)
-                .saturating_sub(offset)
-                .saturating_add(after_ms),
-            func: around.func,
-            step_ms: around.step_ms,
-            range_ms: range.unwrap_or(0),
-            grouping: around.grouping.cloned(),
-        };
-        let series = storage
-            .select(&selector.matchers, hints.clone())?
-            .into_iter()
-            .map(|s| {
-                let points: Vec<Point> = s.samples.collect();
-                Selected {
-                    labels: s.labels,
-                    has_stale: points.iter().any(|p| p.value.is_stale()),
-                    points,
-                    end: Cursor::default(),
-                    start: Cursor::default(),
-                }
-            })
-            .collect();
-        self.selected.insert(key(selector), series);
-        if around.func.is_some_and(|f| starts::FUNCTIONS.contains(&f)) {
-            let found = storage.select_start_timestamps(&selector.matchers, hints)?;
-            if !found.is_empty() {
-                self.starts
-                    .insert(key(selector), SelectorStarts::new(found));
-            }
-        }
-        Ok(())
-    }
-
     /// The lookback delta, in ms.
     pub(crate) fn lookback_ms(&self) -> i64 {
         self.lookback_ms
@@ -423,94 +232,6 @@ impl Evaluator {
         })
     }
 
-    /// The result of a range query: each step evaluated, series gathered and sorted by labels.
-    /// Series whose labels coincide once names are dropped merge, unless they have points at
-    /// the same time (upstream `cleanupMetricLabels` and `mergeSeriesWithSameLabelset`).
-    pub(crate) fn range_result(&self, expr: &Expr) -> Result<Matrix, EngineError> {
-        let b = self.bounds;
-        let series = self.gather_steps(expr, b.start_ms, b.end_ms, b.step_ms)?;
-        let mut merged: BTreeMap<Labels, Vec<Point>> = BTreeMap::new();
-        for mut s in series.into_values() {
-            drop_flagged_name(&mut s.labels, &mut s.drop_name);
-            merged.entry(s.labels).or_default().extend(s.points);
-        }
-        merged
-            .into_iter()
-            .map(|(labels, mut points)| {
-                points.sort_by_key(|p| p.t_ms);
-                if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
-                    return Err(EngineError::DuplicateLabelset);
-                }
-                Ok(RangeSeries {
-                    labels,
-                    points,
-                    drop_name: false,
-                })
-            })
-            .collect()
-    }
-
-    /// Evaluates `expr` at every step in `[from_ms, to_ms]` and gathers the points by series.
-    fn gather_steps(
-        &self,
-        expr: &Expr,
-        from_ms: i64,
-        to_ms: i64,
-        step_ms: i64,
-    ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
-        self.gather(from_ms, to_ms, step_ms, |t| self.eval(expr, t))
-    }
-
-    /// The values `at` gives at every step in `[from_ms, to_ms]`, gathered by series.
-    fn gather(
-        &self,
-        from_ms: i64,
-        to_ms: i64,
-        step_ms: i64,
-        mut at: impl FnMut(i64) -> Result<Value, EngineError>,
-    ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
-        let mut gathered = Gathered::default();
-        let mut add = |labels: Labels, drop_name: bool, point: Point| {
-            gathered.add(labels, drop_name, point);
-        };
-        let mut t = from_ms;
-        while t <= to_ms {
-            match at(t)? {
-                Value::Scalar(v) => add(
-                    Labels::empty(),
-                    false,
-                    Point {
-                        t_ms: t,
-                        value: SampleValue::Float(v),
-                    },
-                ),
-                Value::Vector(v) => {
-                    for e in v {
-                        add(
-                            e.labels,
-                            e.drop_name,
-                            Point {
-                                t_ms: t,
-                                value: e.value,
-                            },
-                        );
-                    }
-                }
-                other => {
-                    return Err(EngineError::Runtime(format!(
-                        "cannot evaluate {} over steps",
-                        other.type_name()
-                    )));
-                }
-            }
-            t = match t.checked_add(step_ms) {
-                Some(next) => next,
-                None => break,
-            };
-        }
-        Ok(gathered.into_map())
-    }
-
     /// The value of `expr` at `t_ms`.
     pub(crate) fn eval(&self, expr: &Expr, t_ms: i64) -> Result<Value, EngineError> {
         match expr {
@@ -601,121 +322,6 @@ impl Evaluator {
             }
         }
         Ok(out)
-    }
-
-    /// `expr[range:step]`: steps aligned to multiples of the step, in `(t - range, t]`
-    /// (upstream `evalSubquery`); histograms lose "reset"/"not reset" hints.
-    fn subquery(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Matrix, EngineError> {
-        let step_ms = match &sq.step {
-            Some(d) => self.duration(d)?,
-            None => self.subquery_step_ms,
-        };
-        if step_ms <= 0 {
-            return Err(EngineError::NonPositiveStep);
-        }
-        let end = self
-            .base(sq.at, t_ms)
-            .saturating_sub(self.offset(&sq.offset)?);
-        let start = end.saturating_sub(self.duration(&sq.range)?);
-        let mut first = step_ms.saturating_mul(start / step_ms);
-        if first <= start {
-            first = first.saturating_add(step_ms);
-        }
-        let steps = end.saturating_sub(first) / step_ms;
-        if steps >= MAX_SUBQUERY_STEPS {
-            return Err(EngineError::TooManySamples);
-        }
-        let mut series: Matrix = self
-            .gather(first, end, step_ms, |t| self.subquery_step(sq, t))?
-            .into_values()
-            .collect();
-        // Outer steps move forward: inner values before this window are not asked for again
-        // (and are evaluated anew if they are).
-        if let Some(values) = self.subquery_values.borrow_mut().get_mut(&node_key(sq)) {
-            *values = values.split_off(&first);
-        }
-        // The steps may skip or repeat samples, so "reset"/"not reset" hints no longer hold.
-        for p in series.iter_mut().flat_map(|s| s.points.iter_mut()) {
-            if let SampleValue::Histogram(h) = &mut p.value
-                && matches!(
-                    h.counter_reset_hint,
-                    CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
-                )
-            {
-                h.counter_reset_hint = CounterResetHint::Unknown;
-            }
-        }
-        Ok(series)
-    }
-
-    /// The subquery's inner expression at `t_ms`, evaluated once per time: the windows of
-    /// successive outer steps overlap (upstream evaluates the inner expression once over the
-    /// whole range for the same reason). Evaluation depends only on the time, so this is exact.
-    fn subquery_step(&self, sq: &SubqueryExpr, t_ms: i64) -> Result<Value, EngineError> {
-        let key = node_key(sq);
-        if let Some(value) = self
-            .subquery_values
-            .borrow()
-            .get(&key)
-            .and_then(|values| values.get(&t_ms))
-        {
-            return Ok(value.clone());
-        }
-        let value = self.eval(&sq.expr, t_ms)?;
-        self.subquery_values
-            .borrow_mut()
-            .entry(key)
-            .or_default()
-            .insert(t_ms, value.clone());
-        Ok(value)
-    }
-}
-
-/// Points gathered by series over the steps of a range. A step usually yields its series in
-/// the order of the step before, so the series after the one last added is tried first and
-/// the index (hashing every label) is consulted only when that guess fails.
-#[derive(Default)]
-struct Gathered {
-    series: Vec<RangeSeries>,
-    index: HashMap<(Labels, bool), usize>,
-    next: usize,
-}
-
-impl Gathered {
-    fn add(&mut self, labels: Labels, drop_name: bool, point: Point) {
-        let guessed = self
-            .series
-            .get(self.next)
-            .is_some_and(|s| s.drop_name == drop_name && s.labels == labels);
-        let i = if guessed {
-            self.next
-        } else {
-            let key = (labels, drop_name);
-            match self.index.get(&key) {
-                Some(&i) => i,
-                None => {
-                    let i = self.series.len();
-                    self.series.push(RangeSeries {
-                        labels: key.0.clone(),
-                        points: Vec::new(),
-                        drop_name,
-                    });
-                    self.index.insert(key, i);
-                    i
-                }
-            }
-        };
-        if let Some(s) = self.series.get_mut(i) {
-            s.points.push(point);
-        }
-        self.next = i + 1;
-    }
-
-    fn into_map(self) -> BTreeMap<(Labels, bool), RangeSeries> {
-        self.series
-            .into_iter()
-            .map(|s| ((s.labels.clone(), s.drop_name), s))
-            .collect()
     }
 }
 
