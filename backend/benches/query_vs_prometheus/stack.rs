@@ -2,82 +2,13 @@
 //! (external label `replica`) each behind a `chorus sidecar`, with a `chorus query`
 //! deduplicating over both. Every process is killed on drop. Knows nothing of queries.
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{PrometheusOptions, PrometheusServer, free_address};
+use crate::common::{ChorusProcess, PrometheusOptions, PrometheusServer};
 
-/// The `chorus` binary built with this bench.
-const CHORUS: &str = env!("CARGO_BIN_EXE_chorus");
-
-/// A `chorus` process, killed on drop; its stderr goes to a file shown when it fails.
-pub struct ChorusProcess {
-    child: Child,
-    /// `http://127.0.0.1:<port>`.
-    pub http: String,
-    /// Its gRPC address.
-    pub grpc: SocketAddr,
-    log: tempfile::NamedTempFile,
-}
-
-impl ChorusProcess {
-    fn start(subcommand: &str, args: &[String]) -> Self {
-        let (http, grpc) = (free_address(), free_address());
-        let log = tempfile::NamedTempFile::new().expect("temporary log file");
-        let child = Command::new(CHORUS)
-            .arg(subcommand)
-            .arg(format!("--http-address={http}"))
-            .arg(format!("--grpc-address={grpc}"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("reopen the log file"))
-            .spawn()
-            .expect("start chorus");
-        Self {
-            child,
-            http: format!("http://{http}"),
-            grpc,
-            log,
-        }
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    async fn wait_ready(&mut self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("chorus exited with {status}: {}", self.log());
-            }
-            if let Ok(r) = client.get(format!("{}/-/ready", self.http)).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("chorus did not become ready: {}", self.log());
-    }
-}
-
-impl Drop for ChorusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// How long any `chorus` process may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything the benchmark queries.
 pub struct Stack {
@@ -107,9 +38,9 @@ impl Stack {
                 ..PrometheusOptions::default()
             })
             .await;
-            let mut sidecar =
-                ChorusProcess::start("sidecar", &[format!("--prometheus.url={}", server.url)]);
-            sidecar.wait_ready().await;
+            let url = format!("--prometheus.url={}", server.url);
+            let mut sidecar = ChorusProcess::start_logging("sidecar", "info", &[url]);
+            sidecar.wait_ready(READY_TIMEOUT).await;
             replicas.push(server);
             sidecars.push(sidecar);
         }
@@ -118,8 +49,8 @@ impl Stack {
             .map(|s| format!("--endpoint={}", s.grpc))
             .collect();
         args.push("--query.replica-label=replica".into());
-        let mut query = ChorusProcess::start("query", &args);
-        query.wait_ready().await;
+        let mut query = ChorusProcess::start_logging("query", "info", &args);
+        query.wait_ready(READY_TIMEOUT).await;
         let stack = Self {
             prometheus,
             query,

@@ -357,13 +357,19 @@ impl ChorusProcess {
     /// Starts `chorus <subcommand>` with free `--http-address`/`--grpc-address`, debug logs and
     /// `args`.
     pub fn start(subcommand: &str, args: &[String]) -> Self {
+        Self::start_logging(subcommand, "debug", args)
+    }
+
+    /// Starts `chorus <subcommand>` like [`ChorusProcess::start`], logging at `level` (benchmarks
+    /// use `info`, so logging does not weigh on what they time).
+    pub fn start_logging(subcommand: &str, level: &str, args: &[String]) -> Self {
         let [http, grpc] = free_addresses();
         let log = tempfile::NamedTempFile::new().expect("temporary log file");
         let child = Command::new(env!("CARGO_BIN_EXE_chorus"))
             .arg(subcommand)
             .arg(format!("--http-address={http}"))
             .arg(format!("--grpc-address={grpc}"))
-            .arg("--log.level=debug")
+            .arg(format!("--log.level={level}"))
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -376,6 +382,11 @@ impl ChorusProcess {
             grpc,
             log,
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its log so far.
