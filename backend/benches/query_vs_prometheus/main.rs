@@ -19,7 +19,6 @@ mod compare;
 mod data;
 mod stack;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use compare::{Matrix, median};
@@ -165,17 +164,7 @@ async fn run(filter: Option<String>) {
     let om = dir.path().join("data.om");
     let data = data::write(&om, end_s, hours).expect("write the OpenMetrics data");
     let blocks = dir.path().join("blocks");
-    let output = Command::new(common::PROMTOOL)
-        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-        .arg(&om)
-        .arg(&blocks)
-        .output()
-        .expect("run promtool");
-    assert!(
-        output.status.success(),
-        "promtool failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::create_blocks(&om, &blocks);
     let _ = std::fs::remove_file(&om);
     println!(
         "data: {} series, {} samples over {hours} h at {}s, backfilled in {:.1} s",

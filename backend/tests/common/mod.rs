@@ -23,6 +23,22 @@ pub const PROMETHEUS: &str = "/usr/bin/prometheus";
 /// Path of promtool.
 pub const PROMTOOL: &str = "/usr/bin/promtool";
 
+/// Backfills the OpenMetrics file `om` into TSDB blocks under `tsdb` with promtool; panics with
+/// promtool's output when it fails.
+pub fn create_blocks(om: &std::path::Path, tsdb: &std::path::Path) {
+    let output = Command::new(PROMTOOL)
+        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+        .arg(om)
+        .arg(tsdb)
+        .output()
+        .expect("run promtool");
+    assert!(
+        output.status.success(),
+        "promtool failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
     free_address().port()
@@ -203,17 +219,7 @@ impl PrometheusServer {
         if let Some(backfill) = &options.backfill {
             let om = dir.path().join("data.om");
             std::fs::write(&om, backfill.openmetrics()).expect("write the OpenMetrics file");
-            let output = Command::new(PROMTOOL)
-                .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
-                .arg(&om)
-                .arg(&tsdb)
-                .output()
-                .expect("run promtool");
-            assert!(
-                output.status.success(),
-                "promtool failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            create_blocks(&om, &tsdb);
         }
         if let Some(blocks) = &options.blocks {
             copy_dir(blocks, &tsdb).expect("copy the TSDB blocks");
