@@ -24,7 +24,11 @@ use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_nam
 use super::{EngineError, aggregate, binary, extended, functions};
 
 mod fetch;
+mod ranged;
 mod steps;
+
+#[allow(unused_imports, reason = "the range-evaluation nodes written next use them")]
+pub(crate) use ranged::{Ranged, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +201,17 @@ impl Evaluator {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
+    }
+
+    /// Calls `f` with each series fetched for `selector`, in label order, for a caller that
+    /// reads every series once and keeps nothing of it but what it computes (a range
+    /// evaluation series by series). Such a caller may be handed series as they arrive.
+    pub(crate) fn each_series(
+        &self,
+        selector: &VectorSelector,
+        mut f: impl FnMut(&Selected) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        self.series(selector)?.iter().try_for_each(&mut f)
     }
 
     /// The start timestamps fetched for `selector`, if it has any.

@@ -1,4 +1,4 @@
-//! The step loops: a range query's steps gathered into series, and subqueries, whose inner
+//! The step loops: steps gathered into series, and subqueries, whose inner
 //! steps are evaluated once per time even where outer windows overlap (upstream
 //! promql/engine.go `rangeEval` and `evalSubquery`).
 
@@ -9,51 +9,13 @@ use shared::labels::Labels;
 
 use super::{Evaluator, MAX_SUBQUERY_STEPS, node_key};
 use crate::promql::EngineError;
-use crate::promql::parser::{Expr, SubqueryExpr};
+use crate::promql::parser::SubqueryExpr;
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Matrix, RangeSeries, Value, drop_flagged_name};
+use crate::promql::value::{Matrix, RangeSeries, Value};
 
 impl Evaluator {
-    /// The result of a range query: each step evaluated, series gathered and sorted by labels.
-    /// Series whose labels coincide once names are dropped merge, unless they have points at
-    /// the same time (upstream `cleanupMetricLabels` and `mergeSeriesWithSameLabelset`).
-    pub(crate) fn range_result(&self, expr: &Expr) -> Result<Matrix, EngineError> {
-        let b = self.bounds;
-        let series = self.gather_steps(expr, b.start_ms, b.end_ms, b.step_ms)?;
-        let mut merged: BTreeMap<Labels, Vec<Point>> = BTreeMap::new();
-        for mut s in series.into_values() {
-            drop_flagged_name(&mut s.labels, &mut s.drop_name);
-            merged.entry(s.labels).or_default().extend(s.points);
-        }
-        merged
-            .into_iter()
-            .map(|(labels, mut points)| {
-                points.sort_by_key(|p| p.t_ms);
-                if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
-                    return Err(EngineError::DuplicateLabelset);
-                }
-                Ok(RangeSeries {
-                    labels,
-                    points,
-                    drop_name: false,
-                })
-            })
-            .collect()
-    }
-
-    /// Evaluates `expr` at every step in `[from_ms, to_ms]` and gathers the points by series.
-    fn gather_steps(
-        &self,
-        expr: &Expr,
-        from_ms: i64,
-        to_ms: i64,
-        step_ms: i64,
-    ) -> Result<BTreeMap<(Labels, bool), RangeSeries>, EngineError> {
-        self.gather(from_ms, to_ms, step_ms, |t| self.eval(expr, t))
-    }
-
     /// The values `at` gives at every step in `[from_ms, to_ms]`, gathered by series.
-    fn gather(
+    pub(super) fn gather(
         &self,
         from_ms: i64,
         to_ms: i64,

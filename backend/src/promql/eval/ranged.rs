@@ -1,0 +1,207 @@
+//! Range evaluation: the value of an expression at every step of a range, computed node by
+//! node over the whole range at once (upstream promql/engine.go `rangeEval` and the
+//! series-by-series loops of `eval` for matrix-selector functions).
+//!
+//! [`Evaluator::eval_ranged`] dispatches on the node. Nodes with a range implementation
+//! compute all steps in one pass over their input (series by series for selectors and range
+//! functions, once per series for an aggregation's grouping); every other node falls back to
+//! evaluating the tree at each step ([`Evaluator::eval`]) and gathering the values by series,
+//! which is always correct and is what the whole engine did before. Nothing here knows where
+//! the data comes from.
+
+use std::collections::BTreeMap;
+
+use shared::labels::Labels;
+
+use super::Evaluator;
+use crate::promql::EngineError;
+use crate::promql::parser::{Expr, ValueType};
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
+
+/// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
+/// inclusive. An instant evaluation is one step (`start_ms == end_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Steps {
+    /// The first evaluation time.
+    pub start_ms: i64,
+    /// The last evaluation time (a multiple of the step after the start, or equal to it).
+    pub end_ms: i64,
+    /// The distance between evaluation times; positive (any positive value for one step).
+    pub step_ms: i64,
+}
+
+impl Steps {
+    /// The times from `start_ms` to at most `end_ms`, `step_ms` apart; `None` for an empty
+    /// range or a step that is not positive.
+    pub(crate) fn new(start_ms: i64, end_ms: i64, step_ms: i64) -> Option<Self> {
+        if step_ms <= 0 || end_ms < start_ms {
+            return None;
+        }
+        let count = (end_ms - start_ms) / step_ms;
+        Some(Self {
+            start_ms,
+            end_ms: start_ms + count * step_ms,
+            step_ms,
+        })
+    }
+
+    /// One step at `t_ms`.
+    pub(crate) fn single(t_ms: i64) -> Self {
+        Self {
+            start_ms: t_ms,
+            end_ms: t_ms,
+            step_ms: 1,
+        }
+    }
+
+    /// How many evaluation times there are.
+    pub(crate) fn len(&self) -> usize {
+        usize::try_from((self.end_ms - self.start_ms) / self.step_ms).map_or(usize::MAX, |n| n + 1)
+    }
+
+    /// The evaluation times, in order.
+    pub(crate) fn times(&self) -> impl Iterator<Item = i64> + use<> {
+        let Steps {
+            start_ms,
+            end_ms,
+            step_ms,
+        } = *self;
+        std::iter::successors(Some(start_ms), move |t| {
+            t.checked_add(step_ms).filter(|next| *next <= end_ms)
+        })
+    }
+
+    /// The index of evaluation time `t_ms`, if it is one.
+    pub(crate) fn index_of(&self, t_ms: i64) -> Option<usize> {
+        let offset = t_ms.checked_sub(self.start_ms)?;
+        if t_ms > self.end_ms || offset < 0 || offset % self.step_ms != 0 {
+            return None;
+        }
+        usize::try_from(offset / self.step_ms).ok()
+    }
+}
+
+/// An expression's value at every step of a range.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Ranged {
+    /// A scalar expression: one value per step, in step order.
+    Scalar(Vec<f64>),
+    /// An instant-vector expression: each series with a point at the steps where it has a
+    /// value (point times are step times, increasing). Labels with their `drop_name` flag are
+    /// unique.
+    Vector(Matrix),
+}
+
+impl Evaluator {
+    /// The value of `expr` (a scalar or instant-vector expression) at every step of `steps`.
+    pub(crate) fn eval_ranged(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
+        match expr {
+            Expr::Number(n) => Ok(Ranged::Scalar(vec![n.value; steps.len()])),
+            Expr::Paren(p) => self.eval_ranged(&p.expr, steps),
+            _ => self.ranged_by_steps(expr, steps),
+        }
+    }
+
+    /// The fallback: `expr` evaluated at each step and gathered by series.
+    pub(crate) fn ranged_by_steps(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
+        let gathered = self.gather(steps.start_ms, steps.end_ms, steps.step_ms, |t| {
+            self.eval(expr, t)
+        })?;
+        if expr.value_type() != ValueType::Scalar {
+            return Ok(Ranged::Vector(gathered.into_values().collect()));
+        }
+        // A scalar has a value at every step; gathering made it one series without labels.
+        let mut values = Vec::with_capacity(steps.len());
+        let points = gathered
+            .into_values()
+            .next()
+            .map(|s| s.points)
+            .unwrap_or_default();
+        for p in points {
+            if let SampleValue::Float(v) = p.value {
+                values.push(v);
+            }
+        }
+        if values.len() != steps.len() {
+            return Err(EngineError::Runtime(
+                "internal error: a scalar without a value at some step".into(),
+            ));
+        }
+        Ok(Ranged::Scalar(values))
+    }
+
+    /// The result of a range query: `expr` over the query's steps, series sorted by labels.
+    /// Series whose labels coincide once names are dropped merge, unless they have points at
+    /// the same time (upstream `cleanupMetricLabels` and `mergeSeriesWithSameLabelset`).
+    pub(crate) fn range_result(&self, expr: &Expr) -> Result<Matrix, EngineError> {
+        let b = self.bounds;
+        let Some(steps) = Steps::new(b.start_ms, b.end_ms, b.step_ms) else {
+            return Err(EngineError::NonPositiveStep);
+        };
+        let series = match self.eval_ranged(expr, steps)? {
+            Ranged::Scalar(values) => vec![RangeSeries {
+                labels: Labels::empty(),
+                points: steps
+                    .times()
+                    .zip(values)
+                    .map(|(t_ms, v)| Point {
+                        t_ms,
+                        value: SampleValue::Float(v),
+                    })
+                    .collect(),
+                drop_name: false,
+            }],
+            Ranged::Vector(series) => series,
+        };
+        let mut merged: BTreeMap<Labels, Vec<Point>> = BTreeMap::new();
+        for mut s in series {
+            if s.points.is_empty() {
+                continue;
+            }
+            drop_flagged_name(&mut s.labels, &mut s.drop_name);
+            merged.entry(s.labels).or_default().extend(s.points);
+        }
+        merged
+            .into_iter()
+            .map(|(labels, mut points)| {
+                points.sort_by_key(|p| p.t_ms);
+                if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+                Ok(RangeSeries {
+                    labels,
+                    points,
+                    drop_name: false,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Steps;
+
+    #[test]
+    fn steps_count_and_times() {
+        let steps = Steps::new(1_000, 10_500, 2_000).expect("valid");
+        assert_eq!(steps.end_ms, 9_000);
+        assert_eq!(steps.len(), 5);
+        let times: Vec<i64> = steps.times().collect();
+        assert_eq!(times, vec![1_000, 3_000, 5_000, 7_000, 9_000]);
+        assert_eq!(steps.index_of(5_000), Some(2));
+        assert_eq!(steps.index_of(5_001), None);
+        assert_eq!(steps.index_of(11_000), None);
+        assert_eq!(steps.index_of(-1_000), None);
+    }
+
+    #[test]
+    fn single_step_and_invalid_ranges() {
+        let one = Steps::single(42);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one.times().collect::<Vec<_>>(), vec![42]);
+        assert_eq!(Steps::new(0, 10, 0), None);
+        assert_eq!(Steps::new(10, 0, 1), None);
+    }
+}
