@@ -27,7 +27,10 @@ mod fetch;
 mod ranged;
 mod steps;
 
-#[allow(unused_imports, reason = "the range-evaluation nodes written next use them")]
+#[allow(
+    unused_imports,
+    reason = "the range-evaluation nodes written next use them"
+)]
 pub(crate) use ranged::{Ranged, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-mod bounds;
+pub(crate) mod bounds;
 mod combine;
 mod text;
 mod trim;

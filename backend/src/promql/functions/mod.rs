@@ -3,7 +3,6 @@
 //! A function not listed here fails with "not implemented yet: function NAME".
 
 mod absent;
-mod buckets;
 mod counter;
 mod histogram;
 mod histogram_notes;

@@ -9,7 +9,7 @@
 
 use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
 
-use super::buckets::{Bucket, ascending};
+use crate::promql::histogram::bounds::{Bucket, ascending};
 
 /// What NaN observations (a NaN sum and fewer bucketed observations than the count) did to a
 /// result.

@@ -1,6 +1,7 @@
 //! Bucket boundaries of native histograms (upstream model/histogram/generic.go `getBound`,
 //! `getBoundExponential`, and the float bucket iterators of float_histogram.go): which value
-//! range each stored bucket covers, for exponential schemas and for custom bounds (NHCB).
+//! range each stored bucket covers, for exponential schemas and for custom bounds (NHCB), one
+//! side at a time or all buckets in ascending order (`AllBucketIterator`).
 //!
 //! Knows nothing of PromQL evaluation; it only maps bucket indices to bounds.
 
@@ -38,36 +39,49 @@ impl Bucket {
     }
 }
 
-/// `frac * 2^exp` without overflowing in the intermediate power of two.
-fn ldexp(frac: f64, exp: i64) -> f64 {
-    let half = exp / 2;
-    let pow =
-        |e: i64| 2f64.powi(i32::try_from(e).unwrap_or(if e < 0 { i32::MIN } else { i32::MAX }));
-    frac * pow(half) * pow(exp - half)
+/// `x * 2^exp` (Go's `math.Ldexp`), scaling in steps so that no intermediate power of two
+/// overflows and only the last multiplication rounds.
+fn ldexp(mut x: f64, exp: i64) -> f64 {
+    let mut exp = exp.clamp(-2200, 2200);
+    let power = |e: i64| f64::from_bits(u64::try_from(e + 1023).unwrap_or(0) << 52);
+    while exp > 1023 {
+        x *= power(1023);
+        exp -= 1023;
+    }
+    while exp < -1022 {
+        x *= power(-1022);
+        exp += 1022;
+    }
+    x * power(exp)
 }
 
-/// The upper bound of exponential bucket `index` at `schema`; the last bucket below the
-/// overflow bucket ends at `f64::MAX` (upstream `getBoundExponential`).
+/// The upper bound of bucket `index` at exponential `schema`: `2^(index / 2^schema)`. The
+/// last bucket before the one counting `±Inf` observations ends at `f64::MAX` rather than
+/// `+Inf` (upstream `getBoundExponential`).
+///
+/// Upstream reads the fraction `2^(j / 2^schema) / 2` of positive schemas from a table of
+/// constants; this computes it with `exp2`, which gives the nearest float to the exact power
+/// for all 256 fractions of schema 8 (checked against 60-digit decimal powers). Upstream's
+/// constants lie up to two ulps below the exact powers for most fractions (231 of 256 at
+/// schema 8), so a bound can differ from Prometheus's in its last digit.
 pub(crate) fn exponential_bound(index: i64, schema: i32) -> f64 {
-    if schema < 0 {
+    if schema <= 0 {
         let exp = index.checked_shl(schema.unsigned_abs()).unwrap_or(i64::MAX);
         if exp == 1024 {
             return f64::MAX;
         }
         return ldexp(1.0, exp);
     }
-    let Some(per_octave) = 1i64.checked_shl(schema.unsigned_abs()).filter(|p| *p > 0) else {
-        // Beyond any schema Prometheus accepts: the plain formula.
-        return 2f64.powf(index as f64 * 2f64.powi(-schema));
-    };
-    let frac_index = index & (per_octave - 1);
-    // The fraction in [0.5, 1) for this position within the power of two.
-    let frac = 2f64.powf(frac_index as f64 / per_octave as f64) / 2.0;
+    let schema = schema.unsigned_abs().min(62);
+    let per_octave = 1i64 << schema;
+    let position = index & (per_octave - 1);
+    // In [0.5, 1): the position within the power of two.
+    let fraction = (position as f64 / per_octave as f64).exp2() / 2.0;
     let exp = (index >> schema) + 1;
-    if frac == 0.5 && exp == 1025 {
+    if fraction == 0.5 && exp == 1025 {
         return f64::MAX;
     }
-    ldexp(frac, exp)
+    ldexp(fraction, exp)
 }
 
 /// The upper bound of bucket `index` (its lower bound is that of `index - 1`): custom bounds
@@ -123,6 +137,53 @@ pub(crate) fn negative(h: &FloatHistogram) -> impl Iterator<Item = Bucket> + '_ 
     side(&h.negative_spans, &h.negative_buckets, h.schema, &[], false)
 }
 
+/// All buckets of `h` in ascending order of their bounds, empty ones included. A negative or
+/// positive bucket overlapping the zero bucket has that bound moved to the zero threshold.
+pub(crate) fn ascending(h: &FloatHistogram) -> Vec<Bucket> {
+    let custom = h.schema == CUSTOM_BUCKETS_SCHEMA;
+    let threshold = h.zero_threshold;
+    let b = |i: i64| bound(i, h.schema, &h.custom_values);
+    let negative: Vec<(i64, f64)> = bucket_indices(&h.negative_spans)
+        .zip(h.negative_buckets.iter().copied())
+        .collect();
+    let mut out = Vec::with_capacity(negative.len() + h.positive_buckets.len() + 1);
+    for &(i, count) in negative.iter().rev() {
+        let (lower, mut upper) = (-b(i), -b(i - 1));
+        if upper < 0.0 && upper > -threshold {
+            upper = -threshold;
+        }
+        out.push(Bucket {
+            lower,
+            upper,
+            count,
+        });
+    }
+    if h.zero_count > 0.0 && !custom {
+        out.push(Bucket {
+            lower: -threshold,
+            upper: threshold,
+            count: h.zero_count,
+        });
+    }
+    for (i, count) in bucket_indices(&h.positive_spans).zip(h.positive_buckets.iter().copied()) {
+        let upper = b(i);
+        if !custom && upper <= 0.0 {
+            // Bounds that underflow to zero (upstream skips buckets up to its start value 0).
+            continue;
+        }
+        let mut lower = b(i - 1);
+        if lower > 0.0 && lower < threshold {
+            lower = threshold;
+        }
+        out.push(Bucket {
+            lower,
+            upper,
+            count,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +230,73 @@ mod tests {
             count: 1.0,
         };
         assert_eq!(exp.fraction_below(2.0, false), 0.5);
+    }
+
+    fn span(offset: i32, length: u32) -> Span {
+        Span { offset, length }
+    }
+
+    #[test]
+    fn exponential_bounds_at_every_kind_of_schema() {
+        assert_eq!(exponential_bound(0, 0), 1.0);
+        assert_eq!(exponential_bound(1, 0), 2.0);
+        assert_eq!(exponential_bound(-1, 0), 0.5);
+        assert_eq!(exponential_bound(1, 1), std::f64::consts::SQRT_2);
+        assert_eq!(exponential_bound(3, 1), 2.0 * std::f64::consts::SQRT_2);
+        assert_eq!(exponential_bound(1, -1), 4.0);
+        assert_eq!(exponential_bound(-2, -2), 1.0 / 256.0);
+        let eighth_root = exponential_bound(1, 3);
+        assert!((eighth_root.powi(8) - 2.0).abs() < 1e-15, "{eighth_root}");
+        // The last finite bucket ends at the largest float, the next one at +Inf.
+        assert_eq!(exponential_bound(1024, 0), f64::MAX);
+        assert_eq!(exponential_bound(1025, 0), f64::INFINITY);
+        assert_eq!(exponential_bound(256, -2), f64::MAX);
+        assert_eq!(exponential_bound(2048, 1), f64::MAX);
+    }
+
+    #[test]
+    fn buckets_ascend_through_negative_zero_and_positive() {
+        let h = FloatHistogram {
+            schema: 0,
+            zero_threshold: 0.75,
+            zero_count: 2.0,
+            negative_spans: vec![span(0, 2)],
+            negative_buckets: vec![1.0, 3.0],
+            positive_spans: vec![span(0, 1), span(1, 1)],
+            positive_buckets: vec![4.0, 5.0],
+            ..FloatHistogram::default()
+        };
+        let got: Vec<(f64, f64, f64)> = ascending(&h)
+            .iter()
+            .map(|b| (b.lower, b.upper, b.count))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (-2.0, -1.0, 3.0),
+                // (-1, -0.5] overlaps the zero bucket: its upper bound moves to -0.75.
+                (-1.0, -0.75, 1.0),
+                (-0.75, 0.75, 2.0),
+                (0.75, 1.0, 4.0),
+                (2.0, 4.0, 5.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_buckets_use_their_bounds_and_infinities() {
+        let h = FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            custom_values: vec![1.0, 5.0],
+            zero_count: 0.0,
+            positive_spans: vec![span(0, 3)],
+            positive_buckets: vec![1.0, 2.0, 3.0],
+            ..FloatHistogram::default()
+        };
+        let got: Vec<(f64, f64)> = ascending(&h).iter().map(|b| (b.lower, b.upper)).collect();
+        assert_eq!(
+            got,
+            vec![(f64::NEG_INFINITY, 1.0), (1.0, 5.0), (5.0, f64::INFINITY)]
+        );
     }
 }
