@@ -19,5 +19,13 @@ mod stores;
 mod theme;
 
 fn main() {
-    leptos::mount::mount_to_body(app::App);
+    if prefix::needs_settling() {
+        // An unknown path: find the API's prefix first (see `prefix::settle`).
+        leptos::task::spawn_local(async {
+            prefix::settle().await;
+            leptos::mount::mount_to_body(app::App);
+        });
+    } else {
+        leptos::mount::mount_to_body(app::App);
+    }
 }
