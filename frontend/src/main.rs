@@ -20,8 +20,9 @@ mod theme;
 
 fn main() {
     if prefix::needs_settling() {
-        // An unknown path: find the API's prefix first (see `prefix::settle`).
-        leptos::task::spawn_local(async {
+        // An unknown path: find the API's prefix first (see `prefix::settle`). Leptos's own
+        // executor starts with the mount, so this runs on wasm-bindgen's directly.
+        wasm_bindgen_futures::spawn_local(async {
             prefix::settle().await;
             leptos::mount::mount_to_body(app::App);
         });
