@@ -176,45 +176,38 @@ mod tests {
         let a = set(&[("cluster", "eu"), ("replica", "a")]);
         let b = set(&[("cluster", "us"), ("replica", "b")]);
         let eq = |n, v| m(MatchOp::Equal, n, v);
-        assert!(label_sets_match(
-            &[eq("replica", "a")],
-            std::slice::from_ref(&a)
-        ));
-        assert!(!label_sets_match(
-            &[eq("replica", "b")],
-            std::slice::from_ref(&a)
-        ));
+        let only_a = std::slice::from_ref(&a);
+        let both = [a.clone(), b];
+        assert!(label_sets_match(&[eq("replica", "a")], only_a));
+        assert!(!label_sets_match(&[eq("replica", "b")], only_a));
         // Either set may match.
-        assert!(label_sets_match(
-            &[eq("cluster", "us")],
-            &[a.clone(), b.clone()]
-        ));
+        assert!(label_sets_match(&[eq("cluster", "us")], &both));
         assert!(!label_sets_match(
             &[eq("cluster", "us"), eq("replica", "a")],
-            &[a.clone(), b.clone()]
+            &both
         ));
         // Labels the store does not announce say nothing; no label sets match everything.
         assert!(label_sets_match(
             &[eq("__name__", "up"), eq("job", "x")],
-            &[a.clone()]
+            only_a
         ));
         assert!(label_sets_match(&[eq("replica", "zzz")], &[]));
         // Every operator, regexes fully anchored.
         assert!(label_sets_match(
             &[m(MatchOp::Regex, "cluster", "e.")],
-            &[a.clone()]
+            only_a
         ));
         assert!(!label_sets_match(
             &[m(MatchOp::Regex, "cluster", "e")],
-            &[a.clone()]
+            only_a
         ));
         assert!(!label_sets_match(
             &[m(MatchOp::NotEqual, "replica", "a")],
-            &[a.clone()]
+            only_a
         ));
         assert!(label_sets_match(
             &[m(MatchOp::NotRegex, "replica", "b|c")],
-            &[a]
+            only_a
         ));
     }
 
