@@ -281,9 +281,9 @@ pub struct QueryArgs {
     /// Static prefix under which the UI is reached behind a reverse proxy.
     #[arg(long = "web.external-prefix", default_value = "")]
     pub external_prefix: String,
-    /// URL under which users reach Chorus (reverse proxy, ingress, port-forward):
-    /// the console's "Copy link" builds links on it instead of the page's own address. It does
-    /// not change the routes (see --web.route-prefix).
+    /// URL under which users reach Chorus from outside (ingress, reverse proxy): the console's
+    /// "Copy link" builds links on it instead of the page's own address (a port-forward's
+    /// localhost, say). It does not change the routes (see --web.route-prefix).
     #[arg(long = "web.external-url", default_value = "", value_parser = parse_external_url)]
     pub external_url: String,
     /// Logging.
