@@ -92,6 +92,31 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
 }
 
+/// Parses `--web.external-url`: empty (unset), or an absolute `http://` or `https://` URL with a
+/// host and no query or fragment. Trailing slashes are dropped, so paths append with one `/`.
+pub fn parse_external_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!("invalid external URL {s:?}: it must start with http:// or https://")
+        })?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("invalid external URL {s:?}: no host"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "invalid external URL {s:?}: no query or fragment allowed"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
 /// Flags of `chorus sidecar`.
 #[derive(Debug, Clone, Args)]
 pub struct SidecarArgs {
@@ -256,6 +281,11 @@ pub struct QueryArgs {
     /// Static prefix under which the UI is reached behind a reverse proxy.
     #[arg(long = "web.external-prefix", default_value = "")]
     pub external_prefix: String,
+    /// URL under which users reach Chorus from outside (ingress, reverse proxy): the console's
+    /// "Copy link" builds links on it instead of the page's own address (a port-forward's
+    /// localhost, say). It does not change the routes (see --web.route-prefix).
+    #[arg(long = "web.external-url", default_value = "", value_parser = parse_external_url)]
+    pub external_url: String,
     /// Logging.
     #[command(flatten)]
     pub log: LogArgs,
@@ -309,6 +339,10 @@ pub struct DemoArgs {
     /// Listen address for the querier's gRPC StoreAPI.
     #[arg(long = "grpc-address", default_value = "127.0.0.1:10901")]
     pub grpc_address: SocketAddr,
+    /// URL under which users reach the demo: the console's "Copy link" builds links on it
+    /// (as `chorus query --web.external-url`).
+    #[arg(long = "web.external-url", default_value = "", value_parser = parse_external_url)]
+    pub external_url: String,
     /// PromQL engine settings, passed to the querier.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -428,6 +462,41 @@ mod tests {
             panic!("not a demo command")
         };
         assert_eq!(d.engine.max_samples, 7);
+    }
+
+    #[test]
+    fn external_url_is_checked_and_loses_its_trailing_slash() {
+        let Command::Query(q) = parse(&[
+            "query",
+            "--web.external-url=https://chorus.example.com/thanos/",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not a query command")
+        };
+        assert_eq!(q.external_url, "https://chorus.example.com/thanos");
+        let Command::Demo(d) = parse(&["demo", "--web.external-url=http://h:9090"])
+            .unwrap()
+            .command
+        else {
+            panic!("not a demo command")
+        };
+        assert_eq!(d.external_url, "http://h:9090");
+        assert_eq!(parse_external_url("").unwrap(), "");
+        for bad in [
+            "chorus.example.com",
+            "ftp://h/",
+            "https:///x",
+            "http://h/?a=1",
+            "http://h/#f",
+        ] {
+            assert!(parse_external_url(bad).is_err(), "{bad}");
+            assert!(
+                parse(&["query", &format!("--web.external-url={bad}")]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

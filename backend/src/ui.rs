@@ -1,8 +1,16 @@
 //! Serves the web console: the trunk-built `frontend/dist`, embedded into the binary.
 //!
-//! The console is a single-page application, so every path that is not a file of `dist` and not
-//! under `/api/` gets `index.html` (`/`, `/graph`, `/stores`, `/status`, `/flags`, ...), and the
-//! console's router picks the page. The API router mounts [`router`] as its fallback.
+//! The console is a single-page application, so every path that is not a file of `dist` and has
+//! no `api` segment gets `index.html` (`/`, `/graph`, `/stores`, `/status`, `/flags`, ...,
+//! `/graph/a/b`), and the console's router picks the page. The API router mounts [`router`] as
+//! its fallback.
+//!
+//! Deep paths: `index.html` names its assets relatively (`./chorus-frontend-<hash>.js`), so a
+//! page opened at `/graph/a/b` asks for `/graph/a/chorus-frontend-<hash>.js`. A file path that is
+//! not in `dist` is therefore looked up again by its last segment, which makes the console load
+//! under any unknown path or reverse-proxy prefix without a flag (the console then finds the
+//! API's prefix itself; see `shared::ui_path::prefix_candidates`). `dist` is flat, so the last
+//! segment is enough.
 //!
 //! Embedding: rust-embed compiles the files in for release builds and reads them from
 //! `frontend/dist` at run time in debug builds (`cargo test`, `cargo run`). The folder may be
@@ -104,7 +112,9 @@ fn target(path: &str) -> Target<'_> {
         return Target::Route;
     }
     let segments = || relative.split('/');
-    if segments().next() == Some("api")
+    // `api` anywhere: an API path (possibly under a prefix the console guessed wrong), never
+    // the HTML shell, so that a wrong guess fails as a 404 rather than as unparsable JSON.
+    if segments().any(|s| s == "api")
         || segments().any(|s| s == ".." || s == ".")
         || relative.contains('\\')
     {
@@ -135,8 +145,8 @@ async fn serve(
     }
     let response = match target(uri.path()) {
         Target::NotFound => not_found(),
-        Target::File(path) => match assets.get(path) {
-            Some(asset) => file_response(path, asset, &headers),
+        Target::File(path) => match lookup(assets.as_ref(), path) {
+            Some((name, asset)) => file_response(name, asset, &headers),
             // The file may be a route that happens to contain a dot only if it is not a known
             // file type; serving HTML in place of a missing script would only confuse browsers.
             None => not_found(),
@@ -151,6 +161,16 @@ async fn serve(
         return Response::from_parts(parts, Body::empty());
     }
     response
+}
+
+/// The file at `path`, or else the file named by its last segment (a relative asset URL
+/// resolved under a deep path; see the module doc), with the name it was found under.
+fn lookup<'a>(assets: &dyn AssetSource, path: &'a str) -> Option<(&'a str, Asset)> {
+    if let Some(asset) = assets.get(path) {
+        return Some((path, asset));
+    }
+    let (_, last) = path.rsplit_once('/')?;
+    assets.get(last).map(|asset| (last, asset))
 }
 
 fn file_response(path: &str, asset: Asset, request: &HeaderMap) -> Response {
@@ -353,6 +373,49 @@ mod tests {
             "/graph/../index.html",
             "/a\\b",
         ] {
+            let (status, _, body) = get(built(), path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!body.contains("console"), "{path} served the index");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_deep_paths_get_the_index_and_their_relative_assets() {
+        for path in ["/graph/a/b", "/prefix/x/y/z", "/graph/a/b/"] {
+            let (status, _, body) = get(built(), path).await;
+            assert_eq!(
+                (status, body.as_str()),
+                (StatusCode::OK, INDEX_HTML),
+                "{path}"
+            );
+        }
+        // `./chorus-frontend-<hash>.js` resolved under `/prefix/x/y/z` and `/graph/a/b`.
+        for path in [
+            "/prefix/x/y/chorus-frontend-1a2b3c4d5e6f7081.js",
+            "/graph/a/chorus-frontend-1a2b3c4d5e6f7081.js",
+        ] {
+            let (status, headers, body) = get(built(), path).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(body, "export default 1;", "{path}");
+            assert_eq!(headers[header::CACHE_CONTROL], IMMUTABLE, "{path}");
+        }
+        let (status, headers, _) =
+            get(built(), "/a/b/c/chorus-frontend-1a2b3c4d5e6f7081_bg.wasm").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        // Still no escape and no invented files.
+        for path in [
+            "/x/y/missing.js",
+            "/x/../favicon.svg",
+            "/x/y/api/v1/status/buildinfo",
+        ] {
+            assert_eq!(get(built(), path).await.0, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn api_segments_under_any_prefix_are_not_the_console() {
+        for path in ["/graph/a/api/v1/query", "/p/api", "/p/q/api/v1/labels"] {
             let (status, _, body) = get(built(), path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(!body.contains("console"), "{path} served the index");

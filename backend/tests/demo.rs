@@ -69,6 +69,7 @@ async fn replica_stores_serve_offset_replicas_with_a_gap() {
     let args = DemoArgs {
         http_address: free_address(),
         grpc_address: free_address(),
+        external_url: String::new(),
         engine: Default::default(),
         log: LogArgs {
             level: LogLevel::Warn,

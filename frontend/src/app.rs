@@ -8,7 +8,7 @@ use shared::ui_path::{Route, UiLocation};
 use crate::graph::GraphPage;
 use crate::prefix;
 use crate::status::StatusPage;
-use crate::stores::StoresPage;
+use crate::stores::{LastQuery, StoresPage};
 use crate::theme::{self, ThemeCtx, ThemeToggle};
 
 /// Where the console is served; provided as context.
@@ -28,6 +28,7 @@ pub fn App() -> impl IntoView {
     let loc = prefix::current();
     let route = RwSignal::new(loc.route);
     provide_context(Site(loc.clone()));
+    provide_context(LastQuery(RwSignal::new(None)));
 
     let mode = RwSignal::new(theme::initial());
     provide_context(ThemeCtx(mode));

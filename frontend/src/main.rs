@@ -19,5 +19,14 @@ mod stores;
 mod theme;
 
 fn main() {
-    leptos::mount::mount_to_body(app::App);
+    if prefix::needs_settling() {
+        // An unknown path: find the API's prefix first (see `prefix::settle`). Leptos's own
+        // executor starts with the mount, so this runs on wasm-bindgen's directly.
+        wasm_bindgen_futures::spawn_local(async {
+            prefix::settle().await;
+            leptos::mount::mount_to_body(app::App);
+        });
+    } else {
+        leptos::mount::mount_to_body(app::App);
+    }
 }

@@ -1,15 +1,42 @@
 //! The console's place in the site: the path prefix and page from `location.pathname`
 //! (computed by [`shared::ui_path::locate`]), plus small browser-location helpers.
-//! It knows nothing of pages' contents.
+//!
+//! A page opened at an unknown path (`/graph/a/b`, `/prefix/x/y/z`) does not say where the
+//! API is: [`settle`] probes the candidate prefixes (`shared::ui_path::prefix_candidates`) for
+//! `api/v1/status/buildinfo` before the app starts, and shows the graph page's path under the
+//! first that answers. It knows nothing of pages' contents.
 
-use shared::ui_path::{Route, UiLocation, locate};
+use shared::ui_path::{Route, UiLocation, locate, prefix_candidates};
+
+use crate::api;
+
+/// Whether the page's path leaves the prefix open (see [`settle`]).
+pub fn needs_settling() -> bool {
+    !prefix_candidates(&pathname()).is_empty()
+}
+
+/// For a page opened at an unknown path: finds the deepest prefix whose `api/v1/status/buildinfo`
+/// answers, and replaces the address with that prefix's graph page (query string kept), so
+/// that [`current`] is right from then on. Leaves the address alone when none answers.
+pub async fn settle() {
+    for prefix in prefix_candidates(&pathname()) {
+        let probe = format!("{prefix}api/v1/status/buildinfo");
+        if api::get::<serde_json::Value>(&probe).await.is_ok() {
+            replace_url(&format!("{prefix}{}{}", Route::Graph.segment(), search()));
+            return;
+        }
+    }
+}
+
+fn pathname() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/".to_owned())
+}
 
 /// The current page location, read from the browser.
 pub fn current() -> UiLocation {
-    let path = web_sys::window()
-        .and_then(|w| w.location().pathname().ok())
-        .unwrap_or_else(|| "/".to_owned());
-    locate(&path)
+    locate(&pathname())
 }
 
 /// The query string of the page (with its `?`, or empty).

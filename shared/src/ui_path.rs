@@ -89,6 +89,44 @@ pub fn locate(pathname: &str) -> UiLocation {
     }
 }
 
+/// The prefixes the console may be served under when `pathname` does not end in a page name or
+/// `/` (an unknown page such as `/graph/a/b` or `/prefix/x/y/z`), deepest first:
+/// `/graph/a/`, `/graph/`, `/`. The console probes each for its API and keeps the first that
+/// answers, so it works under an unknown reverse-proxy prefix with no flag. Empty when the path
+/// names a page or a folder: then [`locate`] is unambiguous and nothing needs probing.
+pub fn prefix_candidates(pathname: &str) -> Vec<String> {
+    let last = pathname.rsplit('/').next().unwrap_or_default();
+    if pathname.ends_with('/') || Route::ALL.iter().any(|r| r.segment() == last) {
+        return Vec::new();
+    }
+    let trimmed = pathname.trim_start_matches('/');
+    let mut out = Vec::new();
+    let mut end = trimmed.len();
+    while let Some(i) = trimmed[..end].rfind('/') {
+        out.push(format!("/{}", &trimmed[..=i]));
+        end = i;
+    }
+    out.push("/".to_owned());
+    out
+}
+
+/// A link to `route` with `query` (without `?`) for someone else to open: built on
+/// `external_url` (`--web.external-url`, no trailing `/`) when it is set, since the page's own
+/// address may be a port-forward's `localhost`; `None` when it is not set (the caller then uses
+/// the page's own address).
+pub fn external_link(external_url: &str, route: Route, query: &str) -> Option<String> {
+    let base = external_url.trim().trim_end_matches('/');
+    if base.is_empty() {
+        return None;
+    }
+    let mut link = format!("{base}/{}", route.segment());
+    if !query.is_empty() {
+        link.push('?');
+        link.push_str(query);
+    }
+    Some(link)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +165,50 @@ mod tests {
         );
         // A prefix that is itself a page name still resolves by the last segment.
         assert_eq!(locate("/stores/graph"), at("/stores/", Route::Graph));
+    }
+
+    #[test]
+    fn unknown_deep_paths_probe_every_ancestor_deepest_first() {
+        assert_eq!(
+            prefix_candidates("/graph/a/b"),
+            ["/graph/a/", "/graph/", "/"]
+        );
+        assert_eq!(
+            prefix_candidates("/prefix/x/y/z"),
+            ["/prefix/x/y/", "/prefix/x/", "/prefix/", "/"]
+        );
+        assert_eq!(prefix_candidates("/alerts"), ["/"]);
+        // The first candidate is always what `locate` guesses.
+        assert_eq!(
+            prefix_candidates("/p/q/alerts")[0],
+            locate("/p/q/alerts").prefix
+        );
+    }
+
+    #[test]
+    fn pages_and_folders_need_no_probe() {
+        for path in ["/", "/graph", "/p/stores", "/p/x/", "/status"] {
+            assert!(prefix_candidates(path).is_empty(), "{path}");
+        }
+    }
+
+    #[test]
+    fn external_links_use_the_external_url() {
+        assert_eq!(
+            external_link(
+                "https://chorus.example.com/thanos/",
+                Route::Graph,
+                "g0.expr=up"
+            )
+            .as_deref(),
+            Some("https://chorus.example.com/thanos/graph?g0.expr=up")
+        );
+        assert_eq!(
+            external_link("http://h:9090", Route::Graph, "").as_deref(),
+            Some("http://h:9090/graph")
+        );
+        assert_eq!(external_link("", Route::Graph, "g0.expr=up"), None);
+        assert_eq!(external_link("  ", Route::Graph, "g0.expr=up"), None);
     }
 
     #[test]

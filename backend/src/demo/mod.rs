@@ -148,6 +148,9 @@ pub fn querier_args(demo: &DemoArgs, stores: &[SocketAddr]) -> Result<QueryArgs,
         format!("--log.level={}", name(demo.log.level.to_possible_value())),
         format!("--log.format={}", name(demo.log.format.to_possible_value())),
     ];
+    if !demo.external_url.is_empty() {
+        argv.push(format!("--web.external-url={}", demo.external_url));
+    }
     argv.extend(stores.iter().map(|address| format!("--endpoint={address}")));
     match Cli::try_parse_from(argv)
         .map_err(DemoError::QuerierFlags)?
@@ -288,6 +291,7 @@ mod tests {
         let demo = DemoArgs {
             http_address: "127.0.0.1:10902".parse().expect("address"),
             grpc_address: "127.0.0.1:10901".parse().expect("address"),
+            external_url: "https://chorus.example.com/demo".into(),
             engine: EngineArgs {
                 lookback_delta: std::time::Duration::from_secs(90),
                 max_samples: 1234,
@@ -313,6 +317,7 @@ mod tests {
             (LogLevel::Debug, LogFormat::Json)
         );
         assert!(args.partial_response_enabled());
+        assert_eq!(args.external_url, "https://chorus.example.com/demo");
         assert_eq!(
             (args.engine.lookback_delta, args.engine.max_samples),
             (std::time::Duration::from_secs(90), 1234)

@@ -178,6 +178,7 @@ fn flag_values(args: &QueryArgs) -> BTreeMap<String, String> {
         ("http-address", args.http_address.to_string()),
         ("web.route-prefix", args.route_prefix.clone()),
         ("web.external-prefix", args.external_prefix.clone()),
+        ("web.external-url", args.external_url.clone()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
@@ -291,6 +292,9 @@ mod tests {
         assert_eq!(c.flags["query.timeout"], "30s");
         assert_eq!(c.flags["store.sd-dns-resolver"], "miekgdns");
         assert_eq!(c.flags["query.default-step"], "1s");
+        assert_eq!(c.flags["web.external-url"], "");
+        let c = config(&["--web.external-url=https://chorus.example.com/q"]).expect("valid");
+        assert_eq!(c.flags["web.external-url"], "https://chorus.example.com/q");
     }
 
     #[test]

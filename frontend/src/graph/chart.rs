@@ -1,10 +1,17 @@
 //! The Graph tab's chart: a `<canvas>` drawn by `shared::chart::draw` through plotters'
 //! canvas backend, redrawn when the series, visibility, stacking or theme change; a hover
 //! tooltip (time, value, labels) from the returned `Plot`; and the HTML legend.
+//!
+//! High-DPI screens: the canvas's backing store is its CSS size × `devicePixelRatio` and the 2D
+//! context is scaled by the same factor, while the chart is laid out in CSS pixels (a drawing
+//! area of the CSS size). The `Plot` therefore maps CSS pixels, as mouse `offsetX`/`offsetY`
+//! are, and text and lines come out sharp.
 //! It knows nothing of how the data was fetched.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use plotters::coord::Shift;
+use plotters::prelude::DrawingArea;
 use plotters::prelude::IntoDrawingArea;
 use plotters_canvas::CanvasBackend;
 use shared::chart::ticks::{format_value, tooltip_time};
@@ -28,6 +35,43 @@ struct Hover {
     name: String,
     /// Show the tooltip left of the point (it is near the right edge).
     flip: bool,
+}
+
+/// Sizes the canvas's backing store to its CSS size × `devicePixelRatio` (at least 1), scales
+/// its context to match, and returns a drawing area of the CSS size (see the module doc).
+fn sharp_area(canvas: &web_sys::HtmlCanvasElement) -> Option<DrawingArea<CanvasBackend, Shift>> {
+    let css_width = u32::try_from(canvas.client_width()).unwrap_or(0).max(300);
+    let ratio = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .filter(|r| r.is_finite() && *r >= 1.0)
+        .unwrap_or(1.0);
+    // Both sizes are a few thousand pixels at most.
+    let scaled = |css: u32| (f64::from(css) * ratio).round() as u32;
+    let (width, height) = (scaled(css_width), scaled(HEIGHT));
+    // Setting the size clears the canvas and resets the context's transform.
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| wasm_bindgen::JsCast::dyn_into(c).ok())?;
+    context
+        .set_transform(
+            f64::from(width) / f64::from(css_width),
+            0.0,
+            0.0,
+            f64::from(height) / f64::from(HEIGHT),
+            0.0,
+            0.0,
+        )
+        .ok()?;
+    let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
+    Some(
+        backend
+            .into_drawing_area()
+            .shrink((0, 0), (css_width, HEIGHT)),
+    )
 }
 
 /// The chart of `series` over `window`.
@@ -73,10 +117,7 @@ pub fn Chart(
         let offset_minutes = offset();
         let shown = visible.get();
         series.with(|series| {
-            let width = u32::try_from(canvas.client_width()).unwrap_or(0).max(300);
-            canvas.set_width(width);
-            canvas.set_height(HEIGHT);
-            let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else {
+            let Some(area) = sharp_area(&canvas) else {
                 error.set(Some("the canvas has no 2D context".into()));
                 return;
             };
@@ -92,7 +133,7 @@ pub fn Chart(
                 theme,
                 legend: false,
             };
-            match draw(&backend.into_drawing_area(), &spec) {
+            match draw(&area, &spec) {
                 Ok(p) => {
                     plot.set(Some(p));
                     error.set(None);

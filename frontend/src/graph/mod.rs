@@ -6,7 +6,10 @@
 //! - [`table`]: the Table tab's result view;
 //! - [`chart`]: the Graph tab's canvas, drawn by `shared::chart`, with the hover tooltip;
 //! - [`legend`]: the chart's interactive legend;
-//! - [`complete`]: metric and function name completion in the editor.
+//! - [`complete`]: metric, function, label name and label value completion in the editor.
+//!
+//! "Copy link" copies the page's link, built on `--web.external-url` when the querier has one
+//! (`web.external-url` in `api/v1/status/flags`), and shows what it copied.
 
 mod chart;
 mod complete;
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use shared::panel::{PanelState, panels_query, parse_panels};
 use shared::timefmt::UiDuration;
-use shared::ui_path::Route;
+use shared::ui_path::{Route, external_link};
 
 use crate::api;
 use crate::app::Site;
@@ -141,7 +144,7 @@ pub fn GraphPage() -> impl IntoView {
             .is_some_and(|v| v == "1"),
     );
     provide_context(LocalTime(local_time));
-    provide_context(complete::MetricNames::new());
+    provide_context(complete::Completer::new());
     let known_stores = RwSignal::new(None);
     provide_context(KnownStores(known_stores));
     let stores_url = site.api("api/v1/stores");
@@ -151,9 +154,14 @@ pub fn GraphPage() -> impl IntoView {
         }
     });
 
+    // `--web.external-url`, empty when unset.
+    let external_url = RwSignal::new(String::new());
     let flags_url = site.api("api/v1/status/flags");
     leptos::task::spawn_local(async move {
         if let Ok(flags) = api::get::<BTreeMap<String, serde_json::Value>>(&flags_url).await {
+            if let Some(url) = flags.data.get("web.external-url").and_then(|v| v.as_str()) {
+                external_url.set(url.to_owned());
+            }
             let d = QueryDefaults::from_flags(&flags.data);
             let partial_response = d.partial_response;
             defaults.set(d);
@@ -200,14 +208,19 @@ pub fn GraphPage() -> impl IntoView {
     });
     let remove = Callback::new(move |id: u64| panels.update(|p| p.retain(|e| e.id != id)));
 
-    let copied = RwSignal::new(false);
+    // The link copied last, shown under the button (a headless clipboard cannot be read back).
+    let copied: RwSignal<Option<String>> = RwSignal::new(None);
     let copy_link = move |_| {
+        let states: Vec<PanelState> =
+            panels.with_untracked(|p| p.iter().map(|e| e.state.get_untracked()).collect());
+        let link = external_url
+            .with_untracked(|base| external_link(base, Route::Graph, &panels_query(&states)))
+            .unwrap_or_else(prefix::href);
         if let Some(w) = web_sys::window() {
-            // The promise's outcome is not awaited: a refused copy leaves the URL in the bar.
-            let _ = w.navigator().clipboard().write_text(&prefix::href());
-            copied.set(true);
-            set_timeout(move || copied.set(false), std::time::Duration::from_secs(2));
+            // The promise's outcome is not awaited: the link stays shown for copying by hand.
+            let _ = w.navigator().clipboard().write_text(&link);
         }
+        copied.set(Some(link));
     };
 
     view! {
@@ -230,9 +243,10 @@ pub fn GraphPage() -> impl IntoView {
             </For>
             <div class="page-actions">
                 <button data-testid="add-panel" on:click=add>"Add panel"</button>
-                <button data-testid="copy-link" on:click=copy_link>
-                    {move || if copied.get() { "Link copied" } else { "Copy link" }}
-                </button>
+                <button data-testid="copy-link" on:click=copy_link>"Copy link"</button>
+                {move || copied.get().map(|link| view! {
+                    <span class="copied" data-testid="copied-link">"Copied: "{link}</span>
+                })}
             </div>
         </div>
     }

@@ -4,18 +4,20 @@
 
 use leptos::prelude::*;
 use shared::chart::ChartSeries;
+use shared::completion::{Completion, CompletionKind, completion_at};
 use shared::panel::{PanelState, StepSeconds, Tab, default_step_seconds};
 use shared::query_result::{QueryData, chart_series};
 use shared::timefmt::{UiDuration, format_utc, parse_utc};
 
 use super::chart::Chart;
-use super::complete::{MetricNames, word_at};
+use super::complete::Completer;
 use super::query::{RANGE_STEPS, Window, caret, request, step_range, toggle_label, utf16_to_byte};
 use super::table::ResultTable;
 use super::{KnownStores, QueryDefaults, stores_in_range};
 use crate::api;
 use crate::app::Site;
 use crate::prefix;
+use crate::stores::{LastQuery, ScopedQuery};
 
 /// A finished query.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,27 @@ fn perf_now() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// How far back a selector reads before the first evaluation (`query.lookback-delta`'s
+/// default): the stores consulted reach that far before the range.
+const LOOKBACK_MS: i64 = 5 * 60 * 1000;
+
+/// The data a query reads, for the Stores page: the range query's window, or the instant
+/// query's evaluation time (`moment_ms`, now when unset), less the lookback.
+fn scoped(expr: &str, window: Option<Window>, moment_ms: Option<i64>) -> ScopedQuery {
+    let (start_ms, end_ms) = match window {
+        Some(w) => (w.start_ms, w.end_ms),
+        None => {
+            let t = moment_ms.unwrap_or_else(prefix::now_ms);
+            (t, t)
+        }
+    };
+    ScopedQuery {
+        expr: expr.to_owned(),
+        start_ms: start_ms.saturating_sub(LOOKBACK_MS),
+        end_ms,
+    }
+}
+
 /// One panel.
 #[component]
 pub fn Panel(
@@ -49,6 +72,7 @@ pub fn Panel(
     let site = StoredValue::new(expect_context::<Site>());
     let defaults = expect_context::<RwSignal<QueryDefaults>>();
     let KnownStores(known_stores) = expect_context::<KnownStores>();
+    let LastQuery(last_query) = expect_context::<LastQuery>();
     let outcome: RwSignal<Option<Outcome>> = RwSignal::new(None);
     let loading = RwSignal::new(false);
     let generation = StoredValue::new(0u64);
@@ -61,6 +85,7 @@ pub fn Panel(
         }
         let (url, pairs, window) =
             site.with_value(|site| request(site, &s, defaults.get_untracked(), prefix::now_ms()));
+        last_query.set(Some(scoped(&s.expr, window, s.moment_ms)));
         let current = generation.get_value() + 1;
         generation.set_value(current);
         loading.set(true);
@@ -147,35 +172,55 @@ pub fn Panel(
         }
     });
 
-    let names = expect_context::<MetricNames>();
-    // The word being completed; empty closes the list.
-    let word: RwSignal<String> = RwSignal::new(String::new());
-    let suggestions = Memo::new(move |_| word.with(|w| names.suggest(w)));
-    // The byte range of the word being completed.
+    let completer = expect_context::<Completer>();
+    // What is being completed; `None` closes the list.
+    let completing: RwSignal<Option<Completion>> = RwSignal::new(None);
+    let suggestions = Memo::new(move |_| {
+        completing.with(|c| {
+            c.as_ref()
+                .map(|c| site.with_value(|site| completer.suggest(site, c)))
+                .unwrap_or_default()
+        })
+    });
+    // The byte range the choice replaces.
     let word_span = StoredValue::new((0usize, 0usize));
     let accept = move |choice: String| {
         let (start, end) = word_span.get_value();
+        let value = completing.with_untracked(|c| {
+            c.as_ref()
+                .is_some_and(|c| matches!(c.kind, CompletionKind::LabelValue { .. }))
+        });
         state.update(|s| {
             if start <= end && s.expr.get(start..end).is_some() {
-                s.expr.replace_range(start..end, &choice);
+                // A value gets its closing quote, unless one follows already.
+                let quote = s.expr[..start].chars().next_back().filter(|_| value);
+                let mut text = choice;
+                if let Some(q) = quote
+                    && !s.expr[end..].starts_with(q)
+                {
+                    text.push(q);
+                }
+                s.expr.replace_range(start..end, &text);
             }
         });
-        word.set(String::new());
+        completing.set(None);
     };
     let on_input = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);
         let cursor = caret(&ev).map_or(v.len(), |units| utf16_to_byte(&v, units));
-        let (start, current) = word_at(&v, cursor);
-        word_span.set_value((start, start + current.len()));
-        site.with_value(|site| names.ensure_loaded(site));
-        word.set(current.to_owned());
+        let found = completion_at(&v, cursor);
+        if let Some(c) = &found {
+            word_span.set_value((c.start, cursor));
+            site.with_value(|site| completer.prepare(site, c));
+        }
+        completing.set(found);
         state.update(|s| s.expr = v);
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
         let key = ev.key();
         if key == "Enter" && !ev.shift_key() {
             ev.prevent_default();
-            word.set(String::new());
+            completing.set(None);
             run();
         } else if key == "Tab" && !suggestions.with_untracked(Vec::is_empty) {
             ev.prevent_default();
@@ -183,7 +228,7 @@ pub fn Panel(
                 accept(first);
             }
         } else if key == "Escape" {
-            word.set(String::new());
+            completing.set(None);
         }
     };
     let tab_button = move |tab: Tab, testid: &'static str| {
@@ -303,8 +348,8 @@ pub fn Panel(
                 <textarea data-testid="expr" rows=move || state.with(|s| s.expr.split('\n').count().clamp(1, 20)) placeholder="Expression (press Enter to execute, Shift+Enter for a new line)"
                     prop:value=move || state.with(|s| s.expr.clone())
                     on:input=on_input
-                    on:focus=move |_| site.with_value(|site| names.ensure_loaded(site))
-                    on:blur=move |_| word.set(String::new())
+                    on:focus=move |_| site.with_value(|site| completer.ensure_names(site))
+                    on:blur=move |_| completing.set(None)
                     on:keydown=on_key></textarea>
                 {move || (!suggestions.with(Vec::is_empty)).then(|| view! {
                     <ul class="suggest" data-testid="suggestions">
