@@ -336,13 +336,8 @@ impl Session {
     /// `at` = (x, y) of its width and height from its top left corner.
     pub async fn hover(&self, selector: &str, at: (f64, f64)) {
         let element = self.wait_for(selector).await;
-        let (x, y) = self.offset_from_centre(&element, at).await;
-        let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-            element,
-            duration: None,
-            x,
-            y,
-        });
+        let mouse =
+            MouseActions::new("mouse".into()).then(move_to(&element, at, Duration::ZERO).await);
         self.perform(mouse.into(), selector).await;
     }
 
@@ -350,24 +345,12 @@ impl Session {
     /// at fractions `from` of its size to the point at fractions `to` (see [`Session::hover`]).
     pub async fn drag(&self, selector: &str, from: (f64, f64), to: (f64, f64)) {
         let element = self.wait_for(selector).await;
-        let (x0, y0) = self.offset_from_centre(&element, from).await;
-        let (x1, y1) = self.offset_from_centre(&element, to).await;
         let mouse = MouseActions::new("mouse".into())
-            .then(PointerAction::MoveToElement {
-                element: element.clone(),
-                duration: None,
-                x: x0,
-                y: y0,
-            })
+            .then(move_to(&element, from, Duration::ZERO).await)
             .then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
             })
-            .then(PointerAction::MoveToElement {
-                element,
-                duration: Some(Duration::from_millis(200)),
-                x: x1,
-                y: y1,
-            })
+            .then(move_to(&element, to, Duration::from_millis(200)).await)
             .then(PointerAction::Up {
                 button: MOUSE_BUTTON_LEFT,
             });
@@ -387,12 +370,7 @@ impl Session {
             .then(KeyAction::Up { value: key });
         let mouse = MouseActions::new("mouse".into())
             .pause(Duration::ZERO)
-            .then(PointerAction::MoveToElement {
-                element,
-                duration: None,
-                x: 0.0,
-                y: 0.0,
-            })
+            .then(move_to(&element, (0.5, 0.5), Duration::ZERO).await)
             .then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
             })
@@ -400,16 +378,6 @@ impl Session {
                 button: MOUSE_BUTTON_LEFT,
             });
         self.perform(Actions::from(keys).and(mouse), selector).await;
-    }
-
-    /// The offset from `element`'s centre (where WebDriver moves the pointer to) of the point
-    /// at fractions `at` of its size.
-    async fn offset_from_centre(&self, element: &Element, at: (f64, f64)) -> (f64, f64) {
-        let (_, _, width, height) = element
-            .rectangle()
-            .await
-            .unwrap_or_else(|e| panic!("size of an element: {e}"));
-        ((at.0 - 0.5) * width, (at.1 - 0.5) * height)
     }
 
     async fn perform(&self, actions: Actions, what: &str) {
@@ -497,5 +465,20 @@ impl Session {
     /// Ends the session and its browser.
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// A pointer move, taking `duration`, to the point of `element` at fractions `at` of its size
+/// from its top left corner (WebDriver measures from the element's centre).
+async fn move_to(element: &Element, at: (f64, f64), duration: Duration) -> PointerAction {
+    let (_, _, width, height) = element
+        .rectangle()
+        .await
+        .unwrap_or_else(|e| panic!("size of an element: {e}"));
+    PointerAction::MoveToElement {
+        element: element.clone(),
+        duration: Some(duration),
+        x: (at.0 - 0.5) * width,
+        y: (at.1 - 0.5) * height,
     }
 }

@@ -9,7 +9,7 @@ use crate::console::{
     legend_visible, switch_tab, url_param, wait_for_drawn_chart, wait_for_param, wait_for_redraw,
     wait_for_series, wait_for_visible_series,
 };
-use crate::fixture::{BROWSER_ZONE, Fixture, instant_query, series_counts};
+use crate::fixture::{BROWSER_ZONE, Fixture, instant_query, series_counts, start_or_skip};
 use crate::query::executed_on_the_table;
 
 /// Where the mouse hovers: the middle of the chart, well inside the plot area.
@@ -80,9 +80,7 @@ fn tooltip_time(text: &str) -> (i64, String) {
 
 #[tokio::test]
 async fn switching_to_the_graph_tab_draws_the_result() {
-    let Some(fixture) = Fixture::start("switching_to_the_graph_tab_draws_the_result").await else {
-        return;
-    };
+    let fixture = start_or_skip!("switching_to_the_graph_tab_draws_the_result");
     let (session, deduplicated, _) = executed_on_the_table(&fixture).await;
     // As in Thanos, the tab alone runs the range query.
     switch_tab(&session, P0, Tab::Graph).await;
@@ -95,9 +93,7 @@ async fn switching_to_the_graph_tab_draws_the_result() {
 
 #[tokio::test]
 async fn graph_tab_draws_the_series() {
-    let Some(fixture) = Fixture::start("graph_tab_draws_the_series").await else {
-        return;
-    };
+    let fixture = start_or_skip!("graph_tab_draws_the_series");
     let (deduplicated, _) = series_counts(&fixture.demo.http, EXPR).await;
     let session = fixture.open("/graph").await;
     execute(&session, P0, Tab::Graph, EXPR).await;
@@ -127,9 +123,7 @@ async fn graph_tab_draws_the_series() {
 
 #[tokio::test]
 async fn hover_shows_time_value_and_labels() {
-    let Some(fixture) = Fixture::start("hover_shows_time_value_and_labels").await else {
-        return;
-    };
+    let fixture = start_or_skip!("hover_shows_time_value_and_labels");
     let chart = FixedChart::open(&fixture, EXPR, "1h").await;
     let (time, value, labels) = hover_chart(&chart.session, P0, MIDDLE, None).await;
 
@@ -183,9 +177,7 @@ async fn hover_shows_time_value_and_labels() {
 
 #[tokio::test]
 async fn dragging_over_the_chart_zooms_in() {
-    let Some(fixture) = Fixture::start("dragging_over_the_chart_zooms_in").await else {
-        return;
-    };
+    let fixture = start_or_skip!("dragging_over_the_chart_zooms_in");
     let chart = FixedChart::open(&fixture, EXPR, "1h").await;
     let session = &chart.session;
     let before = chart.drawing().await;
@@ -219,9 +211,7 @@ async fn dragging_over_the_chart_zooms_in() {
 
 #[tokio::test]
 async fn legend_click_isolates_and_ctrl_click_toggles() {
-    let Some(fixture) = Fixture::start("legend_click_isolates_and_ctrl_click_toggles").await else {
-        return;
-    };
+    let fixture = start_or_skip!("legend_click_isolates_and_ctrl_click_toggles");
     // Series with lines of their own (`up` is 1 for every target: its lines coincide).
     let expr = "rate(http_requests_total[5m])";
     let chart = FixedChart::open(&fixture, expr, "1h").await;
@@ -260,11 +250,7 @@ async fn legend_click_isolates_and_ctrl_click_toggles() {
 
 #[tokio::test]
 async fn range_resolution_and_stacked_controls_update_the_url() {
-    let Some(fixture) =
-        Fixture::start("range_resolution_and_stacked_controls_update_the_url").await
-    else {
-        return;
-    };
+    let fixture = start_or_skip!("range_resolution_and_stacked_controls_update_the_url");
     let chart = FixedChart::open(&fixture, EXPR, "1h").await;
     let session = &chart.session;
     let range_input = P0.at("range-input");
@@ -331,11 +317,7 @@ async fn range_resolution_and_stacked_controls_update_the_url() {
 
 #[tokio::test]
 async fn local_time_toggle_changes_the_shown_times_not_the_url() {
-    let Some(fixture) =
-        Fixture::start("local_time_toggle_changes_the_shown_times_not_the_url").await
-    else {
-        return;
-    };
+    let fixture = start_or_skip!("local_time_toggle_changes_the_shown_times_not_the_url");
     let chart = FixedChart::open(&fixture, EXPR, "1h").await;
     let session = &chart.session;
     let offset_minutes = session

@@ -86,6 +86,18 @@ impl Fixture {
     }
 }
 
+/// The [`Fixture`] of the test named `$test`; returns from the test (which passes, after a
+/// note) where it cannot run here.
+macro_rules! start_or_skip {
+    ($test:literal) => {
+        match $crate::fixture::Fixture::start($test).await {
+            Some(fixture) => fixture,
+            None => return,
+        }
+    };
+}
+pub(crate) use start_or_skip;
+
 /// GET `url` as JSON.
 pub async fn get_json(url: &str) -> Value {
     let response = reqwest::get(url)

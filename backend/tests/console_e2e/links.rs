@@ -9,14 +9,12 @@ use crate::console::{
     EXPR, P0, Tab, execute, graph_link, navigate, switch_tab, wait_for_drawn_chart,
     wait_for_expression, wait_for_series,
 };
-use crate::fixture::{Fixture, series_counts, wait_for_stores};
+use crate::fixture::{Fixture, series_counts, start_or_skip, wait_for_stores};
 use crate::query::executed_on_the_table;
 
 #[tokio::test]
 async fn url_state_restores_in_a_fresh_session() {
-    let Some(fixture) = Fixture::start("url_state_restores_in_a_fresh_session").await else {
-        return;
-    };
+    let fixture = start_or_skip!("url_state_restores_in_a_fresh_session");
     let (session, _, both) = executed_on_the_table(&fixture).await;
     // A state that differs from every default: dedup off, graph tab (each step executed
     // explicitly, so that this test is about the URL only).
@@ -54,9 +52,7 @@ async fn url_state_restores_in_a_fresh_session() {
 
 #[tokio::test]
 async fn thanos_format_link_opens_the_same_query() {
-    let Some(fixture) = Fixture::start("thanos_format_link_opens_the_same_query").await else {
-        return;
-    };
+    let fixture = start_or_skip!("thanos_format_link_opens_the_same_query");
     let (_, both) = series_counts(&fixture.demo.http, EXPR).await;
     let link = graph_link(&[
         ("g0.expr", EXPR),
@@ -106,9 +102,7 @@ async fn query_then_stores_under(
 
 #[tokio::test]
 async fn console_works_under_a_route_prefix() {
-    let Some(fixture) = Fixture::start("console_works_under_a_route_prefix").await else {
-        return;
-    };
+    let fixture = start_or_skip!("console_works_under_a_route_prefix");
     // A querier under /chorus over the demo's own StoreAPI.
     let mut querier = ChorusProcess::start(
         "query",
@@ -190,9 +184,7 @@ const PROXY_PREFIX: &str = "/proxy/chorus";
 
 #[tokio::test]
 async fn console_works_behind_a_path_stripping_proxy() {
-    let Some(fixture) = Fixture::start("console_works_behind_a_path_stripping_proxy").await else {
-        return;
-    };
+    let fixture = start_or_skip!("console_works_behind_a_path_stripping_proxy");
     let base = path_stripping_proxy(fixture.demo.http.clone()).await;
     let (deduplicated, _) = series_counts(&base, EXPR).await;
 

@@ -3,13 +3,11 @@
 use crate::browser::DEFAULT_TIMEOUT;
 use crate::browser::testid;
 use crate::console::{P0, graph_link, navigate, theme, wait_for_drawn_chart, wait_for_series};
-use crate::fixture::{Fixture, get_json, repo_root, series_counts};
+use crate::fixture::{get_json, repo_root, series_counts, start_or_skip};
 
 #[tokio::test]
 async fn stores_page_lists_the_demo_replicas_as_up() {
-    let Some(fixture) = Fixture::start("stores_page_lists_the_demo_replicas_as_up").await else {
-        return;
-    };
+    let fixture = start_or_skip!("stores_page_lists_the_demo_replicas_as_up");
     let stores = get_json(&fixture.url("/api/v1/stores")).await;
     let mut endpoints: Vec<String> = stores["data"]["sidecar"]
         .as_array()
@@ -61,9 +59,7 @@ async fn stores_page_lists_the_demo_replicas_as_up() {
 
 #[tokio::test]
 async fn status_page_shows_build_info_and_flags() {
-    let Some(fixture) = Fixture::start("status_page_shows_build_info_and_flags").await else {
-        return;
-    };
+    let fixture = start_or_skip!("status_page_shows_build_info_and_flags");
     let flags = get_json(&fixture.url("/api/v1/status/flags")).await;
     let replica_label = flags["data"]["query.replica-label"]
         .as_str()
@@ -90,9 +86,7 @@ async fn status_page_shows_build_info_and_flags() {
 
 #[tokio::test]
 async fn themes_and_screenshots() {
-    let Some(fixture) = Fixture::start("themes_and_screenshots").await else {
-        return;
-    };
+    let fixture = start_or_skip!("themes_and_screenshots");
     let update = std::env::var_os("CHORUS_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1");
     let folder = repo_root().join("docs/screenshots");
     let expr = "rate(http_requests_total[5m])";

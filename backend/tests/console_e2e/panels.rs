@@ -5,16 +5,14 @@ use crate::browser::testid;
 use crate::console::{
     EXPR, P0, Panel, Tab, execute, url_param, wait_for_expression, wait_for_param, wait_for_series,
 };
-use crate::fixture::{Fixture, series_counts};
+use crate::fixture::{series_counts, start_or_skip};
 
 /// The second panel.
 const P1: Panel = Panel(1);
 
 #[tokio::test]
 async fn panels_are_added_duplicated_and_removed() {
-    let Some(fixture) = Fixture::start("panels_are_added_duplicated_and_removed").await else {
-        return;
-    };
+    let fixture = start_or_skip!("panels_are_added_duplicated_and_removed");
     let (deduplicated, both) = series_counts(&fixture.demo.http, EXPR).await;
     let session = fixture.open("/graph").await;
     let panels = testid("panel");

@@ -9,7 +9,7 @@ use crate::console::{
     EXPR, P0, Tab, enter, execute, series_count, shift, type_expression, wait_for_param,
     wait_for_series,
 };
-use crate::fixture::{Fixture, get_json, instant_query, series_counts};
+use crate::fixture::{Fixture, get_json, instant_query, series_counts, start_or_skip};
 
 /// Opens the graph page, types [`EXPR`] and executes it on the table tab; returns the session
 /// and the API's series counts (deduplicated, both replicas).
@@ -33,11 +33,7 @@ pub async fn executed_on_the_table(fixture: &Fixture) -> (Session, usize, usize)
 
 #[tokio::test]
 async fn unticking_dedup_doubles_the_series_and_ticking_restores_them() {
-    let Some(fixture) =
-        Fixture::start("unticking_dedup_doubles_the_series_and_ticking_restores_them").await
-    else {
-        return;
-    };
+    let fixture = start_or_skip!("unticking_dedup_doubles_the_series_and_ticking_restores_them");
     let (session, deduplicated, both) = executed_on_the_table(&fixture).await;
     // As in Thanos, the checkbox alone re-runs the query.
     session.click(&P0.at("dedup")).await;
@@ -51,9 +47,7 @@ async fn unticking_dedup_doubles_the_series_and_ticking_restores_them() {
 
 #[tokio::test]
 async fn invalid_expression_shows_the_error() {
-    let Some(fixture) = Fixture::start("invalid_expression_shows_the_error").await else {
-        return;
-    };
+    let fixture = start_or_skip!("invalid_expression_shows_the_error");
     let bad = "sum(rate(up[5m])";
     let answer = get_json(&format!(
         "{}/api/v1/query?query={}",
@@ -89,9 +83,7 @@ async fn invalid_expression_shows_the_error() {
 
 #[tokio::test]
 async fn enter_executes_and_shift_enter_adds_a_line() {
-    let Some(fixture) = Fixture::start("enter_executes_and_shift_enter_adds_a_line").await else {
-        return;
-    };
+    let fixture = start_or_skip!("enter_executes_and_shift_enter_adds_a_line");
     let (first, second) = ("sum by (job) (", "up)");
     let expr = format!("{first}\n{second}");
     let (expected, _) = series_counts(&fixture.demo.http, &expr).await;
@@ -121,9 +113,7 @@ async fn enter_executes_and_shift_enter_adds_a_line() {
 
 #[tokio::test]
 async fn evaluation_time_picker_sets_the_result_time() {
-    let Some(fixture) = Fixture::start("evaluation_time_picker_sets_the_result_time").await else {
-        return;
-    };
+    let fixture = start_or_skip!("evaluation_time_picker_sets_the_result_time");
     // `time()` answers the evaluation time itself, in seconds.
     let expr = "time()";
     let session = fixture.open("/graph").await;
