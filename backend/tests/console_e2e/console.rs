@@ -39,7 +39,9 @@ impl Panel {
 /// The tabs of a panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
+    /// The instant query's table (`gN.tab=1`).
     Table,
+    /// The range query's chart (`gN.tab=0`).
     Graph,
 }
 

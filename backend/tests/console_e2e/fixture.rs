@@ -45,7 +45,9 @@ fn console_built(test: &str) -> bool {
 
 /// A `chorus demo` process, a ChromeDriver, and this test's turn at the browser.
 pub struct Fixture {
+    /// The `chorus demo` process the console is served by.
     pub demo: ChorusProcess,
+    /// The browser driver; each [`Fixture::open`] is a fresh browser.
     pub driver: ChromeDriver,
     _turn: MutexGuard<'static, ()>,
 }
