@@ -150,7 +150,7 @@ async fn load_chart(session: &Session, url: &str) -> (f64, f64) {
         .await;
     let legend = session
         .execute(
-            "return document.querySelectorAll('[data-testid=\"legend\"] li').length;",
+            "return document.querySelectorAll('[data-testid=\"legend-item\"]').length;",
             vec![],
         )
         .await;
@@ -192,7 +192,7 @@ async fn hover(session: &Session) -> Vec<f64> {
                 times.push(performance.now() - t0);
                 await new Promise(r => requestAnimationFrame(() => r()));
             }}
-            return [times, document.querySelectorAll('.tooltip').length];
+            return [times, document.querySelectorAll('[data-testid=\"tooltip\"]').length];
         }})();"
     );
     let result = session.execute(&script, vec![]).await;
@@ -211,7 +211,7 @@ async fn toggle_series(session: &Session) -> Vec<f64> {
     let script = format!(
         "return (async () => {{
             {SETTLE}
-            const entry = document.querySelectorAll('[data-testid=\"legend\"] li')[7];
+            const entry = document.querySelectorAll('[data-testid=\"legend-item\"]')[7];
             const times = [];
             for (let i = 0; i < {TOGGLES}; i++) {{
                 const before = performance.getEntriesByName('chorus:chart-drawn').length;

@@ -3,8 +3,11 @@
 //! [`ChromeDriver`] runs Debian's `/usr/bin/chromedriver` on a free loopback port and kills it
 //! (with every browser it started) when dropped; [`ChromeDriver::session`] opens a [`Session`]:
 //! a fresh headless Chromium with its own temporary profile, 1280×900, driven by `fantoccini`
-//! over plain HTTP. Sessions find elements by their `data-testid` (the console's element
-//! contract), wait for them with a timeout, read text, run scripts and take PNG screenshots.
+//! over plain HTTP. Sessions find elements by CSS selector ([`testid`] makes one from a
+//! `data-testid`, the console's element contract) and wait for them with a timeout; they read
+//! text and input values, click (with a modifier key too), type, hover and drag with real
+//! WebDriver pointer actions, run scripts and take PNG screenshots.
+//! [`ChromeDriver::start_in_zone`] runs the browsers in a given time zone (`TZ`).
 //!
 //! [`browser_available`] decides whether a test can run: without Chromium or ChromeDriver it
 //! prints a note and the test passes, except in CI (`CI` set), where it fails.
@@ -18,7 +21,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{
+    Actions, InputSource as _, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions,
+    PointerAction,
+};
 use fantoccini::elements::Element;
+pub use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -75,14 +83,29 @@ pub struct ChromeDriver {
 }
 
 impl ChromeDriver {
-    /// Starts ChromeDriver and waits until it reports itself ready.
+    /// Starts ChromeDriver and waits until it reports itself ready; its browsers run in this
+    /// process's time zone.
     pub async fn start() -> Self {
+        Self::launch(None).await
+    }
+
+    /// Starts ChromeDriver like [`ChromeDriver::start`], its browsers in the IANA time zone
+    /// `zone` (such as `Asia/Kolkata`): Chromium takes its zone from `TZ`.
+    pub async fn start_in_zone(zone: &str) -> Self {
+        Self::launch(Some(zone)).await
+    }
+
+    async fn launch(zone: Option<&str>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
         let log = tempfile::NamedTempFile::new().expect("temporary log file");
-        let child = Command::new(CHROMEDRIVER)
+        let mut command = Command::new(CHROMEDRIVER);
+        if let Some(zone) = zone {
+            command.env("TZ", zone);
+        }
+        let child = command
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .arg(format!("--log-path={}", log.path().display()))
@@ -201,7 +224,7 @@ impl Session {
     }
 
     /// The first element matching the CSS `selector`, waiting up to `timeout` for it.
-    pub async fn wait_for_css(&self, selector: &str, timeout: Duration) -> Element {
+    pub async fn wait_for_within(&self, selector: &str, timeout: Duration) -> Element {
         self.client
             .wait()
             .at_most(timeout)
@@ -211,31 +234,170 @@ impl Session {
             .unwrap_or_else(|e| panic!("no element `{selector}` within {timeout:?}: {e}"))
     }
 
-    /// The first element with `data-testid="id"`, waiting up to [`DEFAULT_TIMEOUT`].
-    pub async fn wait_for(&self, id: &str) -> Element {
-        self.wait_for_css(&testid(id), DEFAULT_TIMEOUT).await
+    /// The first element matching the CSS `selector`, waiting up to [`DEFAULT_TIMEOUT`].
+    pub async fn wait_for(&self, selector: &str) -> Element {
+        self.wait_for_within(selector, DEFAULT_TIMEOUT).await
     }
 
     /// Every element matching the CSS `selector` now (possibly none).
-    pub async fn all_css(&self, selector: &str) -> Vec<Element> {
+    pub async fn all(&self, selector: &str) -> Vec<Element> {
         self.client
             .find_all(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("find `{selector}`: {e}"))
     }
 
-    /// Every element with `data-testid="id"` now (possibly none).
-    pub async fn all(&self, id: &str) -> Vec<Element> {
-        self.all_css(&testid(id)).await
+    /// Waits until exactly `count` elements match `selector`, and returns them.
+    pub async fn wait_for_count(&self, selector: &str, count: usize) -> Vec<Element> {
+        self.wait_until(
+            &format!("{count} × `{selector}`"),
+            DEFAULT_TIMEOUT,
+            || async {
+                let found = self.all(selector).await;
+                if found.len() == count {
+                    Ok(found)
+                } else {
+                    Err(format!("{} found", found.len()))
+                }
+            },
+        )
+        .await
     }
 
-    /// The rendered text of the first element with `data-testid="id"` (waiting for it).
-    pub async fn text(&self, id: &str) -> String {
-        let element = self.wait_for(id).await;
-        element
+    /// The rendered text of the first element matching `selector` (waiting for it).
+    pub async fn text(&self, selector: &str) -> String {
+        self.wait_for(selector)
+            .await
             .text()
             .await
-            .unwrap_or_else(|e| panic!("text of `{id}`: {e}"))
+            .unwrap_or_else(|e| panic!("text of `{selector}`: {e}"))
+    }
+
+    /// The `value` property of the first element matching `selector` (an input or textarea).
+    pub async fn value(&self, selector: &str) -> String {
+        self.wait_for(selector)
+            .await
+            .prop("value")
+            .await
+            .unwrap_or_else(|e| panic!("value of `{selector}`: {e}"))
+            .unwrap_or_default()
+    }
+
+    /// Whether the first checkbox matching `selector` is ticked (waiting for it).
+    pub async fn is_checked(&self, selector: &str) -> bool {
+        self.wait_for(selector)
+            .await
+            .is_selected()
+            .await
+            .unwrap_or_else(|e| panic!("state of `{selector}`: {e}"))
+    }
+
+    /// Whether an element matches `selector` now and is displayed.
+    pub async fn is_displayed(&self, selector: &str) -> bool {
+        match self.all(selector).await.first() {
+            Some(element) => element.is_displayed().await.unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// Clicks the first element matching `selector` (waiting for it).
+    pub async fn click(&self, selector: &str) {
+        self.wait_for(selector)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click `{selector}`: {e}"));
+    }
+
+    /// Sends `keys` to the first element matching `selector` (WebDriver key codes such as
+    /// [`Key::Enter`] included; a modifier stays pressed until the end of `keys`).
+    pub async fn press(&self, selector: &str, keys: &str) {
+        self.wait_for(selector)
+            .await
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("type {keys:?} into `{selector}`: {e}"));
+    }
+
+    /// Replaces the text of the input matching `selector` with `text` and commits it with
+    /// Enter, as a user would: select all, type over it, Enter (one `change` event; WebDriver's
+    /// clear would commit an empty value first).
+    pub async fn set_value(&self, selector: &str, text: &str) {
+        let (control, null, enter) = (
+            char::from(Key::Control),
+            char::from(Key::Null),
+            char::from(Key::Enter),
+        );
+        self.press(selector, &format!("{control}a{null}{text}{enter}"))
+            .await;
+    }
+
+    /// Moves the mouse over the first element matching `selector`, to the point at fractions
+    /// `at` = (x, y) of its width and height from its top left corner.
+    pub async fn hover(&self, selector: &str, at: (f64, f64)) {
+        let element = self.wait_for(selector).await;
+        let mouse =
+            MouseActions::new("mouse".into()).then(move_to(&element, at, Duration::ZERO).await);
+        self.perform(mouse.into(), selector).await;
+    }
+
+    /// Drags with the left button over the first element matching `selector`, from the point
+    /// at fractions `from` of its size to the point at fractions `to` (see [`Session::hover`]).
+    pub async fn drag(&self, selector: &str, from: (f64, f64), to: (f64, f64)) {
+        let element = self.wait_for(selector).await;
+        let mouse = MouseActions::new("mouse".into())
+            .then(move_to(&element, from, Duration::ZERO).await)
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(move_to(&element, to, Duration::from_millis(200)).await)
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.perform(mouse.into(), selector).await;
+    }
+
+    /// Clicks the first element matching `selector` while holding `modifier` (such as
+    /// [`Key::Control`]).
+    pub async fn click_with(&self, selector: &str, modifier: Key) {
+        let element = self.wait_for(selector).await;
+        let key = char::from(modifier);
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .pause(Duration::ZERO)
+            .pause(Duration::ZERO)
+            .pause(Duration::ZERO)
+            .then(KeyAction::Up { value: key });
+        let mouse = MouseActions::new("mouse".into())
+            .pause(Duration::ZERO)
+            .then(move_to(&element, (0.5, 0.5), Duration::ZERO).await)
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.perform(Actions::from(keys).and(mouse), selector).await;
+    }
+
+    async fn perform(&self, actions: Actions, what: &str) {
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("pointer actions on `{what}`: {e}"));
+        self.client
+            .release_actions()
+            .await
+            .unwrap_or_else(|e| panic!("release the pointer after `{what}`: {e}"));
+    }
+
+    /// Waits until the page's URL satisfies `accept`, and returns it.
+    pub async fn wait_for_url(&self, what: &str, accept: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, DEFAULT_TIMEOUT, || async {
+            let url = self.url().await;
+            if accept(&url) { Ok(url) } else { Err(url) }
+        })
+        .await
     }
 
     /// Polls `probe` until it returns `Some`, for up to `timeout`; panics with `what` and the
@@ -257,19 +419,24 @@ impl Session {
         }
     }
 
-    /// Waits until the text of `data-testid="id"` satisfies `accept`, and returns it.
-    pub async fn wait_for_text(&self, id: &str, accept: impl Fn(&str) -> bool) -> String {
-        self.wait_until(&format!("text of `{id}`"), DEFAULT_TIMEOUT, || async {
-            let text = match self.client.find(Locator::Css(&testid(id))).await {
-                Ok(element) => element.text().await.map_err(|e| e.to_string())?,
-                Err(e) => return Err(format!("no element: {e}")),
-            };
-            if accept(&text) {
-                Ok(text)
-            } else {
-                Err(format!("{text:?}"))
-            }
-        })
+    /// Waits until the text of the first element matching `selector` satisfies `accept`, and
+    /// returns it.
+    pub async fn wait_for_text(&self, selector: &str, accept: impl Fn(&str) -> bool) -> String {
+        self.wait_until(
+            &format!("text of `{selector}`"),
+            DEFAULT_TIMEOUT,
+            || async {
+                let text = match self.client.find(Locator::Css(selector)).await {
+                    Ok(element) => element.text().await.map_err(|e| e.to_string())?,
+                    Err(e) => return Err(format!("no element: {e}")),
+                };
+                if accept(&text) {
+                    Ok(text)
+                } else {
+                    Err(format!("{text:?}"))
+                }
+            },
+        )
         .await
     }
 
@@ -298,5 +465,20 @@ impl Session {
     /// Ends the session and its browser.
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// A pointer move, taking `duration`, to the point of `element` at fractions `at` of its size
+/// from its top left corner (WebDriver measures from the element's centre).
+async fn move_to(element: &Element, at: (f64, f64), duration: Duration) -> PointerAction {
+    let (_, _, width, height) = element
+        .rectangle()
+        .await
+        .unwrap_or_else(|e| panic!("size of an element: {e}"));
+    PointerAction::MoveToElement {
+        element: element.clone(),
+        duration: Some(duration),
+        x: (at.0 - 0.5) * width,
+        y: (at.1 - 0.5) * height,
     }
 }

@@ -225,13 +225,13 @@ pub fn Chart(
             })}
             {move || hover.get().map(|h| view! {
                 <div class="dot" style=format!("left:{}px;top:{}px", h.x - 4.0, h.y - 4.0)></div>
-                <div class="tooltip" style=format!(
+                <div class="tooltip" data-testid="tooltip" style=format!(
                     "left:{}px;top:{}px;{}", h.x + 12.0, h.y + 12.0,
                     if h.flip { "transform:translateX(calc(-100% - 24px))" } else { "" }
                 )>
-                    <div class="tt-time">{h.time}</div>
-                    <div class="tt-value">{h.value}</div>
-                    <div class="tt-name">{h.name}</div>
+                    <div class="tt-time" data-testid="tooltip-time">{h.time}</div>
+                    <div class="tt-value" data-testid="tooltip-value">{h.value}</div>
+                    <div class="tt-name" data-testid="tooltip-labels">{h.name}</div>
                 </div>
             })}
             {move || error.get().map(|e| view! { <div class="error">{e}</div> })}

@@ -34,7 +34,7 @@ pub fn Legend(
                 names.get().into_iter().enumerate().map(|(i, name)| {
                     let color = colors.get(i).cloned().unwrap_or_default();
                     view! {
-                        <li class:hidden=move || !visible.with(|v| v.get(i).copied().unwrap_or(true))
+                        <li data-testid="legend-item" class:hidden=move || !visible.with(|v| v.get(i).copied().unwrap_or(true))
                             on:click=move |ev: leptos::ev::MouseEvent| {
                                 let toggle = ev.ctrl_key() || ev.meta_key();
                                 visible.update(|v| *v = click(v, i, toggle));

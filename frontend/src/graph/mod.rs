@@ -182,12 +182,15 @@ pub fn GraphPage() -> impl IntoView {
         prefix::replace_url(&format!("{graph_path}?{}", panels_query(&states)));
     });
 
+    // Panel states belong to the page, not to the panel whose button made them: a duplicate
+    // must outlive the panel it was copied from.
+    let page_owner = StoredValue::new(Owner::current().expect("the graph page has an owner"));
     let new_entry = move |state: PanelState| {
         let id = next_id.get_value();
         next_id.set_value(id + 1);
         PanelEntry {
             id,
-            state: RwSignal::new(state),
+            state: page_owner.get_value().with(|| RwSignal::new(state)),
         }
     };
     let add = move |_| {

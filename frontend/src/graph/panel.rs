@@ -255,7 +255,7 @@ pub fn Panel(
     let graph_controls = move || {
         view! {
             <div class="controls">
-                <button title="Shorter range" on:click=move |_| state.update(|s| s.range = step_range(s.range, false))>"−"</button>
+                <button data-testid="range-minus" title="Shorter range" on:click=move |_| state.update(|s| s.range = step_range(s.range, false))>"−"</button>
                 <input class="range" data-testid="range-input" list="range-presets" size="6"
                     prop:value=move || state.with(|s| s.range.to_string())
                     on:change=move |ev| {
@@ -265,7 +265,7 @@ pub fn Panel(
                             state.update(|_| {});
                         }
                     }/>
-                <button title="Longer range" on:click=move |_| state.update(|s| s.range = step_range(s.range, true))>"+"</button>
+                <button data-testid="range-plus" title="Longer range" on:click=move |_| state.update(|s| s.range = step_range(s.range, true))>"+"</button>
                 <input class="time" data-testid="end-input" placeholder="End time (now)" size="19"
                     prop:value=move || state.with(|s| s.end_ms.map(format_utc).unwrap_or_default())
                     on:change=move |ev| {
