@@ -17,7 +17,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use browser::{CHROMEDRIVER, CHROMIUM, ChromeDriver, DEFAULT_TIMEOUT, Session, browser_available};
+use browser::{
+    CHROMEDRIVER, CHROMIUM, ChromeDriver, DEFAULT_TIMEOUT, Session, browser_available, testid,
+};
 use common::{ChorusProcess, form_encode};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -136,7 +138,9 @@ async fn series_count(http: &str, expr: &str) -> usize {
 /// Waits until the first panel's `series-count` reads `expected`.
 async fn wait_for_series(session: &Session, expected: usize) {
     session
-        .wait_for_text("series-count", |t| t.trim() == expected.to_string())
+        .wait_for_text(&testid("series-count"), |t| {
+            t.trim() == expected.to_string()
+        })
         .await;
 }
 
@@ -147,7 +151,7 @@ fn table_panel(expr: &str) -> String {
 
 async fn click(session: &Session, id: &str) {
     session
-        .wait_for(id)
+        .wait_for(&testid(id))
         .await
         .click()
         .await
@@ -177,7 +181,7 @@ async fn wait_for_suggestions(session: &Session, expected: &[String]) {
             DEFAULT_TIMEOUT,
             || async {
                 let mut shown = Vec::new();
-                for item in session.all_css("[data-testid=\"suggestions\"] li").await {
+                for item in session.all(&format!("{} li", testid("suggestions"))).await {
                     shown.push(item.text().await.map_err(|e| e.to_string())?);
                 }
                 if shown == expected {
@@ -214,7 +218,7 @@ async fn copy_link_builds_on_the_external_url() {
     let copied = session
         .wait_until("a link on the external URL", DEFAULT_TIMEOUT, || async {
             click(&session, "copy-link").await;
-            let text = session.text("copied-link").await;
+            let text = session.text(&testid("copied-link")).await;
             if text.starts_with(&format!("Copied: {EXTERNAL}/graph?")) {
                 Ok(text)
             } else {
@@ -250,7 +254,7 @@ async fn copy_link_without_external_url_is_the_page_address() {
         .await;
     wait_for_series(&session, expected).await;
     click(&session, "copy-link").await;
-    let text = session.text("copied-link").await;
+    let text = session.text(&testid("copied-link")).await;
     assert_eq!(text, format!("Copied: {}", session.url().await));
     assert!(
         text.starts_with(&format!("Copied: {}/graph?", fixture.demo.http)),
@@ -279,7 +283,7 @@ async fn label_names_and_values_are_suggested() {
 
     let session = fixture.driver.session().await;
     session.goto(&fixture.url("/graph")).await;
-    let editor = session.wait_for("expr").await;
+    let editor = session.wait_for(&testid("expr")).await;
     // Inside `up{`: the label names of `up`.
     editor.send_keys("up{").await.expect("type");
     wait_for_suggestions(&session, &first(&names_of_up)).await;
@@ -337,7 +341,7 @@ async fn wait_for_marks(session: &Session, expected: &[(String, bool)]) {
             DEFAULT_TIMEOUT,
             || async {
                 let mut rows = Vec::new();
-                for row in session.all("store-row").await {
+                for row in session.all(&testid("store-row")).await {
                     let cell = |id: &str| {
                         let row = row.clone();
                         let css = browser::testid(id);
@@ -383,9 +387,14 @@ async fn stores_page_marks_the_stores_a_query_reads() {
     let session = fixture.driver.session().await;
     // Before any query: no marks, and a note saying how to get them.
     session.goto(&fixture.url("/stores")).await;
-    session.wait_for("store-row").await;
-    assert!(session.all("store-queried").await.is_empty());
-    assert!(session.text("store-scope").await.contains("Graph page"));
+    session.wait_for(&testid("store-row")).await;
+    assert!(session.all(&testid("store-queried")).await.is_empty());
+    assert!(
+        session
+            .text(&testid("store-scope"))
+            .await
+            .contains("Graph page")
+    );
 
     session
         .goto(&fixture.url(&format!("/graph{}", table_panel(&expr))))
@@ -393,11 +402,11 @@ async fn stores_page_marks_the_stores_a_query_reads() {
     wait_for_series(&session, expected).await;
     click(&session, "nav-stores").await;
     wait_for_marks(&session, &replica_a).await;
-    assert!(session.text("store-scope").await.contains(&expr));
+    assert!(session.text(&testid("store-scope")).await.contains(&expr));
 
     // A query on both replicas reads both stores.
     click(&session, "nav-graph").await;
-    let editor = session.wait_for("expr").await;
+    let editor = session.wait_for(&testid("expr")).await;
     editor.clear().await.expect("clear");
     editor.send_keys("up").await.expect("type");
     click(&session, "execute").await;
@@ -597,7 +606,7 @@ async fn unknown_deep_paths_load_a_working_console() {
     wait_for_series(&session, expected).await;
     wait_for_path(&session, "/prefix/graph").await;
     let stores_link = session
-        .wait_for("nav-stores")
+        .wait_for(&testid("nav-stores"))
         .await
         .attr("href")
         .await
@@ -605,6 +614,6 @@ async fn unknown_deep_paths_load_a_working_console() {
         .unwrap_or_default();
     assert_eq!(stores_link, "/prefix/stores");
     click(&session, "nav-stores").await;
-    assert_eq!(session.text("store-status").await.trim(), "UP");
+    assert_eq!(session.text(&testid("store-status")).await.trim(), "UP");
     session.close().await;
 }
