@@ -1,0 +1,497 @@
+//! Feeding the evaluator: one fetch per distinct selection of a query, running on the runtime
+//! while the evaluator runs on the blocking pool, and the [`Queryable`] the evaluator reads
+//! them through ([`Feeds`]).
+//!
+//! Each selection has two tasks:
+//! - a reader, which asks the store (the proxy) for the selection's series and reads its
+//!   frames as fast as they come, compressed as they are, into an unbounded queue. At most
+//!   [`MAX_CONCURRENT_SELECTS`] readers are reading at once; a reader never waits for the
+//!   evaluator, so it always finishes and passes its slot on.
+//! - a decoder, which takes one series at a time from that queue, merges its replicas with the
+//!   penalty algorithm (as counters when the selection sits directly under `rate`, `increase`,
+//!   `irate` or `resets`, else as gauges; THANOS.md §2 "Counters"), counts its samples against
+//!   the query's [`SampleBudget`], and sends it to the evaluator through a channel bounded to
+//!   [`SERIES_AHEAD`] series. When the evaluator is busy elsewhere, the decoder waits.
+//!
+//! Why the bound sits between decoder and evaluator, and counts series: the proxy's
+//! `--store.response-timeout` measures how long a store takes to produce its next frame, not
+//! how long the proxy's own channels stay full (`query/proxy/fanout.rs`), so a reader that
+//! stopped reading would not in itself fail a store. But the stores' Series streams to one
+//! endpoint share one HTTP/2 connection and its flow-control window: streams left unread while
+//! the evaluator reads another selection would fill that window and starve the selection the
+//! evaluator is waiting for, until the store times out or the query does. So the stores are
+//! always read to the end and only decoded samples (about 16 times the size of the compressed
+//! chunks) are held back. The bound counts series because the evaluator consumes whole series
+//! and a series is the unit the decoder produces; a few dozen series keep the decoder ahead
+//! of the evaluator while bounding what waits in the channel to that many decoded series per
+//! selection.
+//!
+//! A selection read by one selector is streamed: the evaluator pulls its series from the
+//! channel (`blocking_recv`) and never holds more than it keeps itself. A selection read by
+//! several selectors is received once in full and shared: every reader but the last gets a
+//! copy, the last takes it.
+//!
+//! A failure (a store error, undecodable chunks, the sample limit) is recorded once per query
+//! as the [`ApiError`] the querier returns and reaches the evaluator as a [`StorageError`] in
+//! place of the next series. A channel that closes without its end marker means the fetch was
+//! stopped (the query timed out or was dropped). Dropping a selection's receiver stops its
+//! decoder, whose queue's closing stops its reader, which drops the store's stream. Knows
+//! nothing of PromQL beyond [`Queryable`].
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures::StreamExt;
+use shared::labels::{Labels, Matcher};
+use shared::series::TimeRange;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::{decode, query_hints};
+use crate::api::ApiError;
+use crate::promql::storage::{
+    Point, Queryable, SelectHints, Selection, SeriesSet, StorageError, StorageSeries,
+};
+use crate::query::dedup::ValueKind;
+use crate::query::sample_limit::SampleBudget;
+use crate::storeapi::{PartialResponse, Series, SeriesFrame, SeriesRequest, Store};
+
+/// How many selections of one query are read from the stores at once (Thanos's
+/// `--query.max-concurrent-select` default).
+pub(super) const MAX_CONCURRENT_SELECTS: usize = 4;
+
+/// Decoded series a selection's decoder may have sent ahead of the evaluator.
+pub(super) const SERIES_AHEAD: usize = 32;
+
+/// One decoded series as the evaluator receives it.
+type Decoded = (Labels, Vec<Point>);
+
+/// What a decoder sends the evaluator.
+enum Fed {
+    /// The next series, in label order.
+    Series(Decoded),
+    /// The selection failed; nothing follows.
+    Failed(StorageError),
+    /// The selection is complete.
+    End,
+}
+
+/// What a reader passes its decoder.
+enum Read {
+    /// A frame, as the store sent it.
+    Frame(SeriesFrame),
+    /// The store failed; nothing follows.
+    Failed(ApiError),
+    /// The store's stream ended.
+    End,
+}
+
+/// What a query's fetches share: the first failure, as the querier will return it.
+#[derive(Default)]
+struct Failure(Mutex<Option<ApiError>>);
+
+impl Failure {
+    /// Records `error` unless one is recorded; returns what the evaluator is told.
+    fn record(&self, error: ApiError) -> StorageError {
+        let told = StorageError::Source(error.to_string());
+        lock(&self.0).get_or_insert(error);
+        told
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One distinct selection being fetched.
+struct Feed {
+    selection: Selection,
+    /// How many of the engine's selects this selection answers.
+    uses: usize,
+    /// The decoder's channel; `None` once a shared selection was received in full.
+    receiver: Mutex<Option<mpsc::Receiver<Fed>>>,
+    /// Whether the end marker was received (the selection is complete).
+    ended: Mutex<bool>,
+    /// The stores' warnings, complete once the end marker is received.
+    warnings: Arc<Mutex<Vec<String>>>,
+    /// For a shared selection: how its readers take it.
+    shared: Mutex<Shared>,
+}
+
+/// A shared selection's hand-out.
+#[derive(Default)]
+struct Shared {
+    /// Selects answered so far.
+    handed: usize,
+    /// Received in full (by the first reader that pulled).
+    received: Option<Result<Vec<Decoded>, StorageError>>,
+    /// Readers that have not pulled yet.
+    waiting: usize,
+}
+
+impl Feed {
+    /// The next message of the selection, waiting for it (on the blocking pool).
+    fn next_blocking(&self) -> Fed {
+        let mut receiver = lock(&self.receiver);
+        let fed = match receiver.as_mut().and_then(mpsc::Receiver::blocking_recv) {
+            Some(fed) => fed,
+            None => Fed::Failed(stopped()),
+        };
+        if matches!(fed, Fed::End) {
+            *lock(&self.ended) = true;
+        }
+        fed
+    }
+
+    /// Receives the rest of the selection and drops it (for a selection the evaluation did not
+    /// read: its failures and warnings still count).
+    async fn drain(&self) {
+        if *lock(&self.ended) {
+            return;
+        }
+        let Some(mut receiver) = lock(&self.receiver).take() else {
+            return;
+        };
+        while let Some(fed) = receiver.recv().await {
+            match fed {
+                Fed::Series(_) => {}
+                Fed::Failed(_) => return,
+                Fed::End => {
+                    *lock(&self.ended) = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The whole selection, for one of its `uses` readers: every reader but the last that
+    /// pulls gets a copy, the last takes it.
+    fn take_shared(&self) -> Result<Vec<Decoded>, StorageError> {
+        let mut shared = lock(&self.shared);
+        if shared.received.is_none() {
+            let mut series = Vec::new();
+            let received = loop {
+                match self.next_blocking() {
+                    Fed::Series(s) => series.push(s),
+                    Fed::Failed(e) => break Err(e),
+                    Fed::End => break Ok(series),
+                }
+            };
+            shared.received = Some(received);
+        }
+        shared.waiting = shared.waiting.saturating_sub(1);
+        let last = shared.waiting == 0;
+        match &mut shared.received {
+            Some(Ok(series)) if last => Ok(std::mem::take(series)),
+            Some(Ok(series)) => Ok(series.clone()),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(stopped()),
+        }
+    }
+}
+
+/// The error for a selection whose fetch stopped before its end.
+fn stopped() -> StorageError {
+    StorageError::Source("fetching the selection stopped before its end".into())
+}
+
+/// The selections of one query, fetched by tasks the owner of [`Fetching`] keeps running;
+/// the evaluator's selects are answered from the selection with the same matchers and hints.
+pub(super) struct Feeds {
+    feeds: Vec<Arc<Feed>>,
+    failure: Arc<Failure>,
+}
+
+/// The tasks fetching a query's selections; dropping it stops them.
+pub(super) struct Fetching {
+    _tasks: JoinSet<()>,
+}
+
+/// What every fetch of one query is given.
+pub(super) struct FetchContext {
+    /// The store (the proxy).
+    pub store: Arc<dyn Store>,
+    /// Replica labels the store strips (`without_replica_labels`).
+    pub replica_labels: Vec<String>,
+    /// The partial-response policy.
+    pub partial_response: PartialResponse,
+    /// The query's sample budget.
+    pub budget: Arc<SampleBudget>,
+}
+
+impl Feeds {
+    /// Starts fetching every distinct selection of `selections`.
+    pub(super) fn start(selections: Vec<Selection>, context: &FetchContext) -> (Self, Fetching) {
+        let mut distinct: Vec<(Selection, usize)> = Vec::new();
+        for selection in selections {
+            match distinct.iter_mut().find(|(s, _)| *s == selection) {
+                Some((_, uses)) => *uses += 1,
+                None => distinct.push((selection, 1)),
+            }
+        }
+        let failure = Arc::new(Failure::default());
+        let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_SELECTS));
+        let mut tasks = JoinSet::new();
+        let feeds = distinct
+            .into_iter()
+            .map(|(selection, uses)| {
+                let (sender, receiver) = mpsc::channel(SERIES_AHEAD);
+                let (raw_sender, raw) = mpsc::unbounded_channel();
+                let warnings = Arc::new(Mutex::new(Vec::new()));
+                let hints = &selection.hints;
+                let range = TimeRange::new(hints.start_ms, hints.end_ms);
+                match range {
+                    Some(range) => {
+                        tasks.spawn(read(
+                            store_request(&selection, range, context),
+                            Arc::clone(&context.store),
+                            Arc::clone(&permits),
+                            raw_sender,
+                        ));
+                    }
+                    None => {
+                        let error = ApiError::Internal("selection ends before it starts".into());
+                        // The decoder holds the receiver: the send cannot fail.
+                        let _ = raw_sender.send(Read::Failed(error));
+                    }
+                }
+                let decoder = Decoder {
+                    range: range.unwrap_or(TimeRange::ALL),
+                    kind: value_kind(&selection.hints),
+                    budget: Arc::clone(&context.budget),
+                    failure: Arc::clone(&failure),
+                    warnings: Arc::clone(&warnings),
+                };
+                tasks.spawn(decoder.run(raw, sender));
+                Arc::new(Feed {
+                    selection,
+                    uses,
+                    receiver: Mutex::new(Some(receiver)),
+                    ended: Mutex::new(false),
+                    warnings,
+                    shared: Mutex::new(Shared {
+                        waiting: uses,
+                        ..Shared::default()
+                    }),
+                })
+            })
+            .collect();
+        (Self { feeds, failure }, Fetching { _tasks: tasks })
+    }
+
+    /// Receives what the evaluation left unread, so that its failures and warnings count as
+    /// they did when everything was fetched first.
+    pub(super) async fn drain(&self) {
+        for feed in &self.feeds {
+            feed.drain().await;
+        }
+    }
+
+    /// The first failure of any fetch, as the querier returns it.
+    pub(super) fn take_failure(&self) -> Option<ApiError> {
+        lock(&self.failure.0).take()
+    }
+
+    /// The stores' warnings, selection by selection.
+    pub(super) fn warnings(&self) -> Vec<String> {
+        self.feeds
+            .iter()
+            .flat_map(|f| lock(&f.warnings).clone())
+            .collect()
+    }
+}
+
+impl Queryable for Feeds {
+    fn select(&self, matchers: &[Matcher], hints: SelectHints) -> SeriesSet {
+        let found = self
+            .feeds
+            .iter()
+            .find(|f| f.selection.matchers == matchers && f.selection.hints == hints);
+        let Some(feed) = found else {
+            let error = StorageError::Source("selection was not fetched beforehand".into());
+            return Box::new(std::iter::once(Err(error)));
+        };
+        let handed = {
+            let mut shared = lock(&feed.shared);
+            shared.handed += 1;
+            shared.handed
+        };
+        if handed > feed.uses {
+            let error = StorageError::Source("selection selected more often than planned".into());
+            return Box::new(std::iter::once(Err(error)));
+        }
+        let feed = Arc::clone(feed);
+        if feed.uses == 1 {
+            Box::new(Streamed { feed, done: false })
+        } else {
+            Box::new(SharedSet { feed, series: None })
+        }
+    }
+}
+
+/// A selection read by one selector: its series as the decoder sends them.
+struct Streamed {
+    feed: Arc<Feed>,
+    done: bool,
+}
+
+impl Iterator for Streamed {
+    type Item = Result<StorageSeries, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.feed.next_blocking() {
+            Fed::Series(series) => Some(Ok(storage_series(series))),
+            Fed::Failed(error) => {
+                self.done = true;
+                Some(Err(error))
+            }
+            Fed::End => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+/// A selection read by several selectors: received in full on the first pull, then handed out.
+struct SharedSet {
+    feed: Arc<Feed>,
+    series: Option<VecDeque<Decoded>>,
+}
+
+impl Iterator for SharedSet {
+    type Item = Result<StorageSeries, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let series = match &mut self.series {
+            Some(series) => series,
+            None => match self.feed.take_shared() {
+                Ok(all) => self.series.insert(VecDeque::from(all)),
+                Err(error) => {
+                    self.series = Some(VecDeque::new());
+                    return Some(Err(error));
+                }
+            },
+        };
+        series.pop_front().map(|s| Ok(storage_series(s)))
+    }
+}
+
+fn storage_series((labels, points): Decoded) -> StorageSeries {
+    StorageSeries {
+        labels,
+        samples: Box::new(points.into_iter()),
+    }
+}
+
+/// How a selection's series are deduplicated: as counters directly under the functions that
+/// read counters, else as gauges (THANOS.md §2 "Counters").
+fn value_kind(hints: &SelectHints) -> ValueKind {
+    match hints.func {
+        Some("rate" | "increase" | "irate" | "resets") => ValueKind::Counter,
+        _ => ValueKind::Gauge,
+    }
+}
+
+/// The Series request for a selection, with its hints as Thanos's querier sends them
+/// (thanos pkg/query/querier.go `storeHintsFromPromHints`), the replica labels to strip and
+/// the partial-response policy.
+fn store_request(selection: &Selection, range: TimeRange, context: &FetchContext) -> SeriesRequest {
+    let mut request = SeriesRequest::new(range, selection.matchers.clone());
+    request.without_replica_labels = context.replica_labels.clone();
+    request.partial_response = context.partial_response;
+    request.query_hints = Some(query_hints(&selection.hints));
+    request
+}
+
+/// Reads one selection's frames from the store into `raw` until the stream ends, fails, or
+/// the decoder goes away; reads under one of `permits`.
+async fn read(
+    request: SeriesRequest,
+    store: Arc<dyn Store>,
+    permits: Arc<Semaphore>,
+    raw: mpsc::UnboundedSender<Read>,
+) {
+    let Ok(_permit) = permits.acquire_owned().await else {
+        return;
+    };
+    let mut stream = match store.series(request).await {
+        Ok(stream) => stream,
+        Err(error) => {
+            let _ = raw.send(Read::Failed(error.into()));
+            return;
+        }
+    };
+    while let Some(frame) = stream.next().await {
+        let read = match frame {
+            Ok(frame) => Read::Frame(frame),
+            Err(error) => {
+                let _ = raw.send(Read::Failed(error.into()));
+                return;
+            }
+        };
+        if raw.send(read).is_err() {
+            return;
+        }
+    }
+    let _ = raw.send(Read::End);
+}
+
+/// Turns one selection's frames into deduplicated series for the evaluator.
+struct Decoder {
+    range: TimeRange,
+    kind: ValueKind,
+    budget: Arc<SampleBudget>,
+    failure: Arc<Failure>,
+    warnings: Arc<Mutex<Vec<String>>>,
+}
+
+impl Decoder {
+    /// Decodes until the selection ends or fails, or the evaluator goes away.
+    async fn run(self, mut raw: mpsc::UnboundedReceiver<Read>, fed: mpsc::Sender<Fed>) {
+        let mut last: Option<Labels> = None;
+        while let Some(read) = raw.recv().await {
+            let next = match read {
+                Read::Frame(SeriesFrame::Warning(warning)) => {
+                    lock(&self.warnings).push(warning);
+                    continue;
+                }
+                Read::Frame(SeriesFrame::Series(series)) => match self.decode(series, &last) {
+                    Ok(None) => continue,
+                    Ok(Some((labels, points))) => {
+                        last = Some(labels.clone());
+                        Fed::Series((labels, points))
+                    }
+                    Err(error) => Fed::Failed(self.failure.record(error)),
+                },
+                Read::Failed(error) => Fed::Failed(self.failure.record(error)),
+                Read::End => Fed::End,
+            };
+            let stop = !matches!(next, Fed::Series(_));
+            if fed.send(next).await.is_err() || stop {
+                return;
+            }
+        }
+    }
+
+    /// One series' replicas merged and counted; `None` when it has no sample in range.
+    fn decode(&self, series: Series, last: &Option<Labels>) -> Result<Option<Decoded>, ApiError> {
+        let Series { labels, chunks } = series;
+        if let Some(last) = last
+            && *last >= labels
+        {
+            return Err(ApiError::Execution(format!(
+                "series out of label order from the stores: {labels} after {last}"
+            )));
+        }
+        let points = decode(chunks, self.range, self.kind)
+            .map_err(|e| ApiError::Execution(format!("decoding chunks of {labels}: {e}")))?;
+        self.budget
+            .take(points.len())
+            .map_err(|e| ApiError::Execution(e.to_string()))?;
+        Ok((!points.is_empty()).then_some((labels, points)))
+    }
+}
