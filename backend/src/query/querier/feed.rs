@@ -408,36 +408,36 @@ fn store_request(selection: &Selection, range: TimeRange, context: &FetchContext
 }
 
 /// Reads one selection's frames from the store into `raw` until the stream ends, fails, or
-/// the decoder goes away; reads under one of `permits`.
+/// the decoder goes away (which drops the store's stream at once, even while the store is
+/// silent); reads under one of `permits`.
 async fn read(
     request: SeriesRequest,
     store: Arc<dyn Store>,
     permits: Arc<Semaphore>,
     raw: mpsc::UnboundedSender<Read>,
 ) {
-    let Ok(_permit) = permits.acquire_owned().await else {
-        return;
-    };
-    let mut stream = match store.series(request).await {
-        Ok(stream) => stream,
-        Err(error) => {
-            let _ = raw.send(Read::Failed(error.into()));
-            return;
-        }
-    };
-    while let Some(frame) = stream.next().await {
-        let read = match frame {
-            Ok(frame) => Read::Frame(frame),
-            Err(error) => {
-                let _ = raw.send(Read::Failed(error.into()));
-                return;
+    let reading = async {
+        let _permit = permits
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("select semaphore closed".into()))?;
+        let mut stream = store.series(request).await?;
+        while let Some(frame) = stream.next().await {
+            if raw.send(Read::Frame(frame?)).is_err() {
+                return Ok(());
             }
-        };
-        if raw.send(read).is_err() {
-            return;
         }
-    }
-    let _ = raw.send(Read::End);
+        Ok::<_, ApiError>(())
+    };
+    let outcome = tokio::select! {
+        () = raw.closed() => return,
+        outcome = reading => outcome,
+    };
+    // The decoder may be gone already; then nobody needs the outcome.
+    let _ = raw.send(match outcome {
+        Ok(()) => Read::End,
+        Err(error) => Read::Failed(error),
+    });
 }
 
 /// Turns one selection's frames into deduplicated series for the evaluator.
@@ -453,7 +453,15 @@ impl Decoder {
     /// Decodes until the selection ends or fails, or the evaluator goes away.
     async fn run(self, mut raw: mpsc::UnboundedReceiver<Read>, fed: mpsc::Sender<Fed>) {
         let mut last: Option<Labels> = None;
-        while let Some(read) = raw.recv().await {
+        loop {
+            let read = tokio::select! {
+                () = fed.closed() => return,
+                read = raw.recv() => read,
+            };
+            // The reader always ends with `End` or `Failed`: without, it was stopped.
+            let Some(read) = read else {
+                return;
+            };
             let next = match read {
                 Read::Frame(SeriesFrame::Warning(warning)) => {
                     lock(&self.warnings).push(warning);
@@ -495,3 +503,6 @@ impl Decoder {
         Ok((!points.is_empty()).then_some((labels, points)))
     }
 }
+
+#[cfg(test)]
+mod tests;
