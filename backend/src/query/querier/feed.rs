@@ -2,7 +2,7 @@
 //! while the evaluator runs on the blocking pool, and the [`Queryable`] the evaluator reads
 //! them through ([`Feeds`]).
 //!
-//! Each selection has two tasks:
+//! Each selection has two tasks (`fetch`):
 //! - a reader, which asks the store (the proxy) for the selection's series and reads its
 //!   frames as fast as they come, compressed as they are, into an unbounded queue. At most
 //!   [`MAX_CONCURRENT_SELECTS`] readers are reading at once; a reader never waits for the
@@ -38,23 +38,23 @@
 //! decoder, whose queue's closing stops its reader, which drops the store's stream. Knows
 //! nothing of PromQL beyond [`Queryable`].
 
+mod fetch;
+
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use futures::StreamExt;
 use shared::labels::{Labels, Matcher};
-use shared::series::TimeRange;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use super::{decode, query_hints};
 use crate::api::ApiError;
 use crate::promql::storage::{
     Point, Queryable, SelectHints, Selection, SeriesSet, StorageError, StorageSeries,
 };
-use crate::query::dedup::ValueKind;
 use crate::query::sample_limit::SampleBudget;
-use crate::storeapi::{PartialResponse, Series, SeriesFrame, SeriesRequest, Store};
+use crate::storeapi::{PartialResponse, Store};
+use fetch::Common;
 
 /// How many selections of one query are read from the stores at once (Thanos's
 /// `--query.max-concurrent-select` default).
@@ -73,16 +73,6 @@ enum Fed {
     /// The selection failed; nothing follows.
     Failed(StorageError),
     /// The selection is complete.
-    End,
-}
-
-/// What a reader passes its decoder.
-enum Read {
-    /// A frame, as the store sent it.
-    Frame(SeriesFrame),
-    /// The store failed; nothing follows.
-    Failed(ApiError),
-    /// The store's stream ended.
     End,
 }
 
@@ -111,7 +101,7 @@ struct Feed {
     /// The decoder's channel; `None` once a shared selection was received in full.
     receiver: Mutex<Option<mpsc::Receiver<Fed>>>,
     /// Whether the end marker was received (the selection is complete).
-    ended: Mutex<bool>,
+    ended: AtomicBool,
     /// The stores' warnings, complete once the end marker is received.
     warnings: Arc<Mutex<Vec<String>>>,
     /// For a shared selection: how its readers take it.
@@ -138,7 +128,7 @@ impl Feed {
             None => Fed::Failed(stopped()),
         };
         if matches!(fed, Fed::End) {
-            *lock(&self.ended) = true;
+            self.ended.store(true, Ordering::Relaxed);
         }
         fed
     }
@@ -146,7 +136,7 @@ impl Feed {
     /// Receives the rest of the selection and drops it (for a selection the evaluation did not
     /// read: its failures and warnings still count).
     async fn drain(&self) {
-        if *lock(&self.ended) {
+        if self.ended.load(Ordering::Relaxed) {
             return;
         }
         let Some(mut receiver) = lock(&self.receiver).take() else {
@@ -157,7 +147,7 @@ impl Feed {
                 Fed::Series(_) => {}
                 Fed::Failed(_) => return,
                 Fed::End => {
-                    *lock(&self.ended) = true;
+                    self.ended.store(true, Ordering::Relaxed);
                     return;
                 }
             }
@@ -236,38 +226,18 @@ impl Feeds {
             .into_iter()
             .map(|(selection, uses)| {
                 let (sender, receiver) = mpsc::channel(SERIES_AHEAD);
-                let (raw_sender, raw) = mpsc::unbounded_channel();
                 let warnings = Arc::new(Mutex::new(Vec::new()));
-                let hints = &selection.hints;
-                let range = TimeRange::new(hints.start_ms, hints.end_ms);
-                match range {
-                    Some(range) => {
-                        tasks.spawn(read(
-                            store_request(&selection, range, context),
-                            Arc::clone(&context.store),
-                            Arc::clone(&permits),
-                            raw_sender,
-                        ));
-                    }
-                    None => {
-                        let error = ApiError::Internal("selection ends before it starts".into());
-                        // The decoder holds the receiver: the send cannot fail.
-                        let _ = raw_sender.send(Read::Failed(error));
-                    }
-                }
-                let decoder = Decoder {
-                    range: range.unwrap_or(TimeRange::ALL),
-                    kind: value_kind(&selection.hints),
-                    budget: Arc::clone(&context.budget),
-                    failure: Arc::clone(&failure),
-                    warnings: Arc::clone(&warnings),
+                let common = Common {
+                    failure: &failure,
+                    permits: &permits,
+                    warnings: &warnings,
                 };
-                tasks.spawn(decoder.run(raw, sender));
+                fetch::spawn(&mut tasks, &selection, context, common, sender);
                 Arc::new(Feed {
                     selection,
                     uses,
                     receiver: Mutex::new(Some(receiver)),
-                    ended: Mutex::new(false),
+                    ended: AtomicBool::new(false),
                     warnings,
                     shared: Mutex::new(Shared {
                         waiting: uses,
@@ -384,123 +354,6 @@ fn storage_series((labels, points): Decoded) -> StorageSeries {
     StorageSeries {
         labels,
         samples: Box::new(points.into_iter()),
-    }
-}
-
-/// How a selection's series are deduplicated: as counters directly under the functions that
-/// read counters, else as gauges (THANOS.md §2 "Counters").
-fn value_kind(hints: &SelectHints) -> ValueKind {
-    match hints.func {
-        Some("rate" | "increase" | "irate" | "resets") => ValueKind::Counter,
-        _ => ValueKind::Gauge,
-    }
-}
-
-/// The Series request for a selection, with its hints as Thanos's querier sends them
-/// (thanos pkg/query/querier.go `storeHintsFromPromHints`), the replica labels to strip and
-/// the partial-response policy.
-fn store_request(selection: &Selection, range: TimeRange, context: &FetchContext) -> SeriesRequest {
-    let mut request = SeriesRequest::new(range, selection.matchers.clone());
-    request.without_replica_labels = context.replica_labels.clone();
-    request.partial_response = context.partial_response;
-    request.query_hints = Some(query_hints(&selection.hints));
-    request
-}
-
-/// Reads one selection's frames from the store into `raw` until the stream ends, fails, or
-/// the decoder goes away (which drops the store's stream at once, even while the store is
-/// silent); reads under one of `permits`.
-async fn read(
-    request: SeriesRequest,
-    store: Arc<dyn Store>,
-    permits: Arc<Semaphore>,
-    raw: mpsc::UnboundedSender<Read>,
-) {
-    let reading = async {
-        let _permit = permits
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Internal("select semaphore closed".into()))?;
-        let mut stream = store.series(request).await?;
-        while let Some(frame) = stream.next().await {
-            if raw.send(Read::Frame(frame?)).is_err() {
-                return Ok(());
-            }
-        }
-        Ok::<_, ApiError>(())
-    };
-    let outcome = tokio::select! {
-        () = raw.closed() => return,
-        outcome = reading => outcome,
-    };
-    // The decoder may be gone already; then nobody needs the outcome.
-    let _ = raw.send(match outcome {
-        Ok(()) => Read::End,
-        Err(error) => Read::Failed(error),
-    });
-}
-
-/// Turns one selection's frames into deduplicated series for the evaluator.
-struct Decoder {
-    range: TimeRange,
-    kind: ValueKind,
-    budget: Arc<SampleBudget>,
-    failure: Arc<Failure>,
-    warnings: Arc<Mutex<Vec<String>>>,
-}
-
-impl Decoder {
-    /// Decodes until the selection ends or fails, or the evaluator goes away.
-    async fn run(self, mut raw: mpsc::UnboundedReceiver<Read>, fed: mpsc::Sender<Fed>) {
-        let mut last: Option<Labels> = None;
-        loop {
-            let read = tokio::select! {
-                () = fed.closed() => return,
-                read = raw.recv() => read,
-            };
-            // The reader always ends with `End` or `Failed`: without, it was stopped.
-            let Some(read) = read else {
-                return;
-            };
-            let next = match read {
-                Read::Frame(SeriesFrame::Warning(warning)) => {
-                    lock(&self.warnings).push(warning);
-                    continue;
-                }
-                Read::Frame(SeriesFrame::Series(series)) => match self.decode(series, &last) {
-                    Ok(None) => continue,
-                    Ok(Some((labels, points))) => {
-                        last = Some(labels.clone());
-                        Fed::Series((labels, points))
-                    }
-                    Err(error) => Fed::Failed(self.failure.record(error)),
-                },
-                Read::Failed(error) => Fed::Failed(self.failure.record(error)),
-                Read::End => Fed::End,
-            };
-            let stop = !matches!(next, Fed::Series(_));
-            if fed.send(next).await.is_err() || stop {
-                return;
-            }
-        }
-    }
-
-    /// One series' replicas merged and counted; `None` when it has no sample in range.
-    fn decode(&self, series: Series, last: &Option<Labels>) -> Result<Option<Decoded>, ApiError> {
-        let Series { labels, chunks } = series;
-        if let Some(last) = last
-            && *last >= labels
-        {
-            return Err(ApiError::Execution(format!(
-                "series out of label order from the stores: {labels} after {last}"
-            )));
-        }
-        let points = decode(chunks, self.range, self.kind)
-            .map_err(|e| ApiError::Execution(format!("decoding chunks of {labels}: {e}")))?;
-        self.budget
-            .take(points.len())
-            .map_err(|e| ApiError::Execution(e.to_string()))?;
-        Ok((!points.is_empty()).then_some((labels, points)))
     }
 }
 

@@ -10,7 +10,7 @@ use shared::labels::{Labels, Matcher};
 use super::*;
 use crate::chunkenc::XorAppender;
 use crate::query::memstore::{Behaviour, MemStore, sidecar_info};
-use crate::storeapi::{AggrChunk, Chunk, ChunkEncoding, StoreError};
+use crate::storeapi::{AggrChunk, Chunk, ChunkEncoding, Series, StoreError};
 
 /// Samples per series: every 15s over 10m.
 const SAMPLES: usize = 41;
