@@ -15,16 +15,17 @@
 //!
 //! Why the bound sits between decoder and evaluator, and counts series: the proxy's
 //! `--store.response-timeout` measures how long a store takes to produce its next frame, not
-//! how long the proxy's own channels stay full (`query/proxy/fanout.rs`), so a reader that
-//! stopped reading would not in itself fail a store. But the stores' Series streams to one
-//! endpoint share one HTTP/2 connection and its flow-control window: streams left unread while
-//! the evaluator reads another selection would fill that window and starve the selection the
-//! evaluator is waiting for, until the store times out or the query does. So the stores are
-//! always read to the end and only decoded samples (about 16 times the size of the compressed
-//! chunks) are held back. The bound counts series because the evaluator consumes whole series
-//! and a series is the unit the decoder produces; a few dozen series keep the decoder ahead
-//! of the evaluator while bounding what waits in the channel to that many decoded series per
-//! selection.
+//! how long the proxy's own channels stay full (`query/proxy/fanout.rs` times only the store's
+//! `next()`, never its send to the merge), so a reader that stopped reading would not by
+//! itself fail a store. But the Series streams to one endpoint share one HTTP/2 connection
+//! (one tonic channel per endpoint, `storeapi/client.rs`) and its flow-control window: streams
+//! left unread while the evaluator reads another selection would fill that window and starve
+//! the very selection the evaluator waits for, until the store or the query times out. So the
+//! stores are always read to the end, and what waits for the evaluator is the compressed
+//! frames (a sample is a byte or two there, 24 bytes once decoded) plus at most
+//! [`SERIES_AHEAD`] decoded series per selection. The bound counts series because the
+//! evaluator consumes whole series and a series is what the decoder produces; a few dozen keep
+//! the decoder ahead of the evaluator.
 //!
 //! A selection read by one selector is streamed: the evaluator pulls its series from the
 //! channel (`blocking_recv`) and never holds more than it keeps itself. A selection read by
