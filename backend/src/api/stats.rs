@@ -6,9 +6,10 @@
 //! The JSON is `{"timings": {evalTotalTime, resultSortTime, queryPreparationTime, innerEvalTime,
 //! execQueueTime, execTotalTime}, "samples": {totalQueryableSamples, samplesRead, peakSamples}}`
 //! with times in seconds. What each figure means here, where it differs from Prometheus:
-//! - `queryPreparationTime` is fetching the series from the stores (upstream's
-//!   `populateSeries` reads local storage; ours fans out), `innerEvalTime` the evaluation,
-//!   `resultSortTime` is 0 (sorting happens inside the evaluation and is counted there).
+//! - `queryPreparationTime` is planning the selections and starting their fetches from the
+//!   stores; `innerEvalTime` the evaluation, which overlaps the fetches (series are streamed
+//!   into it) and so includes waiting for series still on their way; `resultSortTime` is 0
+//!   (sorting happens inside the evaluation and is counted there).
 //! - `samplesRead` is the samples loaded from the stores after replica deduplication.
 //!   `totalQueryableSamples` is the same figure: Prometheus counts every sample once per step
 //!   that reads it, which our evaluator does not track, so this is a lower bound for range
@@ -34,9 +35,9 @@ use crate::promql::value::Value;
 pub struct QueryStats {
     /// Waiting for a slot under `--query.max-concurrent`.
     pub exec_queue: Duration,
-    /// Fetching and deduplicating the series the query selects.
+    /// Planning the query's selections and starting to fetch them.
     pub query_preparation: Duration,
-    /// Evaluating the expression over the fetched samples.
+    /// Evaluating the expression, fetching and deduplicating the series it reads meanwhile.
     pub inner_eval: Duration,
     /// The whole query, queueing included.
     pub exec_total: Duration,

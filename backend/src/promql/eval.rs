@@ -1,13 +1,14 @@
 //! The tree walk: selectors with lookback and staleness, matrix selectors, subqueries, `offset`
 //! and `@`, and the step loop of range queries.
 //!
-//! Mirrors Prometheus 3 promql/engine.go: series are fetched for every selector before
-//! evaluation (`populateSeries`), then each step evaluates the tree at one timestamp. A vector
-//! selector takes the latest sample in the left-open window `(t - lookback, t]` unless that
-//! sample is a stale marker (`vectorSelectorSingle`); a matrix selector takes the samples in
-//! `(t - range, t]` without stale markers (`matrixIterSlice`). Nothing here knows where the
-//! data comes from. `fetch` does the selecting before evaluation; `steps` runs the step loops
-//! of range queries and subqueries.
+//! Mirrors Prometheus 3 promql/engine.go: every selector is selected before evaluation
+//! (`populateSeries`), as a lazy set read when evaluation first needs it (`selected`: step-wise
+//! readers materialize it, a range evaluation reading each series once may stream it), then
+//! each step evaluates the tree at one timestamp. A vector selector takes the latest sample in
+//! the left-open window `(t - lookback, t]` unless that sample is a stale marker
+//! (`vectorSelectorSingle`); a matrix selector takes the samples in `(t - range, t]` without
+//! stale markers (`matrixIterSlice`). Nothing here knows where the data comes from. `fetch` does the selecting before evaluation; `selected` holds each
+//! selector's series; `steps` runs the step loops of range queries and subqueries.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
-use super::cursor::Cursor;
 use super::parser::{AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, UnaryOp};
 use super::parser::{VectorSelector, ast::RangeExtension};
 use super::starts::SelectorStarts;
@@ -25,7 +25,11 @@ use super::{EngineError, aggregate, binary, extended, functions};
 
 mod fetch;
 mod ranged;
+mod selected;
 mod steps;
+
+pub(crate) use selected::Selected;
+use selected::SelectorSeries;
 
 #[allow(
     unused_imports,
@@ -48,50 +52,17 @@ pub(crate) struct QueryBounds {
 /// upstream's sample limit would (a `[1y:1ms]` subquery must not run for hours).
 const MAX_SUBQUERY_STEPS: i64 = 11_000_000;
 
-/// The series of one selector, as fetched.
-type SelectedSeries = Vec<Selected>;
-
 /// The series a function call selects for itself, as fetched.
 type CallSeries = Vec<(Labels, Vec<Point>)>;
-
-/// One fetched series, with where the last evaluation time fell in its samples.
-pub(crate) struct Selected {
-    /// The series' labels.
-    pub(crate) labels: Labels,
-    /// Its samples in increasing time order.
-    pub(crate) points: Vec<Point>,
-    /// Whether any sample is a stale marker (else windows are copied without looking).
-    has_stale: bool,
-    /// Samples at or before the evaluation time.
-    end: Cursor,
-    /// Samples at or before the start of a matrix selector's window.
-    start: Cursor,
-}
-
-impl Selected {
-    /// The samples in `(from_ms, to_ms]` without stale markers. Times mostly move forward
-    /// from one call to the next, which the cursors make cheap.
-    pub(crate) fn window(&self, from_ms: i64, to_ms: i64) -> Vec<Point> {
-        let from = self.start.count_up_to(&self.points, from_ms);
-        let to = self.end.count_up_to(&self.points, to_ms);
-        let in_range = self.points.get(from..to).unwrap_or_default();
-        if self.has_stale {
-            let mut window = Vec::with_capacity(in_range.len());
-            window.extend(in_range.iter().filter(|p| !p.value.is_stale()).cloned());
-            window
-        } else {
-            in_range.to_vec()
-        }
-    }
-}
 
 /// Evaluates one parsed query over the series fetched for it.
 pub(crate) struct Evaluator {
     lookback_ms: i64,
     subquery_step_ms: i64,
     bounds: QueryBounds,
-    /// Selected series keyed by the address of their selector in the (unmoved) tree.
-    selected: HashMap<usize, SelectedSeries>,
+    /// Each selector's series (lazy until read, see `selected`), keyed by the address of the
+    /// selector in the (unmoved) tree.
+    selected: HashMap<usize, SelectorSeries>,
     /// Series a function call selects for itself (`info()`), keyed by the call's address.
     call_selected: HashMap<usize, CallSeries>,
     /// Start timestamps of selectors under functions that read them, keyed like `selected`.
@@ -199,22 +170,34 @@ impl Evaluator {
         offset.as_ref().map_or(Ok(0), |d| self.duration(d))
     }
 
-    /// The series fetched for `selector`.
-    pub(crate) fn series(&self, selector: &VectorSelector) -> Result<&SelectedSeries, EngineError> {
+    fn selector_series(&self, selector: &VectorSelector) -> Result<&SelectorSeries, EngineError> {
         self.selected.get(&key(selector)).ok_or_else(|| {
             EngineError::Runtime("internal error: selector evaluated without fetching".into())
         })
     }
 
-    /// Calls `f` with each series fetched for `selector`, in label order, for a caller that
-    /// reads every series once and keeps nothing of it but what it computes (a range
-    /// evaluation series by series). Such a caller may be handed series as they arrive.
+    /// Every series of `selector`, in label order, for a reader that reads them at many
+    /// times (step by step). The first read materializes them; a selector whose series were
+    /// streamed by [`Evaluator::each_series`] cannot be read again (an internal error).
+    pub(crate) fn series(&self, selector: &VectorSelector) -> Result<&[Selected], EngineError> {
+        self.selector_series(selector)?.series()
+    }
+
+    /// Calls `f` with each series of `selector`, in label order, for a caller that reads every
+    /// series once and keeps nothing of it but what it computes (a range evaluation series by
+    /// series). Unless the selector is already materialized or lies under a subquery, the
+    /// series are streamed: each is pulled from storage when needed and dropped after `f`,
+    /// and the selector cannot be read again (see `eval/selected.rs` for the rule).
+    #[allow(
+        dead_code,
+        reason = "the range evaluation of selectors and range functions is being written"
+    )]
     pub(crate) fn each_series(
         &self,
         selector: &VectorSelector,
-        mut f: impl FnMut(&Selected) -> Result<(), EngineError>,
+        f: impl FnMut(&Selected) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        self.series(selector)?.iter().try_for_each(&mut f)
+        self.selector_series(selector)?.each(f)
     }
 
     /// The start timestamps fetched for `selector`, if it has any.

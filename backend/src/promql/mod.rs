@@ -1,9 +1,10 @@
 //! PromQL for `chorus query`: the [`parser`] and the [`Engine`] that evaluates parsed queries.
 //!
 //! The engine answers instant and range queries as Prometheus 3 does (promql/engine.go). It
-//! reads data only through [`storage::Queryable`]: every selector's series are fetched before
-//! evaluation (as upstream `populateSeries`), so evaluation itself is pure computation that
-//! returns `Result` and never unwinds.
+//! reads data only through [`storage::Queryable`]: every selector is selected before
+//! evaluation (as upstream `populateSeries`) as a lazy set of series, read when evaluation
+//! first needs it (materialized for step-wise reading, or streamed series by series to a range
+//! evaluation that reads each once). Evaluation returns `Result` and never unwinds.
 //!
 //! # Layout
 //! - [`storage`]: the traits the evaluator reads through, and an in-memory implementation.
@@ -206,10 +207,9 @@ impl Engine {
     }
 
     /// The selections a query will make, without evaluating it: one `(matchers, hints)` per
-    /// selector. Callers whose data arrives asynchronously (the fan-out) can fetch these first,
-    /// put the series in a [`storage::memory::MemoryStorage`] and then evaluate, as upstream
-    /// fetches everything in `populateSeries` before evaluating. For an instant query pass
-    /// `start_ms == end_ms` and `step_ms` 0.
+    /// selector. Callers whose data arrives asynchronously (the fan-out) can start fetching
+    /// these before evaluating and answer [`storage::Queryable::select`] with the series as
+    /// they arrive. For an instant query pass `start_ms == end_ms` and `step_ms` 0.
     pub fn selections(
         &self,
         expr: &str,

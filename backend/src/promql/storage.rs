@@ -3,6 +3,11 @@
 //! As Prometheus's engine sees only `storage.Queryable` (promql/engine.go `populateSeries`),
 //! ours sees only [`Queryable`]: select series by matchers over a time range (the range is a
 //! hint; an implementation may return more), each with its samples in timestamp order.
+//!
+//! A selection is a lazy [`SeriesSet`], as upstream's `storage.SeriesSet`: the series arrive
+//! one at a time in label order, and an error may arrive in place of any of them (a store that
+//! fails mid-stream, a sample limit reached while loading). The evaluator pulls a set only when
+//! it reads the selector, so an implementation may still be fetching when it is handed out.
 //! `query::querier` implements it over the fan-out; [`memory::MemoryStorage`] is the in-memory
 //! implementation used by the test-script runner and tests. Nothing here knows the StoreAPI,
 //! gRPC or HTTP.
@@ -83,8 +88,17 @@ impl std::fmt::Debug for StorageSeries {
     }
 }
 
+/// The series of one selection, in label order, produced as they are read; an `Err` in place
+/// of a series ends the selection (upstream `storage.SeriesSet` with its `Err()`).
+pub type SeriesSet = Box<dyn Iterator<Item = Result<StorageSeries, StorageError>> + Send>;
+
+/// A [`SeriesSet`] with no series.
+pub fn empty_series_set() -> SeriesSet {
+    Box::new(std::iter::empty())
+}
+
 /// Why a selection failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {
     /// The underlying source failed; the message is shown to the user.
     #[error("{0}")]
@@ -99,12 +113,9 @@ pub type SeriesStartTimestamps = (Labels, Vec<(i64, i64)>);
 /// Series selection (upstream `storage.Querier.Select`).
 pub trait Queryable: Send + Sync {
     /// The series whose labels satisfy every matcher, with samples at least covering `hints`,
-    /// sorted by labels.
-    fn select(
-        &self,
-        matchers: &[Matcher],
-        hints: SelectHints,
-    ) -> Result<Vec<StorageSeries>, StorageError>;
+    /// sorted by labels, as a lazy set: nothing need be read before the set is pulled, and a
+    /// failure may arrive at any point of it.
+    fn select(&self, matchers: &[Matcher], hints: SelectHints) -> SeriesSet;
 
     /// The start timestamps (created timestamps) of the samples [`Queryable::select`] returns
     /// for the same arguments, for series that have any. The engine asks only for selectors
@@ -145,11 +156,7 @@ impl Recorder {
 }
 
 impl Queryable for Recorder {
-    fn select(
-        &self,
-        matchers: &[Matcher],
-        hints: SelectHints,
-    ) -> Result<Vec<StorageSeries>, StorageError> {
+    fn select(&self, matchers: &[Matcher], hints: SelectHints) -> SeriesSet {
         let selection = Selection {
             matchers: matchers.to_vec(),
             hints,
@@ -158,6 +165,6 @@ impl Queryable for Recorder {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(selection);
-        Ok(Vec::new())
+        empty_series_set()
     }
 }

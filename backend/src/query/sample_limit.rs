@@ -1,8 +1,8 @@
 //! `--query.max-samples`: how many samples one query may load into memory (upstream: prometheus
 //! promql/engine.go `MaxSamples`, `ErrTooManySamples`; Thanos passes the flag to the engine).
 //!
-//! The querier loads every selection's samples before evaluating, so the budget is spent while
-//! loading: each deduplicated series is counted before it is kept, and the query stops at the
+//! The querier counts samples as it loads them, while the evaluator may already be reading:
+//! each deduplicated series is counted before it is handed on, and the query stops at the
 //! first series that takes the total past the limit instead of after everything is in memory.
 //! A [`SampleBudget`] is shared by all selections of one query (it can be shared across tasks).
 //! Knows nothing of stores, PromQL or HTTP.

@@ -1,16 +1,20 @@
-//! Fetching before evaluating: walks the tree once, selects every selector's series over the
-//! times it will be read at (with Thanos-style hints on what encloses it), and keeps them in the
-//! [`Evaluator`] (upstream promql/engine.go `populateSeries`).
+//! Selecting before evaluating: walks the tree once, selects every selector's series over the
+//! times it will be read at (with Thanos-style hints on what encloses it), and keeps each
+//! selection in the [`Evaluator`] as the lazy set storage returned (upstream promql/engine.go
+//! `populateSeries`, which also only calls `Select`). Nothing is read here but the series a
+//! function call selects for itself (`info()`) and start timestamps: selectors' series are read
+//! when evaluation first needs them (`selected`). A selector under a subquery is marked to be
+//! materialized, since it is read at every outer step.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Evaluator, QueryBounds, Selected, key, node_key};
-use crate::promql::cursor::Cursor;
+use super::selected::{Reading, SelectorSeries};
+use super::{Evaluator, QueryBounds, key, node_key};
 use crate::promql::parser::{Expr, Grouping, VectorSelector};
 use crate::promql::starts::{self, SelectorStarts};
-use crate::promql::storage::{Point, Queryable, SelectHints};
+use crate::promql::storage::{Queryable, SelectHints};
 use crate::promql::{EngineConfig, EngineError, extended, functions, histogram_stats};
 
 /// What encloses a selector, passed on in its [`SelectHints`] (upstream `populateSeries`:
@@ -21,6 +25,8 @@ struct Around<'e> {
     func: Option<&'static str>,
     step_ms: i64,
     grouping: Option<&'e Grouping>,
+    /// Whether a subquery encloses the selector (so it is read once per outer step).
+    in_subquery: bool,
 }
 
 fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
@@ -28,7 +34,8 @@ fn duration_ms(d: &Duration) -> Result<i64, EngineError> {
 }
 
 impl Evaluator {
-    /// Fetches the series of every selector in `expr` for a query with these bounds.
+    /// Selects the series of every selector in `expr` for a query with these bounds (lazily:
+    /// see the module doc).
     pub(crate) fn new(
         config: &EngineConfig,
         storage: &dyn Queryable,
@@ -49,13 +56,12 @@ impl Evaluator {
             func: None,
             step_ms: bounds.step_ms,
             grouping: None,
+            in_subquery: false,
         };
         evaluator.fetch(storage, expr, bounds.start_ms, bounds.end_ms, around)?;
         for selector in histogram_stats::stats_selectors(expr) {
             if let Some(series) = evaluator.selected.get_mut(&key(selector)) {
-                for s in series {
-                    histogram_stats::resolve_hints(&mut s.points);
-                }
+                series.resolve_hints();
             }
         }
         Ok(evaluator)
@@ -90,7 +96,11 @@ impl Evaluator {
                     Some(d) => self.duration(d)?,
                     None => self.subquery_step_ms,
                 };
-                let around = Around { step_ms, ..inner };
+                let around = Around {
+                    step_ms,
+                    in_subquery: true,
+                    ..inner
+                };
                 self.fetch(storage, &sq.expr, from, to.saturating_sub(offset), around)
             }
             Expr::Call(c) if c.function.name == "info" => {
@@ -104,10 +114,9 @@ impl Evaluator {
                 }
                 let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
                 let series = storage
-                    .select(&matchers, hints)?
-                    .into_iter()
-                    .map(|s| (s.labels, s.samples.collect()))
-                    .collect();
+                    .select(&matchers, hints)
+                    .map(|s| s.map(|s| (s.labels, s.samples.collect())))
+                    .collect::<Result<_, _>>()?;
                 self.call_selected.insert(node_key(c), series);
                 Ok(())
             }
@@ -179,20 +188,13 @@ impl Evaluator {
             range_ms: range.unwrap_or(0),
             grouping: around.grouping.cloned(),
         };
-        let series = storage
-            .select(&selector.matchers, hints.clone())?
-            .into_iter()
-            .map(|s| {
-                let points: Vec<Point> = s.samples.collect();
-                Selected {
-                    labels: s.labels,
-                    has_stale: points.iter().any(|p| p.value.is_stale()),
-                    points,
-                    end: Cursor::default(),
-                    start: Cursor::default(),
-                }
-            })
-            .collect();
+        let reading = if around.in_subquery {
+            Reading::Materialize
+        } else {
+            Reading::MayStream
+        };
+        let set = storage.select(&selector.matchers, hints.clone());
+        let series = SelectorSeries::new(set, reading);
         self.selected.insert(key(selector), series);
         if around.func.is_some_and(|f| starts::FUNCTIONS.contains(&f)) {
             let found = storage.select_start_timestamps(&selector.matchers, hints)?;

@@ -9,7 +9,7 @@ use super::*;
 use crate::chunkenc::XorAppender;
 use crate::query::memstore::{MemStore, sidecar_info};
 use crate::query::proxy::{ProxyConfig, ProxyStore, StoreRef, StoreSet};
-use crate::storeapi::{AggrChunk, Chunk, ChunkEncoding, PartialResponse, Series};
+use crate::storeapi::{AggrChunk, Chunk, ChunkEncoding, PartialResponse, Series, StoreError};
 
 /// `up{job="a"}` scraped every 15s from 0 to 10m, at `offset_ms`, value = minute index.
 fn replica(replica: &str, offset_ms: i64) -> StoreRef {
@@ -346,7 +346,7 @@ fn store_with_target_info() -> StoreRef {
 }
 
 #[tokio::test]
-async fn info_reads_its_info_series_through_the_prefetched_selections() {
+async fn info_reads_its_info_series_through_the_streamed_selections() {
     let stores: Arc<dyn StoreSet> = Arc::new(vec![store_with_target_info()]);
     let config = ProxyConfig {
         response_timeout: None,
@@ -363,4 +363,67 @@ async fn info_reads_its_info_series_through_the_prefetched_selections() {
     };
     let labels: Vec<String> = v.iter().map(|e| e.labels.to_string()).collect();
     assert_eq!(labels, [r#"{__name__="up", job="a", version="v1"}"#]);
+}
+
+/// A replica of `up` and a store named `failing` that fails or hangs as `behaviour` says.
+fn querier_with_failing_replica(behaviour: crate::query::memstore::Behaviour) -> Querier {
+    let info = (*replica("1", 5_000).info).clone();
+    let failing = StoreRef {
+        address: "failing".into(),
+        store: Arc::new(MemStore::new(info.clone(), Vec::new()).with_behaviour(behaviour)),
+        info: Arc::new(info),
+    };
+    let stores: Arc<dyn StoreSet> = Arc::new(vec![replica("0", 0), failing]);
+    let proxy = ProxyStore::new(
+        stores,
+        ProxyConfig {
+            response_timeout: None,
+            replica_labels: vec!["replica".into()],
+        },
+    );
+    Querier::new(Arc::new(proxy), Engine::default(), 2)
+}
+
+#[tokio::test]
+async fn a_store_failing_mid_stream_fails_the_query_or_warns_as_the_policy_says() {
+    use crate::query::memstore::Behaviour;
+    let error = StoreError::Unavailable("connection reset".into());
+    let q = querier_with_failing_replica(Behaviour::FailAfter(0, error));
+    let mut range = request("up", &["replica"]);
+    range.time = QueryTime::Range {
+        start_ms: 0,
+        end_ms: 600_000,
+        step_ms: 60_000,
+    };
+    let failed = q.query(range.clone()).await.expect_err("aborts");
+    assert!(
+        matches!(&failed, ApiError::Store(StoreError::Aborted(m)) if m.contains("failing")),
+        "{failed:?}"
+    );
+    assert_eq!(failed.status().as_u16(), 422);
+    range.partial_response = PartialResponse::Warn;
+    let answered = q.query(range).await.expect("a partial answer");
+    let Value::Matrix(m) = &answered.value else {
+        panic!("a matrix")
+    };
+    assert_eq!(m.len(), 1, "the healthy replica's series");
+    assert_eq!(answered.warnings.len(), 1, "{:?}", answered.warnings);
+    assert!(
+        answered.warnings[0].contains("failing"),
+        "{:?}",
+        answered.warnings
+    );
+}
+
+#[tokio::test]
+async fn a_store_hanging_mid_stream_times_the_query_out() {
+    use crate::query::memstore::Behaviour;
+    let q = querier_with_failing_replica(Behaviour::HangAfter(0));
+    let mut slow = request("count(up)", &[]);
+    slow.timeout = Duration::from_millis(200);
+    let error = q.query(slow).await.expect_err("times out");
+    assert_eq!(error, ApiError::Timeout(Duration::from_millis(200)));
+    // The query's end stopped its fetches (and so the evaluation waiting for them).
+    let answered = q.query(request("vector(1)", &[])).await.expect("answers");
+    assert_eq!(vector_len(&answered.value), 1);
 }
