@@ -12,17 +12,12 @@
 mod browser;
 mod common;
 
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use browser::{
-    CHROMEDRIVER, CHROMIUM, ChromeDriver, DEFAULT_TIMEOUT, Session, browser_available, testid,
-};
+use browser::{ChromeDriver, DEFAULT_TIMEOUT, Session, browser_available, testid};
 use common::{ChorusProcess, form_encode};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::Locator;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -420,92 +415,17 @@ async fn stores_page_marks_the_stores_a_query_reads() {
     session.close().await;
 }
 
-/// ChromeDriver with one Chromium at device scale factor 2 (`--force-device-scale-factor`), which
-/// `browser::ChromeDriver::session` has no option for. Killed, with its browser, on drop.
-struct ScaledChrome {
-    driver: Child,
-    client: Client,
-    _profile: tempfile::TempDir,
-}
-
-impl ScaledChrome {
-    async fn start(scale: u32) -> Self {
-        let port = common::free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("start chromedriver");
-        let profile = tempfile::tempdir().expect("temporary Chromium profile");
-        let args = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,900",
-        ]
-        .map(str::to_owned)
-        .into_iter()
-        .chain([
-            format!("--force-device-scale-factor={scale}"),
-            format!("--user-data-dir={}", profile.path().display()),
-        ])
-        .collect::<Vec<_>>();
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("browserName".into(), json!("chrome"));
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": CHROMIUM, "args": args }),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let mut last = String::new();
-        for _ in 0..100 {
-            match ClientBuilder::new(HttpConnector::new())
-                .capabilities(capabilities.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => {
-                    return Self {
-                        driver,
-                        client,
-                        _profile: profile,
-                    };
-                }
-                Err(e) => last = e.to_string(),
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("no Chromium session at scale {scale}: {last}");
-    }
-}
-
-impl Drop for ScaledChrome {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
 #[tokio::test]
 async fn chart_is_sharp_at_device_pixel_ratio_two() {
     let Some(fixture) = Fixture::start("chart_is_sharp_at_device_pixel_ratio_two", &[]).await
     else {
         return;
     };
-    let chrome = ScaledChrome::start(2).await;
-    let client = &chrome.client;
+    let chrome = ChromeDriver::start().await;
+    let session = chrome
+        .session_with(&["--force-device-scale-factor=2"])
+        .await;
+    let client = session.client();
     let url = fixture.url(&format!("/graph?g0.expr={}&g0.tab=0", form_encode("up")));
     client.goto(&url).await.expect("open the graph page");
     // Sizes once the chart is drawn (a canvas with a plot, per the `chorus:chart-drawn` mark).
@@ -570,7 +490,7 @@ async fn chart_is_sharp_at_device_pixel_ratio_two() {
         (mouse - point).abs() < 30.0,
         "hovered point at x={point}, mouse at x={mouse}"
     );
-    let _ = chrome.client.clone().close().await;
+    session.close().await;
 }
 
 #[tokio::test]

@@ -151,8 +151,15 @@ impl ChromeDriver {
 
     /// Opens a new headless Chromium session with a fresh, empty profile.
     pub async fn session(&self) -> Session {
+        self.session_with(&[]).await
+    }
+
+    /// Opens a session like [`ChromeDriver::session`], Chromium started with `extra` flags
+    /// too (such as `--force-device-scale-factor=2`).
+    pub async fn session_with(&self, extra: &[&str]) -> Session {
         let profile = tempfile::tempdir().expect("temporary Chromium profile");
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+        args.extend(extra.iter().map(|f| f.to_string()));
         args.push(format!("--window-size={},{}", WINDOW.0, WINDOW.1));
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let mut capabilities = serde_json::Map::new();
