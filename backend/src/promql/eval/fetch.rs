@@ -112,7 +112,8 @@ impl Evaluator {
                     };
                     self.fetch(storage, a, start_ms, end_ms, around)?;
                 }
-                let (matchers, hints) = functions::info_selection(self, c, start_ms, end_ms)?;
+                let (matchers, hints) =
+                    functions::info_selection(self, c, start_ms, end_ms, around.step_ms)?;
                 let series = storage
                     .select(&matchers, hints)
                     .map(|s| s.map(|s| (s.labels, s.samples.collect())))

@@ -116,13 +116,16 @@ fn first_selector<'a>(
     }
 }
 
-/// The selection of info series for `c` evaluated at times in `[start_ms, end_ms]`: its
-/// matchers and hints (upstream `infoSelectHints`, without the identifying-label regexes).
+/// The selection of info series for `c` evaluated at times in `[start_ms, end_ms]`, `step_ms`
+/// apart (the query's step, or the enclosing subquery's): its matchers and hints (upstream
+/// `infoSelectHints`, which names the function and the step but no grouping; without the
+/// identifying-label regexes).
 pub(crate) fn selection(
     ev: &Evaluator,
     c: &Call,
     start_ms: i64,
     end_ms: i64,
+    step_ms: i64,
 ) -> Result<(Vec<Matcher>, SelectHints), EngineError> {
     let (at, offset) = reference(ev, arg(c, 0)?)?;
     let mut matchers: Vec<Matcher> = label_selector(c)
@@ -138,6 +141,7 @@ pub(crate) fn selection(
             .saturating_sub(ev.lookback_ms()),
         end_ms: ev.base(at, end_ms).saturating_sub(offset),
         func: Some("info"),
+        step_ms,
         ..SelectHints::default()
     };
     Ok((matchers, hints))
@@ -353,5 +357,18 @@ mod tests {
         assert_eq!(info.hints.start_ms, 600_000 - 60_000 - 300_000);
         assert_eq!(info.hints.end_ms, 900_000 - 60_000);
         assert_eq!(info.hints.func, Some("info"));
+        assert_eq!(info.hints.step_ms, 60_000);
+        assert_eq!(info.hints.grouping, None);
+    }
+
+    #[test]
+    fn info_selections_under_a_subquery_carry_its_step() {
+        let engine = crate::promql::Engine::default();
+        let got = engine
+            .selections("max_over_time(info(up)[10m:30s])", 600_000, 900_000, 60_000)
+            .unwrap();
+        let info = got.last().unwrap();
+        assert_eq!(info.hints.func, Some("info"));
+        assert_eq!(info.hints.step_ms, 30_000);
     }
 }
