@@ -170,22 +170,15 @@ async fn wait_for_path(session: &Session, path: &str) -> String {
 
 /// Waits until the editor's suggestion list is exactly `expected`.
 async fn wait_for_suggestions(session: &Session, expected: &[String]) {
+    let expected = expected.to_vec();
     session
-        .wait_until(
-            &format!("suggestions {expected:?}"),
-            DEFAULT_TIMEOUT,
-            || async {
-                let mut shown = Vec::new();
-                for item in session.all(&format!("{} li", testid("suggestions"))).await {
-                    shown.push(item.text().await.map_err(|e| e.to_string())?);
-                }
-                if shown == expected {
-                    Ok(())
-                } else {
-                    Err(format!("{shown:?}"))
-                }
-            },
-        )
+        .wait_for_value(&format!("suggestions {expected:?}"), &expected, || async {
+            let mut shown = Vec::new();
+            for item in session.all(&format!("{} li", testid("suggestions"))).await {
+                shown.push(item.text().await.map_err(|e| e.to_string())?);
+            }
+            Ok(shown)
+        })
         .await;
 }
 
@@ -330,35 +323,28 @@ fn stores_with(stores: &[Value], label: &str, value: &str) -> Vec<(String, bool)
 /// The Stores page's rows as (endpoint, marked as queried), sorted, once every row has a mark
 /// and the marks are `expected`.
 async fn wait_for_marks(session: &Session, expected: &[(String, bool)]) {
+    let expected = expected.to_vec();
     session
-        .wait_until(
-            &format!("store marks {expected:?}"),
-            DEFAULT_TIMEOUT,
-            || async {
-                let mut rows = Vec::new();
-                for row in session.all(&testid("store-row")).await {
-                    let cell = |id: &str| {
-                        let row = row.clone();
-                        let css = browser::testid(id);
-                        async move {
-                            match row.find(Locator::Css(&css)).await {
-                                Ok(el) => el.text().await.map_err(|e| e.to_string()),
-                                Err(e) => Err(format!("no {css}: {e}")),
-                            }
+        .wait_for_value(&format!("store marks {expected:?}"), &expected, || async {
+            let mut rows = Vec::new();
+            for row in session.all(&testid("store-row")).await {
+                let cell = |id: &str| {
+                    let row = row.clone();
+                    let css = browser::testid(id);
+                    async move {
+                        match row.find(Locator::Css(&css)).await {
+                            Ok(el) => el.text().await.map_err(|e| e.to_string()),
+                            Err(e) => Err(format!("no {css}: {e}")),
                         }
-                    };
-                    let endpoint = cell("store-endpoint").await?;
-                    let mark = cell("store-queried").await?;
-                    rows.push((endpoint.trim().to_owned(), mark.trim() == "✓"));
-                }
-                rows.sort();
-                if rows == expected {
-                    Ok(())
-                } else {
-                    Err(format!("{rows:?}"))
-                }
-            },
-        )
+                    }
+                };
+                let endpoint = cell("store-endpoint").await?;
+                let mark = cell("store-queried").await?;
+                rows.push((endpoint.trim().to_owned(), mark.trim() == "✓"));
+            }
+            rows.sort();
+            Ok(rows)
+        })
         .await;
 }
 

@@ -426,6 +426,28 @@ impl Session {
         }
     }
 
+    /// Polls `read` until it gives `expected`; panics with `what` and the last value read
+    /// (or the last error) otherwise.
+    pub async fn wait_for_value<T, F, Fut>(&self, what: &str, expected: &T, mut read: F)
+    where
+        T: PartialEq + std::fmt::Debug,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, String>>,
+    {
+        self.wait_until(what, DEFAULT_TIMEOUT, || {
+            let value = read();
+            async move {
+                let value = value.await?;
+                if &value == expected {
+                    Ok(())
+                } else {
+                    Err(format!("{value:?}"))
+                }
+            }
+        })
+        .await;
+    }
+
     /// Waits until the text of the first element matching `selector` satisfies `accept`, and
     /// returns it.
     pub async fn wait_for_text(&self, selector: &str, accept: impl Fn(&str) -> bool) -> String {

@@ -129,19 +129,25 @@ impl SelectorSeries {
         self.resolve_hints = true;
     }
 
+    /// The series set not read yet, leaving the state `Streamed` (the caller reads it); the
+    /// error of an earlier failed read, again; or an error if it was read already.
+    fn take_unread(&self) -> Result<SeriesSet, EngineError> {
+        match self.state.replace(State::Streamed) {
+            State::Unread(set) => Ok(set),
+            State::Streamed | State::Materialized => Err(read_after_streaming()),
+            State::Failed(error) => {
+                self.state.replace(State::Failed(error.clone()));
+                Err(error.into())
+            }
+        }
+    }
+
     /// Every series, materialized on the first call.
     pub(crate) fn series(&self) -> Result<&[Selected], EngineError> {
         if let Some(series) = self.materialized.get() {
             return Ok(series);
         }
-        let set = match self.state.replace(State::Streamed) {
-            State::Unread(set) => set,
-            State::Streamed | State::Materialized => return Err(read_after_streaming()),
-            State::Failed(error) => {
-                self.state.replace(State::Failed(error.clone()));
-                return Err(error.into());
-            }
-        };
+        let set = self.take_unread()?;
         let collected: Result<Vec<Selected>, StorageError> = set
             .map(|s| s.map(|s| Selected::new(s, self.resolve_hints)))
             .collect();
@@ -167,14 +173,7 @@ impl SelectorSeries {
         if self.materialized.get().is_some() || self.reading == Reading::Materialize {
             return self.series()?.iter().try_for_each(f);
         }
-        let set = match self.state.replace(State::Streamed) {
-            State::Unread(set) => set,
-            State::Streamed | State::Materialized => return Err(read_after_streaming()),
-            State::Failed(error) => {
-                self.state.replace(State::Failed(error.clone()));
-                return Err(error.into());
-            }
-        };
+        let set = self.take_unread()?;
         for series in set {
             match series {
                 Ok(series) => f(&Selected::new(series, self.resolve_hints))?,
