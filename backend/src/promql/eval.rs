@@ -27,8 +27,7 @@ mod fetch;
 mod ranged;
 mod steps;
 
-#[allow(unused_imports, reason = "the range-evaluation nodes written next use them")]
-pub(crate) use ranged::{Ranged, Steps};
+pub(crate) use ranged::{MatrixWindows, Ranged, StepWindow, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,15 +9,21 @@
 //! which is always correct and is what the whole engine did before. Nothing here knows where
 //! the data comes from.
 
+#[cfg(test)]
+mod equivalence;
+mod selectors;
+
 use std::collections::BTreeMap;
 
 use shared::labels::Labels;
 
+pub(crate) use selectors::{MatrixWindows, StepWindow};
+
 use super::Evaluator;
-use crate::promql::EngineError;
 use crate::promql::parser::{Expr, ValueType};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
+use crate::promql::{EngineError, functions};
 
 /// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
 /// inclusive. An instant evaluation is one step (`start_ms == end_ms`).
@@ -99,6 +105,13 @@ impl Evaluator {
         match expr {
             Expr::Number(n) => Ok(Ranged::Scalar(vec![n.value; steps.len()])),
             Expr::Paren(p) => self.eval_ranged(&p.expr, steps),
+            Expr::VectorSelector(s) if s.extension.is_none() => {
+                self.ranged_vector_selector(s, steps).map(Ranged::Vector)
+            }
+            Expr::Call(c) => match functions::ranged(self, c, steps)? {
+                Some(ranged) => Ok(ranged),
+                None => self.ranged_by_steps(expr, steps),
+            },
             _ => self.ranged_by_steps(expr, steps),
         }
     }

@@ -1,0 +1,299 @@
+//! Range functions over a range selector, evaluated at every step of a range at once: series by
+//! series, the window `(t - range, t]` slides over the series' samples (upstream
+//! promql/engine.go evaluates a matrix-selector function this way, one series at a time over
+//! all steps).
+//!
+//! Each step's window is a slice of the series' stale-free samples, found by positions that
+//! only move forward; no window is copied. Every function computes a window with the same code
+//! as the step-wise evaluation (its family's `of_series`), so values and annotations are the
+//! same. Two shortcuts take constant time per step: `rate`, `increase` and `delta` over a series
+//! of floats without start timestamps (counter resets are found once per series), and the
+//! functions that read only a window's ends (`count_over_time`, `last_over_time`, `irate`, ...,
+//! which their `of_series` already does in constant time on a slice). Arguments other than a
+//! plain range selector (a subquery, an `anchored`/`smoothed` range) are not handled here.
+
+use shared::labels::Labels;
+
+use super::counter::{self, Count};
+use super::over_time::{self, OverTime};
+use super::rate::{Change, FloatSeries};
+use super::regression::Trend;
+use super::{Window, absent, irate};
+use crate::promql::EngineError;
+use crate::promql::eval::{Evaluator, MatrixWindows, Ranged, StepWindow, Steps};
+use crate::promql::parser::{Call, Expr, MatrixSelector};
+use crate::promql::storage::{Point, SampleValue};
+use crate::promql::value::{Matrix, RangeSeries};
+
+/// The call `c` of a range function at every step of `steps`, when its range argument is a
+/// plain range selector; `None` for any other call or argument.
+pub(super) fn evaluate(
+    ev: &Evaluator,
+    c: &Call,
+    steps: Steps,
+) -> Result<Option<Matrix>, EngineError> {
+    let name = c.function.name;
+    let range_arg = usize::from(name == "quantile_over_time");
+    let Some(m) = plain_range_selector(c, range_arg) else {
+        return Ok(None);
+    };
+    if let Some(f) = over_time::lookup(name) {
+        let over_time = OverTime::new(c, f);
+        let windows = ev.matrix_windows(m, steps)?;
+        return slide(
+            ev,
+            m,
+            over_time.drops_name(false),
+            |labels, points, values| {
+                each_window(points, &windows, values, |window, _| {
+                    over_time.of_series(ev, labels, window)
+                })
+            },
+        )
+        .map(Some);
+    }
+    let result = match name {
+        "quantile_over_time" => {
+            let Some(q) = scalar_values(ev, c, 0, steps)? else {
+                return Ok(None);
+            };
+            let windows = ev.matrix_windows(m, steps)?;
+            slide(ev, m, true, |labels, points, values| {
+                each_window(points, &windows, values, |window, w| {
+                    let q = q.get(w.index).copied().unwrap_or(f64::NAN);
+                    Ok(over_time::quantile_of_series(ev, c, q, labels, window))
+                })
+            })
+        }
+        "rate" | "increase" | "delta" => change(ev, c, m, steps),
+        "irate" | "idelta" => {
+            let windows = ev.matrix_windows(m, steps)?;
+            let is_rate = name == "irate";
+            slide(ev, m, true, |labels, points, values| {
+                each_window(points, &windows, values, |window, _| {
+                    Ok(irate::of_series(ev, c, is_rate, labels, window))
+                })
+            })
+        }
+        "changes" | "resets" => {
+            let count = if name == "changes" {
+                Count::Changes
+            } else {
+                Count::Resets
+            };
+            let windows = ev.matrix_windows(m, steps)?;
+            slide(ev, m, true, |labels, points, values| {
+                each_window(points, &windows, values, |window, _| {
+                    let counted = counter::count_in(ev, c, count, labels, window);
+                    Ok(Some(SampleValue::Float(counted)))
+                })
+            })
+        }
+        "deriv" | "predict_linear" | "double_exponential_smoothing" => {
+            let Some(trends) = trends(ev, c, steps)? else {
+                return Ok(None);
+            };
+            let windows = ev.matrix_windows(m, steps)?;
+            slide(ev, m, true, |labels, points, values| {
+                each_window(points, &windows, values, |window, w| {
+                    let trend = trends.get(w.index).copied().unwrap_or(Trend::Deriv);
+                    Ok(trend.of_series(ev, c, labels, window))
+                })
+            })
+        }
+        "absent_over_time" => absent_over_time(ev, c, m, steps),
+        _ => return Ok(None),
+    };
+    result.map(Some)
+}
+
+/// Argument `i` of `c` when it is a range selector without extension (in parentheses or not).
+fn plain_range_selector(c: &Call, i: usize) -> Option<&MatrixSelector> {
+    let mut e = c.args.get(i)?;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    match e {
+        Expr::MatrixSelector(m) if m.selector.extension.is_none() => Some(m),
+        _ => None,
+    }
+}
+
+/// The scalar argument `i` at every step; `None` when it is not a scalar (the step-wise
+/// evaluation then reports the error).
+fn scalar_values(
+    ev: &Evaluator,
+    c: &Call,
+    i: usize,
+    steps: Steps,
+) -> Result<Option<Vec<f64>>, EngineError> {
+    let Some(e) = c.args.get(i) else {
+        return Ok(None);
+    };
+    Ok(match ev.eval_ranged(e, steps)? {
+        Ranged::Scalar(values) => Some(values),
+        Ranged::Vector(_) => None,
+    })
+}
+
+/// The trend function `c` with its parameters at every step, checked in step order as the
+/// step-wise evaluation checks them.
+fn trends(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Vec<Trend>>, EngineError> {
+    Ok(Some(match c.function.name {
+        "predict_linear" => {
+            let Some(seconds) = scalar_values(ev, c, 1, steps)? else {
+                return Ok(None);
+            };
+            steps
+                .times()
+                .zip(seconds)
+                .map(|(t_ms, seconds)| Trend::PredictLinear { seconds, t_ms })
+                .collect()
+        }
+        "double_exponential_smoothing" => {
+            let Some(sf) = scalar_values(ev, c, 1, steps)? else {
+                return Ok(None);
+            };
+            let Some(tf) = scalar_values(ev, c, 2, steps)? else {
+                return Ok(None);
+            };
+            sf.into_iter()
+                .zip(tf)
+                .map(|(sf, tf)| Trend::smoothing(sf, tf))
+                .collect::<Result<_, _>>()?
+        }
+        _ => vec![Trend::Deriv; steps.len()],
+    }))
+}
+
+/// The series of `m`, each turned by `each` into its values at the steps (pushed in step
+/// order); series without any are left out. Results drop the metric name when `drop_name`.
+fn slide(
+    ev: &Evaluator,
+    m: &MatrixSelector,
+    drop_name: bool,
+    mut each: impl FnMut(&Labels, &[Point], &mut Vec<Point>) -> Result<(), EngineError>,
+) -> Result<Matrix, EngineError> {
+    let mut out = Matrix::new();
+    ev.each_matrix_series(m, |labels, points| {
+        let mut values = Vec::new();
+        each(labels, points, &mut values)?;
+        if !values.is_empty() {
+            out.push(RangeSeries {
+                labels: labels.clone(),
+                points: values,
+                drop_name,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Pushes onto `values` what `f` makes of each step's non-empty window of `points`.
+fn each_window(
+    points: &[Point],
+    windows: &MatrixWindows,
+    values: &mut Vec<Point>,
+    mut f: impl FnMut(&[Point], &StepWindow) -> Result<Option<SampleValue>, EngineError>,
+) -> Result<(), EngineError> {
+    for w in windows.over(points) {
+        let window = points.get(w.samples.clone()).unwrap_or_default();
+        if window.is_empty() {
+            continue;
+        }
+        if let Some(value) = f(window, &w)? {
+            values.push(Point {
+                t_ms: w.t_ms,
+                value,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The window a step's samples were taken from, as the functions read it.
+fn window_of(windows: &MatrixWindows, w: &StepWindow) -> Window {
+    Window {
+        end_ms: w.end_ms,
+        range_ms: windows.range_ms(),
+        extension: None,
+    }
+}
+
+/// `rate`, `increase` or `delta`: in constant time per step over series of floats when the
+/// selector has no start timestamps, else window by window.
+fn change(
+    ev: &Evaluator,
+    c: &Call,
+    m: &MatrixSelector,
+    steps: Steps,
+) -> Result<Matrix, EngineError> {
+    let change = Change::new(c);
+    let windows = ev.matrix_windows(m, steps)?;
+    let without_starts = ev.start_timestamps(&m.selector).is_none();
+    slide(ev, m, true, |labels, points, values| {
+        let floats = without_starts.then(|| FloatSeries::new(points)).flatten();
+        let Some(series) = floats else {
+            return each_window(points, &windows, values, |window, w| {
+                let range = window_of(&windows, w);
+                Ok(change.of_series(ev, c, labels, window, range))
+            });
+        };
+        let mut noted = false;
+        for w in windows.over(points) {
+            if w.samples.is_empty() {
+                continue;
+            }
+            if !std::mem::replace(&mut noted, true) {
+                change.note_floats(ev, c, labels);
+            }
+            let range = window_of(&windows, &w);
+            if let Some(v) = change.of_floats(&series, w.samples, range) {
+                values.push(Point {
+                    t_ms: w.t_ms,
+                    value: SampleValue::Float(v),
+                });
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `absent_over_time`: one element at the steps where no series has a sample in its window.
+fn absent_over_time(
+    ev: &Evaluator,
+    c: &Call,
+    m: &MatrixSelector,
+    steps: Steps,
+) -> Result<Matrix, EngineError> {
+    let windows = ev.matrix_windows(m, steps)?;
+    let mut present = vec![false; steps.len()];
+    ev.each_matrix_series(m, |_, points| {
+        for w in windows.over(points) {
+            if !w.samples.is_empty()
+                && let Some(p) = present.get_mut(w.index)
+            {
+                *p = true;
+            }
+        }
+        Ok(())
+    })?;
+    let points: Vec<Point> = steps
+        .times()
+        .zip(present)
+        .filter(|(_, present)| !present)
+        .map(|(t_ms, _)| Point {
+            t_ms,
+            value: SampleValue::Float(1.0),
+        })
+        .collect();
+    if points.is_empty() {
+        return Ok(Matrix::new());
+    }
+    Ok(vec![RangeSeries {
+        labels: absent::labels_of(c)?,
+        points,
+        drop_name: false,
+    }])
+}
