@@ -5,6 +5,7 @@
 mod absent;
 mod buckets;
 mod counter;
+mod elementwise;
 mod histogram;
 mod histogram_notes;
 mod histogram_quantile;
@@ -93,7 +94,24 @@ pub(crate) fn ranged(
     steps: Steps,
 ) -> Result<Option<Ranged>, EngineError> {
     extended::check_call(c)?;
-    Ok(sliding::evaluate(ev, c, steps)?.map(Ranged::Vector))
+    if let Some(m) = sliding::evaluate(ev, c, steps)? {
+        return Ok(Some(Ranged::Vector(m)));
+    }
+    elementwise::evaluate(ev, c, steps)
+}
+
+/// The scalar argument `i` at every step; `None` when it is not a scalar (the step-wise
+/// evaluation then reports the error).
+fn scalar_values(
+    ev: &Evaluator,
+    c: &Call,
+    i: usize,
+    steps: Steps,
+) -> Result<Option<Vec<f64>>, EngineError> {
+    Ok(match ev.eval_ranged(arg(c, i)?, steps)? {
+        Ranged::Scalar(values) => Some(values),
+        Ranged::Vector(_) => None,
+    })
 }
 
 /// The argument `i` evaluated as an instant vector.

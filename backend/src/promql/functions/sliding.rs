@@ -18,9 +18,9 @@ use super::counter::{self, Count};
 use super::over_time::{self, OverTime};
 use super::rate::{Change, FloatSeries};
 use super::regression::Trend;
-use super::{Window, absent, irate};
+use super::{Window, absent, irate, scalar_values};
 use crate::promql::EngineError;
-use crate::promql::eval::{Evaluator, MatrixWindows, Ranged, StepWindow, Steps};
+use crate::promql::eval::{Evaluator, MatrixWindows, StepWindow, Steps};
 use crate::promql::parser::{Call, Expr, MatrixSelector};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
@@ -117,23 +117,6 @@ fn plain_range_selector(c: &Call, i: usize) -> Option<&MatrixSelector> {
         Expr::MatrixSelector(m) if m.selector.extension.is_none() => Some(m),
         _ => None,
     }
-}
-
-/// The scalar argument `i` at every step; `None` when it is not a scalar (the step-wise
-/// evaluation then reports the error).
-fn scalar_values(
-    ev: &Evaluator,
-    c: &Call,
-    i: usize,
-    steps: Steps,
-) -> Result<Option<Vec<f64>>, EngineError> {
-    let Some(e) = c.args.get(i) else {
-        return Ok(None);
-    };
-    Ok(match ev.eval_ranged(e, steps)? {
-        Ranged::Scalar(values) => Some(values),
-        Ranged::Vector(_) => None,
-    })
 }
 
 /// The trend function `c` with its parameters at every step, checked in step order as the
