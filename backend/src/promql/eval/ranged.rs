@@ -12,12 +12,14 @@
 #[cfg(test)]
 mod equivalence;
 mod selectors;
+mod subquery;
 
 use std::collections::BTreeMap;
 
 use shared::labels::Labels;
 
 pub(crate) use selectors::{MatrixWindows, StepWindow};
+pub(super) use subquery::{first_step, forget_reset_hints};
 
 use super::Evaluator;
 use crate::promql::parser::{Expr, ValueType};

@@ -26,96 +26,204 @@ use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
 
 /// The call `c` of a range function at every step of `steps`, when its range argument is a
-/// plain range selector; `None` for any other call or argument.
+/// plain range selector or a subquery whose windows can share one inner evaluation; `None`
+/// for any other call or argument.
 pub(super) fn evaluate(
     ev: &Evaluator,
     c: &Call,
     steps: Steps,
 ) -> Result<Option<Matrix>, EngineError> {
     let name = c.function.name;
-    let range_arg = usize::from(name == "quantile_over_time");
-    let Some(m) = plain_range_selector(c, range_arg) else {
+    let Some(arg) = range_argument(c, usize::from(name == "quantile_over_time")) else {
         return Ok(None);
     };
-    if let Some(f) = over_time::lookup(name) {
-        let over_time = OverTime::new(c, f);
-        let windows = ev.matrix_windows(m, steps)?;
-        return slide(
+    // The parameters first, as the step-wise evaluation reads them before the range.
+    let func = match name {
+        "quantile_over_time" => match scalar_values(ev, c, 0, steps)? {
+            Some(q) => Func::Quantile(q),
+            None => return Ok(None),
+        },
+        "deriv" | "predict_linear" | "double_exponential_smoothing" => {
+            match trends(ev, c, steps)? {
+                Some(trends) => Func::Trend(trends),
+                None => return Ok(None),
+            }
+        }
+        "rate" | "increase" | "delta" => Func::Change(Change::new(c)),
+        "irate" | "idelta" => Func::Instant {
+            is_rate: name == "irate",
+        },
+        "changes" => Func::Count(Count::Changes),
+        "resets" => Func::Count(Count::Resets),
+        "absent_over_time" => Func::Absent,
+        _ => match over_time::lookup(name) {
+            Some(f) => Func::OverTime(OverTime::new(c, f)),
+            None => return Ok(None),
+        },
+    };
+    let Some(source) = Source::new(ev, arg, steps)? else {
+        return Ok(None);
+    };
+    let windows = &source.windows;
+    let result = match func {
+        Func::OverTime(over_time) => source.slide(
             ev,
-            m,
-            over_time.drops_name(false),
+            |d| over_time.drops_name(d),
             |labels, points, values| {
-                each_window(points, &windows, values, |window, _| {
+                each_window(points, windows, values, |window, _| {
                     over_time.of_series(ev, labels, window)
                 })
             },
-        )
-        .map(Some);
-    }
-    let result = match name {
-        "quantile_over_time" => {
-            let Some(q) = scalar_values(ev, c, 0, steps)? else {
-                return Ok(None);
-            };
-            let windows = ev.matrix_windows(m, steps)?;
-            slide(ev, m, true, |labels, points, values| {
-                each_window(points, &windows, values, |window, w| {
+        ),
+        Func::Quantile(q) => source.slide(
+            ev,
+            |_| true,
+            |labels, points, values| {
+                each_window(points, windows, values, |window, w| {
                     let q = q.get(w.index).copied().unwrap_or(f64::NAN);
                     Ok(over_time::quantile_of_series(ev, c, q, labels, window))
                 })
-            })
-        }
-        "rate" | "increase" | "delta" => change(ev, c, m, steps),
-        "irate" | "idelta" => {
-            let windows = ev.matrix_windows(m, steps)?;
-            let is_rate = name == "irate";
-            slide(ev, m, true, |labels, points, values| {
-                each_window(points, &windows, values, |window, _| {
+            },
+        ),
+        Func::Change(change) => change_over(ev, c, &change, &source),
+        Func::Instant { is_rate } => source.slide(
+            ev,
+            |_| true,
+            |labels, points, values| {
+                each_window(points, windows, values, |window, _| {
                     Ok(irate::of_series(ev, c, is_rate, labels, window))
                 })
-            })
-        }
-        "changes" | "resets" => {
-            let count = if name == "changes" {
-                Count::Changes
-            } else {
-                Count::Resets
-            };
-            let windows = ev.matrix_windows(m, steps)?;
-            slide(ev, m, true, |labels, points, values| {
-                each_window(points, &windows, values, |window, _| {
+            },
+        ),
+        Func::Count(count) => source.slide(
+            ev,
+            |_| true,
+            |labels, points, values| {
+                each_window(points, windows, values, |window, _| {
                     let counted = counter::count_in(ev, c, count, labels, window);
                     Ok(Some(SampleValue::Float(counted)))
                 })
-            })
-        }
-        "deriv" | "predict_linear" | "double_exponential_smoothing" => {
-            let Some(trends) = trends(ev, c, steps)? else {
-                return Ok(None);
-            };
-            let windows = ev.matrix_windows(m, steps)?;
-            slide(ev, m, true, |labels, points, values| {
-                each_window(points, &windows, values, |window, w| {
+            },
+        ),
+        Func::Trend(trends) => source.slide(
+            ev,
+            |_| true,
+            |labels, points, values| {
+                each_window(points, windows, values, |window, w| {
                     let trend = trends.get(w.index).copied().unwrap_or(Trend::Deriv);
                     Ok(trend.of_series(ev, c, labels, window))
                 })
-            })
-        }
-        "absent_over_time" => absent_over_time(ev, c, m, steps),
-        _ => return Ok(None),
+            },
+        ),
+        Func::Absent => absent_over_time(ev, c, &source, steps),
     };
     result.map(Some)
 }
 
-/// Argument `i` of `c` when it is a range selector without extension (in parentheses or not).
-fn plain_range_selector(c: &Call, i: usize) -> Option<&MatrixSelector> {
+/// A range function with its parameters at every step.
+enum Func {
+    OverTime(OverTime),
+    Quantile(Vec<f64>),
+    Change(Change),
+    Instant { is_rate: bool },
+    Count(Count),
+    Trend(Vec<Trend>),
+    Absent,
+}
+
+/// The range argument `i` of `c` (in parentheses or not) when it is a range selector without
+/// extension or a subquery.
+fn range_argument(c: &Call, i: usize) -> Option<&Expr> {
     let mut e = c.args.get(i)?;
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }
     match e {
-        Expr::MatrixSelector(m) if m.selector.extension.is_none() => Some(m),
+        Expr::MatrixSelector(m) if m.selector.extension.is_none() => Some(e),
+        Expr::Subquery(_) => Some(e),
         _ => None,
+    }
+}
+
+/// Where the windows of a range function take their samples from, with the windows.
+struct Source<'e> {
+    series: Series<'e>,
+    windows: MatrixWindows,
+}
+
+enum Series<'e> {
+    /// A range selector's series, read as fetched (without stale markers).
+    Selector(&'e MatrixSelector),
+    /// A subquery's inner series, evaluated once for all windows.
+    Subquery(Matrix),
+}
+
+impl<'e> Source<'e> {
+    /// The source of the range argument `e` (see [`range_argument`]); `None` for a subquery
+    /// whose windows cannot share an inner evaluation.
+    fn new(ev: &Evaluator, e: &'e Expr, steps: Steps) -> Result<Option<Self>, EngineError> {
+        Ok(match e {
+            Expr::MatrixSelector(m) => Some(Source {
+                series: Series::Selector(m),
+                windows: ev.matrix_windows(m, steps)?,
+            }),
+            Expr::Subquery(sq) => ev
+                .ranged_subquery(sq, steps)?
+                .map(|(inner, windows)| Source {
+                    series: Series::Subquery(inner),
+                    windows,
+                }),
+            _ => None,
+        })
+    }
+
+    /// Calls `f` with each series' labels, samples and name-dropping flag, in label order.
+    fn each(
+        &self,
+        ev: &Evaluator,
+        mut f: impl FnMut(&Labels, &[Point], bool) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        match &self.series {
+            Series::Selector(m) => {
+                ev.each_matrix_series(m, |labels, points| f(labels, points, false))
+            }
+            Series::Subquery(inner) => inner
+                .iter()
+                .try_for_each(|s| f(&s.labels, &s.points, s.drop_name)),
+        }
+    }
+
+    /// Whether series may have start timestamps (only a range selector's can).
+    fn may_have_starts(&self, ev: &Evaluator) -> bool {
+        match &self.series {
+            Series::Selector(m) => ev.start_timestamps(&m.selector).is_some(),
+            Series::Subquery(_) => false,
+        }
+    }
+
+    /// Each series turned by `each` into its values at the steps (pushed in step order);
+    /// series without any are left out. A result drops the metric name as `drop_name` says
+    /// from its series' flag.
+    fn slide(
+        &self,
+        ev: &Evaluator,
+        drop_name: impl Fn(bool) -> bool,
+        mut each: impl FnMut(&Labels, &[Point], &mut Vec<Point>) -> Result<(), EngineError>,
+    ) -> Result<Matrix, EngineError> {
+        let mut out = Matrix::new();
+        self.each(ev, |labels, points, dropped| {
+            let mut values = Vec::new();
+            each(labels, points, &mut values)?;
+            if !values.is_empty() {
+                out.push(RangeSeries {
+                    labels: labels.clone(),
+                    points: values,
+                    drop_name: drop_name(dropped),
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -149,30 +257,6 @@ fn trends(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Vec<Trend>>, 
     }))
 }
 
-/// The series of `m`, each turned by `each` into its values at the steps (pushed in step
-/// order); series without any are left out. Results drop the metric name when `drop_name`.
-fn slide(
-    ev: &Evaluator,
-    m: &MatrixSelector,
-    drop_name: bool,
-    mut each: impl FnMut(&Labels, &[Point], &mut Vec<Point>) -> Result<(), EngineError>,
-) -> Result<Matrix, EngineError> {
-    let mut out = Matrix::new();
-    ev.each_matrix_series(m, |labels, points| {
-        let mut values = Vec::new();
-        each(labels, points, &mut values)?;
-        if !values.is_empty() {
-            out.push(RangeSeries {
-                labels: labels.clone(),
-                points: values,
-                drop_name,
-            });
-        }
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 /// Pushes onto `values` what `f` makes of each step's non-empty window of `points`.
 fn each_window(
     points: &[Point],
@@ -204,56 +288,58 @@ fn window_of(windows: &MatrixWindows, w: &StepWindow) -> Window {
     }
 }
 
-/// `rate`, `increase` or `delta`: in constant time per step over series of floats when the
-/// selector has no start timestamps, else window by window.
-fn change(
+/// `rate`, `increase` or `delta`: in constant time per step over series of floats without
+/// start timestamps, else window by window.
+fn change_over(
     ev: &Evaluator,
     c: &Call,
-    m: &MatrixSelector,
-    steps: Steps,
+    change: &Change,
+    source: &Source<'_>,
 ) -> Result<Matrix, EngineError> {
-    let change = Change::new(c);
-    let windows = ev.matrix_windows(m, steps)?;
-    let without_starts = ev.start_timestamps(&m.selector).is_none();
-    slide(ev, m, true, |labels, points, values| {
-        let floats = without_starts.then(|| FloatSeries::new(points)).flatten();
-        let Some(series) = floats else {
-            return each_window(points, &windows, values, |window, w| {
-                let range = window_of(&windows, w);
-                Ok(change.of_series(ev, c, labels, window, range))
-            });
-        };
-        let mut noted = false;
-        for w in windows.over(points) {
-            if w.samples.is_empty() {
-                continue;
-            }
-            if !std::mem::replace(&mut noted, true) {
-                change.note_floats(ev, c, labels);
-            }
-            let range = window_of(&windows, &w);
-            if let Some(v) = change.of_floats(&series, w.samples, range) {
-                values.push(Point {
-                    t_ms: w.t_ms,
-                    value: SampleValue::Float(v),
+    let windows = &source.windows;
+    let without_starts = !source.may_have_starts(ev);
+    source.slide(
+        ev,
+        |_| true,
+        |labels, points, values| {
+            let floats = without_starts.then(|| FloatSeries::new(points)).flatten();
+            let Some(series) = floats else {
+                return each_window(points, windows, values, |window, w| {
+                    let range = window_of(windows, w);
+                    Ok(change.of_series(ev, c, labels, window, range))
                 });
+            };
+            let mut noted = false;
+            for w in windows.over(points) {
+                if w.samples.is_empty() {
+                    continue;
+                }
+                if !std::mem::replace(&mut noted, true) {
+                    change.note_floats(ev, c, labels);
+                }
+                let range = window_of(windows, &w);
+                if let Some(v) = change.of_floats(&series, w.samples, range) {
+                    values.push(Point {
+                        t_ms: w.t_ms,
+                        value: SampleValue::Float(v),
+                    });
+                }
             }
-        }
-        Ok(())
-    })
+            Ok(())
+        },
+    )
 }
 
 /// `absent_over_time`: one element at the steps where no series has a sample in its window.
 fn absent_over_time(
     ev: &Evaluator,
     c: &Call,
-    m: &MatrixSelector,
+    source: &Source<'_>,
     steps: Steps,
 ) -> Result<Matrix, EngineError> {
-    let windows = ev.matrix_windows(m, steps)?;
     let mut present = vec![false; steps.len()];
-    ev.each_matrix_series(m, |_, points| {
-        for w in windows.over(points) {
+    source.each(ev, |_, points, _| {
+        for w in source.windows.over(points) {
             if !w.samples.is_empty()
                 && let Some(p) = present.get_mut(w.index)
             {

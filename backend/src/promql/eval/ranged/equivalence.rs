@@ -68,7 +68,12 @@ fn storage() -> MemoryStorage {
     let (hc, hg, mix) = (series("h", "c"), series("h", "g"), series("mix", "1"));
     for k in 0..80i64 {
         let count = if k == 40 { 3.0 } else { (k * 5 % 90) as f64 };
-        s.append(&hc, histogram(k * 30_000, count, CounterResetHint::Unknown));
+        let hint = match k {
+            42 => CounterResetHint::CounterReset,
+            44..=47 => CounterResetHint::NotCounterReset,
+            _ => CounterResetHint::Unknown,
+        };
+        s.append(&hc, histogram(k * 30_000, count, hint));
         s.append(&hg, histogram(k * 30_000, count, CounterResetHint::Gauge));
         if k % 3 == 0 {
             s.append(
@@ -167,6 +172,20 @@ const QUERIES: &[&str] = &[
     "scalar(g{i=\"2\"})",
     "scalar(g)",
     "round(g, scalar(g{i=\"2\"}))",
+    "max_over_time(g[10m:1m])",
+    "rate(c_total[5m:30s])",
+    "sum_over_time(rate(c_total[2m])[5m:1m])",
+    "last_over_time(rate(c_total[1m])[3m:20s])",
+    "quantile_over_time(0.5, g[5m:])",
+    "avg_over_time(h[5m:1m])",
+    "increase(h[10m:1m])",
+    "deriv(g[10m:1m] offset 2m)",
+    "count_over_time(g[1m:10s] @ 600)",
+    "absent_over_time(nothing[5m:1m])",
+    "changes(g[2m:7s])",
+    "min_over_time(g[30s:1m])",
+    "max_over_time(max_over_time(g[2m:30s])[5m:1m])",
+    "irate(abs(mix)[3m:10s])",
 ];
 
 /// The value, warnings and infos of `query` over `steps`, range-evaluated or step by step.

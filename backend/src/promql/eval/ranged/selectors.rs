@@ -108,11 +108,8 @@ impl Evaluator {
         m: &MatrixSelector,
         steps: Steps,
     ) -> Result<MatrixWindows, EngineError> {
-        Ok(MatrixWindows {
-            steps,
-            ends: reference_times(self, &m.selector, steps)?,
-            range_ms: self.duration(&m.range)?,
-        })
+        let ends = reference_times(self, &m.selector, steps)?;
+        Ok(MatrixWindows::new(steps, ends, self.duration(&m.range)?))
     }
 
     /// Calls `f` with the labels and stale-free samples of each series of the range selector
@@ -151,6 +148,16 @@ pub(crate) struct StepWindow {
 }
 
 impl MatrixWindows {
+    /// The windows `(end - range_ms, end]` for `ends`, one per step of `steps` (never
+    /// decreasing).
+    pub(crate) fn new(steps: Steps, ends: Vec<i64>, range_ms: i64) -> Self {
+        Self {
+            steps,
+            ends,
+            range_ms,
+        }
+    }
+
     /// The range of every window, in ms.
     pub(crate) fn range_ms(&self) -> i64 {
         self.range_ms
