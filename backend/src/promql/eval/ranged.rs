@@ -55,6 +55,13 @@ impl Steps {
     }
 
     /// One step at `t_ms`.
+    #[cfg_attr(
+        not(test),
+        allow(
+            dead_code,
+            reason = "for range nodes evaluated at one time; only tests so far"
+        )
+    )]
     pub(crate) fn single(t_ms: i64) -> Self {
         Self {
             start_ms: t_ms,

@@ -9,8 +9,9 @@
 //! same. Two shortcuts take constant time per step: `rate`, `increase` and `delta` over a series
 //! of floats without start timestamps (counter resets are found once per series), and the
 //! functions that read only a window's ends (`count_over_time`, `last_over_time`, `irate`, ...,
-//! which their `of_series` already does in constant time on a slice). Arguments other than a
-//! plain range selector (a subquery, an `anchored`/`smoothed` range) are not handled here.
+//! which their `of_series` already does in constant time on a slice). A subquery argument is
+//! evaluated once over all windows (see `Evaluator::ranged_subquery`) and its series then read
+//! like a selector's; an `anchored`/`smoothed` range is not handled here.
 
 use shared::labels::Labels;
 
