@@ -1,8 +1,8 @@
 //! Throughput of the PromQL evaluator alone (`chorus::promql`), over series held in memory
 //! ([`MemoryStorage`]): a range query of one hour at a 15 s step over 2 h of 15 s samples.
 //!
-//! "Samples" counts what the query reads: for each step, each selected series' samples in the
-//! 5 m window (Prometheus's `samples` statistic counts the same way). Each case prints its
+//! "Samples" counts what the query reads: for each step, each selected series' samples in its
+//! window (5 m or 1 h; one for an instant selector), as Prometheus's `samples` statistic counts. Each case prints its
 //! samples per second once, then Criterion measures it (throughput in elements = samples).
 //! A case the engine does not implement yet is skipped with the reason printed.
 //! Run with `cargo bench -p chorus --bench promql_eval`.
@@ -25,6 +25,8 @@ const END_MS: i64 = 7_200_000;
 const STEP_MS: i64 = 15_000;
 /// Samples in a 5 m window at a 15 s interval.
 const WINDOW_SAMPLES: u64 = 20;
+/// Samples in a 1 h window at a 15 s interval.
+const HOUR_SAMPLES: u64 = 240;
 const JOBS: usize = 4;
 const INSTANCES: usize = 50;
 const BUCKETS: [&str; 10] = [
@@ -85,16 +87,23 @@ fn bench_eval(c: &mut Criterion) {
     let counters = (JOBS * INSTANCES) as u64;
     let buckets = (JOBS * 5 * BUCKETS.len()) as u64;
     let cases = [
-        ("rate(x[5m])", counters),
-        ("sum by (job) (rate(x[5m]))", counters),
+        ("rate(x[5m])", counters, WINDOW_SAMPLES),
+        ("sum by (job) (rate(x[5m]))", counters, WINDOW_SAMPLES),
         (
             "histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))",
             buckets,
+            WINDOW_SAMPLES,
         ),
+        ("x", counters, 1),
+        ("increase(x[1h])", counters, HOUR_SAMPLES),
+        ("sum by (job) (increase(x[1h]))", counters, HOUR_SAMPLES),
+        ("max_over_time(x[1h])", counters, HOUR_SAMPLES),
+        ("count_over_time(x[1h])", counters, HOUR_SAMPLES),
+        ("deriv(x[1h])", counters, HOUR_SAMPLES),
     ];
     let mut group = c.benchmark_group("promql_eval");
-    for (query, series) in cases {
-        let samples = steps() * series * WINDOW_SAMPLES;
+    for (query, series, window) in cases {
+        let samples = steps() * series * window;
         let run = || engine.range(&storage, query, START_MS, END_MS, STEP_MS);
         match run() {
             Err(EngineError::NotImplemented(what)) => {

@@ -31,11 +31,7 @@ mod steps;
 pub(crate) use selected::Selected;
 use selected::SelectorSeries;
 
-#[allow(
-    unused_imports,
-    reason = "the range-evaluation nodes written next use them"
-)]
-pub(crate) use ranged::{Ranged, Steps};
+pub(crate) use ranged::{MatrixWindows, Ranged, StepWindow, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,15 +9,23 @@
 //! which is always correct and is what the whole engine did before. Nothing here knows where
 //! the data comes from.
 
+#[cfg(test)]
+mod equivalence;
+mod selectors;
+mod subquery;
+
 use std::collections::BTreeMap;
 
 use shared::labels::Labels;
 
+pub(crate) use selectors::{MatrixWindows, StepWindow};
+pub(super) use subquery::{first_step, forget_reset_hints};
+
 use super::Evaluator;
-use crate::promql::EngineError;
 use crate::promql::parser::{Expr, ValueType};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
+use crate::promql::{EngineError, functions};
 
 /// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
 /// inclusive. An instant evaluation is one step (`start_ms == end_ms`).
@@ -47,6 +55,13 @@ impl Steps {
     }
 
     /// One step at `t_ms`.
+    #[cfg_attr(
+        not(test),
+        allow(
+            dead_code,
+            reason = "for range nodes evaluated at one time; only tests so far"
+        )
+    )]
     pub(crate) fn single(t_ms: i64) -> Self {
         Self {
             start_ms: t_ms,
@@ -99,6 +114,13 @@ impl Evaluator {
         match expr {
             Expr::Number(n) => Ok(Ranged::Scalar(vec![n.value; steps.len()])),
             Expr::Paren(p) => self.eval_ranged(&p.expr, steps),
+            Expr::VectorSelector(s) if s.extension.is_none() => {
+                self.ranged_vector_selector(s, steps).map(Ranged::Vector)
+            }
+            Expr::Call(c) => match functions::ranged(self, c, steps)? {
+                Some(ranged) => Ok(ranged),
+                None => self.ranged_by_steps(expr, steps),
+            },
             _ => self.ranged_by_steps(expr, steps),
         }
     }

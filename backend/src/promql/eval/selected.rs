@@ -19,6 +19,7 @@
 //! where the set yields it; reading the selector again returns it again. Nothing here knows
 //! where the series come from or what the evaluator computes with them.
 
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 
 use shared::labels::Labels;
@@ -56,6 +57,22 @@ impl Selected {
             points,
             end: Cursor::default(),
             start: Cursor::default(),
+        }
+    }
+
+    /// The series' samples without stale markers (borrowed when it has none), as range
+    /// selectors read them (upstream `matrixIterSlice` skips them).
+    pub(crate) fn stale_free(&self) -> Cow<'_, [Point]> {
+        if self.has_stale {
+            Cow::Owned(
+                self.points
+                    .iter()
+                    .filter(|p| !p.value.is_stale())
+                    .cloned()
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(&self.points)
         }
     }
 

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use shared::histogram::CounterResetHint;
 use shared::labels::Labels;
 
+use super::ranged::{first_step, forget_reset_hints};
 use super::{Evaluator, MAX_SUBQUERY_STEPS, node_key};
 use crate::promql::EngineError;
 use crate::promql::parser::SubqueryExpr;
@@ -78,10 +78,7 @@ impl Evaluator {
             .base(sq.at, t_ms)
             .saturating_sub(self.offset(&sq.offset)?);
         let start = end.saturating_sub(self.duration(&sq.range)?);
-        let mut first = step_ms.saturating_mul(start / step_ms);
-        if first <= start {
-            first = first.saturating_add(step_ms);
-        }
+        let first = first_step(start, step_ms);
         let steps = end.saturating_sub(first) / step_ms;
         if steps >= MAX_SUBQUERY_STEPS {
             return Err(EngineError::TooManySamples);
@@ -95,17 +92,7 @@ impl Evaluator {
         if let Some(values) = self.subquery_values.borrow_mut().get_mut(&node_key(sq)) {
             *values = values.split_off(&first);
         }
-        // The steps may skip or repeat samples, so "reset"/"not reset" hints no longer hold.
-        for p in series.iter_mut().flat_map(|s| s.points.iter_mut()) {
-            if let SampleValue::Histogram(h) = &mut p.value
-                && matches!(
-                    h.counter_reset_hint,
-                    CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
-                )
-            {
-                h.counter_reset_hint = CounterResetHint::Unknown;
-            }
-        }
+        forget_reset_hints(&mut series);
         Ok(series)
     }
 

@@ -24,12 +24,16 @@ pub(super) fn apply(
     if !empty {
         return Ok(Value::Vector(Vec::new()));
     }
-    let labels = selector(arg(c, 0)?).map_or_else(Labels::empty, absent_labels);
     Ok(Value::Vector(vec![Element {
-        labels,
+        labels: labels_of(c)?,
         value: SampleValue::Float(1.0),
         drop_name: false,
     }]))
+}
+
+/// The labels of the element `absent(c)` or `absent_over_time(c)` yields.
+pub(super) fn labels_of(c: &Call) -> Result<Labels, EngineError> {
+    Ok(selector(arg(c, 0)?).map_or_else(Labels::empty, absent_labels))
 }
 
 fn selector(e: &Expr) -> Option<&VectorSelector> {

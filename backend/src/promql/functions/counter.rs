@@ -15,6 +15,7 @@ use crate::promql::parser::{Call, Expr};
 use crate::promql::starts;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Element, Value};
+use shared::labels::Labels;
 
 /// What is counted between consecutive samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,30 +50,43 @@ pub(super) fn apply(
         if points.is_empty() {
             continue;
         }
-        let starts = match count {
-            Count::Resets => range_starts(ev, c, &s.labels, points),
-            Count::Changes => Vec::new(),
-        };
-        let counted = points
-            .windows(2)
-            .enumerate()
-            .filter(|(i, pair)| {
-                let start_reset = match (starts.get(*i), starts.get(i + 1)) {
-                    (Some(&prev_st), Some(&cur_st)) => {
-                        starts::is_reset(prev_st, pair[0].t_ms, cur_st, pair[1].t_ms)
-                    }
-                    _ => false,
-                };
-                differs(count, &pair[0], &pair[1], start_reset)
-            })
-            .count();
+        let counted = count_in(ev, c, count, &s.labels, points);
         out.push(Element {
             labels: s.labels,
-            value: SampleValue::Float(counted as f64),
+            value: SampleValue::Float(counted),
             drop_name: true,
         });
     }
     Ok(Value::Vector(out))
+}
+
+/// How many times consecutive samples of `points` (one series' window, without stale markers)
+/// differ as `count` says (`changes` or `resets`).
+pub(super) fn count_in(
+    ev: &Evaluator,
+    c: &Call,
+    count: Count,
+    labels: &Labels,
+    points: &[Point],
+) -> f64 {
+    let starts = match count {
+        Count::Resets => range_starts(ev, c, labels, points),
+        Count::Changes => Vec::new(),
+    };
+    let counted = points
+        .windows(2)
+        .enumerate()
+        .filter(|(i, pair)| {
+            let start_reset = match (starts.get(*i), starts.get(i + 1)) {
+                (Some(&prev_st), Some(&cur_st)) => {
+                    starts::is_reset(prev_st, pair[0].t_ms, cur_st, pair[1].t_ms)
+                }
+                _ => false,
+            };
+            differs(count, &pair[0], &pair[1], start_reset)
+        })
+        .count();
+    counted as f64
 }
 
 /// Whether `cur` counts after `prev`: a switch between float and histogram always does.

@@ -59,27 +59,41 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, f: FloatFn) -> Result<V
 
 /// Applies `f` to the float elements of `v`, dropping histograms and names.
 fn map_floats(mut v: Vector, f: impl Fn(f64) -> f64) -> Value {
-    v.retain_mut(|e| match &mut e.value {
-        SampleValue::Float(x) => {
-            *x = f(*x);
-            e.drop_name = true;
-            true
-        }
-        SampleValue::Histogram(_) => false,
+    v.retain_mut(|e| {
+        let kept = map_float(&mut e.value, &f);
+        e.drop_name |= kept;
+        kept
     });
     Value::Vector(v)
 }
 
-/// `round(v, to_nearest=1)`: half rounds up (upstream `funcRound`).
+/// Applies `f` to a float value; `false` for a histogram, which the element-wise float
+/// functions leave out (their results also drop the metric name).
+pub(super) fn map_float(value: &mut SampleValue, f: impl Fn(f64) -> f64) -> bool {
+    match value {
+        SampleValue::Float(x) => {
+            *x = f(*x);
+            true
+        }
+        SampleValue::Histogram(_) => false,
+    }
+}
+
+/// `round(x, to_nearest)`: half rounds up (upstream `funcRound`).
+pub(super) fn round_to(x: f64, to_nearest: f64) -> f64 {
+    let inverse = 1.0 / to_nearest;
+    (x * inverse + 0.5).floor() / inverse
+}
+
+/// `round(v, to_nearest=1)`.
 pub(super) fn round(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let to_nearest = if c.args.len() > 1 {
         scalar_arg(ev, c, 1, t_ms)?
     } else {
         1.0
     };
-    let inverse = 1.0 / to_nearest;
     let v = vector_arg(ev, c, 0, t_ms)?;
-    Ok(map_floats(v, |x| (x * inverse + 0.5).floor() / inverse))
+    Ok(map_floats(v, |x| round_to(x, to_nearest)))
 }
 
 /// Go's `math.Max`: NaN wins.
@@ -100,25 +114,50 @@ fn go_min(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `clamp(v, min, max)`, `clamp_min(v, min)`, `clamp_max(v, max)`; `clamp` with
-/// `max < min` yields nothing.
+/// `clamp(v, min, max)`, `clamp_min(v, min)`, `clamp_max(v, max)`.
 pub(super) fn clamp(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let v = vector_arg(ev, c, 0, t_ms)?;
-    match name {
-        "clamp_min" => {
-            let min = scalar_arg(ev, c, 1, t_ms)?;
-            Ok(map_floats(v, |x| go_max(min, x)))
+    let first = scalar_arg(ev, c, 1, t_ms)?;
+    let second = if name == "clamp" {
+        scalar_arg(ev, c, 2, t_ms)?
+    } else {
+        f64::NAN
+    };
+    match Clamp::new(name, first, second) {
+        Some(clamp) => Ok(map_floats(v, |x| clamp.apply(x))),
+        None => Ok(Value::Vector(Vec::new())),
+    }
+}
+
+/// One of the clamping functions with its bounds at one evaluation time.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Clamp {
+    /// `clamp_min`.
+    Min(f64),
+    /// `clamp_max`.
+    Max(f64),
+    /// `clamp`, with `min <= max`.
+    Both(f64, f64),
+}
+
+impl Clamp {
+    /// The function `name` with its scalar arguments (`second` only for `clamp`); `None` when
+    /// `clamp`'s max is below its min, which leaves nothing.
+    pub(super) fn new(name: &str, first: f64, second: f64) -> Option<Self> {
+        match name {
+            "clamp_min" => Some(Clamp::Min(first)),
+            "clamp_max" => Some(Clamp::Max(first)),
+            _ => (second >= first || first.is_nan() || second.is_nan())
+                .then_some(Clamp::Both(first, second)),
         }
-        "clamp_max" => {
-            let max = scalar_arg(ev, c, 1, t_ms)?;
-            Ok(map_floats(v, |x| go_min(max, x)))
-        }
-        _ => {
-            let (min, max) = (scalar_arg(ev, c, 1, t_ms)?, scalar_arg(ev, c, 2, t_ms)?);
-            if max < min {
-                return Ok(Value::Vector(Vec::new()));
-            }
-            Ok(map_floats(v, |x| go_max(min, go_min(max, x))))
+    }
+
+    /// The clamped value.
+    pub(super) fn apply(self, x: f64) -> f64 {
+        match self {
+            Clamp::Min(min) => go_max(min, x),
+            Clamp::Max(max) => go_min(max, x),
+            Clamp::Both(min, max) => go_max(min, go_min(max, x)),
         }
     }
 }

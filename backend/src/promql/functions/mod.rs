@@ -4,10 +4,12 @@
 
 mod absent;
 mod counter;
+mod elementwise;
 mod histogram;
 mod histogram_notes;
 mod histogram_quantile;
 mod info;
+mod irate;
 mod label;
 mod math;
 mod native_quantile;
@@ -15,13 +17,14 @@ mod over_time;
 mod quantile;
 mod rate;
 mod regression;
+mod sliding;
 mod sort;
 mod time;
 
 pub(crate) use info::selection as info_selection;
 pub(crate) use over_time::quantile_of;
 
-use super::eval::{Evaluator, not_implemented};
+use super::eval::{Evaluator, Ranged, Steps, not_implemented};
 use super::parser::ast::RangeExtension;
 use super::parser::{Call, Expr};
 use super::storage::{Point, SampleValue};
@@ -37,14 +40,14 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         return math::apply(ev, c, t_ms, f);
     }
     if let Some(f) = over_time::lookup(name) {
-        return over_time::apply(ev, c, t_ms, name, f);
+        return over_time::apply(ev, c, t_ms, f);
     }
     match name {
         "rate" | "increase" | "delta" => rate::apply(ev, c, t_ms, name),
         "changes" => counter::apply(ev, c, t_ms, counter::Count::Changes),
         "resets" => counter::apply(ev, c, t_ms, counter::Count::Resets),
         "start_timestamp" => counter::start_timestamp(ev, c, t_ms),
-        "irate" | "idelta" => rate::instant(ev, c, t_ms, name == "irate"),
+        "irate" | "idelta" => irate::apply(ev, c, t_ms, name == "irate"),
         "label_replace" => label::replace(ev, c, t_ms),
         "label_join" => label::join(ev, c, t_ms),
         "absent" => absent::apply(ev, c, t_ms, false),
@@ -80,6 +83,34 @@ pub(crate) fn call(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineE
         "scalar" => time::scalar(ev, c, t_ms),
         _ => Err(not_implemented(&format!("function {name}"))),
     }
+}
+
+/// Evaluates `c` at every step of `steps` at once, where the call has a range implementation;
+/// `None` where it has not (the caller then evaluates it step by step).
+pub(crate) fn ranged(
+    ev: &Evaluator,
+    c: &Call,
+    steps: Steps,
+) -> Result<Option<Ranged>, EngineError> {
+    extended::check_call(c)?;
+    if let Some(m) = sliding::evaluate(ev, c, steps)? {
+        return Ok(Some(Ranged::Vector(m)));
+    }
+    elementwise::evaluate(ev, c, steps)
+}
+
+/// The scalar argument `i` at every step; `None` when it is not a scalar (the step-wise
+/// evaluation then reports the error).
+fn scalar_values(
+    ev: &Evaluator,
+    c: &Call,
+    i: usize,
+    steps: Steps,
+) -> Result<Option<Vec<f64>>, EngineError> {
+    Ok(match ev.eval_ranged(arg(c, i)?, steps)? {
+        Ranged::Scalar(values) => Some(values),
+        Ranged::Vector(_) => None,
+    })
 }
 
 /// The argument `i` evaluated as an instant vector.

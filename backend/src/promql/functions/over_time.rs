@@ -48,71 +48,119 @@ pub(super) fn apply(
     ev: &Evaluator,
     c: &Call,
     t_ms: i64,
-    name: &str,
     f: OverTimeFn,
 ) -> Result<Value, EngineError> {
     let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
-    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
-    let floats_only = matches!(
-        name,
-        "min_over_time"
-            | "max_over_time"
-            | "stdvar_over_time"
-            | "stddev_over_time"
-            | "mad_over_time"
-            | "ts_of_min_over_time"
-            | "ts_of_max_over_time"
-    );
-    let summing = matches!(name, "sum_over_time" | "avg_over_time");
-    let span = c.args.first().map_or(c.span, unwrapped_span);
+    let over_time = OverTime::new(c, f);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let metric = || s.labels.get("__name__").unwrap_or_default().to_owned();
-        let histograms = s
-            .points
-            .iter()
-            .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
-            .count();
-        let mixed = histograms > 0 && histograms < s.points.len();
-        let value = if floats_only && histograms > 0 {
-            // Upstream computes on the floats alone, noting the histograms it skipped.
-            let floats: Vec<Point> = s
-                .points
-                .iter()
-                .filter(|p| matches!(p.value, SampleValue::Float(_)))
-                .cloned()
-                .collect();
-            if floats.is_empty() {
-                continue;
-            }
-            ev.note(span, &Note::HistogramIgnoredInMixedRange(metric()));
-            match f(&floats) {
-                Some(v) => v,
-                None => continue,
-            }
-        } else if summing && mixed {
-            ev.note(span, &Note::MixedFloatsHistograms(metric()));
-            continue;
-        } else {
-            match f(&s.points) {
-                Some(v) => v,
-                None if histograms == 0 => continue,
-                None if summing => {
-                    match histogram_sum(ev, span, &s.labels, &s.points, name == "avg_over_time") {
-                        Some(h) => SampleValue::Histogram(Box::new(h)),
-                        None => continue,
-                    }
-                }
-                None => return Err(not_implemented(&format!("{name} over native histograms"))),
-            }
-        };
-        out.push(Element {
-            labels: s.labels,
-            value,
-            drop_name: s.drop_name || !keeps_name,
-        });
+        if let Some(value) = over_time.of_series(ev, &s.labels, &s.points)? {
+            out.push(Element {
+                labels: s.labels,
+                value,
+                drop_name: over_time.drops_name(s.drop_name),
+            });
+        }
     }
     Ok(Value::Vector(out))
+}
+
+/// An `*_over_time` function as one call computes it for each series, whatever the window
+/// (the step-wise evaluation and the sliding windows of a range evaluation share it).
+pub(super) struct OverTime {
+    name: &'static str,
+    f: OverTimeFn,
+    /// `last_over_time` and `first_over_time` keep the metric name.
+    keeps_name: bool,
+    /// The function reads floats only, ignoring histograms with an info.
+    floats_only: bool,
+    /// `sum_over_time` and `avg_over_time`, which also sum histograms.
+    summing: bool,
+    /// Where annotations point: the range argument.
+    span: Span,
+}
+
+impl OverTime {
+    /// The computation of the call `c` of an `*_over_time` function implemented by `f`.
+    pub(super) fn new(c: &Call, f: OverTimeFn) -> Self {
+        let name = c.function.name;
+        Self {
+            name,
+            f,
+            keeps_name: matches!(name, "last_over_time" | "first_over_time"),
+            floats_only: matches!(
+                name,
+                "min_over_time"
+                    | "max_over_time"
+                    | "stdvar_over_time"
+                    | "stddev_over_time"
+                    | "mad_over_time"
+                    | "ts_of_min_over_time"
+                    | "ts_of_max_over_time"
+            ),
+            summing: matches!(name, "sum_over_time" | "avg_over_time"),
+            span: c.args.first().map_or(c.span, unwrapped_span),
+        }
+    }
+
+    /// Whether a result from a series flagged `drop_name` drops the metric name.
+    pub(super) fn drops_name(&self, drop_name: bool) -> bool {
+        drop_name || !self.keeps_name
+    }
+
+    /// The value of one series' samples `points` in a window (not empty, without stale
+    /// markers), with upstream's annotations about the series. Functions that read only the
+    /// window's ends (`count`, `last`, ...) take constant time.
+    pub(super) fn of_series(
+        &self,
+        ev: &Evaluator,
+        labels: &Labels,
+        points: &[Point],
+    ) -> Result<Option<SampleValue>, EngineError> {
+        let metric = || labels.get("__name__").unwrap_or_default().to_owned();
+        let histograms = || {
+            points
+                .iter()
+                .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
+                .count()
+        };
+        if self.floats_only {
+            let histograms = histograms();
+            if histograms > 0 {
+                // Upstream computes on the floats alone, noting the histograms it skipped.
+                let floats: Vec<Point> = points
+                    .iter()
+                    .filter(|p| matches!(p.value, SampleValue::Float(_)))
+                    .cloned()
+                    .collect();
+                if floats.is_empty() {
+                    return Ok(None);
+                }
+                ev.note(self.span, &Note::HistogramIgnoredInMixedRange(metric()));
+                return Ok((self.f)(&floats));
+            }
+        }
+        if self.summing {
+            let histograms = histograms();
+            if histograms > 0 && histograms < points.len() {
+                ev.note(self.span, &Note::MixedFloatsHistograms(metric()));
+                return Ok(None);
+            }
+        }
+        match (self.f)(points) {
+            Some(v) => Ok(Some(v)),
+            None if histograms() == 0 => Ok(None),
+            None if self.summing => {
+                let mean = self.name == "avg_over_time";
+                Ok(histogram_sum(ev, self.span, labels, points, mean)
+                    .map(|h| SampleValue::Histogram(Box::new(h))))
+            }
+            None => Err(not_implemented(&format!(
+                "{} over native histograms",
+                self.name
+            ))),
+        }
+    }
 }
 
 fn float_fn(points: &[Point], f: fn(&[f64]) -> f64) -> Option<SampleValue> {
@@ -186,36 +234,49 @@ pub(crate) fn quantile_of(q: f64, values: &mut [f64]) -> f64 {
 pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
     let q = scalar_arg(ev, c, 0, t_ms)?;
     let (matrix, _) = range_arg(ev, c, 1, t_ms)?;
-    let q_span = c.args.first().map_or(c.span, unwrapped_span);
     let mut out = Vec::with_capacity(matrix.len());
     for s in matrix {
-        let mut values: Vec<f64> = s
-            .points
-            .iter()
-            .filter_map(|p| match p.value {
-                SampleValue::Float(f) => Some(f),
-                SampleValue::Histogram(_) => None,
-            })
-            .collect();
-        if values.is_empty() {
-            continue;
+        if let Some(value) = quantile_of_series(ev, c, q, &s.labels, &s.points) {
+            out.push(Element {
+                labels: s.labels,
+                value,
+                drop_name: true,
+            });
         }
-        // Upstream checks the parameter only for series with floats, and both annotations
-        // point at it.
-        if q.is_nan() || !(0.0..=1.0).contains(&q) {
-            ev.note(q_span, &Note::InvalidQuantile(q));
-        }
-        if values.len() < s.points.len() {
-            let metric = s.labels.get("__name__").unwrap_or_default().to_owned();
-            ev.note(q_span, &Note::HistogramIgnoredInMixedRange(metric));
-        }
-        out.push(Element {
-            labels: s.labels,
-            value: SampleValue::Float(quantile_of(q, &mut values)),
-            drop_name: true,
-        });
     }
     Ok(Value::Vector(out))
+}
+
+/// `quantile_over_time` of one series' samples `points` in a window, with upstream's
+/// annotations; `None` without floats.
+pub(super) fn quantile_of_series(
+    ev: &Evaluator,
+    c: &Call,
+    q: f64,
+    labels: &Labels,
+    points: &[Point],
+) -> Option<SampleValue> {
+    let mut values: Vec<f64> = points
+        .iter()
+        .filter_map(|p| match p.value {
+            SampleValue::Float(f) => Some(f),
+            SampleValue::Histogram(_) => None,
+        })
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    // Upstream checks the parameter only for series with floats, and both annotations point
+    // at it.
+    let q_span = c.args.first().map_or(c.span, unwrapped_span);
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        ev.note(q_span, &Note::InvalidQuantile(q));
+    }
+    if values.len() < points.len() {
+        let metric = labels.get("__name__").unwrap_or_default().to_owned();
+        ev.note(q_span, &Note::HistogramIgnoredInMixedRange(metric));
+    }
+    Some(SampleValue::Float(quantile_of(q, &mut values)))
 }
 
 /// The median of the absolute deviations from the median (upstream `funcMadOverTime`).

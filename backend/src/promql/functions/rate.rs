@@ -7,16 +7,20 @@
 //! `promql::starts`), a counter also resets where a sample's start says so, and a first sample
 //! that started inside the range counts from zero at its start instead of being extrapolated.
 
+mod native;
+
+use std::ops::Range;
+
+use native::histogram_change;
+
 use super::{Evaluator, Window, floats, range_arg, range_starts};
 use crate::promql::EngineError;
 use crate::promql::annotations::Note;
 use crate::promql::eval::unwrapped_span;
-use crate::promql::parser::{Call, Expr};
-use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram};
+use crate::promql::parser::{Call, Expr, Span};
 use shared::labels::{Labels, MatchOp};
 
 use crate::promql::extended;
-use crate::promql::histogram::{self, IncompatibleSchemas, Operation};
 use crate::promql::parser::ast::RangeExtension;
 use crate::promql::starts;
 use crate::promql::storage::{Point, SampleValue};
@@ -25,53 +29,13 @@ use crate::promql::value::{Element, Matrix, Value};
 /// Evaluates `rate`, `increase` or `delta` (`name`).
 pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<Value, EngineError> {
     let (matrix, window) = range_arg(ev, c, 0, t_ms)?;
-    let is_counter = name != "delta";
-    let is_rate = name == "rate";
-    let span = c.args.first().map_or(c.span, unwrapped_span);
     if let Some(ext) = window.extension {
-        return Ok(extended_change(ev, c, matrix, window, ext, is_rate));
+        return Ok(extended_change(ev, c, matrix, window, ext, name == "rate"));
     }
+    let change = Change::new(c);
     let mut out = Vec::with_capacity(matrix.len());
-    let check_names = is_counter && !selects_counter_name(c);
     for s in matrix {
-        let starts = range_starts(ev, c, &s.labels, &s.points);
-        let mut overlap = false;
-        let counter = is_counter.then_some(Counter {
-            starts: &starts,
-            overlap: &mut overlap,
-        });
-        let has_floats = s
-            .points
-            .iter()
-            .any(|p| matches!(p.value, SampleValue::Float(_)));
-        if check_names && has_floats {
-            note_possible_non_counter(ev, c, &s.labels);
-        }
-        let value = match floats(&s.points) {
-            Some(samples) => {
-                extrapolated(&samples, window, counter, is_rate).map(SampleValue::Float)
-            }
-            None if has_floats => {
-                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
-                continue;
-            }
-            None => {
-                let kind = Kind {
-                    is_counter,
-                    is_rate,
-                };
-                let (change, notes) = histogram_change(&s.points, window, kind, &s.labels, counter);
-                for note in &notes {
-                    ev.note(span, note);
-                }
-                change.map(|h| SampleValue::Histogram(Box::new(h)))
-            }
-        };
-        if overlap {
-            let metric = s.labels.get("__name__").unwrap_or("");
-            ev.warn(span, starts::overlap_message(metric));
-        }
-        if let Some(value) = value {
+        if let Some(value) = change.of_series(ev, c, &s.labels, &s.points, window) {
             out.push(Element {
                 labels: s.labels,
                 value,
@@ -80,6 +44,137 @@ pub(super) fn apply(ev: &Evaluator, c: &Call, t_ms: i64, name: &str) -> Result<V
         }
     }
     Ok(Value::Vector(out))
+}
+
+/// `rate`, `increase` or `delta` as one call computes it for each series, whatever the window
+/// (the step-wise evaluation and the sliding windows of a range evaluation share it).
+pub(super) struct Change {
+    kind: Kind,
+    /// Where the annotations about the series point: the range argument.
+    span: Span,
+    /// Whether series' names are checked for looking like counters.
+    check_names: bool,
+}
+
+impl Change {
+    /// The computation of the call `c` (`rate`, `increase` or `delta`).
+    pub(super) fn new(c: &Call) -> Self {
+        let is_counter = c.function.name != "delta";
+        Self {
+            kind: Kind {
+                is_counter,
+                is_rate: c.function.name == "rate",
+            },
+            span: c.args.first().map_or(c.span, unwrapped_span),
+            check_names: is_counter && !selects_counter_name(c),
+        }
+    }
+
+    /// The change of one series' samples `points` (not empty, without stale markers) over
+    /// `window` (without extension), with upstream's annotations about the series.
+    pub(super) fn of_series(
+        &self,
+        ev: &Evaluator,
+        c: &Call,
+        labels: &Labels,
+        points: &[Point],
+        window: Window,
+    ) -> Option<SampleValue> {
+        let starts = range_starts(ev, c, labels, points);
+        let mut overlap = false;
+        let counter = self.kind.is_counter.then_some(Counter {
+            starts: &starts,
+            overlap: &mut overlap,
+        });
+        let has_floats = points
+            .iter()
+            .any(|p| matches!(p.value, SampleValue::Float(_)));
+        if self.check_names && has_floats {
+            note_possible_non_counter(ev, c, labels);
+        }
+        let value = match floats(points) {
+            Some(samples) => {
+                extrapolated(&samples, window, counter, self.kind.is_rate).map(SampleValue::Float)
+            }
+            None if has_floats => {
+                ev.note(self.span, &Note::MixedFloatsHistograms(metric_name(labels)));
+                return None;
+            }
+            None => {
+                let (change, notes) = histogram_change(points, window, self.kind, labels, counter);
+                for note in &notes {
+                    ev.note(self.span, note);
+                }
+                change.map(|h| SampleValue::Histogram(Box::new(h)))
+            }
+        };
+        if overlap {
+            let metric = labels.get("__name__").unwrap_or("");
+            ev.warn(self.span, starts::overlap_message(metric));
+        }
+        value
+    }
+
+    /// Annotates a series of floats as [`Change::of_series`] does for any window with samples
+    /// (once per series is enough: annotations count once).
+    pub(super) fn note_floats(&self, ev: &Evaluator, c: &Call, labels: &Labels) {
+        if self.check_names {
+            note_possible_non_counter(ev, c, labels);
+        }
+    }
+
+    /// The change of `series[samples]` over `window`, for a series of floats without start
+    /// timestamps, in constant time unless the counter resets inside the window: the same value
+    /// as [`Change::of_series`] on those samples, whose annotations
+    /// [`Change::note_floats`] makes.
+    pub(super) fn of_floats(
+        &self,
+        series: &FloatSeries,
+        samples: Range<usize>,
+        window: Window,
+    ) -> Option<f64> {
+        let values = series.samples.get(samples.clone())?;
+        let (&(first_t, first_v), &(last_t, last_v)) = (values.first()?, values.last()?);
+        if values.len() < 2 {
+            return None;
+        }
+        let mut result = last_v - first_v;
+        if self.kind.is_counter {
+            // The resets after the window's first sample, in order, as `extrapolated` adds them.
+            let from = series.resets.partition_point(|&i| i <= samples.start);
+            let inside = series.resets.get(from..).unwrap_or_default();
+            for &i in inside.iter().take_while(|&&i| i < samples.end) {
+                result += series.samples[i - 1].1;
+            }
+        }
+        let zero = self.kind.is_counter.then_some((first_v, result));
+        let n = values.len();
+        Some(result * factor((first_t, last_t, n), window, zero, None, self.kind.is_rate))
+    }
+}
+
+/// A series of floats as `rate`, `increase` and `delta` read it over many windows: its
+/// samples, and where its counter resets, found once.
+pub(super) struct FloatSeries {
+    samples: Vec<(i64, f64)>,
+    /// The positions of samples lower than the sample before them.
+    resets: Vec<usize>,
+}
+
+impl FloatSeries {
+    /// The series of `points` (without stale markers); `None` when any is a histogram.
+    pub(super) fn new(points: &[Point]) -> Option<Self> {
+        let samples = floats(points)?;
+        let resets = (1..samples.len())
+            .filter(|&i| is_float_reset(samples[i - 1].1, samples[i].1))
+            .collect();
+        Some(Self { samples, resets })
+    }
+}
+
+/// Whether a counter reset between two float samples.
+fn is_float_reset(prev: f64, cur: f64) -> bool {
+    cur < prev
 }
 
 /// An info when a series with floats read as a counter has a name counters do not have
@@ -127,7 +222,7 @@ fn is_counter_name(name: &str) -> bool {
 }
 
 /// A series' metric name for annotations (empty without one).
-fn metric_name(labels: &Labels) -> String {
+pub(super) fn metric_name(labels: &Labels) -> String {
     labels.get("__name__").unwrap_or_default().to_owned()
 }
 
@@ -275,7 +370,7 @@ fn extrapolated(
     if let Some(counter) = &mut counter {
         for (i, pair) in samples.windows(2).enumerate() {
             let ((prev_t, prev), (cur_t, cur)) = (pair[0], pair[1]);
-            if counter.start_reset(i + 1, prev_t, cur_t) || cur < prev {
+            if counter.start_reset(i + 1, prev_t, cur_t) || is_float_reset(prev, cur) {
                 result += prev;
             }
         }
@@ -286,199 +381,6 @@ fn extrapolated(
     let zero = counter.is_some().then_some((first_v, result));
     let n = samples.len();
     Some(result * factor((first_t, last_t, n), w, zero, first_start, is_rate))
-}
-
-/// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
-/// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
-/// samples, or when exponential and custom buckets mix. Also returns what upstream annotates:
-/// gauges read as counters and the reverse, mixed schemas, reconciled custom bounds. `counter`
-/// (for `rate` and `increase`) brings start timestamps: a first sample that started inside the
-/// window counts from zero at its start (then one sample is enough).
-fn histogram_change(
-    points: &[Point],
-    w: Window,
-    kind: Kind,
-    labels: &Labels,
-    mut counter: Option<Counter<'_>>,
-) -> (Option<FloatHistogram>, Vec<Note>) {
-    let mut notes = Vec::new();
-    let histograms: Vec<(i64, &FloatHistogram)> = points
-        .iter()
-        .filter_map(|p| match &p.value {
-            SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
-            SampleValue::Float(_) => None,
-        })
-        .collect();
-    let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
-    else {
-        return (None, notes);
-    };
-    let first_start = counter.as_ref().and_then(|k| k.first_start(first_t, w));
-    if histograms.len() < 2 {
-        let Some(start) = first_start else {
-            return (None, notes);
-        };
-        let f = factor((first_t, last_t, 1), w, None, Some(start), kind.is_rate);
-        return (Some(histogram::scale(first, f)), notes);
-    }
-    let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
-    if kind.is_counter && histograms.iter().any(|(_, h)| is_gauge(h)) {
-        notes.push(Note::NotCounter(metric_name(labels)));
-    }
-    // A reset right after the first sample makes its layout irrelevant (upstream nulls it).
-    let second = histograms[1];
-    let reset_after_first = kind.is_counter
-        && (counter
-            .as_mut()
-            .is_some_and(|k| k.start_reset(1, first_t, second.0))
-            || histogram::detect_reset(first, second.1));
-    let custom = |h: &FloatHistogram| h.schema == CUSTOM_BUCKETS_SCHEMA;
-    let start = if reset_after_first { 1 } else { 0 };
-    let layout = custom(histograms[start].1);
-    if histograms[start..].iter().any(|(_, h)| custom(h) != layout) {
-        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
-        return (None, notes);
-    }
-    let empty;
-    let subtrahend = if reset_after_first {
-        empty = FloatHistogram {
-            schema: histograms[1].1.schema,
-            custom_values: histograms[1].1.custom_values.clone(),
-            ..FloatHistogram::default()
-        };
-        &empty
-    } else {
-        first
-    };
-    let Ok((mut change, noticed)) = histogram::combine(last, subtrahend, -1.0) else {
-        notes.push(Note::MixedExponentialCustom(metric_name(labels)));
-        return (None, notes);
-    };
-    if noticed.bounds_reconciled {
-        notes.push(Note::MismatchedCustomBuckets(Operation::Subtraction));
-    }
-    if kind.is_counter {
-        for (i, pair) in histograms.windows(2).enumerate().skip(start) {
-            let start_reset = counter
-                .as_mut()
-                .is_some_and(|k| k.start_reset(i + 1, pair[0].0, pair[1].0));
-            if !start_reset && !histogram::detect_reset(pair[0].1, pair[1].1) {
-                continue;
-            }
-            let Ok((sum, noticed)) = histogram::combine(&change, pair[0].1, 1.0) else {
-                notes.push(Note::MixedExponentialCustom(metric_name(labels)));
-                return (None, notes);
-            };
-            if noticed.bounds_reconciled {
-                notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
-            }
-            change = sum;
-        }
-    } else if !is_gauge(first) || !is_gauge(last) {
-        notes.push(Note::NotGauge(metric_name(labels)));
-    }
-    if first_start.is_some() {
-        // The first sample counts from zero at its start.
-        let Ok((sum, noticed)) = histogram::combine(&change, first, 1.0) else {
-            notes.push(Note::MixedExponentialCustom(metric_name(labels)));
-            return (None, notes);
-        };
-        if noticed.bounds_reconciled {
-            notes.push(Note::MismatchedCustomBuckets(Operation::Addition));
-        }
-        change = sum;
-    }
-    let zero = (kind.is_counter && change.count > 0.0).then_some((first.count, change.count));
-    let n = histograms.len();
-    let mut result = histogram::scale(
-        &change,
-        factor((first_t, last_t, n), w, zero, first_start, kind.is_rate),
-    );
-    result.counter_reset_hint = CounterResetHint::Gauge;
-    (Some(result), notes)
-}
-
-/// `irate` (`is_rate`) or `idelta`: from the last two samples of the range (upstream
-/// `instantValue`); a drop counts as a counter reset for `irate`.
-pub(super) fn instant(
-    ev: &Evaluator,
-    c: &Call,
-    t_ms: i64,
-    is_rate: bool,
-) -> Result<Value, EngineError> {
-    let (matrix, _) = range_arg(ev, c, 0, t_ms)?;
-    let span = c.args.first().map_or(c.span, unwrapped_span);
-    let mut out = Vec::with_capacity(matrix.len());
-    for s in matrix {
-        let [.., prev, last] = &s.points[..] else {
-            continue;
-        };
-        let interval = (last.t_ms - prev.t_ms) as f64 / 1000.0;
-        if is_rate && interval == 0.0 {
-            continue;
-        }
-        let starts = range_starts(ev, c, &s.labels, &s.points);
-        let start_reset = match starts[..] {
-            [.., prev_st, last_st] => starts::is_reset(prev_st, prev.t_ms, last_st, last.t_ms),
-            _ => false,
-        };
-        let value = match (&prev.value, &last.value) {
-            (SampleValue::Float(p), SampleValue::Float(l)) => {
-                let change = if is_rate && (l < p || start_reset) {
-                    *l
-                } else {
-                    l - p
-                };
-                SampleValue::Float(if is_rate { change / interval } else { change })
-            }
-            (SampleValue::Histogram(p), SampleValue::Histogram(l)) => {
-                let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
-                if is_rate && (is_gauge(p) || is_gauge(l)) {
-                    ev.note(span, &Note::NotCounter(metric_name(&s.labels)));
-                }
-                let both_gauges = is_gauge(p) && is_gauge(l);
-                if !is_rate && !both_gauges {
-                    ev.note(span, &Note::NotGauge(metric_name(&s.labels)));
-                }
-                let change = if is_rate && (start_reset || histogram::detect_reset(p, l)) {
-                    (**l).clone()
-                } else {
-                    match histogram::combine(l, p, -1.0) {
-                        Ok((change, noticed)) => {
-                            if noticed.bounds_reconciled {
-                                let op = Operation::Subtraction;
-                                ev.note(span, &Note::MismatchedCustomBuckets(op));
-                            }
-                            change
-                        }
-                        Err(IncompatibleSchemas) => {
-                            let name = metric_name(&s.labels);
-                            ev.note(span, &Note::MixedExponentialCustom(name));
-                            continue;
-                        }
-                    }
-                };
-                let mut h = if is_rate {
-                    histogram::divide(&change, interval)
-                } else {
-                    change
-                };
-                h.counter_reset_hint = CounterResetHint::Gauge;
-                SampleValue::Histogram(Box::new(h))
-            }
-            // A float next to a histogram: upstream drops the series with a warning.
-            _ => {
-                ev.note(span, &Note::MixedFloatsHistograms(metric_name(&s.labels)));
-                continue;
-            }
-        };
-        out.push(Element {
-            labels: s.labels,
-            value,
-            drop_name: true,
-        });
-    }
-    Ok(Value::Vector(out))
 }
 
 #[cfg(test)]
