@@ -27,8 +27,7 @@ mod fetch;
 mod ranged;
 mod steps;
 
-#[allow(unused_imports, reason = "the range-evaluation nodes written next use them")]
-pub(crate) use ranged::{Ranged, Steps};
+pub(crate) use ranged::{Ranged, StepWalk, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,13 +341,18 @@ impl Evaluator {
 
 fn negate(mut v: Vector) -> Result<Vector, EngineError> {
     for e in &mut v {
-        match &mut e.value {
-            SampleValue::Float(f) => *f = -*f,
-            SampleValue::Histogram(h) => **h = super::histogram::negate(h),
-        }
+        negate_sample(&mut e.value);
         e.drop_name = true;
     }
     Ok(v)
+}
+
+/// `-v` for one sample of a vector (whose name is then to be dropped).
+pub(crate) fn negate_sample(v: &mut SampleValue) {
+    match v {
+        SampleValue::Float(f) => *f = -*f,
+        SampleValue::Histogram(h) => **h = super::histogram::negate(h),
+    }
 }
 
 /// Where annotations about `expr` point: upstream removes the parentheses around function

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 use shared::labels::Labels;
 
 use super::Evaluator;
-use crate::promql::EngineError;
 use crate::promql::parser::{Expr, ValueType};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
+use crate::promql::{EngineError, aggregate, binary};
 
 /// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
 /// inclusive. An instant evaluation is one step (`start_ms == end_ms`).
@@ -93,12 +93,53 @@ pub(crate) enum Ranged {
     Vector(Matrix),
 }
 
+/// Walks the series of a range vector step by step: at each step, the series with a point
+/// there, in series order. Steps must be asked for in increasing order.
+pub(crate) struct StepWalk<'a> {
+    series: &'a [RangeSeries],
+    /// Per series, its first point not handed out yet.
+    next: Vec<usize>,
+}
+
+impl<'a> StepWalk<'a> {
+    /// A walk over `series` from its first points.
+    pub(crate) fn new(series: &'a [RangeSeries]) -> Self {
+        Self {
+            series,
+            next: vec![0; series.len()],
+        }
+    }
+
+    /// The series (position and series) with a point at `t_ms`, with that point.
+    pub(crate) fn at(
+        &mut self,
+        t_ms: i64,
+    ) -> impl Iterator<Item = (usize, &'a RangeSeries, &'a Point)> + '_ {
+        let series = self.series;
+        series
+            .iter()
+            .zip(self.next.iter_mut())
+            .enumerate()
+            .filter_map(move |(i, (s, next))| {
+                let p = s.points.get(*next).filter(|p| p.t_ms == t_ms)?;
+                *next += 1;
+                Some((i, s, p))
+            })
+    }
+}
+
 impl Evaluator {
     /// The value of `expr` (a scalar or instant-vector expression) at every step of `steps`.
     pub(crate) fn eval_ranged(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
         match expr {
             Expr::Number(n) => Ok(Ranged::Scalar(vec![n.value; steps.len()])),
             Expr::Paren(p) => self.eval_ranged(&p.expr, steps),
+            Expr::Aggregate(a) => match aggregate::ranged::evaluate(self, a, steps)? {
+                Some(ranged) => Ok(ranged),
+                None => self.ranged_by_steps(expr, steps),
+            },
+            Expr::Binary(b) => binary::ranged::evaluate(self, b, steps),
+            Expr::Unary(u) => binary::ranged::unary(self, u, steps),
             _ => self.ranged_by_steps(expr, steps),
         }
     }
