@@ -27,6 +27,8 @@ mod fetch;
 mod ranged;
 mod steps;
 
+#[cfg(test)]
+pub(crate) use ranged::testing;
 pub(crate) use ranged::{Ranged, StepWalk, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.

@@ -89,7 +89,9 @@ fn parameters(
 struct Outputs<'a> {
     plan: &'a Plan,
     input: &'a Matrix,
-    series: Matrix,
+    /// The output series, each with its rank: where its samples come in a step's output
+    /// relative to the others (group number, input position, or order of appearance).
+    series: Vec<((usize, bool), RangeSeries)>,
     /// Per group, its output series without and with the name flag.
     by_group: Vec<[Option<usize>; 2]>,
     /// Per input series, its output series.
@@ -103,7 +105,7 @@ impl<'a> Outputs<'a> {
         Outputs {
             plan,
             input,
-            series: Matrix::new(),
+            series: Vec::new(),
             by_group: vec![[None; 2]; plan.group_count()],
             by_series: vec![None; input.len()],
             by_labels: HashMap::new(),
@@ -121,14 +123,14 @@ impl<'a> Outputs<'a> {
                 let slot = Self::slot(
                     &mut self.series,
                     &mut self.by_group[group][usize::from(drop_name)],
-                    || (plan.labels(group).clone(), drop_name),
+                    || ((group, drop_name), plan.labels(group).clone(), drop_name),
                 );
                 (slot, value)
             }
             Output::Series { series: i, value } => {
                 let s = &self.input[i];
                 let slot = Self::slot(&mut self.series, &mut self.by_series[i], || {
-                    (s.labels.clone(), s.drop_name)
+                    ((i, false), s.labels.clone(), s.drop_name)
                 });
                 (slot, value)
             }
@@ -136,9 +138,10 @@ impl<'a> Outputs<'a> {
                 let slot = match self.by_labels.get(&labels) {
                     Some(&slot) => slot,
                     None => {
-                        let mut fresh = None;
-                        let slot =
-                            Self::slot(&mut self.series, &mut fresh, || (labels.clone(), false));
+                        let (mut fresh, rank) = (None, (self.series.len(), false));
+                        let slot = Self::slot(&mut self.series, &mut fresh, || {
+                            (rank, labels.clone(), false)
+                        });
                         self.by_labels.insert(labels, slot);
                         slot
                     }
@@ -146,28 +149,83 @@ impl<'a> Outputs<'a> {
                 (slot, SampleValue::Float(count))
             }
         };
-        self.series[slot].points.push(Point { t_ms, value });
+        self.series[slot].1.points.push(Point { t_ms, value });
     }
 
-    /// The output series `known` names, made (with the labels `labels` gives) if there is
-    /// none yet.
+    /// The output series `known` names, made (with the rank and labels `make` gives) if
+    /// there is none yet.
     fn slot(
-        series: &mut Matrix,
+        series: &mut Vec<((usize, bool), RangeSeries)>,
         known: &mut Option<usize>,
-        labels: impl FnOnce() -> (Labels, bool),
+        make: impl FnOnce() -> ((usize, bool), Labels, bool),
     ) -> usize {
         *known.get_or_insert_with(|| {
-            let (labels, drop_name) = labels();
-            series.push(RangeSeries {
-                labels,
-                points: Vec::new(),
-                drop_name,
-            });
+            let (rank, labels, drop_name) = make();
+            let points = Vec::new();
+            series.push((
+                rank,
+                RangeSeries {
+                    labels,
+                    points,
+                    drop_name,
+                },
+            ));
             series.len() - 1
         })
     }
 
-    fn finish(self) -> Matrix {
-        self.series
+    /// The output series in the order each step gives its samples (as far as one order can).
+    fn finish(mut self) -> Matrix {
+        self.series.sort_by_key(|(rank, _)| *rank);
+        self.series.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::eval::testing::{STEPS, assert_same_as_steps, storage};
+
+    #[test]
+    fn value_aggregations_match_the_step_wise_evaluation() {
+        let s = storage();
+        for op in [
+            "sum", "avg", "count", "group", "min", "max", "stddev", "stdvar",
+        ] {
+            for grouping in ["", " by (job)", " without (instance)", " by (__name__)"] {
+                for operand in ["a", "h", "m", "-a", "{__name__=~\"a|b\"}", "(-a or b)"] {
+                    assert_same_as_steps(&s, &format!("{op}{grouping} ({operand})"), STEPS);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parameterised_aggregations_match_the_step_wise_evaluation() {
+        let s = storage();
+        for query in [
+            "quantile(0.5, a)",
+            "quantile by (job) (0.9, a)",
+            "quantile(1.5, m)",
+            "quantile(scalar(b{job=\"j2\"}) / 8, a)",
+            "topk(2, a)",
+            "bottomk by (job) (1, a)",
+            "topk(scalar(b{job=\"j1\"}) - 10, a)",
+            "topk by (job) (1, m)",
+            "topk(NaN, a)",
+            "limitk(1, a)",
+            "limitk by (job) (2, -a)",
+            "limitk(-1, a)",
+            "limit_ratio(0.5, a)",
+            "limit_ratio(-0.3, a)",
+            "limit_ratio(2, a)",
+            "limit_ratio(0, a)",
+            "count_values(\"v\", a)",
+            "count_values by (job) (\"job\", b)",
+            "count_values(\"v\", h)",
+            "count_values(\"\", a)",
+            "sum(sum by (job) (a))",
+        ] {
+            assert_same_as_steps(&s, query, STEPS);
+        }
     }
 }

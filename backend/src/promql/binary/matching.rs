@@ -61,6 +61,9 @@ pub(super) struct Join<'e> {
     matched_ids: HashMap<Labels, usize>,
     /// Output series (labels and name flag), in order of first output, and their numbers.
     outputs: Vec<(Labels, bool)>,
+    /// Per output series, where its samples come in a step's output: the smallest position
+    /// of the pairs that make it (joined "many" series first, then filled-in "one" series).
+    ranks: Vec<(u8, usize)>,
     output_ids: HashMap<(Labels, bool), usize>,
     /// Each (many, one) pair met so far.
     pairs: HashMap<(End, End), Paired>,
@@ -102,6 +105,7 @@ impl<'e> Join<'e> {
             right,
             matched_ids: HashMap::new(),
             outputs: Vec::new(),
+            ranks: Vec::new(),
             output_ids: HashMap::new(),
             pairs: HashMap::new(),
             step: 0,
@@ -114,6 +118,13 @@ impl<'e> Join<'e> {
     /// The labels and name flag of output series `output`.
     pub(super) fn output(&self, output: usize) -> &(Labels, bool) {
         &self.outputs[output]
+    }
+
+    /// Where output series `output` comes in the output of a step, relative to the others:
+    /// ordering a range's output series by it keeps each step's samples in the order the
+    /// step gives them (as long as each output series comes from one operand series).
+    pub(super) fn rank(&self, output: usize) -> (u8, usize) {
+        self.ranks[output]
     }
 
     fn signature_of(&self, side: Side, series: usize) -> usize {
@@ -240,7 +251,12 @@ impl<'e> Join<'e> {
         let paired = match self.pairs.get(&ends) {
             Some(paired) => *paired,
             None => {
-                let paired = self.paired(many, many_drop_name, one, one_drop_name);
+                // Steps join the "many" series in order, then fill in for "one" series.
+                let rank = match ends {
+                    (End::Series(i), _) => (0, i),
+                    (End::Fill(_), End::Series(i) | End::Fill(i)) => (1, i),
+                };
+                let paired = self.paired(many, many_drop_name, one, one_drop_name, rank);
                 self.pairs.insert(ends, paired);
                 paired
             }
@@ -277,6 +293,7 @@ impl<'e> Join<'e> {
         many_drop_name: bool,
         one: &Labels,
         one_drop_name: bool,
+        rank: (u8, usize),
     ) -> Paired {
         let mut labels = result_labels(many, one, self.m);
         let next = self.matched_ids.len();
@@ -293,9 +310,13 @@ impl<'e> Join<'e> {
         };
         let key = (labels, drop_name);
         let output = match self.output_ids.get(&key) {
-            Some(&output) => output,
+            Some(&output) => {
+                self.ranks[output] = self.ranks[output].min(rank);
+                output
+            }
             None => {
                 self.outputs.push(key.clone());
+                self.ranks.push(rank);
                 self.output_ids.insert(key, self.outputs.len() - 1);
                 self.outputs.len() - 1
             }

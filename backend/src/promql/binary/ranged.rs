@@ -156,6 +156,8 @@ fn vectors(
                 });
             });
         }
+        // Left series before right ones, in operand order: each step's order.
+        order.sort_by_key(|&(side, series)| (side == Side::Right, series));
         let series = order
             .into_iter()
             .filter_map(|key| out.remove(&key))
@@ -182,8 +184,15 @@ fn vectors(
             out[output].points.push(Point { t_ms, value });
         }
     }
-    out.retain(|s| !s.points.is_empty());
-    Ok(out)
+    // Series in the order each step gives its samples, for whatever consumes them per step.
+    let mut ranked: Vec<((u8, usize), RangeSeries)> = out
+        .into_iter()
+        .enumerate()
+        .filter(|(_, s)| !s.points.is_empty())
+        .map(|(output, s)| (join.rank(output), s))
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    Ok(ranked.into_iter().map(|(_, s)| s).collect())
 }
 
 /// The members of the series `walk` has a point for at `t_ms`, into `into`.
@@ -221,4 +230,73 @@ fn merge_same(series: Matrix) -> Matrix {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::promql::eval::testing::{STEPS, assert_same_as_steps, storage};
+
+    #[test]
+    fn scalar_and_unary_operations_match_the_step_wise_evaluation() {
+        let s = storage();
+        for query in [
+            "1 + 2",
+            "time() / 60",
+            "scalar(b{job=\"j2\"}) ^ 2",
+            "-time()",
+            "a * 2",
+            "2 - a",
+            "a > 1",
+            "1 < a",
+            "a >= bool 1",
+            "-a",
+            "- - a",
+            "+a",
+            "h * 2",
+            "h / 0",
+            "h > 1",
+            "h </ 1",
+            "m - 1",
+            "-h",
+            "a + scalar(b{job=\"j2\"})",
+        ] {
+            assert_same_as_steps(&s, query, STEPS);
+        }
+    }
+
+    #[test]
+    fn vector_matching_matches_the_step_wise_evaluation() {
+        let s = storage();
+        for query in [
+            "a / on(job) group_left b",
+            "b / on(job) group_right a",
+            "a - ignoring(instance) group_left(__name__) b",
+            "a * on(job) group_left(__name__) -b",
+            "a + b",
+            "a + on(job) b",
+            "b + on(job) a",
+            "b + on() b",
+            "a > on(job) group_left b",
+            "a == bool on(job) group_left b",
+            "a + on(job) group_left fill(0) b",
+            "b - on(job) group_right fill_left(1) a",
+            "a + on(job, instance) fill_right(7) b",
+            "h + on(job) h",
+            "h - on(job) m",
+            "m * ignoring() m",
+            "a and b",
+            "a and on(job) b",
+            "a or b",
+            "-a or a",
+            "a unless on(job) b",
+            "a unless on(job) (b > 4)",
+            "(a or b) + on(job, instance) group_left a",
+            // Duplicates from the fourth step on, on either side.
+            "b + on(job) a{instance!=\"3\"}",
+            "a{instance!=\"3\"} + on(job) b",
+            "sum(b{job=\"j1\"} * on() group_right a{instance!=\"3\"})",
+        ] {
+            assert_same_as_steps(&s, query, STEPS);
+        }
+    }
 }
