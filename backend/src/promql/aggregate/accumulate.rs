@@ -28,7 +28,7 @@ pub(super) fn aggregate_group(
     let mut acc: Option<Accumulator> = None;
     let mut add = |v: f64| match &mut acc {
         Some(acc) => acc.add(v),
-        None => acc = Some(Accumulator::new(v)),
+        None => acc = Some(Accumulator::new(op, v)),
     };
     match op {
         AggregateOp::Count | AggregateOp::Group => members.iter().for_each(|_| add(1.0)),
@@ -55,7 +55,7 @@ pub(super) fn aggregate_group(
         }
         _ => floats_only(ev, a, members, add),
     }
-    Ok(acc.map(|acc| SampleValue::Float(acc.finish(op))))
+    Ok(acc.map(|acc| SampleValue::Float(acc.finish())))
 }
 
 /// `quantile(q, …)` of one group (upstream `quantile`, NaN sorted first); `None` without
@@ -141,8 +141,9 @@ fn sum_histograms(
     Some(SampleValue::Histogram(Box::new(sum)))
 }
 
-/// Running state of one group.
+/// Running state of one group, kept for what its operator needs.
 struct Accumulator {
+    op: AggregateOp,
     count: f64,
     sum: f64,
     compensation: f64,
@@ -155,8 +156,9 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn new(v: f64) -> Self {
+    fn new(op: AggregateOp, v: f64) -> Self {
         let mut acc = Self {
+            op,
             count: 0.0,
             sum: 0.0,
             compensation: 0.0,
@@ -172,21 +174,32 @@ impl Accumulator {
 
     fn add(&mut self, v: f64) {
         self.count += 1.0;
-        (self.sum, self.compensation) = kahan_sum_inc(v, self.sum, self.compensation);
-        if self.min > v || self.min.is_nan() {
-            self.min = v;
+        match self.op {
+            AggregateOp::Sum => {
+                (self.sum, self.compensation) = kahan_sum_inc(v, self.sum, self.compensation);
+            }
+            AggregateOp::Min => {
+                if self.min > v || self.min.is_nan() {
+                    self.min = v;
+                }
+            }
+            AggregateOp::Max => {
+                if self.max < v || self.max.is_nan() {
+                    self.max = v;
+                }
+            }
+            AggregateOp::Avg => self.avg.add(v),
+            AggregateOp::Stddev | AggregateOp::Stdvar => {
+                let delta = v - self.mean;
+                self.mean += delta / self.count;
+                self.m2 += delta * (v - self.mean);
+            }
+            _ => {}
         }
-        if self.max < v || self.max.is_nan() {
-            self.max = v;
-        }
-        self.avg.add(v);
-        let delta = v - self.mean;
-        self.mean += delta / self.count;
-        self.m2 += delta * (v - self.mean);
     }
 
-    fn finish(&self, op: AggregateOp) -> f64 {
-        match op {
+    fn finish(&self) -> f64 {
+        match self.op {
             AggregateOp::Sum => self.sum + self.compensation,
             AggregateOp::Avg => self.avg.value(),
             AggregateOp::Count => self.count,

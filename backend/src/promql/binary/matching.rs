@@ -67,12 +67,19 @@ pub(super) struct Join<'e> {
     output_ids: HashMap<(Labels, bool), usize>,
     /// Each (many, one) pair met so far.
     pairs: HashMap<(End, End), Paired>,
+    /// Per "many" series, the last pair it made: steps mostly join the same series, so the
+    /// map above is asked only when the partner changes.
+    recent: Vec<Option<(End, Paired)>>,
     /// The current step's number (from 1), and per signature the step it was last seen at on
     /// the "one" side with that sample, or last matched at.
     step: usize,
     one_at: Vec<(usize, usize)>,
     matched_at: Vec<usize>,
-    /// (signature, result labels) pairs matched at the current step (group matching).
+    /// Group matching: per result labels, the step and signature it was last matched at.
+    /// Result labels determine the signature (both keep the matching labels' values), so this
+    /// finds every duplicate; `group_matched` keeps the (signature, result labels) pairs of
+    /// the current step exactly should two signatures ever meet.
+    matched_stamps: Vec<(usize, usize)>,
     group_matched: HashSet<(usize, usize)>,
 }
 
@@ -108,6 +115,8 @@ impl<'e> Join<'e> {
             ranks: Vec::new(),
             output_ids: HashMap::new(),
             pairs: HashMap::new(),
+            recent: Vec::new(),
+            matched_stamps: Vec::new(),
             step: 0,
             one_at: vec![(0, 0); count],
             matched_at: vec![0; count],
@@ -248,8 +257,21 @@ impl<'e> Join<'e> {
         note: &mut Option<Note>,
         emit: &mut impl FnMut(usize, SampleValue),
     ) -> Result<(), EngineError> {
-        let paired = match self.pairs.get(&ends) {
-            Some(paired) => *paired,
+        let recent = match ends.0 {
+            End::Series(i) => {
+                if self.recent.len() <= i {
+                    self.recent.resize(i + 1, None);
+                }
+                Some(i)
+            }
+            End::Fill(_) => None,
+        };
+        let cached = recent
+            .and_then(|i| self.recent[i])
+            .filter(|(one_end, _)| *one_end == ends.1)
+            .map(|(_, paired)| paired);
+        let paired = match cached.or_else(|| self.pairs.get(&ends).copied()) {
+            Some(paired) => paired,
             None => {
                 // Steps join the "many" series in order, then fill in for "one" series.
                 let rank = match ends {
@@ -261,6 +283,9 @@ impl<'e> Join<'e> {
                 paired
             }
         };
+        if let Some(i) = recent {
+            self.recent[i] = Some((ends.1, paired));
+        }
         if self.m.card == Cardinality::OneToOne {
             if self.matched_at[sig] == self.step {
                 return Err(EngineError::Matching(
@@ -268,7 +293,7 @@ impl<'e> Join<'e> {
                         .into(),
                 ));
             }
-        } else if !self.group_matched.insert((sig, paired.matched)) {
+        } else if self.matched_again(sig, paired.matched) {
             return Err(EngineError::Matching(
                 "multiple matches for labels: grouping labels must ensure unique matches".into(),
             ));
@@ -284,6 +309,25 @@ impl<'e> Join<'e> {
             emit(paired.output, value);
         }
         Ok(())
+    }
+
+    /// Records that a pair with signature `sig` made the result labels `matched` at this
+    /// step; whether one already had.
+    fn matched_again(&mut self, sig: usize, matched: usize) -> bool {
+        if self.matched_stamps.len() <= matched {
+            self.matched_stamps.resize(matched + 1, (0, 0));
+        }
+        let stamp = &mut self.matched_stamps[matched];
+        if stamp.0 != self.step {
+            *stamp = (self.step, sig);
+            return false;
+        }
+        if stamp.1 == sig {
+            return true;
+        }
+        let earlier = (stamp.1, matched);
+        self.group_matched.insert(earlier);
+        !self.group_matched.insert((sig, matched))
     }
 
     /// The result labels of a pair met for the first time, numbered.
