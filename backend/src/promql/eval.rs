@@ -207,6 +207,10 @@ impl Evaluator {
     /// Calls `f` with each series fetched for `selector`, in label order, for a caller that
     /// reads every series once and keeps nothing of it but what it computes (a range
     /// evaluation series by series). Such a caller may be handed series as they arrive.
+    #[allow(
+        dead_code,
+        reason = "for the range selectors being written on another branch"
+    )]
     pub(crate) fn each_series(
         &self,
         selector: &VectorSelector,

@@ -178,16 +178,8 @@ impl Accumulator {
             AggregateOp::Sum => {
                 (self.sum, self.compensation) = kahan_sum_inc(v, self.sum, self.compensation);
             }
-            AggregateOp::Min => {
-                if self.min > v || self.min.is_nan() {
-                    self.min = v;
-                }
-            }
-            AggregateOp::Max => {
-                if self.max < v || self.max.is_nan() {
-                    self.max = v;
-                }
-            }
+            AggregateOp::Min if self.min > v || self.min.is_nan() => self.min = v,
+            AggregateOp::Max if self.max < v || self.max.is_nan() => self.max = v,
             AggregateOp::Avg => self.avg.add(v),
             AggregateOp::Stddev | AggregateOp::Stdvar => {
                 let delta = v - self.mean;

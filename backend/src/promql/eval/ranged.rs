@@ -47,6 +47,10 @@ impl Steps {
     }
 
     /// One step at `t_ms`.
+    #[allow(
+        dead_code,
+        reason = "for range nodes evaluated at one time (subqueries, instants)"
+    )]
     pub(crate) fn single(t_ms: i64) -> Self {
         Self {
             start_ms: t_ms,
