@@ -2,7 +2,8 @@
 //! ([`MemoryStorage`]): a range query of one hour at a 15 s step over 2 h of 15 s samples.
 //!
 //! "Samples" counts what the query reads: for each step, each selected series' samples in its
-//! window (5 m or 1 h; one for an instant selector), as Prometheus's `samples` statistic counts. Each case prints its
+//! window (5 m or 1 h), or the one sample of an instant selector (Prometheus's `samples`
+//! statistic counts the same way). Each case prints its
 //! samples per second once, then Criterion measures it (throughput in elements = samples).
 //! A case the engine does not implement yet is skipped with the reason printed.
 //! Run with `cargo bench -p chorus --bench promql_eval`.
@@ -86,6 +87,7 @@ fn bench_eval(c: &mut Criterion) {
     let engine = Engine::default();
     let counters = (JOBS * INSTANCES) as u64;
     let buckets = (JOBS * 5 * BUCKETS.len()) as u64;
+    // (query, series read, samples read per series and step)
     let cases = [
         ("rate(x[5m])", counters, WINDOW_SAMPLES),
         ("sum by (job) (rate(x[5m]))", counters, WINDOW_SAMPLES),
@@ -100,10 +102,15 @@ fn bench_eval(c: &mut Criterion) {
         ("max_over_time(x[1h])", counters, HOUR_SAMPLES),
         ("count_over_time(x[1h])", counters, HOUR_SAMPLES),
         ("deriv(x[1h])", counters, HOUR_SAMPLES),
+        ("sum by (job) (x)", counters, 1),
+        ("avg without (instance) (x)", counters, 1),
+        ("x * 2 > 100", counters, 1),
+        ("x / on(job) group_left sum by (job) (x)", counters, 2),
+        ("x - ignoring(le) h_bucket{le=\"1\"}", counters, 2),
     ];
     let mut group = c.benchmark_group("promql_eval");
-    for (query, series, window) in cases {
-        let samples = steps() * series * window;
+    for (query, series, per_step) in cases {
+        let samples = steps() * series * per_step;
         let run = || engine.range(&storage, query, START_MS, END_MS, STEP_MS);
         match run() {
             Err(EngineError::NotImplemented(what)) => {

@@ -1,116 +1,248 @@
 //! Aggregation operators over instant vectors with `by`/`without` grouping.
 //!
-//! Mirrors Prometheus 3 promql/engine.go (`aggregation`, `kahanSumInc`): `sum` and `avg` use
-//! Kahan-compensated summation, `min`/`max` prefer numbers over NaN, `stddev`/`stdvar` use a
-//! running mean. Groups come out in order of first appearance. Knows nothing of storage.
+//! Mirrors Prometheus 3 promql/engine.go (`aggregation`, `aggregationK`,
+//! `aggregationCountValues`). An aggregation works in two stages: the input series are put in
+//! groups once ([`groups::Plan`]), then each step hands the series present at that step
+//! ([`Member`]s, in input order) to one shared step function, which computes the values
+//! ([`accumulate`]) or picks members ([`select`]). The step-wise evaluation runs it once on
+//! an instant vector, the range evaluation ([`ranged`]) once per step over the whole range.
+//! Groups come out in order of first appearance. Knows nothing of storage.
 
+mod accumulate;
+mod groups;
+pub(crate) mod ranged;
 mod select;
-
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use shared::labels::{Label, Labels};
 
-use shared::histogram::{CUSTOM_BUCKETS_SCHEMA, FloatHistogram};
+pub(crate) use accumulate::{Mean, kahan_sum_inc};
 
 use super::EngineError;
-use super::annotations::Note;
 use super::eval::{Evaluator, unwrapped_span};
-use super::histogram::{self, IncompatibleSchemas, Operation};
+use super::histogram;
 use super::parser::literals::go_quote_bytes;
-use super::parser::{AggregateExpr, AggregateOp, Expr, Grouping};
+use super::parser::{AggregateExpr, AggregateOp, Expr};
 use super::storage::SampleValue;
 use super::value::{Element, Value, Vector};
+use groups::Plan;
+
+/// One input series' sample at one step, as an aggregation sees it.
+#[derive(Debug, Clone, Copy)]
+struct Member<'a> {
+    /// The series' position in the input (the element's, for an instant vector).
+    series: usize,
+    /// The series' labels.
+    labels: &'a Labels,
+    /// The sample's value.
+    value: &'a SampleValue,
+    /// The series' `__name__` is to be dropped.
+    drop_name: bool,
+}
+
+/// What one step of an aggregation yields, in output order.
+#[derive(Debug)]
+enum Output {
+    /// A value computed for a group.
+    Group {
+        /// The group's number in the [`Plan`].
+        group: usize,
+        /// Its value.
+        value: SampleValue,
+        /// The group keeps `__name__` from members whose name is to be dropped.
+        drop_name: bool,
+    },
+    /// An input series' sample picked as it is (`topk`, `limitk`, …).
+    Series {
+        /// The series' position in the input.
+        series: usize,
+        /// The sample's value.
+        value: SampleValue,
+    },
+    /// A `count_values` count, with its labels.
+    Counted {
+        /// The group's labels and the value label.
+        labels: Labels,
+        /// How many members had that value.
+        count: f64,
+    },
+}
+
+impl Output {
+    /// `m` picked as it is.
+    fn picked(m: &Member<'_>) -> Self {
+        Output::Series {
+            series: m.series,
+            value: m.value.clone(),
+        }
+    }
+}
+
+/// The parameter of an aggregation at one step, checked.
+#[derive(Debug)]
+enum Param {
+    /// The aggregation has none.
+    None,
+    /// `topk`, `bottomk`, `limitk`: how many to keep (0 for a negative k).
+    K(usize),
+    /// `limit_ratio`: the ratio, clamped to `[-1, 1]`.
+    Ratio(f64),
+    /// `quantile`: φ.
+    Quantile(f64),
+    /// `count_values`: the label to put values in.
+    Label(String),
+}
 
 /// Evaluates `a` at `t_ms`.
 pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
-    let op = a.op;
-    match op {
-        AggregateOp::Topk | AggregateOp::Bottomk => return select::top_k(ev, a, t_ms),
-        AggregateOp::Limitk => return select::limit_k(ev, a, t_ms),
-        AggregateOp::LimitRatio => return select::limit_ratio(ev, a, t_ms),
-        AggregateOp::Quantile => return quantile(ev, a, t_ms),
-        AggregateOp::CountValues => return count_values(ev, a, t_ms),
-        _ => {}
-    }
+    let param = parameter(ev, a, || param_value(ev, a, t_ms))?;
+    let input = input(ev, a, t_ms)?;
+    let plan = Plan::new(a, input.iter().map(|e| &e.labels));
+    let members: Vec<Member<'_>> = input
+        .iter()
+        .enumerate()
+        .map(|(series, e)| Member {
+            series,
+            labels: &e.labels,
+            value: &e.value,
+            drop_name: e.drop_name,
+        })
+        .collect();
     let mut out = Vector::new();
-    for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
-        // Grouping by `__name__` sees names still to be dropped; the group then drops it
-        // (Prometheus 3 delayed name removal).
-        let drop_name = labels.contains("__name__") && elements.iter().any(|e| e.drop_name);
-        let Some(value) = aggregate_group(ev, a, &elements)? else {
-            continue;
-        };
-        out.push(Element {
-            labels,
-            value,
-            drop_name,
+    step(ev, a, &plan, &param, &members, &mut Vec::new(), &mut |o| {
+        out.push(match o {
+            Output::Group {
+                group,
+                value,
+                drop_name,
+            } => Element {
+                labels: plan.labels(group).clone(),
+                value,
+                drop_name,
+            },
+            Output::Series { series, value } => Element {
+                labels: input[series].labels.clone(),
+                value,
+                drop_name: input[series].drop_name,
+            },
+            Output::Counted { labels, count } => Element {
+                labels,
+                value: SampleValue::Float(count),
+                drop_name: false,
+            },
         });
-    }
+    })?;
     Ok(Value::Vector(out))
 }
 
-/// The floats of a group for an aggregation of floats only; each histogram is skipped with an
-/// info pointing at the aggregated expression (upstream `NewHistogramIgnoredInAggregationInfo`).
-fn floats_only(ev: &Evaluator, a: &AggregateExpr, elements: &[Element]) -> Vec<f64> {
-    let mut floats = Vec::with_capacity(elements.len());
-    for e in elements {
-        match e.value {
-            SampleValue::Float(f) => floats.push(f),
-            SampleValue::Histogram(_) => ev.note(
-                unwrapped_span(&a.expr),
-                &Note::HistogramIgnoredInAggregation(a.op.as_str()),
-            ),
-        }
-    }
-    floats
-}
-
-/// One group's result; `None` when upstream drops the group: floats mixed with histograms, or
-/// exponential with custom buckets, in `sum`/`avg` (with a warning), or no floats for an
-/// aggregation of floats.
-fn aggregate_group(
+/// One step of `a`: what `members` (the input at that step, in input order) aggregate to.
+/// `groups` is scratch space kept between steps.
+fn step<'a>(
     ev: &Evaluator,
     a: &AggregateExpr,
-    elements: &[Element],
-) -> Result<Option<SampleValue>, EngineError> {
-    let op = a.op;
-    let floats: Vec<f64> = if matches!(op, AggregateOp::Count | AggregateOp::Group) {
-        vec![1.0; elements.len()]
-    } else if matches!(op, AggregateOp::Sum | AggregateOp::Avg) {
-        let histograms: Vec<&FloatHistogram> = elements
-            .iter()
-            .filter_map(|e| match &e.value {
-                SampleValue::Histogram(h) => Some(h.as_ref()),
-                SampleValue::Float(_) => None,
-            })
-            .collect();
-        if !histograms.is_empty() {
-            if histograms.len() != elements.len() {
-                ev.note(
-                    unwrapped_span(&a.expr),
-                    &Note::MixedFloatsHistogramsAggregation,
-                );
-                return Ok(None);
-            }
-            return sum_histograms(ev, a, elements, &histograms);
+    plan: &Plan,
+    param: &Param,
+    members: &[Member<'a>],
+    groups: &mut Vec<Vec<Member<'a>>>,
+    emit: &mut impl FnMut(Output),
+) -> Result<(), EngineError> {
+    match param {
+        Param::Ratio(ratio) => {
+            select::limit_ratio(*ratio, plan, members, emit);
+            return Ok(());
         }
-        elements
-            .iter()
-            .filter_map(|e| match e.value {
-                SampleValue::Float(f) => Some(f),
-                SampleValue::Histogram(_) => None,
-            })
-            .collect()
-    } else {
-        floats_only(ev, a, elements)
-    };
-    let Some((first, rest)) = floats.split_first() else {
-        return Ok(None);
-    };
-    let mut acc = Accumulator::new(*first);
-    rest.iter().for_each(|v| acc.add(*v));
-    Ok(Some(SampleValue::Float(acc.finish(op))))
+        Param::Label(label) => {
+            count_values(plan, label, members, emit);
+            return Ok(());
+        }
+        Param::None | Param::K(_) | Param::Quantile(_) => {}
+    }
+    groups.resize_with(plan.group_count(), Vec::new);
+    groups.iter_mut().for_each(Vec::clear);
+    for m in members {
+        groups[plan.group_of(m.series)].push(*m);
+    }
+    match *param {
+        Param::K(k) if a.op == AggregateOp::Limitk => select::limit_k(k, groups, emit),
+        Param::K(k) => select::top_k(ev, a, k, groups, emit),
+        Param::Quantile(q) => {
+            for (group, members) in groups.iter().enumerate() {
+                if let Some(value) = accumulate::quantile(ev, a, q, members) {
+                    emit(Output::Group {
+                        group,
+                        value,
+                        drop_name: false,
+                    });
+                }
+            }
+        }
+        Param::None | Param::Ratio(_) | Param::Label(_) => {
+            for (group, members) in groups.iter().enumerate() {
+                if members.is_empty() {
+                    continue;
+                }
+                let Some(value) = accumulate::aggregate_group(ev, a, members)? else {
+                    continue;
+                };
+                // Grouping by `__name__` sees names still to be dropped; the group then drops
+                // it (Prometheus 3 delayed name removal).
+                let drop_name =
+                    plan.labels(group).contains("__name__") && members.iter().any(|m| m.drop_name);
+                emit(Output::Group {
+                    group,
+                    value,
+                    drop_name,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parameter of `a` checked, its value taken from `value` (called only for aggregations
+/// that have one).
+fn parameter(
+    ev: &Evaluator,
+    a: &AggregateExpr,
+    value: impl FnOnce() -> Result<Value, EngineError>,
+) -> Result<Param, EngineError> {
+    match a.op {
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+            Ok(Param::K(select::k_param(value()?)?))
+        }
+        AggregateOp::LimitRatio => Ok(Param::Ratio(select::ratio_param(ev, a, value()?)?)),
+        AggregateOp::Quantile => {
+            let Value::Scalar(q) = value()? else {
+                return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
+            };
+            if let (false, Some(p)) = ((0.0..=1.0).contains(&q), &a.param) {
+                ev.note(
+                    unwrapped_span(p),
+                    &super::annotations::Note::InvalidQuantile(q),
+                );
+            }
+            Ok(Param::Quantile(q))
+        }
+        AggregateOp::CountValues => {
+            if let Some(bytes) = a.param.as_deref().and_then(string_bytes) {
+                return Err(EngineError::Runtime(format!(
+                    "invalid label name {}",
+                    go_quote_bytes(bytes)
+                )));
+            }
+            let Value::String(label) = value()? else {
+                return Err(EngineError::Runtime(
+                    "count_values: label must be a string".into(),
+                ));
+            };
+            if label.is_empty() {
+                return Err(EngineError::Runtime(format!(
+                    "invalid label name {label:?}"
+                )));
+            }
+            Ok(Param::Label(label))
+        }
+        _ => Ok(Param::None),
+    }
 }
 
 /// The bytes of a string literal (in parentheses or not) that is not valid UTF-8, which no
@@ -123,46 +255,8 @@ fn string_bytes(expr: &Expr) -> Option<&[u8]> {
     }
 }
 
-/// `sum` or `avg` of a group of histograms, with the annotations upstream gives: a warning when
-/// exponential and custom buckets mix (naming the series that could not be added) or counter
-/// resets collide, an info when custom bounds were reconciled.
-fn sum_histograms(
-    ev: &Evaluator,
-    a: &AggregateExpr,
-    elements: &[Element],
-    histograms: &[&FloatHistogram],
-) -> Result<Option<SampleValue>, EngineError> {
-    let span = unwrapped_span(&a.expr);
-    let (sum, notes) = match histogram::sum_or_mean(histograms, a.op == AggregateOp::Avg) {
-        Ok(done) => done,
-        Err(IncompatibleSchemas) => {
-            let custom = histograms
-                .first()
-                .is_some_and(|h| h.schema == CUSTOM_BUCKETS_SCHEMA);
-            let culprit = elements.iter().find_map(|e| match &e.value {
-                SampleValue::Histogram(h) if (h.schema == CUSTOM_BUCKETS_SCHEMA) != custom => {
-                    Some(e.labels.get("__name__").unwrap_or_default().to_owned())
-                }
-                _ => None,
-            });
-            ev.note(
-                span,
-                &Note::MixedExponentialCustom(culprit.unwrap_or_default()),
-            );
-            return Ok(None);
-        }
-    };
-    if notes.bounds_reconciled {
-        ev.note(span, &Note::MismatchedCustomBuckets(Operation::Aggregation));
-    }
-    if histogram::hints_collide(histograms) {
-        ev.note(span, &Note::CounterResetCollision(Operation::Aggregation));
-    }
-    Ok(Some(SampleValue::Histogram(Box::new(sum))))
-}
-
 /// The parameter, evaluated at `t_ms`.
-fn param(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
+fn param_value(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
     match &a.param {
         Some(p) => ev.eval(p, t_ms),
         None => Err(EngineError::Runtime(format!(
@@ -184,69 +278,6 @@ fn input(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Vector, EngineE
     }
 }
 
-/// Elements grouped by their group labels, groups in order of first appearance. Elements are
-/// matched to groups by a hash of the labels they keep, so the group labels are built once
-/// per group rather than once per element.
-fn grouped(v: Vector, grouping: &Grouping) -> Vec<(Labels, Vec<Element>)> {
-    let mut groups: Vec<(Labels, Vec<Element>)> = Vec::new();
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-    for e in v {
-        let kept = || {
-            e.labels
-                .iter()
-                .filter(|l| !l.value.is_empty() && keeps(grouping, &l.name))
-        };
-        let mut hasher = DefaultHasher::new();
-        for l in kept() {
-            l.hash(&mut hasher);
-        }
-        let candidates = index.entry(hasher.finish()).or_default();
-        let found = candidates
-            .iter()
-            .copied()
-            .find(|&i| groups.get(i).is_some_and(|g| g.0.iter().eq(kept())));
-        match found.and_then(|i| groups.get_mut(i)) {
-            Some(group) => group.1.push(e),
-            None => {
-                candidates.push(groups.len());
-                groups.push((group_labels(&e, grouping), vec![e]));
-            }
-        }
-    }
-    groups
-}
-
-/// Whether the group labels of `grouping` include the label called `name`.
-fn keeps(grouping: &Grouping, name: &str) -> bool {
-    match grouping {
-        Grouping::By(names) => names.iter().any(|n| n == name),
-        Grouping::Without(names) => name != "__name__" && !names.iter().any(|n| n == name),
-    }
-}
-
-/// `quantile(q, v)` per group (upstream `quantile`, NaN sorted first).
-fn quantile(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
-    let Value::Scalar(q) = param(ev, a, t_ms)? else {
-        return Err(EngineError::Runtime("quantile: q must be a scalar".into()));
-    };
-    if let (false, Some(p)) = ((0.0..=1.0).contains(&q), &a.param) {
-        ev.note(unwrapped_span(p), &Note::InvalidQuantile(q));
-    }
-    let mut out = Vector::new();
-    for (labels, elements) in grouped(input(ev, a, t_ms)?, &a.grouping) {
-        let mut values = floats_only(ev, a, &elements);
-        if values.is_empty() {
-            continue;
-        }
-        out.push(Element {
-            labels,
-            value: SampleValue::Float(super::functions::quantile_of(q, &mut values)),
-            drop_name: false,
-        });
-    }
-    Ok(Value::Vector(out))
-}
-
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
 fn format_value(f: f64) -> String {
     if f.is_infinite() {
@@ -260,200 +291,31 @@ fn format_value(f: f64) -> String {
     }
 }
 
-/// `count_values(label, v)`: how many elements of each group have each value.
-fn count_values(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<Value, EngineError> {
-    if let Some(bytes) = a.param.as_deref().and_then(string_bytes) {
-        return Err(EngineError::Runtime(format!(
-            "invalid label name {}",
-            go_quote_bytes(bytes)
-        )));
-    }
-    let Value::String(label) = param(ev, a, t_ms)? else {
-        return Err(EngineError::Runtime(
-            "count_values: label must be a string".into(),
-        ));
-    };
-    if label.is_empty() {
-        return Err(EngineError::Runtime(format!(
-            "invalid label name {label:?}"
-        )));
-    }
+/// `count_values(label, v)` at one step: how many members of each group have each value,
+/// counts in order of first appearance.
+fn count_values(plan: &Plan, label: &str, members: &[Member<'_>], emit: &mut impl FnMut(Output)) {
     let mut counts: Vec<(Labels, f64)> = Vec::new();
-    for e in input(ev, a, t_ms)? {
-        let value = match &e.value {
+    for m in members {
+        let value = match m.value {
             SampleValue::Float(f) => format_value(*f),
             SampleValue::Histogram(h) => histogram::describe(h),
         };
-        let mut labels: Vec<Label> = group_labels(&e, &a.grouping)
+        let mut labels: Vec<Label> = plan
+            .labels(plan.group_of(m.series))
             .iter()
             .filter(|l| l.name != label)
             .cloned()
             .collect();
-        labels.push(Label::new(label.clone(), value));
+        labels.push(Label::new(label, value));
         let labels = Labels::from_unsorted(labels);
         match counts.iter_mut().find(|(l, _)| *l == labels) {
             Some((_, n)) => *n += 1.0,
             None => counts.push((labels, 1.0)),
         }
     }
-    Ok(Value::Vector(
-        counts
-            .into_iter()
-            .map(|(labels, n)| Element {
-                labels,
-                value: SampleValue::Float(n),
-                drop_name: false,
-            })
-            .collect(),
-    ))
-}
-
-/// The labels of the group an element falls into.
-fn group_labels(e: &Element, grouping: &Grouping) -> Labels {
-    let kept: Vec<Label> = match grouping {
-        Grouping::By(names) => e
-            .labels
-            .iter()
-            .filter(|l| names.contains(&l.name))
-            .cloned()
-            .collect(),
-        Grouping::Without(names) => e
-            .labels
-            .iter()
-            .filter(|l| l.name != "__name__" && !names.contains(&l.name))
-            .cloned()
-            .collect(),
-    };
-    Labels::from_unsorted(kept)
-}
-
-/// Running state of one group.
-struct Accumulator {
-    count: f64,
-    sum: f64,
-    compensation: f64,
-    min: f64,
-    max: f64,
-    avg: Mean,
-    /// Running mean and sum of squared deviations from it (Welford, from zero).
-    mean: f64,
-    m2: f64,
-}
-
-impl Accumulator {
-    fn new(v: f64) -> Self {
-        let mut acc = Self {
-            count: 0.0,
-            sum: 0.0,
-            compensation: 0.0,
-            min: v,
-            max: v,
-            avg: Mean::default(),
-            mean: 0.0,
-            m2: 0.0,
-        };
-        acc.add(v);
-        acc
+    for (labels, count) in counts {
+        emit(Output::Counted { labels, count });
     }
-
-    fn add(&mut self, v: f64) {
-        self.count += 1.0;
-        (self.sum, self.compensation) = kahan_sum_inc(v, self.sum, self.compensation);
-        if self.min > v || self.min.is_nan() {
-            self.min = v;
-        }
-        if self.max < v || self.max.is_nan() {
-            self.max = v;
-        }
-        self.avg.add(v);
-        let delta = v - self.mean;
-        self.mean += delta / self.count;
-        self.m2 += delta * (v - self.mean);
-    }
-
-    fn finish(&self, op: AggregateOp) -> f64 {
-        match op {
-            AggregateOp::Sum => self.sum + self.compensation,
-            AggregateOp::Avg => self.avg.value(),
-            AggregateOp::Count => self.count,
-            AggregateOp::Group => 1.0,
-            AggregateOp::Min => self.min,
-            AggregateOp::Max => self.max,
-            AggregateOp::Stdvar => self.m2 / self.count,
-            AggregateOp::Stddev => (self.m2 / self.count).sqrt(),
-            _ => f64::NAN,
-        }
-    }
-}
-
-/// A mean as Prometheus computes it for `avg` and `avg_over_time`: a Kahan sum divided by the
-/// count, switching to a Kahan-compensated incremental mean once the sum would overflow
-/// (upstream engine.go `aggregation`, `AVG` case).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Mean {
-    count: f64,
-    sum: f64,
-    mean: f64,
-    compensation: f64,
-    incremental: bool,
-}
-
-impl Mean {
-    /// Adds one value.
-    pub(crate) fn add(&mut self, v: f64) {
-        self.count += 1.0;
-        if !self.incremental {
-            let (sum, c) = kahan_sum_inc(v, self.sum, self.compensation);
-            if !sum.is_infinite() {
-                (self.sum, self.compensation) = (sum, c);
-                return;
-            }
-            self.incremental = true;
-            let before = self.count - 1.0;
-            self.mean = if before > 0.0 { self.sum / before } else { 0.0 };
-            self.compensation = if before > 0.0 {
-                self.compensation / before
-            } else {
-                0.0
-            };
-        }
-        if self.mean.is_infinite() {
-            if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
-                return;
-            }
-            if !v.is_infinite() && !v.is_nan() {
-                return;
-            }
-        }
-        let current = self.mean + self.compensation;
-        (self.mean, self.compensation) = kahan_sum_inc(
-            v / self.count - current / self.count,
-            self.mean,
-            self.compensation,
-        );
-    }
-
-    /// The mean of the values added (NaN for none).
-    pub(crate) fn value(&self) -> f64 {
-        if self.incremental {
-            self.mean + self.compensation
-        } else {
-            self.sum / self.count + self.compensation / self.count
-        }
-    }
-}
-
-/// One step of Kahan-Babuška summation (upstream `kahanSumInc`): the new sum and compensation.
-pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
 }
 
 #[cfg(test)]
@@ -462,6 +324,7 @@ mod tests {
     use crate::promql::Engine;
     use crate::promql::storage::Point;
     use crate::promql::storage::memory::MemoryStorage;
+    use shared::histogram::FloatHistogram;
 
     fn storage() -> MemoryStorage {
         let mut s = MemoryStorage::new();

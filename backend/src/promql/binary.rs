@@ -2,14 +2,17 @@
 //! matching (one-to-one, `group_left`/`group_right`, `on`/`ignoring`).
 //!
 //! Mirrors Prometheus 3 promql/engine.go (`VectorBinop`, `VectorAnd`/`Or`/`Unless`,
-//! `VectorscalarBinop`, `resultMetric`, `signatureFunc`) and its error wording. Arithmetic and
-//! `bool` comparisons mark results for `__name__` removal; filtering comparisons keep the
-//! left-hand (or vector) sample as it is. Knows nothing of storage.
+//! `VectorscalarBinop`, `vectorElemBinop`) and its error wording. Arithmetic and `bool`
+//! comparisons mark results for `__name__` removal; filtering comparisons keep the left-hand
+//! (or vector) sample as it is. This module holds the operators on samples and the step-wise
+//! evaluation; [`matching`] pairs the samples of two vectors, [`ranged`] evaluates a whole
+//! range with the same operations. Knows nothing of storage.
 
-use std::collections::{HashMap, HashSet};
+mod matching;
+pub(crate) mod ranged;
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
-use shared::labels::{Label, Labels};
+use shared::labels::Labels;
 
 use super::EngineError;
 use super::annotations::Note;
@@ -17,7 +20,36 @@ use super::eval::Evaluator;
 use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
-use super::value::{Element, NAME_LABELS, Value, Vector};
+use super::value::{Element, Value, Vector};
+use matching::{Join, Side};
+
+/// One operand series' sample at one step, as vector matching sees it.
+#[derive(Debug, Clone, Copy)]
+struct Member<'a> {
+    /// The series' position in its operand (the element's, for an instant vector).
+    series: usize,
+    /// The series' labels.
+    labels: &'a Labels,
+    /// The sample's value.
+    value: &'a SampleValue,
+    /// The series' `__name__` is to be dropped.
+    drop_name: bool,
+}
+
+impl<'a> Member<'a> {
+    /// The members of an instant vector, in its order.
+    fn of_vector(v: &'a Vector) -> Vec<Member<'a>> {
+        v.iter()
+            .enumerate()
+            .map(|(series, e)| Member {
+                series,
+                labels: &e.labels,
+                value: &e.value,
+                drop_name: e.drop_name,
+            })
+            .collect()
+    }
+}
 
 /// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
 /// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)
@@ -59,31 +91,36 @@ fn apply(
             vector_scalar(b, r, l, true, note).map(Value::Vector)
         }
         (Value::Vector(l), Value::Vector(r)) => {
-            let default = VectorMatching {
-                card: if b.op.is_set_operator() {
-                    Cardinality::ManyToMany
-                } else {
-                    Cardinality::OneToOne
-                },
-                on: false,
-                labels: Vec::new(),
-                include: Vec::new(),
-                fill: Default::default(),
-            };
-            let matching = b.matching.as_ref().unwrap_or(&default);
-            let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
-            if fills && b.op.is_set_operator() {
-                // The parser refuses these; a hand-built tree gets the parser's words.
-                return Err(EngineError::Runtime(
-                    "filling in missing series not allowed for set operators".into(),
-                ));
+            let default = default_matching(b);
+            let matching = vector_matching(b, &default)?;
+            let mut join = Join::new(
+                b,
+                matching,
+                l.iter().map(|e| &e.labels),
+                r.iter().map(|e| &e.labels),
+            );
+            let (left, right) = (Member::of_vector(&l), Member::of_vector(&r));
+            let mut out = Vector::new();
+            if b.op.is_set_operator() {
+                join.set_step(&left, &right, &mut |side: Side, m: &Member<'_>| {
+                    let v = if side == Side::Left { &l } else { &r };
+                    out.push(v[m.series].clone());
+                });
+            } else {
+                let mut outputs = Vec::new();
+                join.step(&left, &right, note, &mut |output, value| {
+                    outputs.push((output, value))
+                })?;
+                out.extend(outputs.into_iter().map(|(output, value)| {
+                    let (labels, drop_name) = join.output(output).clone();
+                    Element {
+                        labels,
+                        value,
+                        drop_name,
+                    }
+                }));
             }
-            match b.op {
-                BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
-                    Ok(Value::Vector(set_op(b.op, l, r, matching)))
-                }
-                _ => vector_vector(b, l, r, matching, note).map(Value::Vector),
-            }
+            Ok(Value::Vector(out))
         }
         (l, r) => Err(EngineError::Runtime(format!(
             "operator {} not defined between {} and {}",
@@ -92,6 +129,38 @@ fn apply(
             r.type_name()
         ))),
     }
+}
+
+/// The matching of `b` between two vectors when it has no clause: one-to-one on all labels but
+/// the name, or many-to-many for a set operator.
+fn default_matching(b: &BinaryExpr) -> VectorMatching {
+    VectorMatching {
+        card: if b.op.is_set_operator() {
+            Cardinality::ManyToMany
+        } else {
+            Cardinality::OneToOne
+        },
+        on: false,
+        labels: Vec::new(),
+        include: Vec::new(),
+        fill: Default::default(),
+    }
+}
+
+/// The matching clause of `b` (`default` when it has none), refusing fill values on a set
+/// operator: the parser refuses them, and a hand-built tree gets the parser's words.
+fn vector_matching<'m>(
+    b: &'m BinaryExpr,
+    default: &'m VectorMatching,
+) -> Result<&'m VectorMatching, EngineError> {
+    let matching = b.matching.as_ref().unwrap_or(default);
+    let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
+    if fills && b.op.is_set_operator() {
+        return Err(EngineError::Runtime(
+            "filling in missing series not allowed for set operators".into(),
+        ));
+    }
+    Ok(matching)
 }
 
 /// The result of `l op r` on floats, and whether a comparison holds (upstream
@@ -256,14 +325,8 @@ fn vector_scalar(
     note: &mut Option<Note>,
 ) -> Result<Vector, EngineError> {
     let mut out = Vector::with_capacity(vector.len());
-    let scalar = SampleValue::Float(scalar);
     for mut e in vector {
-        let (l, r) = if scalar_left {
-            (&scalar, &e.value)
-        } else {
-            (&e.value, &scalar)
-        };
-        let Some(value) = sample_op(b, l, r, scalar_left, note)? else {
+        let Some(value) = with_scalar(b, &e.value, scalar, scalar_left, note)? else {
             continue;
         };
         e.value = value;
@@ -273,210 +336,22 @@ fn vector_scalar(
     Ok(out)
 }
 
-/// The labels series are matched on (upstream `signatureFunc`): the `on` labels, or all but
-/// the `ignoring` labels and `__name__`.
-fn signature(labels: &Labels, m: &VectorMatching) -> Vec<Label> {
-    labels
-        .iter()
-        .filter(|l| {
-            if m.on {
-                m.labels.contains(&l.name)
-            } else {
-                l.name != "__name__" && !m.labels.contains(&l.name)
-            }
-        })
-        .cloned()
-        .collect()
-}
-
-fn set_op(op: BinaryOp, lhs: Vector, rhs: Vector, m: &VectorMatching) -> Vector {
-    let rhs_sigs: HashSet<Vec<Label>> = rhs.iter().map(|e| signature(&e.labels, m)).collect();
-    match op {
-        BinaryOp::And => lhs
-            .into_iter()
-            .filter(|e| rhs_sigs.contains(&signature(&e.labels, m)))
-            .collect(),
-        BinaryOp::Unless => lhs
-            .into_iter()
-            .filter(|e| !rhs_sigs.contains(&signature(&e.labels, m)))
-            .collect(),
-        _ => {
-            let lhs_sigs: HashSet<Vec<Label>> =
-                lhs.iter().map(|e| signature(&e.labels, m)).collect();
-            let mut out = lhs;
-            out.extend(
-                rhs.into_iter()
-                    .filter(|e| !lhs_sigs.contains(&signature(&e.labels, m))),
-            );
-            out
-        }
-    }
-}
-
-fn vector_vector(
+/// A vector sample `op` a scalar (or the scalar `op` the sample when `scalar_left`); `None`
+/// when filtered out or undefined (upstream `VectorscalarBinop`).
+fn with_scalar(
     b: &BinaryExpr,
-    lhs: Vector,
-    rhs: Vector,
-    m: &VectorMatching,
+    value: &SampleValue,
+    scalar: f64,
+    scalar_left: bool,
     note: &mut Option<Note>,
-) -> Result<Vector, EngineError> {
-    let fills = m.fill.lhs.is_some() || m.fill.rhs.is_some();
-    if (lhs.is_empty() || rhs.is_empty()) && !(fills && (lhs.len() + rhs.len() > 0)) {
-        return Ok(Vector::new());
-    }
-    let one_to_many = m.card == Cardinality::OneToMany;
-    // The "many" side drives the loop; the "one" side is indexed.
-    let (many, one) = if one_to_many { (rhs, lhs) } else { (lhs, rhs) };
-    let one_side = if one_to_many { "left" } else { "right" };
-    let mut index: HashMap<Vec<Label>, &Element> = HashMap::new();
-    for e in &one {
-        let sig = signature(&e.labels, m);
-        if let Some(previous) = index.insert(sig.clone(), e) {
-            return Err(EngineError::Matching(format!(
-                "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                Labels::from_unsorted(sig),
-                previous.labels,
-                e.labels
-            )));
-        }
-    }
-    let mut join = Join {
-        b,
-        m,
-        one_to_many,
-        note,
-        matched: HashMap::new(),
-        out: Vector::new(),
+) -> Result<Option<SampleValue>, EngineError> {
+    let scalar = SampleValue::Float(scalar);
+    let (l, r) = if scalar_left {
+        (&scalar, value)
+    } else {
+        (value, &scalar)
     };
-    // `fill_right` stands in for a missing "one" side, `fill_left` for a missing "many" side,
-    // whichever side group_right makes them (upstream `VectorBinop` fills after its swap).
-    let fill_one = m.fill.rhs.map(SampleValue::Float);
-    let fill_many = m.fill.lhs.map(SampleValue::Float);
-    for e in &many {
-        let sig = signature(&e.labels, m);
-        match (index.get(&sig), &fill_one) {
-            (Some(o), _) => join.pair((e, &o.labels), (&e.value, &o.value), o.drop_name)?,
-            (None, Some(fill)) => {
-                let stand_in = Labels::from_unsorted(sig);
-                join.pair((e, &stand_in), (&e.value, fill), false)?;
-            }
-            (None, None) => {}
-        }
-    }
-    if let Some(fill) = &fill_many {
-        for e in &one {
-            let sig = signature(&e.labels, m);
-            if join.matched.get(&sig).is_some_and(|g| !g.is_empty()) {
-                continue;
-            }
-            // The stand-in "many" sample carries only the matching labels, so no name.
-            let stand_in = Element {
-                labels: Labels::from_unsorted(sig),
-                value: fill.clone(),
-                drop_name: true,
-            };
-            join.pair((&stand_in, &e.labels), (fill, &e.value), e.drop_name)?;
-        }
-    }
-    Ok(join.out)
-}
-
-/// The results of vector matching as they are built.
-struct Join<'a> {
-    b: &'a BinaryExpr,
-    m: &'a VectorMatching,
-    one_to_many: bool,
-    note: &'a mut Option<Note>,
-    /// The result labels produced per "one"-side signature (upstream `matchedSigs`).
-    matched: HashMap<Vec<Label>, HashSet<Labels>>,
-    out: Vector,
-}
-
-impl Join<'_> {
-    /// Joins a "many"-side sample with a "one"-side one (either may be a fill value's
-    /// stand-in), checking the matching's uniqueness rules first (upstream `doBinOp`);
-    /// `one_drop_name` is the "one" side's name-removal flag.
-    fn pair(
-        &mut self,
-        (many, one): (&Element, &Labels),
-        (many_value, one_value): (&SampleValue, &SampleValue),
-        one_drop_name: bool,
-    ) -> Result<(), EngineError> {
-        let mut labels = result_labels(&many.labels, one, self.m);
-        let group = self
-            .matched
-            .entry(signature(&many.labels, self.m))
-            .or_default();
-        if self.m.card == Cardinality::OneToOne {
-            if !group.is_empty() {
-                return Err(EngineError::Matching(
-                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
-                        .into(),
-                ));
-            }
-            group.insert(Labels::empty());
-        } else if !group.insert(labels.clone()) {
-            return Err(EngineError::Matching(
-                "multiple matches for labels: grouping labels must ensure unique matches".into(),
-            ));
-        }
-        // Operands in the written order: the "many" side is the right one for group_right.
-        let (l, r) = if self.one_to_many {
-            (one_value, many_value)
-        } else {
-            (many_value, one_value)
-        };
-        let Some(value) = sample_op(self.b, l, r, false, self.note)? else {
-            return Ok(());
-        };
-        let drop_name = if includes_name(self.m) {
-            // The name is the "one" side's, as it is at this point (upstream `resultMetric`
-            // drops the name first, then copies the included labels).
-            if one_drop_name {
-                labels.remove_names(&NAME_LABELS);
-            }
-            false
-        } else {
-            many.drop_name || drops_name(self.b)
-        };
-        self.out.push(Element {
-            labels,
-            value,
-            drop_name,
-        });
-        Ok(())
-    }
-}
-
-/// Whether `group_left(__name__)`/`group_right(__name__)` copies the name from the "one" side.
-fn includes_name(m: &VectorMatching) -> bool {
-    m.card != Cardinality::OneToOne && m.include.iter().any(|l| l == "__name__")
-}
-
-/// The labels of a matched pair's result (upstream `resultMetric`, name removal left to the
-/// `drop_name` flag).
-fn result_labels(many: &Labels, one: &Labels, m: &VectorMatching) -> Labels {
-    if m.card == Cardinality::OneToOne {
-        let kept = many.iter().filter(|l| {
-            if m.on {
-                m.labels.contains(&l.name)
-            } else {
-                !m.labels.contains(&l.name)
-            }
-        });
-        return Labels::from_unsorted(kept.cloned().collect());
-    }
-    let mut labels: Vec<Label> = many
-        .iter()
-        .filter(|l| !m.include.contains(&l.name))
-        .cloned()
-        .collect();
-    labels.extend(
-        m.include
-            .iter()
-            .filter_map(|name| one.get(name).map(|v| Label::new(name.clone(), v))),
-    );
-    Labels::from_unsorted(labels)
+    sample_op(b, l, r, scalar_left, note)
 }
 
 #[cfg(test)]

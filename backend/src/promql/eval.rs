@@ -31,7 +31,9 @@ mod steps;
 pub(crate) use selected::Selected;
 use selected::SelectorSeries;
 
-pub(crate) use ranged::{MatrixWindows, Ranged, StepWindow, Steps};
+#[cfg(test)]
+pub(crate) use ranged::testing;
+pub(crate) use ranged::{MatrixWindows, Ranged, StepWalk, StepWindow, Steps};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,10 +186,6 @@ impl Evaluator {
     /// series). Unless the selector is already materialized or lies under a subquery, the
     /// series are streamed: each is pulled from storage when needed and dropped after `f`,
     /// and the selector cannot be read again (see `eval/selected.rs` for the rule).
-    #[allow(
-        dead_code,
-        reason = "the range evaluation of selectors and range functions is being written"
-    )]
     pub(crate) fn each_series(
         &self,
         selector: &VectorSelector,
@@ -324,13 +322,18 @@ impl Evaluator {
 
 fn negate(mut v: Vector) -> Result<Vector, EngineError> {
     for e in &mut v {
-        match &mut e.value {
-            SampleValue::Float(f) => *f = -*f,
-            SampleValue::Histogram(h) => **h = super::histogram::negate(h),
-        }
+        negate_sample(&mut e.value);
         e.drop_name = true;
     }
     Ok(v)
+}
+
+/// `-v` for one sample of a vector (whose name is then to be dropped).
+pub(crate) fn negate_sample(v: &mut SampleValue) {
+    match v {
+        SampleValue::Float(f) => *f = -*f,
+        SampleValue::Histogram(h) => **h = super::histogram::negate(h),
+    }
 }
 
 /// Where annotations about `expr` point: upstream removes the parentheses around function

@@ -25,7 +25,7 @@ use super::Evaluator;
 use crate::promql::parser::{Expr, ValueType};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
-use crate::promql::{EngineError, functions};
+use crate::promql::{EngineError, aggregate, binary, functions};
 
 /// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
 /// inclusive. An instant evaluation is one step (`start_ms == end_ms`).
@@ -55,12 +55,9 @@ impl Steps {
     }
 
     /// One step at `t_ms`.
-    #[cfg_attr(
-        not(test),
-        allow(
-            dead_code,
-            reason = "for range nodes evaluated at one time; only tests so far"
-        )
+    #[allow(
+        dead_code,
+        reason = "for range nodes evaluated at one time (subqueries, instants)"
     )]
     pub(crate) fn single(t_ms: i64) -> Self {
         Self {
@@ -108,6 +105,41 @@ pub(crate) enum Ranged {
     Vector(Matrix),
 }
 
+/// Walks the series of a range vector step by step: at each step, the series with a point
+/// there, in series order. Steps must be asked for in increasing order.
+pub(crate) struct StepWalk<'a> {
+    series: &'a [RangeSeries],
+    /// Per series, its first point not handed out yet.
+    next: Vec<usize>,
+}
+
+impl<'a> StepWalk<'a> {
+    /// A walk over `series` from its first points.
+    pub(crate) fn new(series: &'a [RangeSeries]) -> Self {
+        Self {
+            series,
+            next: vec![0; series.len()],
+        }
+    }
+
+    /// The series (position and series) with a point at `t_ms`, with that point.
+    pub(crate) fn at(
+        &mut self,
+        t_ms: i64,
+    ) -> impl Iterator<Item = (usize, &'a RangeSeries, &'a Point)> + '_ {
+        let series = self.series;
+        series
+            .iter()
+            .zip(self.next.iter_mut())
+            .enumerate()
+            .filter_map(move |(i, (s, next))| {
+                let p = s.points.get(*next).filter(|p| p.t_ms == t_ms)?;
+                *next += 1;
+                Some((i, s, p))
+            })
+    }
+}
+
 impl Evaluator {
     /// The value of `expr` (a scalar or instant-vector expression) at every step of `steps`.
     pub(crate) fn eval_ranged(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
@@ -121,6 +153,12 @@ impl Evaluator {
                 Some(ranged) => Ok(ranged),
                 None => self.ranged_by_steps(expr, steps),
             },
+            Expr::Aggregate(a) => match aggregate::ranged::evaluate(self, a, steps)? {
+                Some(ranged) => Ok(ranged),
+                None => self.ranged_by_steps(expr, steps),
+            },
+            Expr::Binary(b) => binary::ranged::evaluate(self, b, steps),
+            Expr::Unary(u) => binary::ranged::unary(self, u, steps),
             _ => self.ranged_by_steps(expr, steps),
         }
     }
@@ -198,6 +236,156 @@ impl Evaluator {
                 })
             })
             .collect()
+    }
+}
+
+/// Checking a range node against the step-wise evaluation it replaces.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Ranged, Steps};
+    use crate::promql::eval::{Evaluator, QueryBounds};
+    use crate::promql::parser;
+    use crate::promql::storage::memory::MemoryStorage;
+    use crate::promql::storage::{Point, Queryable, SampleValue};
+    use crate::promql::{EngineConfig, value::Matrix};
+    use shared::histogram::FloatHistogram;
+    use shared::labels::Labels;
+
+    /// The steps [`storage`] is meant for: 0 to 20 min by 1 min.
+    pub(crate) const STEPS: (i64, i64, i64) = (0, 1_200_000, 60_000);
+
+    /// Series over 20 minutes at a 30 s interval, with what makes range evaluation differ
+    /// from a plain loop if it gets anything wrong: series starting late, ending early (by a
+    /// stale marker or by stopping, so the lookback keeps them a while), a gap, NaN and
+    /// infinite values, native histograms, and floats and histograms under one name.
+    /// `a{job, instance}` (six series), `b{job}` (two), `h{job}` (histograms), `m{job}` (a mix).
+    pub(crate) fn storage() -> MemoryStorage {
+        let mut s = MemoryStorage::new();
+        let mut add =
+            |labels: &[(&str, &str)], from: i64, to: i64, value: &dyn Fn(i64) -> SampleValue| {
+                let labels = Labels::from_pairs(labels.iter().copied());
+                for i in from..to {
+                    let point = Point {
+                        t_ms: i * 30_000,
+                        value: value(i),
+                    };
+                    s.append(&labels, point);
+                }
+            };
+        let float = |f: f64| SampleValue::Float(f);
+        add(
+            &[("__name__", "a"), ("job", "j1"), ("instance", "1")],
+            0,
+            40,
+            &|i| float(i as f64 * 0.1),
+        );
+        add(
+            &[("__name__", "a"), ("job", "j1"), ("instance", "2")],
+            6,
+            40,
+            &|i| float(1e16 + i as f64),
+        );
+        add(
+            &[("__name__", "a"), ("job", "j1"), ("instance", "3")],
+            0,
+            12,
+            &|i| float(3.0 - i as f64),
+        );
+        add(
+            &[("__name__", "a"), ("job", "j2"), ("instance", "1")],
+            0,
+            40,
+            &|i| float(if i % 7 == 3 { f64::NAN } else { i as f64 }),
+        );
+        add(
+            &[("__name__", "a"), ("job", "j2"), ("instance", "2")],
+            0,
+            25,
+            &|i| {
+                float(if i == 24 {
+                    shared::series::stale_nan()
+                } else {
+                    -(i as f64)
+                })
+            },
+        );
+        add(
+            &[("__name__", "a"), ("job", "j2"), ("instance", "2")],
+            32,
+            40,
+            &|i| float(i as f64 / 3.0),
+        );
+        add(
+            &[("__name__", "a"), ("job", "j3"), ("instance", "9")],
+            10,
+            30,
+            &|i| float(if i == 20 { f64::INFINITY } else { 2.0 }),
+        );
+        add(&[("__name__", "b"), ("job", "j1")], 0, 40, &|i| {
+            float(1.0 + i as f64)
+        });
+        add(&[("__name__", "b"), ("job", "j2")], 8, 30, &|_| float(4.0));
+        let histogram = |i: i64| {
+            SampleValue::Histogram(Box::new(FloatHistogram {
+                count: 2.0 * i as f64,
+                sum: 3.0 * i as f64,
+                zero_count: i as f64,
+                ..FloatHistogram::default()
+            }))
+        };
+        add(&[("__name__", "h"), ("job", "j1")], 0, 40, &histogram);
+        add(&[("__name__", "h"), ("job", "j2")], 10, 30, &histogram);
+        add(&[("__name__", "m"), ("job", "j1")], 0, 40, &|i| {
+            float(i as f64)
+        });
+        add(&[("__name__", "m"), ("job", "j2")], 0, 40, &|i| {
+            if i % 10 < 5 { histogram(i) } else { float(5.0) }
+        });
+        s
+    }
+
+    /// Evaluates `query` over `[start_ms, end_ms]` both by [`Evaluator::eval_ranged`] and step
+    /// by step, and asserts the same series (in any order, floats bit for bit), annotations
+    /// and error.
+    pub(crate) fn assert_same_as_steps(
+        storage: &dyn Queryable,
+        query: &str,
+        (start_ms, end_ms, step_ms): (i64, i64, i64),
+    ) {
+        let expr = parser::parse(query).expect("the test query parses");
+        let steps = Steps::new(start_ms, end_ms, step_ms).expect("valid test steps");
+        let bounds = QueryBounds {
+            start_ms,
+            end_ms,
+            step_ms,
+        };
+        let run = |ranged: bool| {
+            let ev = Evaluator::new(&EngineConfig::default(), storage, &expr, bounds)
+                .expect("the test storage answers");
+            let result = if ranged {
+                ev.eval_ranged(&expr, steps)
+            } else {
+                ev.ranged_by_steps(&expr, steps)
+            };
+            let result = result.map(describe).map_err(|e| e.to_string());
+            let evaluated = ev.finish(query, ());
+            (result, evaluated.warnings, evaluated.infos)
+        };
+        let (ranged, stepped) = (run(true), run(false));
+        assert_eq!(ranged, stepped, "{query}");
+    }
+
+    /// The value in a form that compares NaNs and ignores the order of series.
+    fn describe(value: Ranged) -> String {
+        match value {
+            Ranged::Scalar(values) => format!("{values:?}"),
+            Ranged::Vector(mut series) => {
+                series.retain(|s| !s.points.is_empty());
+                series.sort_by(|a, b| (&a.labels, a.drop_name).cmp(&(&b.labels, b.drop_name)));
+                let series: Matrix = series;
+                format!("{series:?}")
+            }
+        }
     }
 }
 
