@@ -33,7 +33,7 @@ use selected::SelectorSeries;
 
 #[cfg(test)]
 pub(crate) use ranged::testing;
-pub(crate) use ranged::{MatrixWindows, Ranged, StepWalk, StepWindow, Steps};
+pub(crate) use ranged::{MatrixWindows, Ranged, StepWalk, StepWindow, Steps, SubqueryPlan};
 
 /// The query's time bounds, in ms; `step_ms` is 0 for an instant query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,8 @@ mod equivalence;
 mod selectors;
 mod subquery;
 
+pub(crate) use subquery::SubqueryPlan;
+
 use std::collections::BTreeMap;
 
 use shared::labels::Labels;

@@ -89,7 +89,7 @@ pub(super) fn evaluate(
             for s in &mut m {
                 edit.apply(&mut s.labels, &mut s.drop_name);
             }
-            return Ok(regroup(m).map(Ranged::Vector));
+            return regroup(m).map(|m| Some(Ranged::Vector(m)));
         }
         _ => return Ok(None),
     }))
@@ -118,10 +118,11 @@ fn clamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, Engin
         .zip(second)
         .map(|(a, b)| Clamp::new(name, a, b))
         .collect();
-    Ok(map_series(m, steps, |i| {
+    map_series(m, steps, |i| {
         let clamp = clamps.get(i).copied().flatten()?;
         Some(move |x| clamp.apply(x))
-    }))
+    })
+    .map(Some)
 }
 
 /// Argument 0 with `f_at(step)` applied to its floats (`None` leaves the step out); histograms
@@ -135,7 +136,7 @@ fn map_floats<F: Fn(f64) -> f64>(
     let Ranged::Vector(m) = ev.eval_ranged(arg(c, 0)?, steps)? else {
         return Ok(None);
     };
-    Ok(map_series(m, steps, f_at))
+    map_series(m, steps, f_at).map(Some)
 }
 
 /// Each series of `m` with `f_at(step)` applied to its floats, regrouped.
@@ -143,7 +144,7 @@ fn map_series<F: Fn(f64) -> f64>(
     mut m: Matrix,
     steps: Steps,
     f_at: impl Fn(usize) -> Option<F>,
-) -> Option<Ranged> {
+) -> Result<Ranged, EngineError> {
     for s in &mut m {
         s.points.retain_mut(|p| {
             let f = steps.index_of(p.t_ms).and_then(&f_at);
@@ -173,9 +174,10 @@ fn only_floats(m: &Matrix, steps: Steps) -> Vec<f64> {
 }
 
 /// The series ordered by labels and name-dropping flag, those equal in both merged, as
-/// gathering step values by series orders and merges them; `None` when two that merge have
-/// points at the same step.
-fn regroup(m: Matrix) -> Option<Matrix> {
+/// gathering step values by series orders and merges them. Two that merge with points at the
+/// same step fail the query, as upstream's `rangeEval` fails when a function's output holds a
+/// series twice at one step.
+fn regroup(m: Matrix) -> Result<Matrix, EngineError> {
     let mut by_key: BTreeMap<(Labels, bool), Vec<Point>> = BTreeMap::new();
     let mut merged = false;
     for s in m {
@@ -188,7 +190,7 @@ fn regroup(m: Matrix) -> Option<Matrix> {
         if merged {
             points.sort_by_key(|p| p.t_ms);
             if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
-                return None;
+                return Err(EngineError::DuplicateLabelset);
             }
         }
         out.push(RangeSeries {
@@ -197,7 +199,7 @@ fn regroup(m: Matrix) -> Option<Matrix> {
             drop_name,
         });
     }
-    Some(out)
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -234,6 +236,9 @@ mod tests {
             .expect("disjoint steps merge");
         let times: Vec<i64> = merged[0].points.iter().map(|p| p.t_ms).collect();
         assert_eq!(times, vec![1, 3, 4, 5]);
-        assert!(regroup(vec![series("a", true, &[1, 2]), series("a", true, &[2])]).is_none());
+        assert!(matches!(
+            regroup(vec![series("a", true, &[1, 2]), series("a", true, &[2])]),
+            Err(EngineError::DuplicateLabelset)
+        ));
     }
 }

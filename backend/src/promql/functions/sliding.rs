@@ -21,7 +21,7 @@ use super::rate::{Change, FloatSeries};
 use super::regression::Trend;
 use super::{Window, absent, irate, scalar_values};
 use crate::promql::EngineError;
-use crate::promql::eval::{Evaluator, MatrixWindows, StepWindow, Steps};
+use crate::promql::eval::{Evaluator, MatrixWindows, StepWindow, Steps, SubqueryPlan};
 use crate::promql::parser::{Call, Expr, MatrixSelector};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
@@ -37,6 +37,15 @@ pub(super) fn evaluate(
     let name = c.function.name;
     let Some(arg) = range_argument(c, usize::from(name == "quantile_over_time")) else {
         return Ok(None);
+    };
+    // Whether a subquery's windows can share one inner evaluation is known before anything is
+    // read: no series may be read (and perhaps streamed) before falling back to steps.
+    let plan = match arg {
+        Expr::Subquery(sq) => match ev.subquery_plan(sq, steps)? {
+            Some(plan) => Some(plan),
+            None => return Ok(None),
+        },
+        _ => None,
     };
     // The parameters first, as the step-wise evaluation reads them before the range.
     let func = match name {
@@ -62,7 +71,7 @@ pub(super) fn evaluate(
             None => return Ok(None),
         },
     };
-    let Some(source) = Source::new(ev, arg, steps)? else {
+    let Some(source) = Source::new(ev, arg, plan, steps)? else {
         return Ok(None);
     };
     let windows = &source.windows;
@@ -160,20 +169,26 @@ enum Series<'e> {
 }
 
 impl<'e> Source<'e> {
-    /// The source of the range argument `e` (see [`range_argument`]); `None` for a subquery
-    /// whose windows cannot share an inner evaluation.
-    fn new(ev: &Evaluator, e: &'e Expr, steps: Steps) -> Result<Option<Self>, EngineError> {
-        Ok(match e {
-            Expr::MatrixSelector(m) => Some(Source {
+    /// The source of the range argument `e` (see [`range_argument`]), a subquery with its
+    /// `plan`; `None` for anything else.
+    fn new(
+        ev: &Evaluator,
+        e: &'e Expr,
+        plan: Option<SubqueryPlan>,
+        steps: Steps,
+    ) -> Result<Option<Self>, EngineError> {
+        Ok(match (e, plan) {
+            (Expr::MatrixSelector(m), _) => Some(Source {
                 series: Series::Selector(m),
                 windows: ev.matrix_windows(m, steps)?,
             }),
-            Expr::Subquery(sq) => ev
-                .ranged_subquery(sq, steps)?
-                .map(|(inner, windows)| Source {
+            (Expr::Subquery(sq), Some(plan)) => {
+                let (inner, windows) = ev.ranged_subquery(sq, plan)?;
+                Some(Source {
                     series: Series::Subquery(inner),
                     windows,
-                }),
+                })
+            }
             _ => None,
         })
     }

@@ -6,11 +6,11 @@ use shared::histogram::{CounterResetHint, FloatHistogram};
 use shared::labels::Labels;
 
 use super::{Ranged, Steps};
-use crate::promql::EngineConfig;
 use crate::promql::eval::{Evaluator, QueryBounds};
 use crate::promql::parser;
 use crate::promql::storage::memory::MemoryStorage;
 use crate::promql::storage::{Point, SampleValue};
+use crate::promql::{EngineConfig, EngineError};
 
 fn float(t_ms: i64, v: f64) -> Point {
     Point {
@@ -206,6 +206,14 @@ fn evaluate(storage: &MemoryStorage, query: &str, steps: Steps, by_steps: bool) 
         ev.eval_ranged(&expr, steps)
     };
     match result {
+        // The step-wise gathering keeps a series that a step holds twice as two points at one
+        // time, which the query's result then refuses; the range evaluation refuses it at once.
+        Ok(Ranged::Vector(m))
+            if m.iter()
+                .any(|s| s.points.windows(2).any(|w| w[0].t_ms == w[1].t_ms)) =>
+        {
+            format!("error {}", EngineError::DuplicateLabelset)
+        }
         Ok(Ranged::Vector(mut m)) => {
             // Sorted as the step-wise gathering sorts.
             m.sort_by(|a, b| (&a.labels, a.drop_name).cmp(&(&b.labels, b.drop_name)));

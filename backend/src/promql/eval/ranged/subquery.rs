@@ -14,7 +14,7 @@ use shared::histogram::CounterResetHint;
 use super::{MatrixWindows, Ranged, Steps};
 use crate::promql::EngineError;
 use crate::promql::eval::{Evaluator, MAX_SUBQUERY_STEPS};
-use crate::promql::parser::SubqueryExpr;
+use crate::promql::parser::{SubqueryExpr, ValueType};
 use crate::promql::storage::SampleValue;
 use crate::promql::value::Matrix;
 
@@ -28,16 +28,26 @@ pub(in crate::promql::eval) fn first_step(start_ms: i64, step_ms: i64) -> i64 {
     }
 }
 
+/// Where a subquery's windows fall over a range, when they can share one inner evaluation:
+/// found without evaluating anything, so a caller can decide before reading any series.
+#[derive(Debug)]
+pub(crate) struct SubqueryPlan {
+    /// The window of every outer step.
+    windows: MatrixWindows,
+    /// The inner steps spanning every window; `None` when no window holds one.
+    grid: Option<Steps>,
+}
+
 impl Evaluator {
-    /// The inner series of `sq` over every window it has at the steps of `steps`, with those
-    /// windows; `None` where the windows leave gaps between them or the inner expression is a
-    /// scalar. Fails as the step-wise evaluation does for a step that is not positive or a
-    /// window with too many steps.
-    pub(crate) fn ranged_subquery(
+    /// The plan of `sq` at the steps of `steps`; `None` where the windows leave gaps between
+    /// them or the inner expression is a scalar (the caller then evaluates step by step).
+    /// Fails as the step-wise evaluation does for a step that is not positive or a window with
+    /// too many steps.
+    pub(crate) fn subquery_plan(
         &self,
         sq: &SubqueryExpr,
         steps: Steps,
-    ) -> Result<Option<(Matrix, MatrixWindows)>, EngineError> {
+    ) -> Result<Option<SubqueryPlan>, EngineError> {
         let step_ms = match &sq.step {
             Some(d) => self.duration(d)?,
             None => self.subquery_step_ms,
@@ -57,6 +67,9 @@ impl Evaluator {
                 return Err(EngineError::TooManySamples);
             }
         }
+        if sq.expr.value_type() == ValueType::Scalar {
+            return Ok(None);
+        }
         let (Some(&first_end), Some(&last_end)) = (ends.first(), ends.last()) else {
             return Ok(None);
         };
@@ -66,17 +79,33 @@ impl Evaluator {
         if gaps {
             return Ok(None);
         }
-        let windows = MatrixWindows::new(steps, ends, range_ms);
         let first = first_step(first_end.saturating_sub(range_ms), step_ms);
-        let Some(grid) = Steps::new(first, last_end, step_ms) else {
-            // No window holds a step.
-            return Ok(Some((Matrix::new(), windows)));
+        Ok(Some(SubqueryPlan {
+            windows: MatrixWindows::new(steps, ends, range_ms),
+            grid: Steps::new(first, last_end, step_ms),
+        }))
+    }
+
+    /// The inner series of `sq` over every window of `plan`, with those windows: the inner
+    /// expression evaluated once over the plan's grid.
+    pub(crate) fn ranged_subquery(
+        &self,
+        sq: &SubqueryExpr,
+        plan: SubqueryPlan,
+    ) -> Result<(Matrix, MatrixWindows), EngineError> {
+        let Some(grid) = plan.grid else {
+            return Ok((Matrix::new(), plan.windows));
         };
-        let Ranged::Vector(mut series) = self.eval_ranged(&sq.expr, grid)? else {
-            return Ok(None);
+        let mut series = match self.eval_ranged(&sq.expr, grid)? {
+            Ranged::Vector(series) => series,
+            Ranged::Scalar(_) => {
+                return Err(EngineError::Runtime(
+                    "internal error: a scalar subquery planned for range evaluation".into(),
+                ));
+            }
         };
         forget_reset_hints(&mut series);
-        Ok(Some((series, windows)))
+        Ok((series, plan.windows))
     }
 }
 
