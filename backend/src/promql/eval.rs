@@ -17,7 +17,7 @@ use shared::labels::Labels;
 
 use super::annotations::{Annotation, Annotations, Evaluated, ForcedMonotonicity, Note, Severity};
 use super::parser::{AtModifier, Call, DurationExpr, Expr, MatrixSelector, Span, UnaryOp};
-use super::parser::{VectorSelector, ast::RangeExtension};
+use super::parser::{ValueType, VectorSelector, ast::RangeExtension};
 use super::starts::SelectorStarts;
 use super::storage::{Point, SampleValue};
 use super::value::{Element, Matrix, RangeSeries, Value, Vector, drop_flagged_name};
@@ -208,7 +208,31 @@ impl Evaluator {
 
     /// The result of an instant query at `t_ms`, with `__name__` dropped where flagged.
     pub(crate) fn instant_result(&self, expr: &Expr, t_ms: i64) -> Result<Value, EngineError> {
-        Ok(match self.eval(expr, t_ms)? {
+        let value = match expr.value_type() {
+            // Through the range evaluation, at one step: selectors stream there.
+            ValueType::Scalar | ValueType::InstantVector => {
+                match self.eval_ranged(expr, Steps::single(t_ms))? {
+                    Ranged::Scalar(values) => {
+                        Value::Scalar(values.first().copied().unwrap_or(f64::NAN))
+                    }
+                    Ranged::Vector(series) => Value::Vector(
+                        series
+                            .into_iter()
+                            .flat_map(|s| {
+                                let (labels, drop_name) = (s.labels, s.drop_name);
+                                s.points.into_iter().map(move |p| Element {
+                                    labels: labels.clone(),
+                                    value: p.value,
+                                    drop_name,
+                                })
+                            })
+                            .collect(),
+                    ),
+                }
+            }
+            ValueType::RangeVector | ValueType::String => self.eval(expr, t_ms)?,
+        };
+        Ok(match value {
             Value::Vector(mut v) => {
                 for e in &mut v {
                     drop_flagged_name(&mut e.labels, &mut e.drop_name);

@@ -25,6 +25,13 @@ pub(crate) fn evaluate(
     a: &AggregateExpr,
     steps: Steps,
 ) -> Result<Option<Ranged>, EngineError> {
+    // An instant query's `topk` and `bottomk` list their elements in heap order (upstream
+    // returns them so; eval_ordered tests check it), which the step-wise evaluation gives.
+    // Decided before reading anything: a selector read here may be streamed, and then cannot
+    // be read again by the fallback.
+    if steps.len() == 1 && matches!(a.op, AggregateOp::Topk | AggregateOp::Bottomk) {
+        return Ok(None);
+    }
     let Some(params) = parameters(ev, a, steps)? else {
         return Ok(None);
     };

@@ -26,7 +26,7 @@ pub(super) use subquery::{first_step, forget_reset_hints};
 use super::Evaluator;
 use crate::promql::parser::{Expr, ValueType};
 use crate::promql::storage::{Point, SampleValue};
-use crate::promql::value::{Matrix, RangeSeries, drop_flagged_name};
+use crate::promql::value::{Matrix, RangeSeries, Value, drop_flagged_name};
 use crate::promql::{EngineError, aggregate, binary, functions};
 
 /// The evaluation times of a range: `start_ms`, `start_ms + step_ms`, … up to `end_ms`
@@ -167,6 +167,9 @@ impl Evaluator {
 
     /// The fallback: `expr` evaluated at each step and gathered by series.
     pub(crate) fn ranged_by_steps(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
+        if steps.len() == 1 {
+            return self.ranged_at_one_step(expr, steps.start_ms);
+        }
         let gathered = self.gather(steps.start_ms, steps.end_ms, steps.step_ms, |t| {
             self.eval(expr, t)
         })?;
@@ -191,6 +194,31 @@ impl Evaluator {
             ));
         }
         Ok(Ranged::Scalar(values))
+    }
+
+    /// The fallback at a single step: `expr` evaluated at `t_ms`, each element a series of one
+    /// point in the order evaluation gave them, duplicates kept, so that an instant query's
+    /// result keeps its order (`sort`, `topk`) and still refuses duplicate label sets at the end.
+    fn ranged_at_one_step(&self, expr: &Expr, t_ms: i64) -> Result<Ranged, EngineError> {
+        match self.eval(expr, t_ms)? {
+            Value::Scalar(v) => Ok(Ranged::Scalar(vec![v])),
+            Value::Vector(v) => Ok(Ranged::Vector(
+                v.into_iter()
+                    .map(|e| RangeSeries {
+                        labels: e.labels,
+                        points: vec![Point {
+                            t_ms,
+                            value: e.value,
+                        }],
+                        drop_name: e.drop_name,
+                    })
+                    .collect(),
+            )),
+            other => Err(EngineError::Runtime(format!(
+                "cannot evaluate {} over steps",
+                other.type_name()
+            ))),
+        }
     }
 
     /// The result of a range query: `expr` over the query's steps, series sorted by labels.

@@ -168,8 +168,8 @@ fn stale_markers_are_left_out_of_windows_as_each_series_arrives() {
     assert_eq!(windows, [vec![point(10, 1.0), point(30, 3.0)]]);
 }
 
-/// The selectors of `expr` in the order written (through parentheses, subqueries, calls and
-/// binary operators only).
+/// The selectors of `expr` in the order written (through parentheses, subqueries, calls,
+/// aggregations and binary operators only).
 fn selectors(expr: &Expr) -> Vec<&VectorSelector> {
     match expr {
         Expr::VectorSelector(s) => vec![s],
@@ -177,6 +177,7 @@ fn selectors(expr: &Expr) -> Vec<&VectorSelector> {
         Expr::Subquery(sq) => selectors(&sq.expr),
         Expr::Paren(p) => selectors(&p.expr),
         Expr::Call(c) => c.args.iter().flat_map(selectors).collect(),
+        Expr::Aggregate(a) => selectors(&a.expr),
         Expr::Binary(b) => {
             let mut all = selectors(&b.lhs);
             all.extend(selectors(&b.rhs));
@@ -228,4 +229,53 @@ fn the_evaluator_streams_plain_selectors_and_materializes_those_under_subqueries
     .expect("materializes");
     assert_eq!(count, 3);
     assert_eq!(ev.series(under_subquery).expect("materialized").len(), 3);
+}
+
+/// Instant and range queries read plain selectors through the range evaluation, which streams
+/// them: afterwards the selector's series are gone (a second read is the internal error), so
+/// they were never all held at once. `topk` at one step and `sort` evaluate step by step and
+/// materialize instead.
+#[test]
+fn instant_and_range_queries_stream_their_selectors() {
+    let mut storage = MemoryStorage::new();
+    for i in 0..3 {
+        for t in 0..10 {
+            storage.append(&labels(i), point(t * 60_000, (i * 100) as f64 + t as f64));
+        }
+    }
+    let instant = QueryBounds {
+        start_ms: 540_000,
+        end_ms: 540_000,
+        step_ms: 0,
+    };
+    let range = QueryBounds {
+        start_ms: 0,
+        end_ms: 540_000,
+        step_ms: 60_000,
+    };
+    let cases = [
+        ("m", instant, true),
+        ("sum by (i) (rate(m[5m]))", instant, true),
+        ("m * 2 > 300", instant, true),
+        ("topk(2, m)", instant, false),
+        ("sort(m)", instant, false),
+        ("sum by (i) (rate(m[5m]))", range, true),
+        ("max_over_time(m[3m])", range, true),
+    ];
+    for (query, bounds, streams) in cases {
+        let expr = parser::parse(query).expect("parses");
+        let ev =
+            Evaluator::new(&EngineConfig::default(), &storage, &expr, bounds).expect("selects");
+        if bounds.step_ms == 0 {
+            ev.instant_result(&expr, bounds.start_ms)
+                .expect("evaluates");
+        } else {
+            ev.range_result(&expr).expect("evaluates");
+        }
+        let selector = selectors(&expr)[0];
+        match ev.series(selector) {
+            Err(error) => assert!(streams && is_internal(&error), "{query}: {error}"),
+            Ok(series) => assert!(!streams && series.len() == 3, "{query}: materialized"),
+        }
+    }
 }
