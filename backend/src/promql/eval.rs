@@ -31,6 +31,7 @@ mod steps;
 pub(crate) use selected::Selected;
 use selected::SelectorSeries;
 
+use ranged::StepValues;
 #[cfg(test)]
 pub(crate) use ranged::testing;
 pub(crate) use ranged::{MatrixWindows, Ranged, StepWalk, StepWindow, Steps, SubqueryPlan};
@@ -70,6 +71,9 @@ pub(crate) struct Evaluator {
     annotations: RefCell<Annotations>,
     /// Inner values of each subquery (keyed by node address) by evaluation time.
     subquery_values: RefCell<HashMap<usize, BTreeMap<i64, Value>>>,
+    /// Operands range-evaluated for a node evaluated step by step, keyed by node address (see
+    /// `ranged/operands.rs`).
+    precomputed: RefCell<HashMap<usize, StepValues>>,
 }
 
 /// The address of a node of the (unmoved) tree, as a map key.
@@ -253,6 +257,9 @@ impl Evaluator {
 
     /// The value of `expr` at `t_ms`.
     pub(crate) fn eval(&self, expr: &Expr, t_ms: i64) -> Result<Value, EngineError> {
+        if let Some(value) = self.precomputed(expr, t_ms) {
+            return Ok(value);
+        }
         match expr {
             Expr::Number(n) => Ok(Value::Scalar(n.value)),
             Expr::String(s) => Ok(Value::String(s.value.clone())),

@@ -51,6 +51,7 @@ impl Evaluator {
             starts: HashMap::new(),
             annotations: RefCell::default(),
             subquery_values: RefCell::default(),
+            precomputed: RefCell::default(),
         };
         let around = Around {
             func: None,

@@ -11,8 +11,11 @@
 
 #[cfg(test)]
 mod equivalence;
+mod operands;
 mod selectors;
 mod subquery;
+
+pub(in crate::promql::eval) use operands::StepValues;
 
 pub(crate) use subquery::SubqueryPlan;
 
@@ -167,6 +170,14 @@ impl Evaluator {
 
     /// The fallback: `expr` evaluated at each step and gathered by series.
     pub(crate) fn ranged_by_steps(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
+        let operands = self.precompute_operands(expr, steps)?;
+        let result = self.gathered_by_steps(expr, steps);
+        self.forget_operands(&operands);
+        result
+    }
+
+    /// `expr` evaluated at each step and gathered by series (its operands may be precomputed).
+    fn gathered_by_steps(&self, expr: &Expr, steps: Steps) -> Result<Ranged, EngineError> {
         if steps.len() == 1 {
             return self.ranged_at_one_step(expr, steps.start_ms);
         }

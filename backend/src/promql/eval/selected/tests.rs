@@ -233,8 +233,9 @@ fn the_evaluator_streams_plain_selectors_and_materializes_those_under_subqueries
 
 /// Instant and range queries read plain selectors through the range evaluation, which streams
 /// them: afterwards the selector's series are gone (a second read is the internal error), so
-/// they were never all held at once. `topk` at one step and `sort` evaluate step by step and
-/// materialize instead.
+/// they were never all held at once. Nodes evaluated step by step (`topk` at one step, `sort`)
+/// get their operands range-evaluated, so those stream too; `timestamp` reads its selector's
+/// samples at each step and materializes it.
 #[test]
 fn instant_and_range_queries_stream_their_selectors() {
     let mut storage = MemoryStorage::new();
@@ -257,8 +258,10 @@ fn instant_and_range_queries_stream_their_selectors() {
         ("m", instant, true),
         ("sum by (i) (rate(m[5m]))", instant, true),
         ("m * 2 > 300", instant, true),
-        ("topk(2, m)", instant, false),
-        ("sort(m)", instant, false),
+        ("topk(2, m)", instant, true),
+        ("sort(m)", instant, true),
+        ("histogram_quantile(0.9, rate(m[5m]))", range, true),
+        ("timestamp(m)", range, false),
         ("sum by (i) (rate(m[5m]))", range, true),
         ("max_over_time(m[3m])", range, true),
     ];
