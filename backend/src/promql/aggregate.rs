@@ -82,8 +82,10 @@ impl Output {
 enum Param {
     /// The aggregation has none.
     None,
-    /// `topk`, `bottomk`, `limitk`: how many to keep (0 for a negative k).
-    K(usize),
+    /// `topk`, `bottomk`: how many to keep per group (0 for a negative k).
+    Top(usize),
+    /// `limitk`: how many to keep per group (0 for a negative k).
+    Limit(usize),
     /// `limit_ratio`: the ratio, clamped to `[-1, 1]`.
     Ratio(f64),
     /// `quantile`: φ.
@@ -154,7 +156,7 @@ fn step<'a>(
             count_values(plan, label, members, emit);
             return Ok(());
         }
-        Param::None | Param::K(_) | Param::Quantile(_) => {}
+        Param::None | Param::Top(_) | Param::Limit(_) | Param::Quantile(_) => {}
     }
     groups.resize_with(plan.group_count(), Vec::new);
     groups.iter_mut().for_each(Vec::clear);
@@ -162,8 +164,8 @@ fn step<'a>(
         groups[plan.group_of(m.series)].push(*m);
     }
     match *param {
-        Param::K(k) if a.op == AggregateOp::Limitk => select::limit_k(k, groups, emit),
-        Param::K(k) => select::top_k(ev, a, k, groups, emit),
+        Param::Limit(k) => select::limit_k(k, groups, emit),
+        Param::Top(k) => select::top_k(ev, a, k, groups, emit),
         Param::Quantile(q) => {
             for (group, members) in groups.iter().enumerate() {
                 if let Some(value) = accumulate::quantile(ev, a, q, members) {
@@ -206,9 +208,8 @@ fn parameter(
     value: impl FnOnce() -> Result<Value, EngineError>,
 ) -> Result<Param, EngineError> {
     match a.op {
-        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
-            Ok(Param::K(select::k_param(value()?)?))
-        }
+        AggregateOp::Topk | AggregateOp::Bottomk => Ok(Param::Top(select::k_param(value()?)?)),
+        AggregateOp::Limitk => Ok(Param::Limit(select::k_param(value()?)?)),
         AggregateOp::LimitRatio => Ok(Param::Ratio(select::ratio_param(ev, a, value()?)?)),
         AggregateOp::Quantile => {
             let Value::Scalar(q) = value()? else {

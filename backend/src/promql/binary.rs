@@ -90,38 +90,7 @@ fn apply(
         (Value::Scalar(l), Value::Vector(r)) => {
             vector_scalar(b, r, l, true, note).map(Value::Vector)
         }
-        (Value::Vector(l), Value::Vector(r)) => {
-            let default = default_matching(b);
-            let matching = vector_matching(b, &default)?;
-            let mut join = Join::new(
-                b,
-                matching,
-                l.iter().map(|e| &e.labels),
-                r.iter().map(|e| &e.labels),
-            );
-            let (left, right) = (Member::of_vector(&l), Member::of_vector(&r));
-            let mut out = Vector::new();
-            if b.op.is_set_operator() {
-                join.set_step(&left, &right, &mut |side: Side, m: &Member<'_>| {
-                    let v = if side == Side::Left { &l } else { &r };
-                    out.push(v[m.series].clone());
-                });
-            } else {
-                let mut outputs = Vec::new();
-                join.step(&left, &right, note, &mut |output, value| {
-                    outputs.push((output, value))
-                })?;
-                out.extend(outputs.into_iter().map(|(output, value)| {
-                    let (labels, drop_name) = join.output(output).clone();
-                    Element {
-                        labels,
-                        value,
-                        drop_name,
-                    }
-                }));
-            }
-            Ok(Value::Vector(out))
-        }
+        (Value::Vector(l), Value::Vector(r)) => vector_vector(b, &l, &r, note).map(Value::Vector),
         (l, r) => Err(EngineError::Runtime(format!(
             "operator {} not defined between {} and {}",
             b.op.as_str(),
@@ -129,6 +98,45 @@ fn apply(
             r.type_name()
         ))),
     }
+}
+
+/// Two instant vectors joined by `b` (one step of a [`Join`]).
+fn vector_vector(
+    b: &BinaryExpr,
+    l: &Vector,
+    r: &Vector,
+    note: &mut Option<Note>,
+) -> Result<Vector, EngineError> {
+    let default = default_matching(b);
+    let matching = vector_matching(b, &default)?;
+    let mut join = Join::new(
+        b,
+        matching,
+        l.iter().map(|e| &e.labels),
+        r.iter().map(|e| &e.labels),
+    );
+    let (left, right) = (Member::of_vector(l), Member::of_vector(r));
+    let mut out = Vector::new();
+    if b.op.is_set_operator() {
+        join.set_step(&left, &right, &mut |side: Side, m: &Member<'_>| {
+            let v = if side == Side::Left { l } else { r };
+            out.push(v[m.series].clone());
+        });
+        return Ok(out);
+    }
+    let mut outputs = Vec::new();
+    join.step(&left, &right, note, &mut |output, value| {
+        outputs.push((output, value));
+    })?;
+    for (output, value) in outputs {
+        let (labels, drop_name) = join.output(output).clone();
+        out.push(Element {
+            labels,
+            value,
+            drop_name,
+        });
+    }
+    Ok(out)
 }
 
 /// The matching of `b` between two vectors when it has no clause: one-to-one on all labels but

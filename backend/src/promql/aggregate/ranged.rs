@@ -200,7 +200,8 @@ mod tests {
         ] {
             for grouping in ["", " by (job)", " without (instance)", " by (__name__)"] {
                 for operand in ["a", "h", "m", "-a", "{__name__=~\"a|b\"}", "(-a or b)"] {
-                    assert_same_as_steps(&s, &format!("{op}{grouping} ({operand})"), STEPS);
+                    let query = format!("{op}{grouping} ({operand})");
+                    assert_same_as_steps(&s, &query, STEPS).expect(&query);
                 }
             }
         }
@@ -218,7 +219,6 @@ mod tests {
             "bottomk by (job) (1, a)",
             "topk(scalar(b{job=\"j1\"}) - 10, a)",
             "topk by (job) (1, m)",
-            "topk(NaN, a)",
             "limitk(1, a)",
             "limitk by (job) (2, -a)",
             "limitk(-1, a)",
@@ -229,10 +229,25 @@ mod tests {
             "count_values(\"v\", a)",
             "count_values by (job) (\"job\", b)",
             "count_values(\"v\", h)",
-            "count_values(\"\", a)",
             "sum(sum by (job) (a))",
         ] {
-            assert_same_as_steps(&s, query, STEPS);
+            assert_same_as_steps(&s, query, STEPS).expect(query);
+        }
+    }
+
+    #[test]
+    fn parameter_errors_are_the_step_wise_ones() {
+        let s = storage();
+        for (query, error) in [
+            ("topk(NaN, a)", "Parameter value is NaN"),
+            (
+                "limit_ratio(scalar(b{job=\"j2\"}) - 4, a)",
+                "Ratio value is NaN",
+            ),
+            ("count_values(\"\", a)", "invalid label name"),
+        ] {
+            let got = assert_same_as_steps(&s, query, STEPS).expect_err(query);
+            assert!(got.contains(error), "{query}: {got}");
         }
     }
 }

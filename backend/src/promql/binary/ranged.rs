@@ -260,7 +260,7 @@ mod tests {
             "-h",
             "a + scalar(b{job=\"j2\"})",
         ] {
-            assert_same_as_steps(&s, query, STEPS);
+            assert_same_as_steps(&s, query, STEPS).expect(query);
         }
     }
 
@@ -273,9 +273,6 @@ mod tests {
             "a - ignoring(instance) group_left(__name__) b",
             "a * on(job) group_left(__name__) -b",
             "a + b",
-            "a + on(job) b",
-            "b + on(job) a",
-            "b + on() b",
             "a > on(job) group_left b",
             "a == bool on(job) group_left b",
             "a + on(job) group_left fill(0) b",
@@ -291,12 +288,41 @@ mod tests {
             "a unless on(job) b",
             "a unless on(job) (b > 4)",
             "(a or b) + on(job, instance) group_left a",
-            // Duplicates from the fourth step on, on either side.
-            "b + on(job) a{instance!=\"3\"}",
-            "a{instance!=\"3\"} + on(job) b",
             "sum(b{job=\"j1\"} * on() group_right a{instance!=\"3\"})",
         ] {
-            assert_same_as_steps(&s, query, STEPS);
+            assert_same_as_steps(&s, query, STEPS).expect(query);
         }
+    }
+
+    #[test]
+    fn matching_errors_are_the_step_wise_ones() {
+        let s = storage();
+        for (query, error) in [
+            ("a + on(job) b", "multiple matches for labels: many-to-one"),
+            (
+                // From the fourth step on.
+                "a{job=\"j1\", instance!=\"3\"} + on(job) b",
+                "multiple matches for labels: many-to-one",
+            ),
+            (
+                "b + on() b",
+                "found duplicate series for the match group {}",
+            ),
+            (
+                // From the fourth step on.
+                "b + on(job) a{job=\"j1\", instance!=\"3\"}",
+                "found duplicate series for the match group {job=\"j1\"} on the right",
+            ),
+            (
+                // Result labels that coincide: the included label is missing on the "one" side.
+                "a * on(job) group_left(instance) b",
+                "grouping labels must ensure unique matches",
+            ),
+        ] {
+            let got = assert_same_as_steps(&s, query, STEPS).expect_err(query);
+            assert!(got.contains(error), "{query}: {got}");
+        }
+        let joined = assert_same_as_steps(&s, "a / on(job) group_left b", STEPS);
+        assert!(joined.is_ok_and(|text| text.contains("instance")));
     }
 }

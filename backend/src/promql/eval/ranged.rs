@@ -387,12 +387,12 @@ pub(crate) mod testing {
 
     /// Evaluates `query` over `[start_ms, end_ms]` both by [`Evaluator::eval_ranged`] and step
     /// by step, and asserts the same series (in any order, floats bit for bit), annotations
-    /// and error.
+    /// and error. Returns the series (as text) or the error.
     pub(crate) fn assert_same_as_steps(
         storage: &dyn Queryable,
         query: &str,
         (start_ms, end_ms, step_ms): (i64, i64, i64),
-    ) {
+    ) -> Result<String, String> {
         let expr = parser::parse(query).expect("the test query parses");
         let steps = Steps::new(start_ms, end_ms, step_ms).expect("valid test steps");
         let bounds = QueryBounds {
@@ -414,6 +414,7 @@ pub(crate) mod testing {
         };
         let (ranged, stepped) = (run(true), run(false));
         assert_eq!(ranged, stepped, "{query}");
+        ranged.0
     }
 
     /// The value in a form that compares NaNs and ignores the order of series.
