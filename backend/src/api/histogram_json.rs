@@ -81,7 +81,7 @@ impl Serialize for Bucket {
 }
 
 /// A histogram in its JSON form; serialises with upstream's key order (`count`, `sum`,
-/// `buckets`), though a `serde_json::Value` built from it sorts keys.
+/// `buckets`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistogramJson {
     /// Total observations, as a string.
@@ -101,11 +101,6 @@ impl HistogramJson {
             sum: format_float(h.sum),
             buckets: buckets(h),
         }
-    }
-
-    /// As a `serde_json::Value`, for building larger documents.
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::json!(self)
     }
 }
 
@@ -311,10 +306,6 @@ mod tests {
             ..histogram(3)
         };
         assert_eq!(text(&h), r#"{"count":"0","sum":"0"}"#);
-        assert_eq!(
-            HistogramJson::new(&h).to_value(),
-            serde_json::json!({"count": "0", "sum": "0"})
-        );
     }
 
     #[test]

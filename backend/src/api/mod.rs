@@ -24,6 +24,7 @@ mod metadata;
 mod metric_metadata;
 pub mod params;
 pub mod query;
+pub mod query_json;
 mod rules;
 mod stats;
 mod status;

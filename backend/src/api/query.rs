@@ -15,20 +15,17 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::Response;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value as Json, json};
 
+use super::ApiState;
 use super::error::ApiError;
-use super::histogram_json::HistogramJson;
 use super::params::{
     Params, parse_duration, parse_time, partial_response_param, replica_labels_param, time_param,
 };
+use super::query_json::{self, QueryResult};
 use super::stats::{QueryStats, StatsJson, StatsParam};
-use super::{ApiState, respond};
-use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::Value;
 use crate::storeapi::PartialResponse;
 use shared::api::Success;
-use shared::labels::Labels;
 
 /// Most points a range query may return per series (prometheus web/api/v1/api.go).
 pub const MAX_POINTS: i64 = 11_000;
@@ -172,39 +169,17 @@ async fn run(state: &ApiState, params: &Params, time: QueryTime) -> Result<Respo
         QueryTime::Instant { t_ms } => t_ms,
         QueryTime::Range { end_ms, .. } => end_ms,
     };
-    let mut data = render(&outcome.value, t_ms);
-    data.stats = stats.render(&outcome.stats);
+    let result = QueryResult::new(outcome.value, t_ms);
+    let data = QueryData {
+        result_type: result.result_type(),
+        result,
+        stats: stats.render(&outcome.stats),
+    };
     let mut warnings = outcome.warnings;
     warnings.extend(stats.warning());
-    Ok(respond(
+    Ok(query_json::streamed(
         Success::new(data, warnings).with_infos(outcome.infos),
     ))
-}
-
-/// The `data` of a query answer, `{"resultType":…,"result":…}`; `t_ms` is the evaluation time
-/// of an instant query (matrices carry their own timestamps).
-pub fn render(value: &Value, t_ms: i64) -> QueryData {
-    let (kind, result) = match value {
-        Value::Scalar(v) => ("scalar", json!([timestamp(t_ms), format_float(*v)])),
-        Value::String(s) => ("string", json!([timestamp(t_ms), s])),
-        Value::Vector(v) => (
-            "vector",
-            Json::Array(
-                v.iter()
-                    .map(|e| element(&e.labels, &e.value, t_ms))
-                    .collect(),
-            ),
-        ),
-        Value::Matrix(m) => (
-            "matrix",
-            Json::Array(m.iter().map(|s| series(&s.labels, &s.points)).collect()),
-        ),
-    };
-    QueryData {
-        result_type: kind,
-        result,
-        stats: None,
-    }
 }
 
 /// The `data` of a query answer, fields in Prometheus's order.
@@ -214,70 +189,10 @@ pub struct QueryData {
     /// `vector`, `matrix`, `scalar` or `string`.
     pub result_type: &'static str,
     /// The result in that type's shape.
-    pub result: Json,
+    pub result: QueryResult,
     /// Query statistics, when the request asked for them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stats: Option<StatsJson>,
-}
-
-fn labels_json(labels: &Labels) -> Json {
-    let mut map = Map::new();
-    for label in labels.iter() {
-        map.insert(label.name.clone(), Json::String(label.value.clone()));
-    }
-    Json::Object(map)
-}
-
-fn element(labels: &Labels, value: &SampleValue, t_ms: i64) -> Json {
-    let mut map = Map::new();
-    map.insert("metric".into(), labels_json(labels));
-    let (key, rendered) = match value {
-        SampleValue::Float(v) => ("value", Json::String(format_float(*v))),
-        SampleValue::Histogram(_) => ("histogram", histogram(value)),
-    };
-    map.insert(key.into(), json!([timestamp(t_ms), rendered]));
-    Json::Object(map)
-}
-
-fn series(labels: &Labels, points: &[Point]) -> Json {
-    let mut map = Map::new();
-    map.insert("metric".into(), labels_json(labels));
-    let floats: Vec<Json> = points
-        .iter()
-        .filter_map(|p| match p.value {
-            SampleValue::Float(v) => Some(json!([timestamp(p.t_ms), format_float(v)])),
-            SampleValue::Histogram(_) => None,
-        })
-        .collect();
-    let histograms: Vec<Json> = points
-        .iter()
-        .filter(|p| matches!(p.value, SampleValue::Histogram(_)))
-        .map(|p| json!([timestamp(p.t_ms), histogram(&p.value)]))
-        .collect();
-    if !floats.is_empty() {
-        map.insert("values".into(), Json::Array(floats));
-    }
-    if !histograms.is_empty() {
-        map.insert("histograms".into(), Json::Array(histograms));
-    }
-    Json::Object(map)
-}
-
-fn histogram(value: &SampleValue) -> Json {
-    match value {
-        SampleValue::Histogram(h) => HistogramJson::new(h).to_value(),
-        SampleValue::Float(v) => Json::String(format_float(*v)),
-    }
-}
-
-/// Unix seconds as Prometheus writes them: whole seconds as an integer, else with the ms.
-pub fn timestamp(t_ms: i64) -> Json {
-    if t_ms % 1000 == 0 {
-        json!(t_ms / 1000)
-    } else {
-        // Exact for any realistic time: |t_ms| < 2^53.
-        json!(t_ms as f64 / 1000.0)
-    }
 }
 
 /// A float as Prometheus writes sample values (util/jsonutil/marshal.go `MarshalFloat`): the

@@ -188,3 +188,45 @@ async fn engine_errors_keep_their_class() {
         "no expression",
     );
 }
+
+/// A large range answer goes out as a streamed body; gzip-compressed (the compression layer
+/// polls the stream again after its end) it still arrives whole and decodes to the same JSON.
+#[tokio::test]
+async fn a_large_range_answer_streams_whole_through_compression() {
+    let points: Vec<Point> = (0..50_000)
+        .map(|i| Point {
+            t_ms: i * 15_000,
+            value: SampleValue::Float(i as f64 / 3.0),
+        })
+        .collect();
+    let matrix = PromValue::Matrix(vec![RangeSeries {
+        labels: up(),
+        points,
+        drop_name: false,
+    }]);
+    let (app, _) = engine_app(outcome(matrix, &[]));
+    let request = Request::builder()
+        .uri("/api/v1/query_range?query=up&start=0&end=750000&step=100")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.oneshot(request).await.expect("router is infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let compressed = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("the body completes");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(compressed.as_ref()),
+        &mut text,
+    )
+    .expect("valid gzip");
+    let answer: Value = serde_json::from_str(&text).expect("valid JSON");
+    let values = answer["data"]["result"][0]["values"]
+        .as_array()
+        .expect("values");
+    assert_eq!(values.len(), 50_000);
+    assert_eq!(values[3], json!([45, "1"]));
+    assert_eq!(values[49_999][1], json!(format!("{}", 49_999.0 / 3.0)));
+}
