@@ -6,9 +6,8 @@
 //! `label_replace`, `label_join`, and the time and conversion functions `time()`, `pi()`,
 //! `step()`/`range()`/`start()`/`end()`, `vector()` and `scalar()`. Each applies the same
 //! per-element code as the step-wise evaluation, and the result is ordered and merged by
-//! labels as gathering steps orders it: series whose labels (with their name-dropping flag)
-//! become equal merge when their steps differ; when they meet at a step, the call is left to
-//! the step-wise evaluation, which reports that as it always did.
+//! labels as gathering steps orders and merges it: series whose labels (with their
+//! name-dropping flag) become equal merge into one.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +22,8 @@ use crate::promql::parser::Call;
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
 
-/// The call `c` at every step of `steps`, for the functions listed above; `None` for others,
-/// or where the step-wise evaluation is needed (see the module doc).
+/// The call `c` at every step of `steps`, for the functions listed above; `None` for others
+/// or for arguments of the wrong type (the step-wise evaluation reports those).
 pub(super) fn evaluate(
     ev: &Evaluator,
     c: &Call,
@@ -89,7 +88,7 @@ pub(super) fn evaluate(
             for s in &mut m {
                 edit.apply(&mut s.labels, &mut s.drop_name);
             }
-            return Ok(regroup(m).map(Ranged::Vector));
+            return Ok(Some(Ranged::Vector(regroup(m))));
         }
         _ => return Ok(None),
     }))
@@ -118,10 +117,10 @@ fn clamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, Engin
         .zip(second)
         .map(|(a, b)| Clamp::new(name, a, b))
         .collect();
-    Ok(map_series(m, steps, |i| {
+    Ok(Some(map_series(m, steps, |i| {
         let clamp = clamps.get(i).copied().flatten()?;
         Some(move |x| clamp.apply(x))
-    }))
+    })))
 }
 
 /// Argument 0 with `f_at(step)` applied to its floats (`None` leaves the step out); histograms
@@ -135,7 +134,7 @@ fn map_floats<F: Fn(f64) -> f64>(
     let Ranged::Vector(m) = ev.eval_ranged(arg(c, 0)?, steps)? else {
         return Ok(None);
     };
-    Ok(map_series(m, steps, f_at))
+    Ok(Some(map_series(m, steps, f_at)))
 }
 
 /// Each series of `m` with `f_at(step)` applied to its floats, regrouped.
@@ -143,7 +142,7 @@ fn map_series<F: Fn(f64) -> f64>(
     mut m: Matrix,
     steps: Steps,
     f_at: impl Fn(usize) -> Option<F>,
-) -> Option<Ranged> {
+) -> Ranged {
     for s in &mut m {
         s.points.retain_mut(|p| {
             let f = steps.index_of(p.t_ms).and_then(&f_at);
@@ -152,7 +151,7 @@ fn map_series<F: Fn(f64) -> f64>(
         s.drop_name = true;
     }
     m.retain(|s| !s.points.is_empty());
-    regroup(m).map(Ranged::Vector)
+    Ranged::Vector(regroup(m))
 }
 
 /// `scalar()` at each step: the only float element's value, else NaN.
@@ -173,9 +172,9 @@ fn only_floats(m: &Matrix, steps: Steps) -> Vec<f64> {
 }
 
 /// The series ordered by labels and name-dropping flag, those equal in both merged, as
-/// gathering step values by series orders and merges them; `None` when two that merge have
-/// points at the same step.
-fn regroup(m: Matrix) -> Option<Matrix> {
+/// gathering step values by series orders and merges them (points in time order; two at one
+/// step both stay, as gathering keeps them, for the query's end to reject).
+pub(super) fn regroup(m: Matrix) -> Matrix {
     let mut by_key: BTreeMap<(Labels, bool), Vec<Point>> = BTreeMap::new();
     let mut merged = false;
     for s in m {
@@ -183,21 +182,19 @@ fn regroup(m: Matrix) -> Option<Matrix> {
         merged |= !points.is_empty();
         points.extend(s.points);
     }
-    let mut out = Matrix::with_capacity(by_key.len());
-    for ((labels, drop_name), mut points) in by_key {
-        if merged {
-            points.sort_by_key(|p| p.t_ms);
-            if points.windows(2).any(|w| w[0].t_ms == w[1].t_ms) {
-                return None;
+    by_key
+        .into_iter()
+        .map(|((labels, drop_name), mut points)| {
+            if merged {
+                points.sort_by_key(|p| p.t_ms);
             }
-        }
-        out.push(RangeSeries {
-            labels,
-            points,
-            drop_name,
-        });
-    }
-    Some(out)
+            RangeSeries {
+                labels,
+                points,
+                drop_name,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -219,10 +216,9 @@ mod tests {
     }
 
     #[test]
-    fn regroup_sorts_merges_disjoint_steps_and_refuses_collisions() {
+    fn regroup_sorts_and_merges_as_gathering_steps_does() {
         let sorted = regroup(vec![series("b", false, &[1]), series("a", true, &[2])]);
         let keys: Vec<_> = sorted
-            .expect("no collision")
             .iter()
             .map(|s| (s.labels.get("__name__").map(str::to_owned), s.drop_name))
             .collect();
@@ -230,10 +226,11 @@ mod tests {
             keys,
             vec![(Some("a".into()), true), (Some("b".into()), false)]
         );
-        let merged = regroup(vec![series("a", true, &[3, 5]), series("a", true, &[1, 4])])
-            .expect("disjoint steps merge");
+        let merged = regroup(vec![series("a", true, &[3, 5]), series("a", true, &[1, 4])]);
         let times: Vec<i64> = merged[0].points.iter().map(|p| p.t_ms).collect();
         assert_eq!(times, vec![1, 3, 4, 5]);
-        assert!(regroup(vec![series("a", true, &[1, 2]), series("a", true, &[2])]).is_none());
+        let colliding = regroup(vec![series("a", true, &[1, 2]), series("a", true, &[2])]);
+        let times: Vec<i64> = colliding[0].points.iter().map(|p| p.t_ms).collect();
+        assert_eq!(times, vec![1, 2, 2]);
     }
 }

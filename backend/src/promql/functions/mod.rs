@@ -15,6 +15,7 @@ mod label;
 mod math;
 mod native_quantile;
 mod over_time;
+mod per_step;
 mod quantile;
 mod rate;
 mod regression;
@@ -96,6 +97,9 @@ pub(crate) fn ranged(
     extended::check_call(c)?;
     if let Some(m) = sliding::evaluate(ev, c, steps)? {
         return Ok(Some(Ranged::Vector(m)));
+    }
+    if let Some(ranged) = per_step::evaluate(ev, c, steps)? {
+        return Ok(Some(ranged));
     }
     elementwise::evaluate(ev, c, steps)
 }
