@@ -4,7 +4,7 @@
 //!
 //! Covers the float functions (`abs`, `ceil`, `ln`, trigonometry, ...), `round`, the clamps,
 //! `label_replace`, `label_join`, and the time and conversion functions `time()`, `pi()`,
-//! `step()`/`range()`/`start()`/`end()`, `vector()` and `scalar()`. Each applies the same
+//! `step()`/`range()`/`start()`/`end()`, `timestamp()`, `vector()` and `scalar()`. Each applies the same
 //! per-element code as the step-wise evaluation, and the result is ordered and merged by
 //! labels as gathering steps orders and merges it: series whose labels (with their
 //! name-dropping flag) become equal merge into one.
@@ -18,7 +18,7 @@ use super::math::{self, Clamp};
 use super::{arg, scalar_values, time};
 use crate::promql::EngineError;
 use crate::promql::eval::{Evaluator, Ranged, Steps};
-use crate::promql::parser::Call;
+use crate::promql::parser::{Call, Expr};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
 
@@ -76,6 +76,7 @@ pub(super) fn evaluate(
             });
         }
         "clamp" | "clamp_min" | "clamp_max" => return clamp(ev, c, steps),
+        "timestamp" => return timestamp(ev, c, steps),
         "label_replace" | "label_join" => {
             let edit = if name == "label_replace" {
                 Edit::replace(ev, c, steps.start_ms)?
@@ -121,6 +122,30 @@ fn clamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, Engin
         let clamp = clamps.get(i).copied().flatten()?;
         Some(move |x| clamp.apply(x))
     })))
+}
+
+/// `timestamp(v)`: a selector's samples' own times, or the evaluation times for any other
+/// argument (see `time::timestamp`).
+fn timestamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, EngineError> {
+    let mut e = arg(c, 0)?;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    if let Expr::VectorSelector(s) = e {
+        let own_time = |p: &Point| SampleValue::Float(time::seconds(p.t_ms));
+        let m = ev.ranged_selector_samples(s, steps, true, own_time)?;
+        return Ok(Some(Ranged::Vector(m)));
+    }
+    let Ranged::Vector(mut m) = ev.eval_ranged(e, steps)? else {
+        return Ok(None);
+    };
+    for s in &mut m {
+        for p in &mut s.points {
+            p.value = SampleValue::Float(time::seconds(p.t_ms));
+        }
+        s.drop_name = true;
+    }
+    Ok(Some(Ranged::Vector(regroup(m))))
 }
 
 /// Argument 0 with `f_at(step)` applied to its floats (`None` leaves the step out); histograms

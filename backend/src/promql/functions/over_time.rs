@@ -163,8 +163,15 @@ impl OverTime {
     }
 }
 
+/// `f` of the values of `points`; `None` when empty or when any is a histogram.
 fn float_fn(points: &[Point], f: fn(&[f64]) -> f64) -> Option<SampleValue> {
-    let values: Vec<f64> = floats(points)?.into_iter().map(|(_, v)| v).collect();
+    let values = points
+        .iter()
+        .map(|p| match p.value {
+            SampleValue::Float(v) => Some(v),
+            SampleValue::Histogram(_) => None,
+        })
+        .collect::<Option<Vec<f64>>>()?;
     (!values.is_empty()).then(|| SampleValue::Float(f(&values)))
 }
 

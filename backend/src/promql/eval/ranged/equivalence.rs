@@ -206,6 +206,10 @@ const QUERIES: &[&str] = &[
     "histogram_quantile(0.5, {__name__=~\"h|b_bucket\"})",
     "histogram_fraction(0, 2, b_bucket)",
     "histogram_fraction(0, 2, h)",
+    "timestamp(g)",
+    "timestamp((mix offset 1m))",
+    "timestamp(abs(g))",
+    "timestamp(label_replace(g, \"i\", \"same\", \"i\", \".*\"))",
 ];
 
 /// The value, warnings and infos of `query` over `steps`, range-evaluated or step by step.
