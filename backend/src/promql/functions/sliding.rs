@@ -40,6 +40,12 @@ pub(super) fn evaluate(
     let Some(arg) = range_argument(c, usize::from(name == "quantile_over_time")) else {
         return Ok(None);
     };
+    if let Expr::Subquery(sq) = arg
+        && ev.subquery_leaves_gaps(sq, steps)
+    {
+        // Left to the step-wise evaluation before anything is evaluated twice.
+        return Ok(None);
+    }
     // The parameters first, as the step-wise evaluation reads them before the range.
     let func = match name {
         "quantile_over_time" => match scalar_values(ev, c, 0, steps)? {

@@ -29,6 +29,17 @@ pub(in crate::promql::eval) fn first_step(start_ms: i64, step_ms: i64) -> i64 {
 }
 
 impl Evaluator {
+    /// Whether the windows of `sq` at the steps of `steps` leave gaps between them, so that one
+    /// grid over all of them would hold steps no window reads. A range that cannot be computed
+    /// counts as none (evaluating reports it).
+    pub(crate) fn subquery_leaves_gaps(&self, sq: &SubqueryExpr, steps: Steps) -> bool {
+        sq.at.is_none()
+            && steps.len() > 1
+            && self
+                .duration(&sq.range)
+                .is_ok_and(|range_ms| steps.step_ms > range_ms)
+    }
+
     /// The inner series of `sq` over every window it has at the steps of `steps`, with those
     /// windows; `None` where the windows leave gaps between them or the inner expression is a
     /// scalar. Fails as the step-wise evaluation does for a step that is not positive or a
@@ -60,10 +71,7 @@ impl Evaluator {
         let (Some(&first_end), Some(&last_end)) = (ends.first(), ends.last()) else {
             return Ok(None);
         };
-        let gaps = ends
-            .windows(2)
-            .any(|w| w[1].saturating_sub(w[0]) > range_ms);
-        if gaps {
+        if self.subquery_leaves_gaps(sq, steps) {
             return Ok(None);
         }
         let windows = MatrixWindows::new(steps, ends, range_ms);
