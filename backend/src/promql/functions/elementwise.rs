@@ -4,11 +4,10 @@
 //!
 //! Covers the float functions (`abs`, `ceil`, `ln`, trigonometry, ...), `round`, the clamps,
 //! `label_replace`, `label_join`, and the time and conversion functions `time()`, `pi()`,
-//! `step()`/`range()`/`start()`/`end()`, `vector()` and `scalar()`. Each applies the same
+//! `step()`/`range()`/`start()`/`end()`, `timestamp()`, `vector()` and `scalar()`. Each applies the same
 //! per-element code as the step-wise evaluation, and the result is ordered and merged by
-//! labels as gathering steps orders it: series whose labels (with their name-dropping flag)
-//! become equal merge when their steps differ; when they meet at a step, the call is left to
-//! the step-wise evaluation, which reports that as it always did.
+//! labels as gathering steps orders and merges it: series whose labels (with their
+//! name-dropping flag) become equal merge into one.
 
 use std::collections::BTreeMap;
 
@@ -19,12 +18,12 @@ use super::math::{self, Clamp};
 use super::{arg, scalar_values, time};
 use crate::promql::EngineError;
 use crate::promql::eval::{Evaluator, Ranged, Steps};
-use crate::promql::parser::Call;
+use crate::promql::parser::{Call, Expr};
 use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
 
-/// The call `c` at every step of `steps`, for the functions listed above; `None` for others,
-/// or where the step-wise evaluation is needed (see the module doc).
+/// The call `c` at every step of `steps`, for the functions listed above; `None` for others
+/// or for arguments of the wrong type (the step-wise evaluation reports those).
 pub(super) fn evaluate(
     ev: &Evaluator,
     c: &Call,
@@ -77,6 +76,7 @@ pub(super) fn evaluate(
             });
         }
         "clamp" | "clamp_min" | "clamp_max" => return clamp(ev, c, steps),
+        "timestamp" => return timestamp(ev, c, steps),
         "label_replace" | "label_join" => {
             let edit = if name == "label_replace" {
                 Edit::replace(ev, c, steps.start_ms)?
@@ -123,6 +123,30 @@ fn clamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, Engin
         Some(move |x| clamp.apply(x))
     })
     .map(Some)
+}
+
+/// `timestamp(v)`: a selector's samples' own times, or the evaluation times for any other
+/// argument (see `time::timestamp`).
+fn timestamp(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Ranged>, EngineError> {
+    let mut e = arg(c, 0)?;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    if let Expr::VectorSelector(s) = e {
+        let own_time = |p: &Point| SampleValue::Float(time::seconds(p.t_ms));
+        let m = ev.ranged_selector_samples(s, steps, true, own_time)?;
+        return Ok(Some(Ranged::Vector(m)));
+    }
+    let Ranged::Vector(mut m) = ev.eval_ranged(e, steps)? else {
+        return Ok(None);
+    };
+    for s in &mut m {
+        for p in &mut s.points {
+            p.value = SampleValue::Float(time::seconds(p.t_ms));
+        }
+        s.drop_name = true;
+    }
+    regroup(m).map(|m| Some(Ranged::Vector(m)))
 }
 
 /// Argument 0 with `f_at(step)` applied to its floats (`None` leaves the step out); histograms
@@ -177,7 +201,7 @@ fn only_floats(m: &Matrix, steps: Steps) -> Vec<f64> {
 /// gathering step values by series orders and merges them. Two that merge with points at the
 /// same step fail the query, as upstream's `rangeEval` fails when a function's output holds a
 /// series twice at one step.
-fn regroup(m: Matrix) -> Result<Matrix, EngineError> {
+pub(super) fn regroup(m: Matrix) -> Result<Matrix, EngineError> {
     let mut by_key: BTreeMap<(Labels, bool), Vec<Point>> = BTreeMap::new();
     let mut merged = false;
     for s in m {

@@ -192,14 +192,26 @@ fn check_quantile(q: f64, arg: usize, notes: &mut Vec<Note>) {
 
 /// `histogram_quantile(φ, v)`.
 pub(super) fn quantile(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
-    let mut notes = Vec::new();
     let q = scalar_arg(ev, c, 0, t_ms)?;
+    let v = vector_arg(ev, c, 1, t_ms)?;
+    quantile_of_vector(ev, c, t_ms, q, v).map(Value::Vector)
+}
+
+/// `histogram_quantile(q, v)` at `t_ms`, with its annotations.
+pub(super) fn quantile_of_vector(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    q: f64,
+    v: Vector,
+) -> Result<Vector, EngineError> {
+    let mut notes = Vec::new();
     check_quantile(q, 0, &mut notes);
-    let split = split(vector_arg(ev, c, 1, t_ms)?, &mut notes);
+    let split = split(v, &mut notes);
     let mut out = Vector::new();
     quantiles_of(&split, q, Labels::clone, &mut out, &mut notes);
     report(ev, c, 1, t_ms, notes)?;
-    Ok(Value::Vector(out))
+    Ok(out)
 }
 
 /// `histogram_quantiles(v, "label", φ...)`: one result per histogram and quantile, the
@@ -238,10 +250,22 @@ pub(super) fn quantiles(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, En
 
 /// `histogram_fraction(lower, upper, v)`.
 pub(super) fn fraction(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, EngineError> {
-    let mut notes = Vec::new();
     let lower = scalar_arg(ev, c, 0, t_ms)?;
     let upper = scalar_arg(ev, c, 1, t_ms)?;
-    let split = split(vector_arg(ev, c, 2, t_ms)?, &mut notes);
+    let v = vector_arg(ev, c, 2, t_ms)?;
+    fraction_of_vector(ev, c, t_ms, (lower, upper), v).map(Value::Vector)
+}
+
+/// `histogram_fraction(lower, upper, v)` at `t_ms`, with its annotations.
+pub(super) fn fraction_of_vector(
+    ev: &Evaluator,
+    c: &Call,
+    t_ms: i64,
+    (lower, upper): (f64, f64),
+    v: Vector,
+) -> Result<Vector, EngineError> {
+    let mut notes = Vec::new();
+    let split = split(v, &mut notes);
     let mut out = Vector::new();
     for (labels, h) in split.natives {
         let (value, effect) = native_quantile::fraction(lower, upper, &h);
@@ -252,7 +276,7 @@ pub(super) fn fraction(ev: &Evaluator, c: &Call, t_ms: i64) -> Result<Value, Eng
         out.push(element(g.labels, bucket_fraction(lower, upper, g.buckets)));
     }
     report(ev, c, 2, t_ms, notes)?;
-    Ok(Value::Vector(out))
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod label;
 mod math;
 mod native_quantile;
 mod over_time;
+mod per_step;
 mod quantile;
 mod rate;
 mod regression;
@@ -95,6 +96,9 @@ pub(crate) fn ranged(
     extended::check_call(c)?;
     if let Some(m) = sliding::evaluate(ev, c, steps)? {
         return Ok(Some(Ranged::Vector(m)));
+    }
+    if let Some(ranged) = per_step::evaluate(ev, c, steps)? {
+        return Ok(Some(ranged));
     }
     elementwise::evaluate(ev, c, steps)
 }

@@ -16,29 +16,47 @@ use crate::promql::value::{Element, Value};
 use shared::labels::Labels;
 
 /// What a function makes of one series' samples (never empty).
-pub(super) type OverTimeFn = fn(&[Point]) -> Option<SampleValue>;
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OverTimeFn {
+    /// A function of the samples.
+    Points(fn(&[Point]) -> Option<SampleValue>),
+    /// A function of float values only: nothing for samples with a histogram.
+    Values(fn(&[f64]) -> f64),
+}
+
+impl OverTimeFn {
+    fn apply(self, points: &[Point]) -> Option<SampleValue> {
+        match self {
+            OverTimeFn::Points(f) => f(points),
+            OverTimeFn::Values(f) => float_fn(points, f),
+        }
+    }
+}
 
 /// The implementation of `name`, if it is an `*_over_time` function.
 pub(super) fn lookup(name: &str) -> Option<OverTimeFn> {
+    use OverTimeFn::{Points, Values};
     Some(match name {
-        "count_over_time" => |p| Some(SampleValue::Float(p.len() as f64)),
-        "present_over_time" => |_| Some(SampleValue::Float(1.0)),
-        "last_over_time" => |p| p.last().map(|p| p.value.clone()),
-        "first_over_time" => |p| p.first().map(|p| p.value.clone()),
-        "sum_over_time" => |p| float_fn(p, sum),
-        "avg_over_time" => |p| float_fn(p, avg),
-        "min_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a < b)),
-        "max_over_time" => |p| float_fn(p, |v| extremum(v, |a, b| a > b)),
-        "stdvar_over_time" => |p| float_fn(p, variance),
-        "mad_over_time" => |p| float_fn(p, median_absolute_deviation),
-        "ts_of_min_over_time" => |p| ts_of_extremum(p, |a, b| a < b),
-        "ts_of_max_over_time" => |p| ts_of_extremum(p, |a, b| a > b),
-        "ts_of_first_over_time" => |p| {
+        "count_over_time" => Points(|p| Some(SampleValue::Float(p.len() as f64))),
+        "present_over_time" => Points(|_| Some(SampleValue::Float(1.0))),
+        "last_over_time" => Points(|p| p.last().map(|p| p.value.clone())),
+        "first_over_time" => Points(|p| p.first().map(|p| p.value.clone())),
+        "sum_over_time" => Values(sum),
+        "avg_over_time" => Values(avg),
+        "min_over_time" => Values(|v| extremum(v, |a, b| a < b)),
+        "max_over_time" => Values(|v| extremum(v, |a, b| a > b)),
+        "stdvar_over_time" => Values(variance),
+        "mad_over_time" => Values(median_absolute_deviation),
+        "ts_of_min_over_time" => Points(|p| ts_of_extremum(p, |a, b| a < b)),
+        "ts_of_max_over_time" => Points(|p| ts_of_extremum(p, |a, b| a > b)),
+        "ts_of_first_over_time" => Points(|p| {
             p.first()
                 .map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0))
-        },
-        "ts_of_last_over_time" => |p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)),
-        "stddev_over_time" => |p| float_fn(p, |v| variance(v).sqrt()),
+        }),
+        "ts_of_last_over_time" => {
+            Points(|p| p.last().map(|p| SampleValue::Float(p.t_ms as f64 / 1000.0)))
+        }
+        "stddev_over_time" => Values(|v| variance(v).sqrt()),
         _ => return None,
     })
 }
@@ -103,6 +121,21 @@ impl OverTime {
         }
     }
 
+    /// The value of the float values `values` of a window without histograms (not empty), the
+    /// same as [`OverTime::of_series`] gives for them without copying them, for the functions
+    /// that read values only; `None` for the others.
+    pub(super) fn of_values(&self, values: &[f64]) -> Option<SampleValue> {
+        match self.f {
+            OverTimeFn::Values(f) => (!values.is_empty()).then(|| SampleValue::Float(f(values))),
+            OverTimeFn::Points(_) => None,
+        }
+    }
+
+    /// Whether [`OverTime::of_values`] computes this function.
+    pub(super) fn reads_values(&self) -> bool {
+        matches!(self.f, OverTimeFn::Values(_))
+    }
+
     /// Whether a result from a series flagged `drop_name` drops the metric name.
     pub(super) fn drops_name(&self, drop_name: bool) -> bool {
         drop_name || !self.keeps_name
@@ -137,7 +170,7 @@ impl OverTime {
                     return Ok(None);
                 }
                 ev.note(self.span, &Note::HistogramIgnoredInMixedRange(metric()));
-                return Ok((self.f)(&floats));
+                return Ok(self.f.apply(&floats));
             }
         }
         if self.summing {
@@ -147,7 +180,7 @@ impl OverTime {
                 return Ok(None);
             }
         }
-        match (self.f)(points) {
+        match self.f.apply(points) {
             Some(v) => Ok(Some(v)),
             None if histograms() == 0 => Ok(None),
             None if self.summing => {
@@ -163,9 +196,21 @@ impl OverTime {
     }
 }
 
+/// `f` of the values of `points`; `None` when empty or when any is a histogram.
 fn float_fn(points: &[Point], f: fn(&[f64]) -> f64) -> Option<SampleValue> {
-    let values: Vec<f64> = floats(points)?.into_iter().map(|(_, v)| v).collect();
+    let values = float_values(points)?;
     (!values.is_empty()).then(|| SampleValue::Float(f(&values)))
+}
+
+/// The values of `points`, or `None` when any is a histogram.
+pub(super) fn float_values(points: &[Point]) -> Option<Vec<f64>> {
+    points
+        .iter()
+        .map(|p| match p.value {
+            SampleValue::Float(v) => Some(v),
+            SampleValue::Histogram(_) => None,
+        })
+        .collect()
 }
 
 fn sum(values: &[f64]) -> f64 {

@@ -121,7 +121,13 @@ impl Trend {
             let span = c.args.first().map_or(c.span, unwrapped_span);
             ev.note(span, &Note::HistogramIgnoredInMixedRange(metric));
         }
-        (samples.len() >= 2).then(|| SampleValue::Float(self.of(&samples)))
+        self.of_floats(&samples)
+    }
+
+    /// The value of the float samples (timestamp, value) of a window without histograms, the
+    /// same as [`Trend::of_series`] gives for them; `None` with fewer than two.
+    pub(super) fn of_floats(self, samples: &[(i64, f64)]) -> Option<SampleValue> {
+        (samples.len() >= 2).then(|| SampleValue::Float(self.of(samples)))
     }
 }
 

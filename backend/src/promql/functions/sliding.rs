@@ -1,25 +1,27 @@
-//! Range functions over a range selector, evaluated at every step of a range at once: series by
-//! series, the window `(t - range, t]` slides over the series' samples (upstream
-//! promql/engine.go evaluates a matrix-selector function this way, one series at a time over
-//! all steps).
+//! Range functions over a range selector or a subquery, evaluated at every step of a range at
+//! once: series by series, the window `(t - range, t]` slides over the series' samples
+//! (upstream promql/engine.go evaluates a matrix-selector function this way, one series at a
+//! time over all steps).
 //!
 //! Each step's window is a slice of the series' stale-free samples, found by positions that
 //! only move forward; no window is copied. Every function computes a window with the same code
 //! as the step-wise evaluation (its family's `of_series`), so values and annotations are the
-//! same. Two shortcuts take constant time per step: `rate`, `increase` and `delta` over a series
-//! of floats without start timestamps (counter resets are found once per series), and the
-//! functions that read only a window's ends (`count_over_time`, `last_over_time`, `irate`, ...,
-//! which their `of_series` already does in constant time on a slice). A subquery argument is
-//! evaluated once over all windows (see `Evaluator::ranged_subquery`) and its series then read
-//! like a selector's; an `anchored`/`smoothed` range is not handled here.
+//! same; over a series of floats only, the functions of values (`sum_over_time`, `deriv`, ...)
+//! read slices of its values, taken once per series. Two shortcuts take constant time per
+//! step: `rate`, `increase` and `delta` over a series of floats without start timestamps
+//! (counter resets are found once per series), and the functions that read only a window's
+//! ends (`count_over_time`, `last_over_time`, `irate`, ..., whose `of_series` already takes
+//! constant time on a slice). A subquery argument is evaluated once over all windows (see
+//! `Evaluator::ranged_subquery`) and its series then read like a selector's; an
+//! `anchored`/`smoothed` range is not handled here.
 
 use shared::labels::Labels;
 
 use super::counter::{self, Count};
-use super::over_time::{self, OverTime};
+use super::over_time::{self, OverTime, float_values};
 use super::rate::{Change, FloatSeries};
 use super::regression::Trend;
-use super::{Window, absent, irate, scalar_values};
+use super::{Window, absent, floats, irate, scalar_values};
 use crate::promql::EngineError;
 use crate::promql::eval::{Evaluator, MatrixWindows, StepWindow, Steps, SubqueryPlan};
 use crate::promql::parser::{Call, Expr, MatrixSelector};
@@ -76,20 +78,25 @@ pub(super) fn evaluate(
     };
     let windows = &source.windows;
     let result = match func {
-        Func::OverTime(over_time) => source.slide(
-            ev,
-            |d| over_time.drops_name(d),
-            |labels, points, values| {
-                each_window(points, windows, values, |window, _| {
+        Func::OverTime(over_time) => {
+            let drop_name = |d| over_time.drops_name(d);
+            source.slide(ev, drop_name, |labels, points, values| {
+                let floats = over_time.reads_values().then(|| float_values(points));
+                if let Some(floats) = floats.flatten() {
+                    return each_window(points, &floats, windows, values, |window, _| {
+                        Ok(over_time.of_values(window))
+                    });
+                }
+                each_window(points, points, windows, values, |window, _| {
                     over_time.of_series(ev, labels, window)
                 })
-            },
-        ),
+            })
+        }
         Func::Quantile(q) => source.slide(
             ev,
             |_| true,
             |labels, points, values| {
-                each_window(points, windows, values, |window, w| {
+                each_window(points, points, windows, values, |window, w| {
                     let q = q.get(w.index).copied().unwrap_or(f64::NAN);
                     Ok(over_time::quantile_of_series(ev, c, q, labels, window))
                 })
@@ -100,7 +107,7 @@ pub(super) fn evaluate(
             ev,
             |_| true,
             |labels, points, values| {
-                each_window(points, windows, values, |window, _| {
+                each_window(points, points, windows, values, |window, _| {
                     Ok(irate::of_series(ev, c, is_rate, labels, window))
                 })
             },
@@ -109,7 +116,7 @@ pub(super) fn evaluate(
             ev,
             |_| true,
             |labels, points, values| {
-                each_window(points, windows, values, |window, _| {
+                each_window(points, points, windows, values, |window, _| {
                     let counted = counter::count_in(ev, c, count, labels, window);
                     Ok(Some(SampleValue::Float(counted)))
                 })
@@ -119,9 +126,15 @@ pub(super) fn evaluate(
             ev,
             |_| true,
             |labels, points, values| {
-                each_window(points, windows, values, |window, w| {
-                    let trend = trends.get(w.index).copied().unwrap_or(Trend::Deriv);
-                    Ok(trend.of_series(ev, c, labels, window))
+                let trend_at =
+                    |w: &StepWindow| trends.get(w.index).copied().unwrap_or(Trend::Deriv);
+                if let Some(floats) = floats(points) {
+                    return each_window(points, &floats, windows, values, |window, w| {
+                        Ok(trend_at(w).of_floats(window))
+                    });
+                }
+                each_window(points, points, windows, values, |window, w| {
+                    Ok(trend_at(w).of_series(ev, c, labels, window))
                 })
             },
         ),
@@ -273,15 +286,17 @@ fn trends(ev: &Evaluator, c: &Call, steps: Steps) -> Result<Option<Vec<Trend>>, 
     }))
 }
 
-/// Pushes onto `values` what `f` makes of each step's non-empty window of `points`.
-fn each_window(
+/// Pushes onto `values` what `f` makes of each step's non-empty window over the series'
+/// samples `points`, given as the slice of `items` (one per sample) it covers.
+fn each_window<T>(
     points: &[Point],
+    items: &[T],
     windows: &MatrixWindows,
     values: &mut Vec<Point>,
-    mut f: impl FnMut(&[Point], &StepWindow) -> Result<Option<SampleValue>, EngineError>,
+    mut f: impl FnMut(&[T], &StepWindow) -> Result<Option<SampleValue>, EngineError>,
 ) -> Result<(), EngineError> {
     for w in windows.over(points) {
-        let window = points.get(w.samples.clone()).unwrap_or_default();
+        let window = items.get(w.samples.clone()).unwrap_or_default();
         if window.is_empty() {
             continue;
         }
@@ -320,7 +335,7 @@ fn change_over(
         |labels, points, values| {
             let floats = without_starts.then(|| FloatSeries::new(points)).flatten();
             let Some(series) = floats else {
-                return each_window(points, windows, values, |window, w| {
+                return each_window(points, points, windows, values, |window, w| {
                     let range = window_of(windows, w);
                     Ok(change.of_series(ev, c, labels, window, range))
                 });

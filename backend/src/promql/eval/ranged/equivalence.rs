@@ -84,6 +84,19 @@ fn storage() -> MemoryStorage {
             s.append(&mix, float(k * 30_000, k as f64));
         }
     }
+    for (j, le) in ["0.1", "1", "10", "+Inf", "x"].into_iter().enumerate() {
+        let bucket = Labels::from_pairs([("__name__", "b_bucket"), ("le", le)]);
+        for k in 0..80i64 {
+            // Not monotonic across buckets at some steps (forced monotonicity).
+            let dip = if k % 9 == 4 && j == 2 {
+                -(k as f64) - 5.0
+            } else {
+                0.0
+            };
+            let v = (k as f64) * (j as f64 + 1.0) + dip;
+            s.append(&bucket, float(k * 30_000, v));
+        }
+    }
     let started = series("s_total", "1");
     for k in 0..80i64 {
         let start = if k < 40 {
@@ -186,6 +199,17 @@ const QUERIES: &[&str] = &[
     "min_over_time(g[30s:1m])",
     "max_over_time(max_over_time(g[2m:30s])[5m:1m])",
     "irate(abs(mix)[3m:10s])",
+    "histogram_quantile(0.9, b_bucket)",
+    "histogram_quantile(0.5, rate(b_bucket[5m]))",
+    "histogram_quantile(2, b_bucket)",
+    "histogram_quantile(0.5, h)",
+    "histogram_quantile(0.5, {__name__=~\"h|b_bucket\"})",
+    "histogram_fraction(0, 2, b_bucket)",
+    "histogram_fraction(0, 2, h)",
+    "timestamp(g)",
+    "timestamp((mix offset 1m))",
+    "timestamp(abs(g))",
+    "timestamp(label_replace(g, \"i\", \"same\", \"i\", \".*\"))",
 ];
 
 /// The value, warnings and infos of `query` over `steps`, range-evaluated or step by step.
@@ -262,6 +286,9 @@ fn the_data_exercises_what_it_is_meant_to() {
         failed.starts_with("error invalid smoothing factor"),
         "{failed}"
     );
+    let quantiles = evaluate(&storage, "histogram_quantile(0.9, b_bucket)", steps, false);
+    assert!(quantiles.contains("monotonicity"), "{quantiles}");
+    assert!(quantiles.contains("bucket label"), "{quantiles}");
     let resets = evaluate(&storage, "resets(c_total[1h])", steps, false);
     assert!(resets.contains("Float(3.0)"), "{resets}");
 }

@@ -16,7 +16,7 @@ use super::Steps;
 use crate::promql::EngineError;
 use crate::promql::eval::Evaluator;
 use crate::promql::parser::{MatrixSelector, VectorSelector};
-use crate::promql::storage::Point;
+use crate::promql::storage::{Point, SampleValue};
 use crate::promql::value::{Matrix, RangeSeries};
 
 /// How many of `points` from `from` on lie at or before `t_ms`, moving `from` forward: the
@@ -52,6 +52,19 @@ impl Evaluator {
         s: &VectorSelector,
         steps: Steps,
     ) -> Result<Matrix, EngineError> {
+        self.ranged_selector_samples(s, steps, false, |p| p.value.clone())
+    }
+
+    /// `value` of the sample each series of `s` contributes at every step (as
+    /// [`Evaluator::ranged_vector_selector`] picks it, whatever the selector's extension), the
+    /// results flagged `drop_name`.
+    pub(crate) fn ranged_selector_samples(
+        &self,
+        s: &VectorSelector,
+        steps: Steps,
+        drop_name: bool,
+        value: impl Fn(&Point) -> SampleValue,
+    ) -> Result<Matrix, EngineError> {
         let refs = reference_times(self, s, steps)?;
         let lookback = self.lookback_ms();
         let mut out = Matrix::new();
@@ -68,14 +81,14 @@ impl Evaluator {
                 }
                 points.push(Point {
                     t_ms,
-                    value: p.value.clone(),
+                    value: value(p),
                 });
             }
             if !points.is_empty() {
                 out.push(RangeSeries {
                     labels: series.labels.clone(),
                     points,
-                    drop_name: false,
+                    drop_name,
                 });
             }
             Ok(())

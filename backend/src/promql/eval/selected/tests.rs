@@ -234,8 +234,8 @@ fn the_evaluator_streams_plain_selectors_and_materializes_those_under_subqueries
 /// Instant and range queries read plain selectors through the range evaluation, which streams
 /// them: afterwards the selector's series are gone (a second read is the internal error), so
 /// they were never all held at once. Nodes evaluated step by step (`topk` at one step, `sort`)
-/// get their operands range-evaluated, so those stream too; `timestamp` reads its selector's
-/// samples at each step and materializes it.
+/// get their operands range-evaluated, so those stream too; a smoothed selector is read step by
+/// step and materializes.
 #[test]
 fn instant_and_range_queries_stream_their_selectors() {
     let mut storage = MemoryStorage::new();
@@ -261,7 +261,8 @@ fn instant_and_range_queries_stream_their_selectors() {
         ("topk(2, m)", instant, true),
         ("sort(m)", instant, true),
         ("histogram_quantile(0.9, rate(m[5m]))", range, true),
-        ("timestamp(m)", range, false),
+        ("timestamp(m)", range, true),
+        ("m smoothed", range, false),
         ("sum by (i) (rate(m[5m]))", range, true),
         ("max_over_time(m[3m])", range, true),
     ];
