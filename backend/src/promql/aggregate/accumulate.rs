@@ -263,6 +263,8 @@ impl Mean {
 }
 
 /// One step of Kahan-Babuška summation (upstream `kahanSumInc`): the new sum and compensation.
+/// Inlined across codegen units: it runs once per sample in sums over windows and groups.
+#[inline]
 pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
     let c = if t.is_infinite() {

@@ -167,3 +167,20 @@ pub(super) fn double_exponential_smoothing(
     let (sf, tf) = (scalar_arg(ev, c, 1, t_ms)?, scalar_arg(ev, c, 2, t_ms)?);
     per_series(ev, c, t_ms, Trend::smoothing(sf, tf)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_of_a_line_recovers_its_slope_and_intercept() {
+        let samples: Vec<(i64, f64)> = (0..10)
+            .map(|i| (i * 15_000 + 7, 2.0 + 0.5 * (i * 15) as f64))
+            .collect();
+        let (slope, intercept) = linear_regression(&samples, 7);
+        assert!((slope - 0.5).abs() < 1e-12, "{slope}");
+        assert!((intercept - 2.0).abs() < 1e-12, "{intercept}");
+        let constant = [(0, 3.0), (1_000, 3.0)];
+        assert_eq!(linear_regression(&constant, 0), (0.0, 3.0));
+    }
+}
