@@ -83,9 +83,10 @@ pub(super) fn evaluate(
             source.slide(ev, drop_name, |labels, points, values| {
                 let floats = over_time.reads_values().then(|| float_values(points));
                 if let Some(floats) = floats.flatten() {
-                    return each_window(points, &floats, windows, values, |window, _| {
-                        Ok(over_time.of_values(window))
+                    windows_in_parallel(points, &floats, windows, values, |window, _| {
+                        over_time.of_values(window)
                     });
+                    return Ok(());
                 }
                 each_window(points, points, windows, values, |window, _| {
                     over_time.of_series(ev, labels, window)
@@ -129,9 +130,10 @@ pub(super) fn evaluate(
                 let trend_at =
                     |w: &StepWindow| trends.get(w.index).copied().unwrap_or(Trend::Deriv);
                 if let Some(floats) = floats(points) {
-                    return each_window(points, &floats, windows, values, |window, w| {
-                        Ok(trend_at(w).of_floats(window))
+                    windows_in_parallel(points, &floats, windows, values, |window, w| {
+                        trend_at(w).of_floats(window)
                     });
+                    return Ok(());
                 }
                 each_window(points, points, windows, values, |window, w| {
                     Ok(trend_at(w).of_series(ev, c, labels, window))
@@ -310,6 +312,82 @@ fn each_window<T>(
     Ok(())
 }
 
+/// Samples a series' windows must hold in all before [`windows_in_parallel`] splits them
+/// across threads: below it, starting a thread costs more than it saves.
+const PARALLEL_SAMPLES: usize = 32_768;
+
+/// Like [`each_window`] for a pure function of each window (no annotations, no errors), which
+/// windows are independent of one another: when the series' windows hold at least
+/// [`PARALLEL_SAMPLES`] samples in all (long ranges over many steps: `deriv(x[1h])`,
+/// `avg_over_time(x[1d])`), they are split into consecutive runs evaluated on as many threads
+/// as the machine has cores (at most four). Every window gets the same arithmetic either way,
+/// and the points keep step order, so the result is the same bit for bit.
+fn windows_in_parallel<T: Sync>(
+    points: &[Point],
+    items: &[T],
+    windows: &MatrixWindows,
+    values: &mut Vec<Point>,
+    f: impl Fn(&[T], &StepWindow) -> Option<SampleValue> + Sync,
+) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    windows_split(
+        points,
+        items,
+        windows,
+        values,
+        &f,
+        threads,
+        PARALLEL_SAMPLES,
+    );
+}
+
+/// [`windows_in_parallel`] with its thread count and threshold as parameters (for tests).
+fn windows_split<T: Sync>(
+    points: &[Point],
+    items: &[T],
+    windows: &MatrixWindows,
+    values: &mut Vec<Point>,
+    f: &(impl Fn(&[T], &StepWindow) -> Option<SampleValue> + Sync),
+    threads: usize,
+    min_samples: usize,
+) {
+    let all: Vec<StepWindow> = windows.over(points).collect();
+    let run = |part: &[StepWindow]| -> Vec<Point> {
+        part.iter()
+            .filter_map(|w| {
+                let window = items.get(w.samples.clone()).unwrap_or_default();
+                if window.is_empty() {
+                    return None;
+                }
+                f(window, w).map(|value| Point {
+                    t_ms: w.t_ms,
+                    value,
+                })
+            })
+            .collect()
+    };
+    let work: usize = all.iter().map(|w| w.samples.len()).sum();
+    if threads < 2 || work < min_samples {
+        values.extend(run(&all));
+        return;
+    }
+    let per_thread = all.len().div_ceil(threads);
+    let parts: Vec<Vec<Point>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(per_thread.max(1))
+            .map(|part| scope.spawn(move || run(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    values.extend(parts.into_iter().flatten());
+}
+
 /// The window a step's samples were taken from, as the functions read it.
 fn window_of(windows: &MatrixWindows, w: &StepWindow) -> Window {
     Window {
@@ -396,4 +474,51 @@ fn absent_over_time(
         points,
         drop_name: false,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Split over threads or not, the windows give the same points in the same order.
+    #[test]
+    fn windows_split_over_threads_give_the_same_points() {
+        let points: Vec<Point> = (0..5_000)
+            .map(|i| Point {
+                t_ms: i * 15_000 + 7,
+                value: SampleValue::Float(((i as f64) / 9.0).sin() * 40.0 + 50.0),
+            })
+            .collect();
+        let floats: Vec<(i64, f64)> = points
+            .iter()
+            .map(|p| match p.value {
+                SampleValue::Float(v) => (p.t_ms, v),
+                SampleValue::Histogram(_) => unreachable!("floats only"),
+            })
+            .collect();
+        let steps = Steps::new(3_600_000, 70_000_000, 60_000).expect("valid steps");
+        let ends: Vec<i64> = steps.times().collect();
+        let windows = MatrixWindows::new(steps, ends, 900_000);
+        let deriv = |window: &[(i64, f64)], _: &StepWindow| Trend::Deriv.of_floats(window);
+        let mut alone = Vec::new();
+        windows_split(&points, &floats, &windows, &mut alone, &deriv, 1, 0);
+        assert_eq!(alone.len(), steps.len());
+        for threads in [2, 3, 7] {
+            let mut split = Vec::new();
+            windows_split(&points, &floats, &windows, &mut split, &deriv, threads, 0);
+            assert_eq!(split, alone, "{threads} threads");
+        }
+        // Below the threshold nothing is split, and the answer is the same too.
+        let mut small = Vec::new();
+        windows_split(
+            &points,
+            &floats,
+            &windows,
+            &mut small,
+            &deriv,
+            4,
+            usize::MAX,
+        );
+        assert_eq!(small, alone);
+    }
 }
