@@ -23,21 +23,8 @@ use super::histogram;
 use super::parser::literals::go_quote_bytes;
 use super::parser::{AggregateExpr, AggregateOp, Expr};
 use super::storage::SampleValue;
-use super::value::{Element, Value, Vector};
+use super::value::{Element, Member, Value, Vector};
 use groups::Plan;
-
-/// One input series' sample at one step, as an aggregation sees it.
-#[derive(Debug, Clone, Copy)]
-struct Member<'a> {
-    /// The series' position in the input (the element's, for an instant vector).
-    series: usize,
-    /// The series' labels.
-    labels: &'a Labels,
-    /// The sample's value.
-    value: &'a SampleValue,
-    /// The series' `__name__` is to be dropped.
-    drop_name: bool,
-}
 
 /// What one step of an aggregation yields, in output order.
 #[derive(Debug)]
@@ -99,16 +86,7 @@ pub(crate) fn evaluate(ev: &Evaluator, a: &AggregateExpr, t_ms: i64) -> Result<V
     let param = parameter(ev, a, || param_value(ev, a, t_ms))?;
     let input = input(ev, a, t_ms)?;
     let plan = Plan::new(a, input.iter().map(|e| &e.labels));
-    let members: Vec<Member<'_>> = input
-        .iter()
-        .enumerate()
-        .map(|(series, e)| Member {
-            series,
-            labels: &e.labels,
-            value: &e.value,
-            drop_name: e.drop_name,
-        })
-        .collect();
+    let members = Member::of_vector(&input);
     let mut out = Vector::new();
     step(ev, a, &plan, &param, &members, &mut Vec::new(), &mut |o| {
         out.push(match o {

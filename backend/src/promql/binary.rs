@@ -12,7 +12,6 @@ mod matching;
 pub(crate) mod ranged;
 
 use shared::histogram::{CounterResetHint, FloatHistogram};
-use shared::labels::Labels;
 
 use super::EngineError;
 use super::annotations::Note;
@@ -20,36 +19,8 @@ use super::eval::Evaluator;
 use super::histogram::{self, Operation};
 use super::parser::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use super::storage::SampleValue;
-use super::value::{Element, Value, Vector};
+use super::value::{Element, Member, Value, Vector};
 use matching::{Join, Side};
-
-/// One operand series' sample at one step, as vector matching sees it.
-#[derive(Debug, Clone, Copy)]
-struct Member<'a> {
-    /// The series' position in its operand (the element's, for an instant vector).
-    series: usize,
-    /// The series' labels.
-    labels: &'a Labels,
-    /// The sample's value.
-    value: &'a SampleValue,
-    /// The series' `__name__` is to be dropped.
-    drop_name: bool,
-}
-
-impl<'a> Member<'a> {
-    /// The members of an instant vector, in its order.
-    fn of_vector(v: &'a Vector) -> Vec<Member<'a>> {
-        v.iter()
-            .enumerate()
-            .map(|(series, e)| Member {
-                series,
-                labels: &e.labels,
-                value: &e.value,
-                drop_name: e.drop_name,
-            })
-            .collect()
-    }
-}
 
 /// Applies `b.op` to evaluated operands. Pairs the operator is undefined for are dropped with
 /// an annotation on the whole expression; as upstream (`VectorBinop`, `handleVectorBinopError`)

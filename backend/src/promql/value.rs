@@ -37,6 +37,46 @@ pub struct RangeSeries {
 /// A range vector: series with the samples of a time range each.
 pub type Matrix = Vec<RangeSeries>;
 
+/// One series' sample at one evaluation step, borrowed, with the series' position in its input:
+/// what aggregations and vector matching read at each step, from an instant vector or from the
+/// series of a range evaluation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member<'a> {
+    /// The series' position in its input (the element's, for an instant vector).
+    pub(crate) series: usize,
+    /// The series' labels.
+    pub(crate) labels: &'a Labels,
+    /// The sample's value.
+    pub(crate) value: &'a SampleValue,
+    /// The series' `__name__` is to be dropped.
+    pub(crate) drop_name: bool,
+}
+
+impl<'a> Member<'a> {
+    /// The members of an instant vector, in its order.
+    pub(crate) fn of_vector(v: &'a Vector) -> Vec<Member<'a>> {
+        v.iter()
+            .enumerate()
+            .map(|(series, e)| Member {
+                series,
+                labels: &e.labels,
+                value: &e.value,
+                drop_name: e.drop_name,
+            })
+            .collect()
+    }
+
+    /// Point `p` of series number `series`, `s`, of a range evaluation.
+    pub(crate) fn of_point(series: usize, s: &'a RangeSeries, p: &'a Point) -> Self {
+        Member {
+            series,
+            labels: &s.labels,
+            value: &p.value,
+            drop_name: s.drop_name,
+        }
+    }
+}
+
 /// The value of an expression at one evaluation time, or a query's result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -46,12 +46,10 @@ pub(crate) fn evaluate(
     let mut out = Outputs::new(&plan, &input);
     for (t_ms, param) in steps.times().zip(params) {
         members.clear();
-        members.extend(walk.at(t_ms).map(|(series, s, p)| Member {
-            series,
-            labels: &s.labels,
-            value: &p.value,
-            drop_name: s.drop_name,
-        }));
+        members.extend(
+            walk.at(t_ms)
+                .map(|(series, s, p)| Member::of_point(series, s, p)),
+        );
         step(ev, a, &plan, &param, &members, &mut groups, &mut |o| {
             out.add(o, t_ms);
         })?;

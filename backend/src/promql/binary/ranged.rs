@@ -198,12 +198,10 @@ fn vectors(
 /// The members of the series `walk` has a point for at `t_ms`, into `into`.
 fn members_at<'a>(walk: &mut StepWalk<'a>, t_ms: i64, into: &mut Vec<Member<'a>>) {
     into.clear();
-    into.extend(walk.at(t_ms).map(|(series, s, p)| Member {
-        series,
-        labels: &s.labels,
-        value: &p.value,
-        drop_name: s.drop_name,
-    }));
+    into.extend(
+        walk.at(t_ms)
+            .map(|(series, s, p)| Member::of_point(series, s, p)),
+    );
 }
 
 /// `series` with those whose labels and name flag coincide merged into the first of them,
