@@ -47,6 +47,17 @@ pub struct Point {
     pub value: SampleValue,
 }
 
+/// The native-histogram samples of `points` as (time, histogram), in order; floats left out.
+pub(crate) fn histogram_points(points: &[Point]) -> Vec<(i64, &FloatHistogram)> {
+    points
+        .iter()
+        .filter_map(|p| match &p.value {
+            SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
+            SampleValue::Float(_) => None,
+        })
+        .collect()
+}
+
 /// What the evaluator will read of the selected series (upstream `storage.SelectHints`, as
 /// promql/engine.go `populateSeries` fills it). Only the time range binds an implementation;
 /// the rest describes the query around the selector, for stores that can use it.

@@ -8,7 +8,7 @@ use shared::histogram::{CounterResetHint, FloatHistogram};
 use super::{Edges, Note, add, interpolate_histograms, mixes_bucket_kinds};
 use crate::promql::histogram;
 use crate::promql::histogram::detect_reset;
-use crate::promql::storage::{Point, SampleValue};
+use crate::promql::storage::{Point, SampleValue, histogram_points};
 
 /// The range a change is taken over: `(start_ms, end_ms]`, and whether its edges interpolate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +52,7 @@ pub(crate) fn change(
     if !floats.is_empty() {
         return (None, vec![Note::MixedFloatsHistograms]);
     }
-    let histograms: Vec<(i64, &FloatHistogram)> = points
-        .iter()
-        .filter_map(|p| match &p.value {
-            SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
-            SampleValue::Float(_) => None,
-        })
-        .collect();
+    let histograms: Vec<(i64, &FloatHistogram)> = histogram_points(points);
     let mut notes = Vec::new();
     let value = histogram_change(&histograms, range, range_s, kind, &mut notes)
         .map(|h| SampleValue::Histogram(Box::new(h)));

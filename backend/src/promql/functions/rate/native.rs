@@ -8,7 +8,7 @@ use shared::labels::Labels;
 use super::{Counter, Kind, Window, factor, metric_name};
 use crate::promql::annotations::Note;
 use crate::promql::histogram::{self, Operation};
-use crate::promql::storage::{Point, SampleValue};
+use crate::promql::storage::{Point, histogram_points};
 
 /// The extrapolated change of a histogram series (upstream `histogramRate`): last minus first,
 /// plus the value before each counter reset; a gauge histogram. `None` with fewer than two
@@ -24,13 +24,7 @@ pub(super) fn histogram_change(
     mut counter: Option<Counter<'_>>,
 ) -> (Option<FloatHistogram>, Vec<Note>) {
     let mut notes = Vec::new();
-    let histograms: Vec<(i64, &FloatHistogram)> = points
-        .iter()
-        .filter_map(|p| match &p.value {
-            SampleValue::Histogram(h) => Some((p.t_ms, h.as_ref())),
-            SampleValue::Float(_) => None,
-        })
-        .collect();
+    let histograms: Vec<(i64, &FloatHistogram)> = histogram_points(points);
     let (Some(&(first_t, first)), Some(&(last_t, last))) = (histograms.first(), histograms.last())
     else {
         return (None, notes);
