@@ -271,9 +271,22 @@ async fn discovery_follows_record_changes_and_keeps_vanished_names() {
         .expect("stops on cancel");
 }
 
+/// A loopback port held on both UDP and TCP (as dnsmasq will use it) until dropped, so that
+/// no other test takes it meanwhile; queries sent to it go unanswered.
+fn reserve_port() -> (u16, UdpSocket, std::net::TcpListener) {
+    for _ in 0..100 {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port");
+        let port = udp.local_addr().expect("local addr").port();
+        if let Ok(tcp) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return (port, udp, tcp);
+        }
+    }
+    panic!("no loopback port free on both UDP and TCP");
+}
+
 #[tokio::test]
 async fn discovery_retries_until_the_dns_server_answers() {
-    let port = free_port();
+    let (port, udp, tcp) = reserve_port();
     let config = DiscoveryConfig {
         static_specs: specs(&["dnssrv+_grpc._tcp.stores.chorus.test"]),
         dns_interval: Duration::from_millis(200),
@@ -291,6 +304,7 @@ async fn discovery_retries_until_the_dns_server_answers() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(rx.borrow_and_update().is_empty());
 
+    drop((udp, tcp));
     let _dnsmasq = match Dnsmasq::start_on(port).await {
         Some(dnsmasq) => dnsmasq,
         None => panic!("port {port} was taken before dnsmasq could use it"),
